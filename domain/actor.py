@@ -1,0 +1,37 @@
+"""Who acts: the principal behind every command, recorded on every event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+
+class Role(str, Enum):
+    AGENCY_ADMIN = "agency_admin"
+    CARRIER_STAFF = "carrier_staff"
+    PRODUCER = "producer"
+    AUDITOR = "auditor"
+    SYNC_PEER = "sync_peer"
+    SYSTEM = "system"  # the ledger itself (e.g. a transfer completing)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user acting for a party (or an auditor, a sync peer, the system).
+
+    ``party_id`` is the party the user acts for; auditors have none. ``user``
+    names the individual (or the peer system) for the audit trail.
+    """
+
+    role: Role
+    user: str
+    party_id: UUID | None = None
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role is Role.AUDITOR
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(role=Role.SYSTEM, user="contractledger")

@@ -1,0 +1,61 @@
+"""Business time: one injectable clock, never scattered ``datetime.now()``.
+
+The ledger's business time zone is UTC unless configured otherwise; day
+counting (the 30-day reactivation window, the 5-day debt publication rule)
+uses dates in that zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Protocol
+
+
+class Clock(Protocol):
+    business_zone: tzinfo
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+def today(clock: Clock) -> date:
+    """The current date in the ledger's business time zone."""
+    return clock.now().astimezone(clock.business_zone).date()
+
+
+def business_date(clock: Clock, instant: datetime) -> date:
+    """The date an instant falls on in the ledger's business time zone."""
+    return instant.astimezone(clock.business_zone).date()
+
+
+class SystemClock:
+    """Production time: the real UTC now."""
+
+    def __init__(self, business_zone: tzinfo = timezone.utc) -> None:
+        self.business_zone = business_zone
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class SettableClock:
+    """Time that tests move by hand."""
+
+    def __init__(self, start: datetime, business_zone: tzinfo = timezone.utc) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a clock's instant must be timezone-aware")
+        self._now = start
+        self.business_zone = business_zone
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, instant: datetime) -> None:
+        if instant.tzinfo is None:
+            raise ValueError("a clock's instant must be timezone-aware")
+        self._now = instant
+
+    def advance(self, **delta: float) -> datetime:
+        self._now = self._now + timedelta(**delta)
+        return self._now
