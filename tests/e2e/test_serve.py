@@ -1,0 +1,76 @@
+"""The serve command, started for real on a free port, answered over a socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(tmp_path: Path, **settings: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))}
+    env.update(settings)
+    return subprocess.Popen(
+        [sys.executable, "-m", "contractledger.http.serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 20.0) -> bytes:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_the_service_answers_health_on_the_sqlite_default(tmp_path: Path) -> None:
+    port = free_port()
+    process = serve(tmp_path, CONTRACTLEDGER_BIND=f"127.0.0.1:{port}", CONTRACTLEDGER_WORKERS="2")
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/health", process)
+        assert json.loads(body) == {"status": "ok"}
+        assert (tmp_path / "var" / "contractledger.sqlite3").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        ({"PERSISTENCE_MODULE": "contractledger.store.nosuchstore"}, "PERSISTENCE_MODULE"),
+        ({"SQLITE_DBNAME": "/nonexistent-folder/ledger.sqlite3"}, "SQLITE_DBNAME"),
+        ({"CONTRACTLEDGER_WORKERS": "many"}, "CONTRACTLEDGER_WORKERS"),
+    ],
+)
+def test_bad_configuration_stops_the_service_with_one_sentence_naming_the_setting(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
+    process = serve(tmp_path, CONTRACTLEDGER_BIND=f"127.0.0.1:{free_port()}", **settings)
+    _, err = process.communicate(timeout=60)
+    message = err.decode()
+    assert process.returncode == 2
+    assert named in message
+    assert "Traceback" not in message
+    assert len(message.strip().splitlines()) == 1
