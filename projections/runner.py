@@ -1,0 +1,174 @@
+"""Runs views over the event log: catch up in batches, then follow live.
+
+Many events go into one view transaction (the batch), and the position of the
+batch's last event is written in that same transaction: a runner killed
+mid-batch leaves the view exactly at the previous batch, and the next run
+resumes from there. Live, the store's subscription only wakes the runner; it
+then takes everything that has arrived, up to a batch, in one transaction, so
+the lag stays near one commit even under load.
+
+Only one runner may apply a given view generation at a time: each holds a
+cross-process lock on it (an advisory lock on PostgreSQL, a file lock on
+SQLite) and a second one refuses to start.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+
+from contractledger.projections import positions
+from contractledger.projections.view import View
+from contractledger.projections.view_database import ViewDatabase
+
+
+class UndecodableEvent(RuntimeError):
+    def __init__(self, notification: Notification, error: Exception) -> None:
+        super().__init__(
+            f"the event at notification id {notification.id} (topic {notification.topic}) cannot be "
+            f"decoded: {error}. The runner has stopped without applying it."
+        )
+
+
+class ViewRunner:
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        database: ViewDatabase,
+        views: Sequence[View],
+        batch_size: int = 1000,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.database = database
+        self.views = list(views)
+        self.batch_size = batch_size
+        self.on_batch = on_batch
+        self.applied: dict[str, int] = {}
+        self._locks = ExitStack()
+
+    def lock_name(self, view: View) -> str:
+        return f"{view.name}.g{view.generation}"
+
+    def acquire(self) -> None:
+        """Takes every view's runner lock, or raises ViewRunnerAlreadyRunning."""
+        try:
+            for view in self.views:
+                self._locks.enter_context(self.database.exclusive(self.lock_name(view)))
+        except BaseException:
+            self._locks.close()
+            raise
+
+    def release(self) -> None:
+        self._locks.close()
+
+    def prepare(self) -> None:
+        """Creates the views' tables and reads where each stands."""
+        with self.database.transaction() as tx:
+            positions.ensure_schema(tx)
+            for view in self.views:
+                for statement in view.schema():
+                    tx.execute(statement)
+                self.applied[view.name] = positions.position(tx, view.name, view.generation)
+
+    @property
+    def position(self) -> int:
+        return min(self.applied.values()) if self.applied else 0
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Applies every recorded event after the views' positions (up to
+        ``until`` if given), a batch per transaction. Returns the position."""
+        while True:
+            page = self.recorder.select_notifications(
+                start=self.position, limit=self.batch_size, stop=until, inclusive_of_start=False
+            )
+            if not page:
+                return self.position
+            self.apply_batch(page)
+            if until is not None and self.position >= until:
+                return self.position
+
+    def apply_batch(self, notifications: Sequence[Notification]) -> None:
+        events = []
+        for notification in notifications:
+            try:
+                events.append((notification.id, self.mapper.to_domain_event(notification)))
+            except Exception as error:  # the mapper raises several kinds; all mean the same here
+                raise UndecodableEvent(notification, error) from error
+        last = notifications[-1].id
+        with self.database.transaction() as tx:
+            for view in self.views:
+                applied = self.applied[view.name]
+                if applied >= last:
+                    continue
+                for notification_id, event in events:
+                    if notification_id > applied:
+                        view.apply(tx, event, notification_id)
+                view.flush(tx)
+                positions.record_position(tx, view.name, view.generation, last)
+            self.database.announce_change(tx)
+        for view in self.views:
+            self.applied[view.name] = max(self.applied[view.name], last)
+        if self.on_batch is not None:
+            self.on_batch(len(notifications), last)
+
+    def follow(self, stop: threading.Event, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Applies new events as they are recorded until ``stop`` is set (or
+        ``should_stop()``, asked when idle, says so: e.g. a rebuild switched
+        the live generation and the runner must rebind).
+
+        The subscription feeds a queue from its own thread; this thread takes
+        whatever has arrived (up to a batch) and applies it in one transaction.
+        """
+        arrivals: queue.Queue[Notification | BaseException] = queue.Queue()
+        subscription = self.recorder.subscribe(gt=self.position)
+
+        def feed() -> None:
+            try:
+                for notification in subscription:
+                    arrivals.put(notification)
+            except BaseException as error:  # handed to the applying thread, which re-raises it
+                arrivals.put(error)
+
+        feeder = threading.Thread(target=feed, name="view-runner-subscription", daemon=True)
+        feeder.start()
+        try:
+            while not stop.is_set():
+                try:
+                    first = arrivals.get(timeout=0.2)
+                except queue.Empty:
+                    if should_stop():
+                        return
+                    continue
+                batch = [first]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(arrivals.get_nowait())
+                    except queue.Empty:
+                        break
+                errors = [item for item in batch if isinstance(item, BaseException)]
+                notifications = [n for n in batch if isinstance(n, Notification) and n.id > self.position]
+                if notifications:
+                    self.apply_batch(notifications)
+                if errors:
+                    raise errors[0]
+        finally:
+            subscription.stop()
+            feeder.join(timeout=5)
+
+    def run(self, stop: threading.Event) -> None:
+        """The runner's whole life: lock, prepare, catch up, follow."""
+        self.acquire()
+        try:
+            self.prepare()
+            self.catch_up()
+            self.follow(stop)
+        finally:
+            self.release()

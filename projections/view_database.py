@@ -1,0 +1,331 @@
+"""The database the views live in: the same PostgreSQL database or SQLite
+file as the events, reached through one small interface so that every view's
+SQL is written once.
+
+View SQL is written with ``?`` placeholders and types both dialects share
+(TEXT, INTEGER, BIGINT, REAL; JSON and timestamps as TEXT; booleans as 0/1;
+``INSERT ... ON CONFLICT ... DO UPDATE``). The PostgreSQL adapter turns ``?``
+into psycopg2's ``%s``, so view SQL must not contain a literal ``?`` or ``%``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import sqlite3
+import tempfile
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from contractledger.store.errors import StoreConfigurationError
+
+CHANGES_CHANNEL = "contractledger_view_changes"
+
+
+class ViewRunnerAlreadyRunning(RuntimeError):
+    """Another runner holds this view: two runners would apply events twice."""
+
+
+class ViewTransaction:
+    """One open transaction on the view database."""
+
+    def __init__(self, cursor: Any, translate: Any) -> None:
+        self._cursor = cursor
+        self._translate = translate
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._translate(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class ViewDatabase(ABC):
+    dialect: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
+        """A transaction that commits when the block ends, rolls back on error."""
+
+    @abstractmethod
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Holds a lock named ``name`` across processes for the block, or
+        raises ViewRunnerAlreadyRunning at once when another holder has it."""
+
+    @abstractmethod
+    def announce_change(self, tx: ViewTransaction) -> None:
+        """Inside a write transaction: wake waiters in other processes when it commits."""
+
+    @abstractmethod
+    def wait_for_change(self, timeout: float) -> None:
+        """Blocks until a view transaction may have committed, or the timeout."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.transaction(write=False) as tx:
+            tx.execute(sql, params)
+            return tx.fetchall()
+
+
+class SqliteViewDatabase(ViewDatabase):
+    """Views in a SQLite file (WAL mode, so readers never block the runner).
+
+    Other processes learn of changes by polling ``PRAGMA data_version``, which
+    changes when another connection commits; the step is a few milliseconds.
+    """
+
+    dialect = "sqlite"
+    POLL_STEP = 0.003
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._changed = threading.Condition()
+        self._locks: dict[str, Any] = {}
+        try:
+            self._connection()
+        except sqlite3.Error as error:
+            raise StoreConfigurationError(
+                "SQLITE_DBNAME", f"SQLITE_DBNAME={path!r} cannot be opened for the views ({error})."
+            ) from None
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            self._local.pid = os.getpid()
+        return connection
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield ViewTransaction(cursor, _same)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        else:
+            connection.execute("COMMIT")
+            if write:
+                with self._changed:
+                    self._changed.notify_all()
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        folder = os.path.dirname(os.path.abspath(self.path)) if not self.path.startswith(("file:", ":")) else tempfile.gettempdir()
+        lock_path = os.path.join(folder, f".{os.path.basename(self.path)}.{name}.lock")
+        handle = open(lock_path, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ViewRunnerAlreadyRunning(
+                    f"another runner is already applying events to {name!r}; "
+                    "stop it first (two runners would apply events twice)"
+                ) from None
+            yield
+        finally:
+            handle.close()
+
+    def announce_change(self, tx: ViewTransaction) -> None:
+        pass  # data_version changes by itself on commit
+
+    def wait_for_change(self, timeout: float) -> None:
+        connection = self._connection()
+        before = connection.execute("PRAGMA data_version").fetchone()[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with self._changed:
+                if self._changed.wait(min(self.POLL_STEP, remaining)):
+                    return
+            if connection.execute("PRAGMA data_version").fetchone()[0] != before:
+                return
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+class PostgresViewDatabase(ViewDatabase):
+    """Views in the ledger's PostgreSQL database.
+
+    Waiters LISTEN on one channel; the runner NOTIFYs it inside each batch's
+    transaction, so a waiter wakes when the batch commits, not on a timer.
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, connect_kwargs: Mapping[str, Any], schema: str | None = None) -> None:
+        import psycopg2  # noqa: F401  (imported here: SQLite users need not have it)
+
+        self._connect_kwargs = dict(connect_kwargs)
+        self._schema = schema
+        self._local = threading.local()
+        self._listener: Any = None
+        self._listener_pid: int | None = None
+        self._listener_lock = threading.Lock()
+        self._lock_connections: dict[str, Any] = {}
+        self._connection()
+
+    def _connect(self) -> Any:
+        import psycopg2
+
+        try:
+            connection = psycopg2.connect(**self._connect_kwargs)
+        except psycopg2.OperationalError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
+            raise StoreConfigurationError(
+                "POSTGRES_HOST",
+                f"Cannot connect to PostgreSQL for the views (POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER): {first_line}.",
+            ) from None
+        if self._schema:
+            with connection.cursor() as cursor:
+                cursor.execute(f'SET search_path TO "{self._schema}"')
+            connection.commit()
+        return connection
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        # A connection opened before a fork must never be used in the child.
+        if connection is None or connection.closed or getattr(self._local, "pid", None) != os.getpid():
+            connection = self._connect()
+            self._local.connection = connection
+            self._local.pid = os.getpid()
+        return connection
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            yield ViewTransaction(cursor, _to_pyformat)
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        connection = self._connect()
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"contractledger.view:{name}",))
+                if not cursor.fetchone()[0]:
+                    raise ViewRunnerAlreadyRunning(
+                        f"another runner is already applying events to {name!r}; "
+                        "stop it first (two runners would apply events twice)"
+                    )
+            yield
+        finally:
+            connection.close()  # the session ends, and its advisory lock with it
+
+    def announce_change(self, tx: ViewTransaction) -> None:
+        tx.execute(f"NOTIFY {CHANGES_CHANNEL}")
+
+    def _listening_connection(self) -> Any:
+        with self._listener_lock:
+            if self._listener is None or self._listener.closed or self._listener_pid != os.getpid():
+                listener = self._connect()
+                listener.autocommit = True
+                with listener.cursor() as cursor:
+                    cursor.execute(f"LISTEN {CHANGES_CHANNEL}")
+                self._listener, self._listener_pid = listener, os.getpid()
+            return self._listener
+
+    def start_listening(self) -> None:
+        """LISTEN before reading a position, so no change slips between the read and the wait."""
+        self._listening_connection()
+
+    def wait_for_change(self, timeout: float) -> None:
+        listener = self._listening_connection()
+        with self._listener_lock:
+            listener.poll()
+            if listener.notifies:
+                listener.notifies.clear()
+                return
+        ready, _, _ = select.select([listener], [], [], timeout)
+        if ready:
+            with self._listener_lock:
+                listener.poll()
+                listener.notifies.clear()
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and not connection.closed:
+            connection.close()
+        if self._listener is not None and not self._listener.closed:
+            self._listener.close()
+
+
+def _same(sql: str) -> str:
+    return sql
+
+
+_PLACEHOLDER = re.compile(r"\?")
+_translated: dict[str, str] = {}
+
+
+def _to_pyformat(sql: str) -> str:
+    translated = _translated.get(sql)
+    if translated is None:
+        translated = _PLACEHOLDER.sub("%s", sql)
+        _translated[sql] = translated
+    return translated
+
+
+def postgres_connect_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
+    """psycopg2 connection arguments from the library's POSTGRES_* settings."""
+    kwargs: dict[str, Any] = {
+        "dbname": env.get("POSTGRES_DBNAME", ""),
+        "host": env.get("POSTGRES_HOST", ""),
+        "port": env.get("POSTGRES_PORT", "5432"),
+        "user": env.get("POSTGRES_USER", ""),
+        "password": env.get("POSTGRES_PASSWORD", ""),
+        "connect_timeout": int(float(env.get("POSTGRES_CONNECT_TIMEOUT", "5") or 5)),
+    }
+    return kwargs
+
+
+def view_database_for(env: Mapping[str, str]) -> ViewDatabase:
+    """The view database beside the configured event store."""
+    module = env.get("PERSISTENCE_MODULE", "contractledger.store.sqlite")
+    if module.endswith("postgres"):
+        return PostgresViewDatabase(postgres_connect_kwargs(env), env.get("POSTGRES_SCHEMA") or None)
+    return SqliteViewDatabase(env.get("SQLITE_DBNAME", os.path.join("var", "contractledger.sqlite3")))

@@ -1,0 +1,229 @@
+"""The view engine on a real view database: batches with their position in
+one transaction, one runner per view, unhandled events stop the runner,
+read-your-writes waits, blue/green rebuilds."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from contractledger.projections import positions
+from contractledger.projections.rebuild import compare, rebuild
+from contractledger.projections.runner import ViewRunner
+from contractledger.projections.view import UnhandledEvent, View, handles
+from contractledger.projections.view_database import (
+    PostgresViewDatabase,
+    SqliteViewDatabase,
+    ViewDatabase,
+    ViewRunnerAlreadyRunning,
+    postgres_connect_kwargs,
+)
+from contractledger.projections.waiting import wait_until_applied
+
+
+class Tally(Aggregate):
+    @event("Opened")
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+
+    @event("Counted")
+    def count_one(self) -> None:
+        self.count += 1
+
+    @event("Renamed")
+    def rename(self, label: str) -> None:
+        self.label = label
+
+
+class TallyView(View):
+    name = "tallies"
+    tables = ("tally",)
+    ignores = (Tally.Renamed,)
+
+    def schema(self) -> list[str]:
+        return [f"CREATE TABLE IF NOT EXISTS {self.t['tally']} (id TEXT PRIMARY KEY, label TEXT, count BIGINT)"]
+
+    @handles(Tally.Opened)
+    def opened(self, tx: Any, e: Any, notification_id: int) -> None:
+        tx.execute(f"INSERT INTO {self.t['tally']} (id, label, count) VALUES (?, ?, 0)", (str(e.originator_id), e.label))
+
+    @handles(Tally.Counted)
+    def counted(self, tx: Any, e: Any, notification_id: int) -> None:
+        tx.execute(f"UPDATE {self.t['tally']} SET count = count + 1 WHERE id = ?", (str(e.originator_id),))
+
+
+class StrictTallyView(TallyView):
+    name = "strict_tallies"
+    ignores = ()
+
+
+class Tallies(Application[UUID]):
+    pass
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: Any, tmp_path: Any) -> Any:
+    if request.param == "sqlite":
+        db: ViewDatabase = SqliteViewDatabase(str(tmp_path / "views.sqlite3"))
+        yield db
+        db.close()
+        return
+    if not os.environ.get("POSTGRES_HOST"):
+        pytest.fail("PostgreSQL tests need the throwaway server: run them through scripts/test")
+    import psycopg2
+
+    settings = postgres_connect_kwargs(os.environ)
+    schema = f"views_{uuid4().hex[:12]}"
+    admin = psycopg2.connect(**settings)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {schema}")
+    db = PostgresViewDatabase(settings, schema)
+    yield db
+    db.close()
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {schema} CASCADE")
+    admin.close()
+
+
+def counts(database: ViewDatabase, view: View) -> dict[str, int]:
+    return {label: int(count) for label, count in database.query(f"SELECT label, count FROM {view.t['tally']}")}
+
+
+def record_tallies(app: Tallies, n: int, counts_each: int) -> list[Tally]:
+    tallies = []
+    for i in range(n):
+        tally = Tally(f"t{i}")
+        for _ in range(counts_each):
+            tally.count_one()
+        app.save(tally)
+        tallies.append(tally)
+    return tallies
+
+
+def test_catching_up_applies_every_event_once_and_tracks_the_last_position(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 5, 3)
+    view = TallyView()
+    batches: list[int] = []
+    runner = ViewRunner(app.recorder, app.mapper, database, [view], batch_size=4, on_batch=lambda n, last: batches.append(n))
+    runner.prepare()
+    assert runner.catch_up() == app.recorder.max_notification_id()
+    assert counts(database, view) == {f"t{i}": 3 for i in range(5)}
+    assert batches == [4, 4, 4, 4, 4]
+    # a second runner over the same tables starts where the first stopped
+    again = ViewRunner(app.recorder, app.mapper, database, [TallyView()])
+    again.prepare()
+    assert again.position == 20
+    assert again.catch_up() == 20
+    assert counts(database, view) == {f"t{i}": 3 for i in range(5)}
+
+
+def test_a_failing_batch_leaves_the_view_and_its_position_as_they_were(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 2, 1)
+    runner = ViewRunner(app.recorder, app.mapper, database, [StrictTallyView()])
+    runner.prepare()
+    runner.catch_up()
+    tally = app.repository.get(record_tallies(app, 1, 0)[0].id)
+    tally.count_one()
+    tally.rename("renamed")
+    app.save(tally)
+    with pytest.raises(UnhandledEvent) as refused:
+        runner.catch_up()
+    assert "Renamed" in str(refused.value)
+    assert f"notification id {app.recorder.max_notification_id()}" in str(refused.value)
+    with database.transaction(write=False) as tx:
+        assert positions.position(tx, "strict_tallies", 1) == 4
+    assert counts(database, StrictTallyView()) == {"t0": 1, "t1": 1}
+
+
+def test_a_second_runner_on_the_same_view_refuses_to_start(database: ViewDatabase) -> None:
+    app = Tallies()
+    first = ViewRunner(app.recorder, app.mapper, database, [TallyView()])
+    first.acquire()
+    try:
+        with pytest.raises(ViewRunnerAlreadyRunning):
+            ViewRunner(app.recorder, app.mapper, database, [TallyView()]).acquire()
+    finally:
+        first.release()
+    second = ViewRunner(app.recorder, app.mapper, database, [TallyView()])
+    second.acquire()
+    second.release()
+
+
+def test_following_live_applies_new_events_and_wakes_a_waiting_reader(database: ViewDatabase) -> None:
+    app = Tallies()
+    view = TallyView()
+    runner = ViewRunner(app.recorder, app.mapper, database, [view])
+    with database.transaction() as tx:
+        positions.ensure_schema(tx)
+        positions.make_live(tx, "tallies", 1)
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        record_tallies(app, 3, 2)
+        head = app.recorder.max_notification_id()
+        assert wait_until_applied(database, head, ["tallies"], timeout=5)
+        assert counts(database, view) == {"t0": 2, "t1": 2, "t2": 2}
+        assert not wait_until_applied(database, head + 1, ["tallies"], timeout=0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_a_rebuild_fills_a_new_generation_and_switches_to_it(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 4, 2)
+    live = ViewRunner(app.recorder, app.mapper, database, [TallyView(1)])
+    live.prepare()
+    live.catch_up()
+    with database.transaction() as tx:
+        positions.make_live(tx, "tallies", 1)
+    done = rebuild(app.recorder, app.mapper, database, TallyView, batch_size=3)
+    assert (done.generation, done.previous_generation, done.position) == (2, 1, 12)
+    with database.transaction(write=False) as tx:
+        assert positions.live_generation(tx, "tallies") == 2
+    assert compare(database, TallyView, 1, 2) == []
+
+
+def test_a_killed_rebuild_resumes_where_it_stopped(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 6, 1)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two_batches(n: int, last: int) -> None:
+        if last >= 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        rebuild(app.recorder, app.mapper, database, TallyView, batch_size=2, on_batch=kill_after_two_batches)
+    resumed = rebuild(app.recorder, app.mapper, database, TallyView, batch_size=2)
+    assert (resumed.generation, resumed.resumed_from, resumed.position) == (1, 4, 12)
+    assert counts(database, TallyView(1)) == {f"t{i}": 1 for i in range(6)}
+
+
+def test_verify_reports_a_difference_between_generations(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 2, 1)
+    rebuild(app.recorder, app.mapper, database, TallyView)
+    rebuild(app.recorder, app.mapper, database, TallyView)
+    assert compare(database, TallyView, 1, 2) == []
+    with database.transaction() as tx:
+        tx.execute(f"UPDATE {TallyView(2).t['tally']} SET count = 7 WHERE label = 't0'")
+    assert compare(database, TallyView, 1, 2) == ["tallies.tally: same row count (2) but different content"]
+    with database.transaction() as tx:
+        tx.execute(f"DELETE FROM {TallyView(2).t['tally']} WHERE label = 't0'")
+    assert compare(database, TallyView, 1, 2) == ["tallies.tally: 2 rows in generation 1, 1 in 2"]
