@@ -1,0 +1,141 @@
+"""Bearer tokens: random, shown once, stored only as hashes, expiring, revocable.
+
+A token belongs to one principal: a user acting for one party with a role, an
+auditor, or a sync peer (an :class:`~contractledger.domain.actor.Actor`). The
+table keeps the SHA-256 of each token, never the token. Verified tokens are
+remembered per process for a few seconds, so a revocation takes effect within
+``CACHE_SECONDS`` everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.clock import Clock
+from contractledger.projections.view_database import ViewDatabase
+
+PREFIX = "clt_"
+CACHE_SECONDS = 2.0
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS access_tokens ("
+    " token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " user_name TEXT NOT NULL, party_id TEXT, label TEXT NOT NULL, issued_at TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL, revoked_at TEXT)",
+)
+
+
+class TokenRefused(Exception):
+    """Why a presented token does not authenticate (for the 401's sentence)."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token_id: str
+    secret: str  # shown once, to whoever issued it
+    actor: Actor
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    token_id: str
+    actor: Actor
+    label: str
+    issued_at: str
+    expires_at: str
+    revoked_at: str | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenRegistry:
+    def __init__(self, database: ViewDatabase, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
+        self._verified: dict[str, tuple[Actor, datetime, float]] = {}
+        self._lock = threading.Lock()
+
+    def ensure_schema(self) -> None:
+        with self.database.transaction() as tx:
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    def issue(self, actor: Actor, lifetime: timedelta, label: str = "") -> IssuedToken:
+        if actor.role in (Role.AGENCY_ADMIN, Role.CARRIER_STAFF, Role.PRODUCER) and actor.party_id is None:
+            raise ValueError(f"a {actor.role.value} token must name the party the user acts for")
+        if lifetime <= timedelta(0):
+            raise ValueError("a token's lifetime must be positive")
+        secret = PREFIX + secrets.token_urlsafe(32)
+        token_hash = _hash(secret)
+        token_id = token_hash[:16]
+        issued = self.clock.now()
+        expires = issued + lifetime
+        with self.database.transaction() as tx:
+            tx.execute(
+                "INSERT INTO access_tokens (token_hash, token_id, role, user_name, party_id, label,"
+                " issued_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (
+                    token_hash, token_id, actor.role.value, actor.user,
+                    str(actor.party_id) if actor.party_id else None, label,
+                    issued.isoformat(), expires.isoformat(),
+                ),
+            )
+        return IssuedToken(token_id, secret, actor, expires)
+
+    def authenticate(self, secret: str) -> Actor:
+        """The principal a token stands for, or TokenRefused saying why not."""
+        token_hash = _hash(secret)
+        now = self.clock.now()
+        with self._lock:
+            remembered = self._verified.get(token_hash)
+        if remembered and time.monotonic() - remembered[2] < CACHE_SECONDS and now < remembered[1]:
+            return remembered[0]
+        rows = self.database.query(
+            "SELECT role, user_name, party_id, expires_at, revoked_at FROM access_tokens WHERE token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            raise TokenRefused("The bearer token is not known; ask for a new one.")
+        role, user, party, expires_at, revoked_at = rows[0]
+        if revoked_at:
+            raise TokenRefused("The bearer token was revoked; ask for a new one.")
+        expires = datetime.fromisoformat(expires_at)
+        if now >= expires:
+            raise TokenRefused("The bearer token has expired; ask for a new one.")
+        actor = Actor(role=Role(role), user=user, party_id=UUID(party) if party else None)
+        with self._lock:
+            self._verified[token_hash] = (actor, expires, time.monotonic())
+        return actor
+
+    def revoke(self, token_id: str) -> bool:
+        with self.database.transaction() as tx:
+            tx.execute(
+                "UPDATE access_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                (self.clock.now().isoformat(), token_id),
+            )
+            changed = tx.rowcount > 0
+        with self._lock:
+            self._verified.clear()
+        return changed
+
+    def listing(self) -> list[TokenListing]:
+        rows = self.database.query(
+            "SELECT token_id, role, user_name, party_id, label, issued_at, expires_at, revoked_at"
+            " FROM access_tokens ORDER BY issued_at, token_id"
+        )
+        return [
+            TokenListing(
+                token_id, Actor(Role(role), user, UUID(party) if party else None), label, issued, expires, revoked
+            )
+            for token_id, role, user, party, label, issued, expires, revoked in rows
+        ]
