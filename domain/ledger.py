@@ -1,0 +1,208 @@
+"""The contract ledger: the one Application whose methods are the use cases.
+
+Every use case takes the acting ``Actor`` first and an optional ``command_id``;
+it runs through ``_run``, which checks the rules, saves every changed
+aggregate together with the command's record in ONE atomic save, and answers
+a repeated command id with the first outcome. A refused command saves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from contractledger.domain.actor import Actor
+from contractledger.domain.bundle import Bundle
+from contractledger.domain.clock import Clock, SystemClock, today
+from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
+from contractledger.domain.contract import Contract
+from contractledger.domain.errors import Conflict, NotFound
+from contractledger.domain.history import event_as_plain_data
+from contractledger.domain.lifecycle_use_cases import LifecycleUseCases
+from contractledger.domain.numbering_use_cases import NumberingUseCases
+from contractledger.domain.onboarding_use_cases import OnboardingUseCases
+from contractledger.domain.party import Party
+from contractledger.domain.party_use_cases import PartyUseCases
+from contractledger.domain.relationship_index import DirectRelationships, pair_id
+from contractledger.domain.status import Status
+from contractledger.domain.transcodings import ALL
+from contractledger.domain.transfer_use_cases import TransferUseCases
+
+
+class ContractLedger(
+    PartyUseCases, OnboardingUseCases, NumberingUseCases, TransferUseCases, LifecycleUseCases, Application
+):
+    """The system of record for producer contracting (SPEC.md)."""
+
+    name = "ContractLedger"
+    # A command on a contract with a long history loads the latest snapshot
+    # plus at most 99 events (see scripts/bench-long-history).
+    snapshotting_intervals = {Contract: 100, Party: 100}
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in ALL:
+            transcoder.register(transcoding())
+
+    # -- time ---------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _today(self) -> date:
+        return today(self.clock)
+
+    def _effective(self, effective_on: date | None) -> date:
+        return effective_on if effective_on is not None else self._today()
+
+    def _end_of_day(self, day: date) -> datetime:
+        """The last instant of ``day`` in the business time zone."""
+        start_of_next = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.clock.business_zone)
+        return start_of_next - timedelta(microseconds=1)
+
+    # -- loading --------------------------------------------------------------
+
+    def _load(self, aggregate_id: UUID, kind: type[Aggregate], code: str, message: str, field: str) -> Any:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(code, message, field) from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(code, message, field)
+        return aggregate
+
+    def _load_contract(self, contract_id: UUID) -> Contract:
+        return self._load(contract_id, Contract, "contract.not_found", "No such contract; check the contract id.", "contract_id")
+
+    def _load_party(self, party_id: UUID) -> Party:
+        return self._load(party_id, Party, "party.not_found", "No such party; check the party id.", "party_id")
+
+    def _load_bundle(self, bundle_id: UUID) -> Bundle:
+        return self._load(bundle_id, Bundle, "bundle.not_found", "No such bundle; check the bundle id.", "bundle_id")
+
+    def _relationships_between(self, upper_id: UUID, lower_id: UUID) -> DirectRelationships | None:
+        try:
+            return self.repository.get(pair_id(upper_id, lower_id))
+        except AggregateNotFoundError:
+            return None
+
+    def _relationship_contracts(self, upper_id: UUID, lower_id: UUID) -> list[Contract]:
+        index = self._relationships_between(upper_id, lower_id)
+        return [self._load_contract(c) for c in index.contract_ids] if index else []
+
+    def _has_active_relationship(self, upper_id: UUID, lower_id: UUID) -> bool:
+        day = self._today()
+        return any(c.status_on(day) is Status.ACTIVE for c in self._relationship_contracts(upper_id, lower_id))
+
+    # -- running a use case ------------------------------------------------------
+
+    def _run(
+        self,
+        command_id: str | None,
+        arguments: dict[str, Any],
+        use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
+    ) -> Any:
+        """Run ``use_case`` once per command id; save its aggregates and the record atomically."""
+        print_ = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
+        if command_id is not None:
+            earlier = self._command_record(command_id)
+            if earlier is not None:
+                return earlier.outcome_for(print_)
+        outcome, aggregates = use_case()
+        to_save: list[Aggregate] = list(aggregates)
+        if command_id is not None:
+            actor = arguments.get("actor") if isinstance(arguments.get("actor"), Actor) else Actor.system()
+            to_save.append(
+                CommandRecord.record(
+                    command_id, print_, outcome, actor=actor, effective_on=self._today(), at=self._now()
+                )
+            )
+        try:
+            self.save(*to_save)
+        except IntegrityError:
+            if command_id is not None:
+                winner = self._command_record(command_id)
+                if winner is not None:
+                    return winner.outcome_for(print_)
+            raise Conflict(
+                "contract.concurrent_change",
+                "Someone changed this contract at the same moment; read it again and retry if still needed.",
+            ) from None
+        return outcome
+
+    def _command_record(self, command_id: str) -> CommandRecord | None:
+        try:
+            return self.repository.get(record_id(command_id))
+        except AggregateNotFoundError:
+            return None
+
+    # -- queries --------------------------------------------------------------------
+
+    def get_contract(self, contract_id: UUID) -> Contract:
+        return self._load_contract(contract_id)
+
+    def get_party(self, party_id: UUID) -> Party:
+        return self._load_party(party_id)
+
+    def get_bundle(self, bundle_id: UUID) -> Bundle:
+        return self._load_bundle(bundle_id)
+
+    def _version_as_of(self, aggregate_id: UUID, instant: datetime) -> int | None:
+        version = None
+        for stored in self.events.get(aggregate_id):
+            if stored.timestamp > instant:
+                break
+            version = stored.originator_version
+        return version
+
+    def _as_of(self, aggregate_id: UUID, instant: datetime, kind: type[Aggregate], code: str, noun: str) -> Any:
+        version = self._version_as_of(aggregate_id, instant)
+        if version is None:
+            raise NotFound(code, f"No such {noun} at {instant.isoformat()}; check the id and the instant.", f"{noun}_id")
+        aggregate = self.repository.get(aggregate_id, version=version)
+        if not isinstance(aggregate, kind):
+            raise NotFound(code, f"No such {noun}; check the id.", f"{noun}_id")
+        return aggregate
+
+    def contract_as_of(self, contract_id: UUID, instant: datetime) -> Contract:
+        """SPEC 10: the contract as the ledger knew it at ``instant`` (replayed from its events)."""
+        return self._as_of(contract_id, instant, Contract, "contract.not_found", "contract")
+
+    def party_as_of(self, party_id: UUID, instant: datetime) -> Party:
+        """SPEC 1 and 10: a party's profile as the ledger knew it at ``instant``."""
+        return self._as_of(party_id, instant, Party, "party.not_found", "party")
+
+    def history(self, contract_id: UUID) -> list[dict[str, Any]]:
+        """SPEC 10: every event on the contract, in order, as plain data."""
+        self._load_contract(contract_id)
+        return [event_as_plain_data(e) for e in self.events.get(contract_id)]
+
+    def advisor_profile_on_contract(self, contract_id: UUID, day: date | None = None) -> dict[str, Any] | None:
+        """SPEC 5: once a termination has taken effect the contract's parties see the
+        snapshot taken at termination, not the advisor's later profile changes."""
+        contract = self._load_contract(contract_id)
+        if contract.advisor_id is None:
+            return None
+        day = day or self._today()
+        if contract.status_on(day) is Status.TERMINATED and contract.termination:
+            return dict(contract.termination["advisor_profile"])
+        return dict(self._load_party(contract.advisor_id).profile)
+
+    def _advisor_profile_at_termination(self, contract: Contract, effective_on: date) -> dict[str, Any]:
+        if contract.advisor_id is None:
+            return {}
+        instant = min(self._now(), self._end_of_day(effective_on))
+        try:
+            return dict(self.party_as_of(contract.advisor_id, instant).profile)
+        except NotFound:
+            return dict(self._load_party(contract.advisor_id).profile)

@@ -1,0 +1,293 @@
+"""Use cases of the onboarding workflow (SPEC 2 and 4): assigning bundles,
+moving them through the workflow, manual statuses, nullifying, direct
+relationships between organisations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.bundle import Bundle
+from contractledger.domain.chain import (
+    ensure_advisor_chain,
+    ensure_direct_relationship_chain,
+    ensure_relationships_active,
+)
+from contractledger.domain.contract import Contract
+from contractledger.domain.documents import DocumentReference
+from contractledger.domain.errors import InvalidInput, NotPermitted, RuleBroken
+from contractledger.domain.permissions import (
+    ADMIN_ROLES,
+    ensure_admin_of_party,
+    ensure_admin_on_contract,
+    ensure_advisor_of,
+    ensure_may_change,
+)
+from contractledger.domain.relationship_index import DirectRelationships
+from contractledger.domain.status import TERMINAL, WORKFLOW, Status
+from contractledger.domain.workflow import WorkflowStep, initial_status, parse_status
+
+
+def ensure_one_advisor(chains: Sequence[Sequence[UUID]]) -> None:
+    if len({chain[-1] for chain in chains}) > 1:
+        raise RuleBroken(
+            "bundle.mixed_advisors",
+            "The contracts of one assignment are all for the same advisor; assign each advisor separately.",
+            "chains",
+        )
+
+
+def ensure_assigner_on_every_chain(actor: Actor, chains: Sequence[Sequence[UUID]]) -> None:
+    if actor.role in (Role.SYNC_PEER, Role.SYSTEM):
+        return
+    if actor.role not in ADMIN_ROLES:
+        raise NotPermitted(
+            "contract.assign.admins_only", "Only an agency admin (or carrier staff) assigns contracts; ask one."
+        )
+    if any(actor.party_id not in chain[:-1] for chain in chains):
+        raise NotPermitted(
+            "contract.assign.not_on_chain",
+            "You can assign only contracts whose chain includes your organisation; remove the others.",
+            "chains",
+        )
+
+
+class OnboardingUseCases:
+    def assign_contracts(
+        self,
+        actor: Actor,
+        chains: Sequence[Sequence[UUID]],
+        initially_filled_by: str,
+        *,
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> dict[str, object]:
+        """SPEC 2 and 4 (Assign): one action assigns a bundle of contracts to one advisor.
+
+        Each chain is carrier, agencies..., advisor (2 to 6 distinct parties) with
+        an active direct relationship between adjacent organisations.
+        ``initially_filled_by`` 'producer' gives pending_producer, 'agency_admin'
+        gives pending_agency. Returns the bundle id and the new contract ids.
+        """
+
+        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
+            ensure_may_change(actor)
+            if not chains:
+                raise InvalidInput("contract.assign.no_contracts", "Name at least one contract chain to assign.", "chains")
+            status = initial_status(initially_filled_by)
+            for chain in chains:
+                ensure_advisor_chain([self._load_party(p) for p in chain])
+            ensure_one_advisor(chains)
+            ensure_assigner_on_every_chain(actor, chains)
+            for chain in chains:
+                ensure_relationships_active(chain, self._has_active_relationship)
+            day, at = self._effective(effective_on), self._now()
+            bundle_id = uuid4()
+            contracts = [
+                Contract.assign(chain, status, bundle_id, initially_filled_by, actor=actor, effective_on=day, at=at)
+                for chain in chains
+            ]
+            bundle = Bundle.form(bundle_id, [c.id for c in contracts], actor=actor, effective_on=day, at=at)
+            outcome = {"bundle_id": bundle_id, "contract_ids": [c.id for c in contracts]}
+            return outcome, [bundle, *contracts]
+
+        arguments = dict(actor=actor, chains=chains, initially_filled_by=initially_filled_by, effective_on=effective_on)
+        return self._run(command_id, arguments, use_case)
+
+    def establish_direct_relationship(
+        self,
+        actor: Actor,
+        upper_id: UUID,
+        lower_id: UUID,
+        *,
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> UUID:
+        """SPEC 2: requests a two-party contract between two organisations (upper first).
+
+        It is created pending_carrier, waiting with the upper organisation,
+        whose admin approves it by setting it active (or declined) through the
+        ordinary manual status change: no relationship is active by fiat.
+        """
+
+        def use_case() -> tuple[UUID, list[Aggregate]]:
+            ensure_may_change(actor)
+            upper, lower = self._load_party(upper_id), self._load_party(lower_id)
+            ensure_direct_relationship_chain(upper, lower)
+            if actor.party_id != lower.id:
+                ensure_admin_of_party(
+                    actor,
+                    upper.id,
+                    "relationship.request.not_yours",
+                    "Only an admin of one of the two organisations requests their direct relationship.",
+                )
+            elif actor.role not in ADMIN_ROLES:
+                raise NotPermitted(
+                    "relationship.request.not_yours",
+                    "Only an admin of one of the two organisations requests their direct relationship.",
+                )
+            return self._request_direct_relationship(actor, upper.id, lower.id, self._effective(effective_on))
+
+        arguments = dict(actor=actor, upper_id=upper_id, lower_id=lower_id, effective_on=effective_on)
+        return self._run(command_id, arguments, use_case)
+
+    def _request_direct_relationship(
+        self, actor: Actor, upper_id: UUID, lower_id: UUID, day: date
+    ) -> tuple[UUID, list[Aggregate]]:
+        at = self._now()
+        if any(not c.is_terminal for c in self._relationship_contracts(upper_id, lower_id)):
+            raise RuleBroken(
+                "relationship.exists",
+                "These organisations already have a direct relationship (active or requested); use that one.",
+                "lower_id",
+            )
+        index = self._relationships_between(upper_id, lower_id) or DirectRelationships.open(
+            upper_id, lower_id, actor=actor, effective_on=day, at=at
+        )
+        relationship = Contract.request_direct_relationship(upper_id, lower_id, actor=actor, effective_on=day, at=at)
+        index.add(relationship.id, actor=actor, effective_on=day, at=at)
+        return relationship.id, [relationship, index]
+
+    # -- the workflow steps: the whole bundle moves, or nothing ---------------------
+
+    def _advance(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None) -> list[UUID]:
+        ensure_may_change(actor)
+        contract = self._load_contract(contract_id)
+        ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract
+        ensure_permission(actor, contract)
+        members = self._moving_together(contract)
+        day, at = self._effective(effective_on), self._now()
+        for member in members:
+            if member.id != contract.id:
+                ensure_permission(actor, member)
+            member.advance(step, actor=actor, effective_on=day, at=at)
+        return [m.id for m in members], members
+
+    def _moving_together(self, contract: Contract) -> list[Contract]:
+        """The contract and every other bundle member still in the workflow.
+
+        Members that left the workflow (a carrier decision, a hold, a terminal
+        status) no longer take workflow steps, so they are not moved.
+        """
+        if contract.bundle_id is None:
+            return [contract]
+        bundle = self._load_bundle(contract.bundle_id)
+        others = [self._load_contract(m) for m in bundle.member_ids if m != contract.id]
+        return [contract, *(m for m in others if m.status not in TERMINAL and m.status in WORKFLOW)]
+
+    def _step(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None, command_id: str | None) -> list[UUID]:
+        def use_case() -> tuple[list[UUID], list[Aggregate]]:
+            return self._advance(actor, contract_id, step, effective_on)
+
+        use_case.__qualname__ = f"{type(self).__name__}.{step.action}"
+        arguments = dict(actor=actor, contract_id=contract_id, effective_on=effective_on)
+        return self._run(command_id, arguments, use_case)
+
+    def send_to_producer(
+        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
+    ) -> list[UUID]:
+        """SPEC 4: the agency admin completes and sends the bundle: pending_agency to pending_producer."""
+        return self._step(actor, contract_id, WorkflowStep.SEND_TO_PRODUCER, effective_on, command_id)
+
+    def submit_by_producer(
+        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
+    ) -> list[UUID]:
+        """SPEC 4: the producer signs and submits the bundle: pending_producer to pending_agency."""
+        return self._step(actor, contract_id, WorkflowStep.SUBMIT_BY_PRODUCER, effective_on, command_id)
+
+    def return_to_producer(
+        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
+    ) -> list[UUID]:
+        """SPEC 4: review with changes: pending_agency back to pending_producer."""
+        return self._step(actor, contract_id, WorkflowStep.RETURN_TO_PRODUCER, effective_on, command_id)
+
+    def submit_to_carrier(
+        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
+    ) -> list[UUID]:
+        """SPEC 4: review without changes: pending_agency to pending_carrier."""
+        return self._step(actor, contract_id, WorkflowStep.SUBMIT_TO_CARRIER, effective_on, command_id)
+
+    def detach_from_bundle(
+        self, actor: Actor, contract_id: UUID, *, command_id: str | None = None
+    ) -> int:
+        """SPEC 4: a member leaves its bundle explicitly and moves alone from then on."""
+
+        def use_case() -> tuple[int, list[Aggregate]]:
+            ensure_may_change(actor)
+            contract = self._load_contract(contract_id)
+            ensure_admin_on_contract(actor, contract)
+            day, at = self._today(), self._now()
+            bundle_id = contract.bundle_id
+            contract.detach_from_bundle(actor=actor, effective_on=day, at=at)
+            bundle = self._load_bundle(bundle_id)
+            bundle.detach(contract.id, actor=actor, effective_on=day, at=at)
+            return contract.version, [contract, bundle]
+
+        return self._run(command_id, dict(actor=actor, contract_id=contract_id), use_case)
+
+    # -- manual statuses --------------------------------------------------------------
+
+    def set_manual_status(
+        self,
+        actor: Actor,
+        contract_id: UUID,
+        status: Status | str,
+        *,
+        note: str | None = None,
+        documents: Sequence[DocumentReference] = (),
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> int:
+        """SPEC 3 and 4: an admin sets a manual status on a contract that is not terminal.
+
+        Workflow statuses are never set by hand; moving pending_carrier, active
+        or withdrawn back into the workflow is refused as it would nullify it;
+        an active contract goes only to a terminal status. A direct
+        relationship is approved only by the upper organisation. A transfer
+        package's outcome decides its original (SPEC 5) in the same save.
+        """
+
+        def use_case() -> tuple[int, list[Aggregate]]:
+            ensure_may_change(actor)
+            contract = self._load_contract(contract_id)
+            ensure_admin_on_contract(actor, contract)
+            target = parse_status(status)
+            if contract.is_direct_relationship and target is Status.ACTIVE and actor.role not in (Role.SYNC_PEER, Role.SYSTEM):
+                if actor.party_id != contract.primary_owner_id:
+                    raise NotPermitted(
+                        "relationship.approve.upper_party_only",
+                        "Only the upper organisation approves a direct relationship; ask its admin.",
+                    )
+            day = self._effective(effective_on)
+            contract.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=self._now())
+            return contract.version, [contract, *self._consequences_of(contract, actor, day)]
+
+        arguments = dict(
+            actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
+        )
+        return self._run(command_id, arguments, use_case)
+
+    def nullify(
+        self,
+        actor: Actor,
+        contract_id: UUID,
+        *,
+        note: str | None = None,
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> int:
+        """SPEC 4: ends a contract as nullified; a new assignment is needed to start over."""
+
+        def use_case() -> tuple[int, list[Aggregate]]:
+            ensure_may_change(actor)
+            contract = self._load_contract(contract_id)
+            ensure_admin_on_contract(actor, contract)
+            day = self._effective(effective_on)
+            contract.nullify(note, actor=actor, effective_on=day, at=self._now())
+            return contract.version, [contract, *self._consequences_of(contract, actor, day)]
+
+        return self._run(command_id, dict(actor=actor, contract_id=contract_id, note=note, effective_on=effective_on), use_case)

@@ -1,0 +1,78 @@
+"""Who may do what (SPEC 1): the checks every use case makes before acting.
+
+A party that is not on a contract is told the contract does not exist, so a
+refusal never leaks that someone else's contract is there. Auditors read
+everything and change nothing. Sync peers and the ledger itself act like an
+admin of the contract's primary owner.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.errors import NotFound, NotPermitted
+
+if TYPE_CHECKING:
+    from contractledger.domain.contract import Contract
+
+ADMIN_ROLES = frozenset({Role.AGENCY_ADMIN, Role.CARRIER_STAFF})
+ACTING_FOR_OWNER = frozenset({Role.SYNC_PEER, Role.SYSTEM})
+
+
+def ensure_may_change(actor: Actor) -> None:
+    if actor.role is Role.AUDITOR:
+        raise NotPermitted(
+            "actor.auditor_read_only",
+            "Auditors read the ledger but change nothing; ask a party on the contract to act.",
+        )
+
+
+def ensure_on_contract(actor: Actor, contract: Contract) -> None:
+    if actor.role is Role.AUDITOR or actor.role in ACTING_FOR_OWNER:
+        return
+    if actor.party_id is None or not contract.has_party(actor.party_id):
+        raise NotFound("contract.not_found", "No such contract; check the contract id.", "contract_id")
+
+
+def ensure_admin_on_contract(actor: Actor, contract: Contract) -> None:
+    """Status, writing-number, code and lifecycle changes: an admin of a party on the chain."""
+    ensure_may_change(actor)
+    ensure_on_contract(actor, contract)
+    if actor.role in ACTING_FOR_OWNER:
+        return
+    if actor.role not in ADMIN_ROLES:
+        raise NotPermitted(
+            "contract.admins_only",
+            "Only an agency admin or carrier staff on the contract may do this; ask one of them.",
+        )
+
+
+def ensure_advisor_of(actor: Actor, contract: Contract) -> None:
+    """The advisor's own actions (signing, requesting or rescinding a transfer)."""
+    ensure_may_change(actor)
+    ensure_on_contract(actor, contract)
+    if actor.role is not Role.PRODUCER or actor.party_id != contract.advisor_id:
+        raise NotPermitted(
+            "contract.advisor_only",
+            "Only the advisor on the contract may do this; ask the advisor.",
+        )
+
+
+def ensure_admin_of_party(actor: Actor, party_id: UUID, code: str, message: str) -> None:
+    """An admin acting for this very organisation (or the ledger itself, or a sync peer)."""
+    ensure_may_change(actor)
+    if actor.role in ACTING_FOR_OWNER:
+        return
+    if actor.role not in ADMIN_ROLES or actor.party_id != party_id:
+        raise NotPermitted(code, message)
+
+
+def ensure_acts_for(actor: Actor, party_id: UUID, code: str, message: str) -> None:
+    """A user acting for this party, whatever their role (or the ledger, or a sync peer)."""
+    ensure_may_change(actor)
+    if actor.role in ACTING_FOR_OWNER:
+        return
+    if actor.party_id != party_id:
+        raise NotPermitted(code, message)
