@@ -27,6 +27,7 @@ from contractledger.domain.history import event_as_plain_data
 from contractledger.domain.lifecycle_use_cases import LifecycleUseCases
 from contractledger.domain.numbering_use_cases import NumberingUseCases
 from contractledger.domain.onboarding_use_cases import OnboardingUseCases
+from contractledger.domain.oversight import OversightUseCases
 from contractledger.domain.party import Party
 from contractledger.domain.party_use_cases import PartyUseCases
 from contractledger.domain.relationship_index import DirectRelationships, pair_id
@@ -36,7 +37,13 @@ from contractledger.domain.transfer_use_cases import TransferUseCases
 
 
 class ContractLedger(
-    PartyUseCases, OnboardingUseCases, NumberingUseCases, TransferUseCases, LifecycleUseCases, Application
+    OversightUseCases,
+    PartyUseCases,
+    OnboardingUseCases,
+    NumberingUseCases,
+    TransferUseCases,
+    LifecycleUseCases,
+    Application,
 ):
     """The system of record for producer contracting (SPEC.md)."""
 
