@@ -1,0 +1,566 @@
+"""The PostgreSQL store (psycopg2): the library's conformance suites, and the ledger's own promises.
+
+Needs the throwaway server of ``scripts/test`` (or ``scripts/with-postgres``),
+which exports ``POSTGRES_*``. Each test gets a schema of its own, dropped
+afterwards, so tests never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import pytest
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    StoredEvent,
+    Tracking,
+)
+from eventsourcing.tests import persistence as suites
+from eventsourcing.tests import projection as projection_suites
+from eventsourcing.utils import Environment
+
+from contractledger.store import postgres
+from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.hashchain import GENESIS, link, verify
+
+pytestmark = pytest.mark.postgres
+
+MODULE = "contractledger.store.postgres"
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_KEYS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+
+
+# --- the server, and a schema per test -------------------------------------------------------
+
+
+def server_settings() -> dict[str, str]:
+    """The throwaway server's settings; fails (never skips) when there is none."""
+    missing = [key for key in SERVER_KEYS if not os.environ.get(key)]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not set: these tests need a PostgreSQL server. "
+            "Run them through scripts/test (or scripts/with-postgres), which starts a throwaway one.",
+            pytrace=False,
+        )
+    return {key: os.environ[key] for key in SERVER_KEYS}
+
+
+def connect(*, superuser: bool = False) -> psycopg2.extensions.connection:
+    settings = server_settings()
+    user, password = settings["POSTGRES_USER"], settings["POSTGRES_PASSWORD"]
+    if superuser:
+        user = os.environ.get("POSTGRES_SUPERUSER", "")
+        password = os.environ.get("POSTGRES_SUPERUSER_PASSWORD", "")
+        if not user:
+            pytest.fail("POSTGRES_SUPERUSER not set: run these tests through scripts/test.", pytrace=False)
+    conn = psycopg2.connect(
+        host=settings["POSTGRES_HOST"],
+        port=settings["POSTGRES_PORT"],
+        dbname=settings["POSTGRES_DBNAME"],
+        user=user,
+        password=password,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def new_schema() -> str:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with connect() as conn:
+        conn.cursor().execute(f'CREATE SCHEMA "{name}"')
+    conn.close()
+    return name
+
+
+def drop_schema(name: str) -> None:
+    conn = connect()
+    try:
+        conn.cursor().execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    finally:
+        conn.close()
+
+
+def store_env(schema: str, **more: str) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": MODULE, **server_settings(), "POSTGRES_SCHEMA": schema, **more}
+
+
+class FreshSchema:
+    """Mixin for the library's TestCase suites: a new schema and factory per test."""
+
+    env: Any
+    factory: Any
+
+    def setUp(self) -> None:
+        self.schema = new_schema()
+        self.env = store_env(self.schema)
+        self.factory = None
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        try:
+            super().tearDown()  # type: ignore[misc]
+        finally:
+            if self.factory is not None:
+                self.factory.close()
+            drop_schema(self.schema)
+
+    def construct_factory(self) -> postgres.PostgresFactory:
+        self.factory = InfrastructureFactory.construct(Environment(env=self.env))
+        return self.factory
+
+
+# --- the library's conformance suites -------------------------------------------------------
+
+
+class TestAggregateRecorder(FreshSchema, suites.AggregateRecorderTestCase):
+    def create_recorder(self) -> postgres.PostgresAggregateRecorder:
+        return self.construct_factory().aggregate_recorder("snapshots")
+
+
+class TestApplicationRecorder(FreshSchema, suites.ApplicationRecorderTestCase):
+    def create_recorder(self) -> postgres.PostgresApplicationRecorder:
+        return self.construct_factory().application_recorder()
+
+    def test_insert_subscribe(self) -> None:
+        self.optional_test_insert_subscribe()
+
+
+class TestTrackingRecorder(FreshSchema, suites.TrackingRecorderTestCase):
+    def create_recorder(self) -> postgres.PostgresTrackingRecorder:
+        return self.construct_factory().tracking_recorder()
+
+
+class TestProcessRecorder(FreshSchema, suites.ProcessRecorderTestCase):
+    def create_recorder(self) -> postgres.PostgresProcessRecorder:
+        return self.construct_factory().process_recorder()
+
+
+class TestNonInterleavingNotificationIds(FreshSchema, suites.NonInterleavingNotificationIDsBaseCase):
+    def create_recorder(self) -> postgres.PostgresApplicationRecorder:
+        return self.construct_factory().application_recorder()
+
+
+class CustomTrackingRecorder(postgres.PostgresTrackingRecorder):
+    """A view class, as a projection would give the factory."""
+
+
+class TestInfrastructureFactory(FreshSchema, suites.InfrastructureFactoryTestCase):
+    def setUp(self) -> None:
+        self.schema = new_schema()
+        self.env = Environment(env=store_env(self.schema))
+        self.factory = None
+        suites.InfrastructureFactoryTestCase.setUp(self)
+
+    def expected_factory_class(self) -> type[postgres.PostgresFactory]:
+        return postgres.PostgresFactory
+
+    def expected_aggregate_recorder_class(self) -> type[postgres.PostgresAggregateRecorder]:
+        return postgres.PostgresAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[postgres.PostgresApplicationRecorder]:
+        return postgres.PostgresApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[postgres.PostgresTrackingRecorder]:
+        return postgres.PostgresTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[postgres.PostgresTrackingRecorder]:
+        return CustomTrackingRecorder
+
+    def expected_process_recorder_class(self) -> type[postgres.PostgresProcessRecorder]:
+        return postgres.PostgresProcessRecorder
+
+
+class PostgresEventCounters(postgres.PostgresTrackingRecorder, projection_suites.EventCountersView):
+    """The suites' event-counters view, on this store: counters and tracking in one transaction."""
+
+    def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        table = self.tracking_table_name.replace("_tracking", "_counters")
+        self.counters_table = f'"{datastore.schema}"."{table}"'
+        self.create_statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.counters_table} (name text PRIMARY KEY, counter bigint NOT NULL)"
+        )
+
+    def get_created_event_counter(self) -> int:
+        return self._count("created")
+
+    def get_subsequent_event_counter(self) -> int:
+        return self._count("subsequent")
+
+    def incr_created_event_counter(self, tracking: Tracking) -> None:
+        self._increment("created", tracking)
+
+    def incr_subsequent_event_counter(self, tracking: Tracking) -> None:
+        self._increment("subsequent", tracking)
+
+    def _count(self, name: str) -> int:
+        with self.datastore.connection() as raw:
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT counter FROM {self.counters_table} WHERE name = %s", (name,))
+            row = cursor.fetchone()
+        return row[0] if row else 0
+
+    def _increment(self, name: str, tracking: Tracking) -> None:
+        with self.datastore.transaction() as cursor:
+            self._insert_tracking(cursor, tracking)
+            cursor.execute(
+                f"INSERT INTO {self.counters_table} VALUES (%s, 1) "
+                f"ON CONFLICT (name) DO UPDATE SET counter = {self.counters_table}.counter + 1",
+                (name,),
+            )
+
+
+class TestEventCountersView(FreshSchema, projection_suites.EventCountersViewTestCase):
+    def construct_event_counters_view(self) -> PostgresEventCounters:
+        return self.construct_factory().tracking_recorder(PostgresEventCounters)
+
+
+class TestAggregateEventCountersProjection(FreshSchema, projection_suites.AggregateEventCountersProjectionTestCase):
+    view_class = PostgresEventCounters
+    env: ClassVar[dict[str, str]]
+
+
+class TestEventSourcedProjection(FreshSchema, projection_suites.EventSourcedProjectionTestCase):
+    env: ClassVar[dict[str, str]]
+
+
+# --- a ledger to attack -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    name = new_schema()
+    yield name
+    drop_schema(name)
+
+
+@pytest.fixture
+def ledger(schema: str) -> Iterator[postgres.PostgresApplicationRecorder]:
+    """An application recorder holding five events (notification ids 1 to 5)."""
+    factory = InfrastructureFactory.construct(Environment("ContractLedger", store_env(schema)))
+    recorder = factory.application_recorder()
+    originator = uuid.uuid4()
+    recorder.insert_events(
+        [StoredEvent(originator, version, f"topic{version}", f"state{version}".encode()) for version in range(1, 6)]
+    )
+    yield recorder
+    factory.close()
+
+
+def ledger_table(schema: str) -> str:
+    return f'"{schema}"."contractledger_events"'
+
+
+def first_broken(recorder: postgres.PostgresApplicationRecorder) -> int | None:
+    verdict = verify(recorder.chained_events())
+    return verdict.first_broken_notification_id
+
+
+def tamper(schema: str, *statements: str) -> None:
+    """As the superuser, with the guard lifted for this session only."""
+    conn = connect(superuser=True)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SET session_replication_role = replica")
+        for statement in statements:
+            cursor.execute(statement.format(table=ledger_table(schema)))
+    finally:
+        conn.close()
+
+
+def test_each_stored_hash_links_the_event_to_the_one_before_it(ledger, schema) -> None:
+    previous = GENESIS
+    events = list(ledger.chained_events())
+    assert [e.notification_id for e in events] == [1, 2, 3, 4, 5]
+    for e in events:
+        previous = link(previous, e.originator_id, e.originator_version, e.topic, e.state)
+        assert e.stored_hash == previous
+    assert verify(events).sentence() == "intact: 5 events, hash chain unbroken"
+
+
+def test_a_rolled_back_insert_leaves_no_hole_and_no_broken_link(ledger) -> None:
+    clash = StoredEvent(ledger.select_notifications(1, 1)[0].originator_id, 1, "again", b"clash")
+    with pytest.raises(IntegrityError):
+        ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"s"), clash])
+    assert ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "after", b"rollback")]) == [6]
+    assert verify(ledger.chained_events()).intact
+
+
+def test_the_chain_holds_under_concurrent_writers_and_is_read_in_pages(ledger) -> None:
+    ledger.page_size = 7
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(20):
+                originator = uuid.uuid4()
+                ledger.insert_events([StoredEvent(originator, v, "t", b"s" * v) for v in range(1, 4)])
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    verdict = verify(ledger.chained_events())
+    assert verdict.intact and verdict.events_checked == 5 + 4 * 20 * 3
+    assert ledger.max_notification_id() == verdict.events_checked
+
+
+@pytest.mark.parametrize("who", ["the ledger user", "the superuser"])
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE {table} SET state = 'x'", "DELETE FROM {table} WHERE notification_id = 3", "TRUNCATE {table}"],
+    ids=["UPDATE", "DELETE", "TRUNCATE"],
+)
+def test_the_database_refuses_to_change_or_remove_stored_events(ledger, schema, who, statement) -> None:
+    conn = connect(superuser=who == "the superuser")
+    try:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege) as refused:
+            conn.cursor().execute(statement.format(table=ledger_table(schema)))
+    finally:
+        conn.close()
+    assert "is append-only" in str(refused.value)
+    assert refused.value.diag.message_hint.startswith("Stored events are never changed")
+    assert verify(ledger.chained_events()).intact
+
+
+def test_snapshots_stay_mutable_because_they_are_a_cache(schema) -> None:
+    factory = InfrastructureFactory.construct(Environment(env=store_env(schema)))
+    try:
+        factory.aggregate_recorder("snapshots").insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"s")])
+    finally:
+        factory.close()
+    conn = connect()
+    try:
+        conn.cursor().execute(f'DELETE FROM "{schema}"."stored_snapshots"')
+    finally:
+        conn.close()
+
+
+def test_verify_names_the_event_whose_state_was_changed_behind_the_guard(ledger, schema) -> None:
+    tamper(schema, "UPDATE {table} SET state = 'forged' WHERE notification_id = 3")
+    assert first_broken(ledger) == 3
+
+
+def test_verify_names_the_event_after_one_that_was_deleted(ledger, schema) -> None:
+    tamper(schema, "DELETE FROM {table} WHERE notification_id = 3")
+    assert first_broken(ledger) == 4
+
+
+def test_verify_names_the_first_of_two_swapped_events(ledger, schema) -> None:
+    tamper(
+        schema,
+        "UPDATE {table} SET notification_id = -2 WHERE notification_id = 2",
+        "UPDATE {table} SET notification_id = 2 WHERE notification_id = 4",
+        "UPDATE {table} SET notification_id = 4 WHERE notification_id = -2",
+    )
+    assert [e.notification_id for e in ledger.chained_events()] == [1, 2, 3, 4, 5]
+    assert first_broken(ledger) == 2
+
+
+def run_verify(
+    schema: str, *arguments: str, command: list[str] | None = None, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "PERSISTENCE_", "SQLITE_"))}
+    env.update(store_env(schema, **settings))
+    return subprocess.run(
+        (command or [sys.executable, "-m", "contractledger.store.verify"]) + list(arguments),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_the_verify_command_exits_0_on_an_intact_ledger_and_1_naming_the_break(ledger, schema) -> None:
+    intact = run_verify(schema, command=[str(ROOT / "scripts" / "verify-ledger")])
+    assert (intact.returncode, intact.stdout.strip()) == (0, "intact: 5 events, hash chain unbroken"), intact.stderr
+    tamper(schema, "UPDATE {table} SET topic = 'forged' WHERE notification_id = 2")
+    broken = run_verify(schema)
+    assert broken.returncode == 1, broken.stderr
+    assert broken.stdout.startswith("BROKEN: the hash chain breaks at notification id 2 (after 1 intact events)")
+
+
+def test_the_verify_command_exits_2_with_one_sentence_when_the_ledger_is_missing(schema) -> None:
+    missing = run_verify(schema, "--application", "NoSuchApp")
+    assert missing.returncode == 2
+    assert missing.stdout == ""
+    assert missing.stderr.startswith("verify-ledger: cannot read the ledger of NoSuchApp:")
+    assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_the_verify_command_exits_2_with_one_sentence_when_the_server_is_unreachable(schema) -> None:
+    unreachable = run_verify(schema, POSTGRES_PORT="1")
+    assert unreachable.returncode == 2
+    assert unreachable.stderr.strip() == (
+        "verify-ledger: Cannot connect to PostgreSQL at 127.0.0.1:1 (POSTGRES_HOST/POSTGRES_PORT): connection refused."
+    )
+
+
+# --- forking -----------------------------------------------------------------------------------
+
+
+def test_a_forked_child_never_uses_the_parents_connection(schema) -> None:
+    factory = InfrastructureFactory.construct(Environment(env=store_env(schema, POSTGRES_POOL_SIZE="1")))
+    recorder = factory.application_recorder()
+
+    def backend_pid() -> int:
+        with factory.datastore.connection() as raw:
+            cursor = raw.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    parent_backend = backend_pid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        status = 1
+        try:
+            recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "from the child", b"x")])
+            os.write(write, str(backend_pid()).encode())
+            factory.close()
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    child_backend = int(os.read(read, 64) or b"0")
+    os.close(read)
+    try:
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert child_backend not in (0, parent_backend)
+        # The parent's session survived the child's use and exit of the pool.
+        assert backend_pid() == parent_backend
+        assert recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "from the parent", b"y")]) == [2]
+    finally:
+        factory.close()
+
+
+# --- start-up errors ----------------------------------------------------------------------------
+
+
+def start(env: dict[str, str], name: str = "") -> StoreConfigurationError:
+    with pytest.raises(StoreConfigurationError) as failed:
+        InfrastructureFactory.construct(Environment(name, env)).close()
+    sentence = str(failed.value)
+    assert "\n" not in sentence and sentence.endswith(".")
+    return failed.value
+
+
+def test_an_unreachable_server_is_named_by_host_and_port(schema) -> None:
+    error = start(store_env(schema, POSTGRES_HOST="127.0.0.1", POSTGRES_PORT="1"))
+    assert str(error) == (
+        "Cannot connect to PostgreSQL at 127.0.0.1:1 (POSTGRES_HOST/POSTGRES_PORT): connection refused."
+    )
+    assert error.setting == "POSTGRES_HOST"
+
+
+def test_an_unknown_host_name_is_named(schema) -> None:
+    error = start(store_env(schema, POSTGRES_HOST="no-such-host.invalid"))
+    assert "no such host 'no-such-host.invalid'" in str(error) and "(POSTGRES_HOST)" in str(error)
+
+
+def test_a_wrong_password_is_named(schema) -> None:
+    error = start(store_env(schema, POSTGRES_PASSWORD="not-the-password"))
+    assert error.setting == "POSTGRES_PASSWORD"
+    assert "refused the login of user 'ledger' (POSTGRES_USER/POSTGRES_PASSWORD)" in str(error)
+
+
+def test_a_missing_database_is_named(schema) -> None:
+    error = start(store_env(schema, POSTGRES_DBNAME="no_such_db"))
+    assert error.setting == "POSTGRES_DBNAME" and "no database 'no_such_db'" in str(error)
+
+
+def test_a_schema_the_user_has_no_rights_on_is_named() -> None:
+    name = f"locked_{uuid.uuid4().hex[:8]}"
+    conn = connect(superuser=True)
+    try:
+        conn.cursor().execute(f'CREATE SCHEMA "{name}"')
+        error = start(store_env(name))
+        assert error.setting == "POSTGRES_SCHEMA"
+        assert f"User 'ledger' has no rights on schema '{name}' (POSTGRES_SCHEMA)" in str(error)
+        conn.cursor().execute(f'GRANT USAGE ON SCHEMA "{name}" TO ledger')
+        error = start(store_env(name))
+        assert f"User 'ledger' may not create tables in schema '{name}' (POSTGRES_SCHEMA)" in str(error)
+    finally:
+        conn.cursor().execute(f'DROP SCHEMA "{name}" CASCADE')
+        conn.close()
+
+
+def test_a_missing_schema_is_created_when_tables_may_be_created_and_named_when_not() -> None:
+    name = f"created_{uuid.uuid4().hex[:8]}"
+    try:
+        InfrastructureFactory.construct(Environment(env=store_env(name))).close()
+        error = start(store_env(f"{name}_absent", CREATE_TABLE="no"))
+        assert error.setting == "POSTGRES_SCHEMA" and "does not exist" in str(error)
+    finally:
+        drop_schema(name)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("POSTGRES_PORT", "fivefourthreetwo"),
+        ("POSTGRES_PORT", "70000"),
+        ("POSTGRES_CONNECT_TIMEOUT", "soon"),
+        ("POSTGRES_CONN_MAX_AGE", "0"),
+        ("POSTGRES_POOL_SIZE", "-1"),
+        ("POSTGRES_MAX_OVERFLOW", "1.5"),
+        ("POSTGRES_MAX_WAITING", "many"),
+        ("POSTGRES_LOCK_TIMEOUT", "5s"),
+        ("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "x"),
+        ("POSTGRES_PRE_PING", "perhaps"),
+        ("CREATE_TABLE", "maybe"),
+        ("ORIGINATOR_ID_TYPE", "integer"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_sentence(schema, setting, value) -> None:
+    error = start(store_env(schema, **{setting: value}))
+    assert error.setting == setting
+    assert str(error).startswith(f"{setting}={value!r} is not valid: expected ")
+
+
+def test_a_setting_given_with_the_application_prefix_is_named_as_given(schema) -> None:
+    error = start(store_env(schema, LEDGER_POSTGRES_POOL_SIZE="lots"), name="Ledger")
+    assert str(error).startswith("LEDGER_POSTGRES_POOL_SIZE='lots' is not valid")
+
+
+@pytest.mark.parametrize("setting", ["POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_USER", "POSTGRES_PASSWORD"])
+def test_a_missing_required_setting_is_named(schema, setting) -> None:
+    env = store_env(schema)
+    del env[setting]
+    error = start(env)
+    assert error.setting == setting and str(error).startswith(f"{setting} is not set")
+
+
+def test_an_application_runs_on_the_store_and_survives_a_restart(schema) -> None:
+    env = store_env(schema)
+    app = Application(env=env)
+    aggregate = Aggregate()
+    aggregate.trigger_event(Aggregate.Event)
+    app.save(aggregate)
+    app.close()
+    again = Application(env=env)
+    try:
+        assert again.repository.get(aggregate.id).version == 2
+        assert verify(again.recorder.chained_events()).events_checked == 2
+    finally:
+        again.close()
