@@ -15,6 +15,7 @@ SCHEMA = (
 
 
 def ensure_schema(tx: ViewTransaction) -> None:
+    tx.serialise_schema_changes()
     for statement in SCHEMA:
         tx.execute(statement)
 

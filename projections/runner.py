@@ -72,7 +72,7 @@ class ViewRunner:
     def prepare(self) -> None:
         """Creates the views' tables and reads where each stands."""
         with self.database.transaction() as tx:
-            positions.ensure_schema(tx)
+            positions.ensure_schema(tx)  # also serialises concurrent schema changes
             for view in self.views:
                 for statement in view.schema():
                     tx.execute(statement)

@@ -35,9 +35,16 @@ class ViewRunnerAlreadyRunning(RuntimeError):
 class ViewTransaction:
     """One open transaction on the view database."""
 
-    def __init__(self, cursor: Any, translate: Any) -> None:
+    def __init__(self, cursor: Any, translate: Any, dialect: str) -> None:
         self._cursor = cursor
         self._translate = translate
+        self.dialect = dialect
+
+    def serialise_schema_changes(self) -> None:
+        """Two processes creating the same tables at once collide on
+        PostgreSQL even with IF NOT EXISTS; take turns (until commit)."""
+        if self.dialect == "postgres":
+            self.execute("SELECT pg_advisory_xact_lock(hashtext('contractledger.view_schema'))")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._translate(sql), tuple(params))
@@ -126,7 +133,7 @@ class SqliteViewDatabase(ViewDatabase):
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            yield ViewTransaction(cursor, _same)
+            yield ViewTransaction(cursor, _same, self.dialect)
         except BaseException:
             connection.execute("ROLLBACK")
             raise
@@ -231,7 +238,7 @@ class PostgresViewDatabase(ViewDatabase):
         connection = self._connection()
         cursor = connection.cursor()
         try:
-            yield ViewTransaction(cursor, _to_pyformat)
+            yield ViewTransaction(cursor, _to_pyformat, self.dialect)
         except BaseException:
             connection.rollback()
             raise

@@ -16,8 +16,15 @@ from contractledger.projections.view_database import PostgresViewDatabase, ViewD
 
 
 def applied_positions(database: ViewDatabase) -> dict[str, int]:
-    with database.transaction(write=False) as tx:
-        return positions.live_positions(tx)
+    """Every live view's position; none before the runner's first start
+    (its tables do not exist yet)."""
+    try:
+        with database.transaction(write=False) as tx:
+            return positions.live_positions(tx)
+    except Exception as error:  # sqlite3 and psycopg2 each say "no such table" their own way
+        if "view_generations" in str(error) or "does not exist" in str(error):
+            return {}
+        raise
 
 
 def wait_until_applied(
@@ -30,8 +37,7 @@ def wait_until_applied(
     if isinstance(database, PostgresViewDatabase):
         database.start_listening()
     while True:
-        with database.transaction(write=False) as tx:
-            applied = positions.live_positions(tx)
+        applied = applied_positions(database)
         if all(applied.get(view, 0) >= notification_id for view in wanted):
             return True
         remaining = deadline - time.monotonic()

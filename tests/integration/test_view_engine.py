@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from contractledger.projections import positions
 from contractledger.projections.rebuild import compare, rebuild
 from contractledger.projections.runner import ViewRunner
+from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent, View, handles
 from contractledger.projections.view_database import (
     PostgresViewDatabase,
@@ -227,3 +228,55 @@ def test_verify_reports_a_difference_between_generations(database: ViewDatabase)
     with database.transaction() as tx:
         tx.execute(f"DELETE FROM {TallyView(2).t['tally']} WHERE label = 't0'")
     assert compare(database, TallyView, 1, 2) == ["tallies.tally: 2 rows in generation 1, 1 in 2"]
+
+
+def test_the_views_runner_follows_a_rebuild_onto_the_new_generation(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 2, 1)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_views, args=(app.recorder, app.mapper, database, [TallyView], stop))
+    thread.start()
+    try:
+        assert wait_until_applied(database, app.recorder.max_notification_id(), ["tallies"], timeout=5)
+        rebuilt = rebuild(app.recorder, app.mapper, database, TallyView)
+        assert rebuilt.generation == 2
+        assert counts(database, TallyView(2)) == {"t0": 1, "t1": 1}
+        late = Tally("late")
+        late.count_one()
+        app.save(late)
+        assert wait_until_applied(database, app.recorder.max_notification_id(), ["tallies"], timeout=5)
+        assert counts(database, TallyView(2)) == {"t0": 1, "t1": 1, "late": 1}
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_a_second_views_runner_waits_and_takes_over_without_applying_twice(database: ViewDatabase) -> None:
+    app = Tallies()
+    first_stop, second_stop = threading.Event(), threading.Event()
+    first = threading.Thread(target=run_views, args=(app.recorder, app.mapper, database, [TallyView], first_stop))
+    first.start()
+    time.sleep(0.3)
+    second = threading.Thread(
+        target=run_views,
+        args=(app.recorder, app.mapper, database, [TallyView], second_stop),
+        kwargs={"wait_for_other_runner": 0.05},
+    )
+    second.start()
+    try:
+        record_tallies(app, 3, 2)
+        assert wait_until_applied(database, app.recorder.max_notification_id(), ["tallies"], timeout=5)
+        first_stop.set()
+        first.join(timeout=10)
+        late = Tally("late")
+        for _ in range(4):
+            late.count_one()
+        app.save(late)
+        assert wait_until_applied(database, app.recorder.max_notification_id(), ["tallies"], timeout=5)
+    finally:
+        first_stop.set()
+        second_stop.set()
+        first.join(timeout=10)
+        second.join(timeout=10)
+    assert counts(database, TallyView(1)) == {"t0": 2, "t1": 2, "t2": 2, "late": 4}

@@ -1,0 +1,108 @@
+"""The views' runner process: every live view, caught up, then following.
+
+Started by the serve command beside the HTTP workers (``python -m
+contractledger.projections.service``). When a rebuild switches a view to a
+new generation, the runner notices on its next idle moment and rebinds. A
+second runner waits until the first one stops (it never applies events
+twice). A view that meets an event it cannot handle stops the runner with a
+message naming the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from contractledger.projections import positions
+from contractledger.projections.runner import UndecodableEvent, ViewRunner
+from contractledger.projections.view import UnhandledEvent, View
+from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
+
+log = logging.getLogger("contractledger.views")
+
+
+def live_generations(database: ViewDatabase, view_classes: Sequence[type[View]]) -> dict[str, int]:
+    """Each view's live generation; a view never built before starts at 1."""
+    with database.transaction() as tx:
+        positions.ensure_schema(tx)
+        found = {}
+        for view_class in view_classes:
+            generation = positions.live_generation(tx, view_class.name)
+            if generation is None:
+                generation = 1
+                positions.make_live(tx, view_class.name, generation)
+            found[view_class.name] = generation
+        return found
+
+
+def run_views(
+    recorder: Any,
+    mapper: Any,
+    database: ViewDatabase,
+    view_classes: Sequence[type[View]],
+    stop: threading.Event,
+    batch_size: int = 1000,
+    wait_for_other_runner: float = 1.0,
+) -> None:
+    """Runs until ``stop`` is set; raises UnhandledEvent/UndecodableEvent if a view cannot go on."""
+    while not stop.is_set():
+        bound = live_generations(database, view_classes)
+        views = [view_class(bound[view_class.name]) for view_class in view_classes]
+        runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size)
+        try:
+            runner.acquire()
+        except ViewRunnerAlreadyRunning as busy:
+            log.warning("%s; waiting", busy)
+            stop.wait(wait_for_other_runner)
+            continue
+        try:
+            runner.prepare()
+            runner.catch_up()
+
+            def switched() -> bool:
+                return live_generations(database, view_classes) != bound
+
+            runner.follow(stop, should_stop=switched)
+        finally:
+            runner.release()
+
+
+def main() -> int:
+    from contractledger.domain.ledger import ContractLedger
+    from contractledger.projections.catalogue import VIEWS
+    from contractledger.projections.view_database import view_database_for
+    from contractledger.store.environment import ledger_environment
+    from contractledger.store.errors import StoreConfigurationError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
+    env = ledger_environment()
+    try:
+        ledger = ContractLedger(env)
+        database = view_database_for(env)
+    except StoreConfigurationError as error:
+        print(f"contractledger views: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.monotonic()
+    log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
+    try:
+        run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
+    except (UnhandledEvent, UndecodableEvent) as error:
+        print(f"contractledger views: {error}", file=sys.stderr)
+        return 3
+    finally:
+        log.info("views runner stopped after %.0f s", time.monotonic() - started)
+        ledger.close()
+        database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
