@@ -85,7 +85,7 @@ def check_usable(location: SQLiteLocation, lock_timeout: float) -> None:
             location.uri, uri=True, isolation_level=None, timeout=lock_timeout
         )
     except sqlite3.Error as error:
-        _refuse(path, f"which cannot be opened or created ({error}); is '{directory}' writable?")
+        _refuse(path, f"which cannot be opened or created ({error}): check that '{directory}' is writable")
     try:
         _probe(connection)
     except sqlite3.DatabaseError as error:
@@ -95,7 +95,7 @@ def check_usable(location: SQLiteLocation, lock_timeout: float) -> None:
         if "readonly" in message:
             _refuse(path, "which is read-only, and the ledger must write to it")
         if "unable to open" in message:
-            _refuse(path, f"which cannot be written; is its directory '{directory}' writable?")
+            _refuse(path, f"which cannot be written: check that its directory '{directory}' is writable")
         if "locked" in message or "busy" in message:
             # Another process is writing: the file is evidently a usable database.
             return

@@ -9,9 +9,9 @@ import os
 import sqlite3
 import subprocess
 import sys
+import shutil
 import tempfile
 import threading
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -63,9 +63,11 @@ class InTemporaryDirectory:
             factory.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    settings: dict[str, str] = {}
+
     def factory(self, db_name: str | None = None) -> SQLiteLedgerFactory:
         factory = InfrastructureFactory.construct(
-            {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": db_name or self.ledger_path}
+            {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": db_name or self.ledger_path, **self.settings}
         )
         assert isinstance(factory, SQLiteLedgerFactory)
         self.opened.append(factory)
@@ -196,6 +198,13 @@ class TestApplicationRecorderInMemory(TestApplicationRecorderOnFile):
         return self.factory(":memory:").application_recorder()
 
 
+class TestApplicationRecorderWithTextOriginatorIds(TestApplicationRecorderOnFile):
+    settings = {"ORIGINATOR_ID_TYPE": "text"}
+
+    def new_originator_id(self) -> str:
+        return f"contract-{uuid4()}"
+
+
 class TestTrackingRecorder(InTemporaryDirectory, persistence_suites.TrackingRecorderTestCase):
     def create_recorder(self) -> SQLiteLedgerTrackingRecorder:
         return self.factory().tracking_recorder()
@@ -313,6 +322,54 @@ def test_a_subscriber_receives_an_event_written_by_another_process(
     assert (notification.originator_id, notification.topic) == (originator_id, "written-elsewhere")
 
 
+SEVERAL_WRITES_IN_ANOTHER_PROCESS = """
+import sys
+from uuid import uuid4
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+factory = InfrastructureFactory.construct(
+    {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": sys.argv[1]}
+)
+recorder = factory.application_recorder()
+for size in [1, 2, 3] * 8:
+    originator_id = uuid4()
+    recorder.insert_events([StoredEvent(originator_id, v, "elsewhere", b"{}") for v in range(1, size + 1)])
+factory.close()
+"""
+
+
+def test_a_subscriber_gets_every_event_once_in_order_while_two_other_processes_write(
+    recorder: SQLiteLedgerApplicationRecorder, ledger_path: str, tmp_path: Any
+) -> None:
+    expected_total = 2 * 8 * (1 + 2 + 3)
+    received: list[Notification] = []
+    with recorder.subscribe(gt=None) as subscription:
+        writers = [
+            subprocess.Popen([sys.executable, "-c", SEVERAL_WRITES_IN_ANOTHER_PROCESS, ledger_path], cwd=tmp_path)
+            for _ in range(2)
+        ]
+        try:
+            while len(received) < expected_total:
+                received.append(next_within(subscription, seconds=60))
+        finally:
+            assert [writer.wait(timeout=60) for writer in writers] == [0, 0]
+    assert [n.id for n in received] == list(range(1, expected_total + 1))
+    assert hashchain.verify(recorder.chained_events()).intact
+
+
+def test_a_writer_waits_for_another_clients_write_lock_instead_of_failing(
+    recorder: SQLiteLedgerApplicationRecorder, ledger_path: str
+) -> None:
+    other = sqlite3.connect(ledger_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.3, other.execute, args=("ROLLBACK",))
+    releaser.start()
+    try:
+        assert recorder.insert_events(stored_events(1)) == [1]
+    finally:
+        releaser.join()
+        other.close()
+
+
 def test_a_subscriber_gets_every_event_exactly_once_in_order_while_several_threads_write(
     recorder: SQLiteLedgerApplicationRecorder,
 ) -> None:
@@ -427,7 +484,7 @@ def test_a_view_can_be_given_its_tracking_table_when_constructed(
 
 
 def test_two_projection_runners_on_one_file_each_follow_the_application_from_their_own_position(
-    ledger_path: str,
+    ledger_path: str, open_factory: Callable[..., SQLiteLedgerFactory]
 ) -> None:
     env = {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": ledger_path}
     with Application[UUID](env=env) as app:
@@ -448,22 +505,11 @@ def test_two_projection_runners_on_one_file_each_follow_the_application_from_the
             env=env,
         ) as second:
             second.wait(later_id, timeout=20)
-            first_view = FactoryFor(env).view(SQLiteEventCountersView)
+            first_view = open_factory().tracking_recorder(SQLiteEventCountersView)
+            assert isinstance(first_view, SQLiteEventCountersView)
             assert first_view.max_tracking_id(app.name) == first_id
             assert first_view.get_created_event_counter() == 1
             assert second.projection.view.get_created_event_counter() == 3
-
-
-class FactoryFor:
-    """Opens a view on the file outside any runner, as a reader would."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.factory = InfrastructureFactory.construct(env)
-
-    def view(self, view_class: type[SQLiteEventCountersView]) -> SQLiteEventCountersView:
-        view = self.factory.tracking_recorder(view_class)
-        assert isinstance(view, view_class)
-        return view
 
 
 # ---------------------------------------------------------------- append-only, enforced by the database
