@@ -44,15 +44,15 @@ def ensure_accepting_entity(contract: Contract, accepting: Party) -> None:
 
 
 def ensure_acts_for_accepting_entity(actor: Actor, contract: Contract) -> None:
-    """Deny and accept belong to the accepting entity alone; others on the chain
-    are told no, others off it are told the contract does not exist."""
+    """Deny and accept belong to the accepting entity alone (not even a sync peer,
+    which acts for the primary owner); others on the chain are told no, others
+    off it are told the contract does not exist."""
     ensure_may_change(actor)
-    if actor.role in (Role.SYNC_PEER, Role.SYSTEM):
-        return
     accepting = contract.accepting_entity_id
     if actor.party_id == accepting and actor.role in ADMIN_ROLES:
         return
-    if actor.role is Role.AUDITOR or (actor.party_id is not None and (contract.has_party(actor.party_id) or actor.party_id == accepting)):
+    on_contract = actor.party_id is not None and (contract.has_party(actor.party_id) or actor.party_id == accepting)
+    if actor.role in (Role.SYNC_PEER, Role.SYSTEM) or on_contract:
         raise NotPermitted(
             "transfer.accepting_entity_only",
             "Only the accepting entity's admin denies or accepts a transfer; ask them.",

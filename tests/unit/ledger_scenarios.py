@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import unittest
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.clock import SettableClock
+from contractledger.domain.clock import SettableClock, today
 from contractledger.domain.documents import DocumentReference
 from contractledger.domain.errors import LedgerError
 from contractledger.domain.ledger import ContractLedger
@@ -33,11 +33,13 @@ class LedgerScenario(unittest.TestCase):
     """A carrier, an MGA under it, an AGA under the MGA, and an advisor, with
     active direct relationships carrier-MGA and MGA-AGA."""
 
+    business_zone: tzinfo = timezone.utc
+
     def make_ledger(self, clock: SettableClock) -> ContractLedger:
         return ContractLedger(clock=clock)
 
     def setUp(self) -> None:
-        self.clock = SettableClock(START)
+        self.clock = SettableClock(START, business_zone=self.business_zone)
         self.ledger = self.make_ledger(self.clock)
         self.addCleanup(self.ledger.close)
         self.system = Actor.system()
@@ -93,7 +95,7 @@ class LedgerScenario(unittest.TestCase):
 
     @property
     def today(self) -> date:
-        return self.clock.now().date()
+        return today(self.clock)
 
     def in_days(self, days: int) -> date:
         return self.today + timedelta(days=days)
