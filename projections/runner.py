@@ -146,6 +146,11 @@ class ViewRunner:
                 except queue.Empty:
                     if should_stop():
                         return
+                    # A wake-up lost by a store's subscription must not
+                    # leave the view behind: when idle, look at the head.
+                    head = self.recorder.max_notification_id() or 0
+                    if head > self.position:
+                        self.catch_up(until=head)
                     continue
                 batch = [first]
                 while len(batch) < self.batch_size:
@@ -154,6 +159,8 @@ class ViewRunner:
                     except queue.Empty:
                         break
                 errors = [item for item in batch if isinstance(item, BaseException)]
+                # after an idle catch-up the subscription still delivers what
+                # was applied then: skip what the views already have
                 notifications = [n for n in batch if isinstance(n, Notification) and n.id > self.position]
                 if notifications:
                     self.apply_batch(notifications)
