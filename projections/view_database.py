@@ -53,6 +53,29 @@ class ViewTransaction:
         if rows:
             self._cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], on_conflict: str = ""
+    ) -> None:
+        """Writes many rows in as few round trips as the driver allows
+        (psycopg2's execute_values on PostgreSQL; executemany on SQLite).
+        ``on_conflict`` is appended as is, e.g.
+        ``ON CONFLICT (id) DO UPDATE SET status = excluded.status``."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgres":
+            from psycopg2.extras import execute_values
+
+            execute_values(
+                self._cursor, f"INSERT INTO {table} ({names}) VALUES %s {on_conflict}", [tuple(r) for r in rows],
+                page_size=1000,
+            )
+        else:
+            marks = ", ".join("?" for _ in columns)
+            self._cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", [tuple(r) for r in rows]
+            )
+
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._cursor.fetchone()
 

@@ -280,3 +280,16 @@ def test_a_second_views_runner_waits_and_takes_over_without_applying_twice(datab
         first.join(timeout=10)
         second.join(timeout=10)
     assert counts(database, TallyView(1)) == {"t0": 2, "t1": 2, "t2": 2, "late": 4}
+
+
+def test_many_rows_are_written_and_upserted_in_bulk(database: ViewDatabase) -> None:
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS bulk_rows (id TEXT PRIMARY KEY, n BIGINT)")
+        tx.insert_rows("bulk_rows", ("id", "n"), [(f"r{i}", i) for i in range(2500)])
+        tx.insert_rows(
+            "bulk_rows", ("id", "n"), [("r1", 100), ("new", 7)],
+            on_conflict="ON CONFLICT (id) DO UPDATE SET n = excluded.n",
+        )
+    rows = dict(database.query("SELECT id, n FROM bulk_rows"))
+    assert len(rows) == 2501
+    assert (rows["r1"], rows["r2"], rows["new"]) == (100, 2, 7)
