@@ -1,0 +1,145 @@
+"""SPEC 5 (Consolidate): folding one contract into another after an acquisition."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ledger_scenarios import SIGNED_LETTER, LedgerScenario  # noqa: E402
+
+from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, RuleBroken  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
+
+
+class TestConsolidation(LedgerScenario):
+    def setUp(self) -> None:
+        super().setUp()
+        self.relinquished = self.active_contract()
+        self.target = self.active_contract()
+        for code, status in (("LIFE-01", "active"), ("HEALTH-02", "inactive")):
+            self.ledger.add_contract_code(self.carrier_staff, self.relinquished, code, status=status)
+        self.ledger.add_contract_code(self.carrier_staff, self.target, "LIFE-01")
+
+    def consolidate(self, code_handling: str = "merge", target=None, actor=None):
+        return self.ledger.consolidate(
+            actor or self.carrier_staff, self.relinquished, target or self.target, code_handling, note="acquired"
+        )
+
+    def test_the_relinquished_contract_ends_consolidated_as_a_termination(self) -> None:
+        self.consolidate()
+        relinquished = self.ledger.get_contract(self.relinquished)
+        self.assertEqual(Status.CONSOLIDATED, relinquished.status)
+        self.assertEqual("Consolidated", relinquished.termination["reason"])
+        self.assertEqual(self.target, relinquished.consolidated_into)
+
+    def test_merging_codes_keeps_one_code_per_string(self) -> None:
+        self.consolidate("merge")
+        codes = self.ledger.get_contract(self.target).codes
+        self.assertEqual(["LIFE-01", "HEALTH-02"], [c["code"] for c in codes])
+
+    def test_copying_codes_carries_every_code_over(self) -> None:
+        self.consolidate("copy")
+        codes = self.ledger.get_contract(self.target).codes
+        self.assertEqual(["LIFE-01", "LIFE-01", "HEALTH-02"], [c["code"] for c in codes])
+
+    def test_both_contracts_change_in_one_save(self) -> None:
+        before = self.ledger.recorder.max_notification_id()
+        self.consolidate()
+        self.assertEqual(before + 2, self.ledger.recorder.max_notification_id())
+
+    def test_the_code_handling_is_copy_or_merge(self) -> None:
+        self.assert_refused(
+            InvalidInput, "contract.consolidate.code_handling", lambda: self.consolidate("shuffle"), self.relinquished, self.target
+        )
+
+    def test_only_the_primary_owner_consolidates(self) -> None:
+        self.assert_refused(
+            NotPermitted,
+            "contract.consolidate.primary_owner_only",
+            lambda: self.consolidate(actor=self.aga_admin),
+            self.relinquished,
+            self.target,
+        )
+
+    def test_a_stranger_is_told_the_contract_does_not_exist(self) -> None:
+        stranger = self.register("carrier", "Stranger Life")
+        self.assert_refused(
+            NotFound,
+            "contract.not_found",
+            lambda: self.consolidate(actor=self.admin_of(stranger)),
+            self.relinquished,
+            self.target,
+        )
+
+    def test_chains_must_be_identical(self) -> None:
+        self.relate(self.carrier, self.aga)
+        other = self.active_contract([self.carrier, self.aga, self.advisor])
+        self.assert_refused(
+            RuleBroken,
+            "contract.consolidate.different_chains",
+            lambda: self.consolidate(target=other),
+            self.relinquished,
+            other,
+        )
+
+    def test_the_target_must_be_active(self) -> None:
+        self.ledger.vest(self.carrier_staff, self.target, "Vested")
+        self.assert_refused(
+            RuleBroken, "contract.consolidate.target_not_active", self.consolidate, self.relinquished, self.target
+        )
+
+    def test_a_contract_is_not_consolidated_into_itself(self) -> None:
+        self.assert_refused(
+            RuleBroken,
+            "contract.consolidate.into_itself",
+            lambda: self.consolidate(target=self.relinquished),
+            self.relinquished,
+        )
+
+    def test_nothing_is_consolidated_into_a_contract_consolidated_away(self) -> None:
+        third = self.active_contract()
+        self.consolidate()
+        self.assert_refused(
+            RuleBroken,
+            "contract.consolidate.target_consolidated",
+            lambda: self.ledger.consolidate(self.carrier_staff, third, self.relinquished, "merge"),
+            third,
+            self.relinquished,
+        )
+
+    def test_a_consolidated_contract_is_not_consolidated_again(self) -> None:
+        third = self.active_contract()
+        self.consolidate()
+        self.assert_refused(
+            RuleBroken,
+            "contract.status.terminal",
+            lambda: self.ledger.consolidate(self.carrier_staff, self.relinquished, third, "merge"),
+            third,
+            self.relinquished,
+        )
+
+    def test_a_consolidated_contract_cannot_be_reactivated(self) -> None:
+        self.consolidate()
+        self.assert_refused(
+            RuleBroken,
+            "contract.reactivate.consolidated",
+            lambda: self.ledger.reactivate(self.carrier_staff, self.relinquished),
+            self.relinquished,
+        )
+
+    def test_a_pending_contract_is_declined_not_consolidated(self) -> None:
+        (pending,) = self.assign()
+        self.assert_refused(
+            RuleBroken,
+            "contract.consolidate.pending",
+            lambda: self.ledger.consolidate(self.carrier_staff, pending, self.target, "merge"),
+            pending,
+            self.target,
+        )
+
+    def test_a_terminated_contract_can_be_consolidated_into_its_successor(self) -> None:
+        self.ledger.terminate(self.carrier_staff, self.relinquished, "Business Decision", [SIGNED_LETTER])
+        self.consolidate()
+        self.assertEqual(Status.CONSOLIDATED, self.status_of(self.relinquished))

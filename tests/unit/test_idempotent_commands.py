@@ -1,0 +1,78 @@
+"""Idempotent use cases: a caller-supplied command id runs a command once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ledger_scenarios import LedgerScenario  # noqa: E402
+
+from contractledger.domain.command_record import record_id  # noqa: E402
+from contractledger.domain.errors import RuleBroken  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
+
+
+class TestIdempotentCommands(LedgerScenario):
+    def test_the_same_command_id_returns_the_first_outcome_and_records_nothing_new(self) -> None:
+        first = self.ledger.assign_contracts(self.aga_admin, [self.full_chain], "producer", command_id="assign-1")
+        before = self.ledger.recorder.max_notification_id()
+        again = self.ledger.assign_contracts(self.aga_admin, [self.full_chain], "producer", command_id="assign-1")
+        self.assertEqual(first, again)
+        self.assertEqual(before, self.ledger.recorder.max_notification_id())
+
+    def test_the_command_record_is_saved_with_the_events(self) -> None:
+        (contract_id,) = self.assign()
+        before = self.ledger.recorder.max_notification_id()
+        self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn-1")
+        self.assertEqual(before + 2, self.ledger.recorder.max_notification_id())
+        self.assertEqual(self.ledger.get_contract(contract_id).version, self.ledger.repository.get(record_id("wn-1")).outcome)
+
+    def test_a_command_id_reused_with_different_arguments_is_refused(self) -> None:
+        (contract_id,) = self.assign()
+        self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn")
+        self.assert_refused(
+            RuleBroken,
+            "command.id_reused",
+            lambda: self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-2", command_id="wn"),
+            contract_id,
+        )
+
+    def test_a_command_id_reused_for_another_use_case_is_refused(self) -> None:
+        (contract_id,) = self.assign()
+        self.ledger.add_writing_number(self.carrier_staff, contract_id, "X", command_id="cmd")
+        self.assert_refused(
+            RuleBroken,
+            "command.id_reused",
+            lambda: self.ledger.add_contract_code(self.carrier_staff, contract_id, "X", command_id="cmd"),
+            contract_id,
+        )
+
+    def test_a_refused_command_records_no_command_id_and_can_be_retried(self) -> None:
+        (contract_id,) = self.assign()
+        self.assert_refused(
+            RuleBroken,
+            "contract.status.workflow_only",
+            lambda: self.ledger.set_manual_status(self.aga_admin, contract_id, Status.PENDING_CARRIER, command_id="s"),
+            contract_id,
+        )
+        self.ledger.submit_to_carrier(self.aga_admin, contract_id)
+        self.ledger.set_manual_status(self.aga_admin, contract_id, Status.ACTIVE, command_id="s")
+        self.assertEqual(Status.ACTIVE, self.status_of(contract_id))
+
+    def test_losing_the_race_for_a_command_id_returns_the_winners_outcome(self) -> None:
+        ledger = self.ledger
+        winner = ledger.register_party(self.system, "agency", {"name": "Race AGA"}, command_id="race")
+        before = ledger.recorder.max_notification_id()
+        # The loser looked for the record before the winner committed, so it
+        # ran the use case too; its save collides on the record's id.
+        lookups = iter([None])
+        real_lookup = ledger._command_record
+        ledger._command_record = lambda command_id: next(lookups, None) or real_lookup(command_id)
+        try:
+            loser = ledger.register_party(self.system, "agency", {"name": "Race AGA"}, command_id="race")
+        finally:
+            del ledger._command_record
+        self.assertEqual(winner, loser)
+        self.assertEqual(before, ledger.recorder.max_notification_id())
