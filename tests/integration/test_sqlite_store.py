@@ -446,6 +446,41 @@ def test_a_projection_runner_catches_up_and_then_follows_events_written_after_it
         assert (view.get_created_event_counter(), view.get_subsequent_event_counter()) == (2, 1)
 
 
+CLOSE_WHILE_OTHER_THREADS_READ = """
+import os, sys, threading
+from uuid import uuid4
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+for round in range(100):
+    factory = InfrastructureFactory.construct(
+        {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": os.path.join(sys.argv[1], f"{round}.db")}
+    )
+    recorder = factory.application_recorder()
+    recorder.insert_events([StoredEvent(uuid4(), 1, "t", b"{}")])
+    stop = threading.Event()
+    def read():
+        while not stop.is_set():
+            try:
+                recorder.select_notifications(0, 10)
+            except Exception:
+                return
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    factory.close()
+    stop.set()
+    for reader in readers:
+        reader.join()
+"""
+
+
+def test_closing_the_factory_while_other_threads_are_reading_does_not_crash_the_interpreter(tmp_path: Any) -> None:
+    # In a child process, because the failure this guards against is a segfault.
+    finished = subprocess.run(
+        [sys.executable, "-c", CLOSE_WHILE_OTHER_THREADS_READ, str(tmp_path)], cwd=tmp_path, timeout=120
+    )
+    assert finished.returncode == 0
+
+
 # ---------------------------------------------------------------- several views in one file
 
 
