@@ -1,0 +1,171 @@
+"""The ledger's scenarios on the real stores: SQLite and PostgreSQL.
+
+Every scenario class of tests/unit runs again here through a thin subclass
+whose ``make_ledger`` selects the store; the PostgreSQL ones need the
+throwaway server that scripts/with-postgres (or scripts/test) starts:
+
+    scripts/with-postgres .venv/bin/python -m pytest tests/integration/test_ledger_on_stores.py
+
+Beside them: a command id shared by two ledgers on one store, and two
+processes racing conflicting commands on one contract on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+import unittest
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+
+import ledger_scenarios  # noqa: E402
+import test_as_of  # noqa: E402
+import test_bundles  # noqa: E402
+import test_consolidation  # noqa: E402
+import test_idempotent_commands  # noqa: E402
+import test_lifecycle  # noqa: E402
+import test_onboarding_workflow  # noqa: E402
+import test_parties  # noqa: E402
+import test_transfers  # noqa: E402
+
+from contractledger.domain.actor import Actor, Role  # noqa: E402
+from contractledger.domain.clock import SettableClock  # noqa: E402
+from contractledger.domain.errors import Conflict  # noqa: E402
+from contractledger.domain.ledger import ContractLedger  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
+
+SCENARIO_MODULES = (
+    test_parties,
+    test_onboarding_workflow,
+    test_bundles,
+    test_lifecycle,
+    test_transfers,
+    test_consolidation,
+    test_as_of,
+    test_idempotent_commands,
+)
+
+
+def sqlite_env(path: str) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}
+
+
+def postgres_env(schema: str) -> dict[str, str]:
+    if not os.environ.get("POSTGRES_HOST"):
+        raise unittest.SkipTest("no PostgreSQL server: run under scripts/with-postgres")
+    keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+    return {
+        "PERSISTENCE_MODULE": "contractledger.store.postgres",
+        **{k: os.environ[k] for k in keys},
+        "POSTGRES_SCHEMA": schema,
+    }
+
+
+class OnSQLite:
+    def make_ledger(self, clock: SettableClock) -> ContractLedger:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        return ContractLedger(env=sqlite_env(str(Path(folder.name) / "ledger.db")), clock=clock)
+
+
+class OnPostgres:
+    def make_ledger(self, clock: SettableClock) -> ContractLedger:
+        # One schema per test: each starts from an empty ledger.
+        return ContractLedger(env=postgres_env(f"t_{uuid4().hex[:16]}"), clock=clock)
+
+
+# The thin subclasses, one per scenario class and store, named after both
+# (e.g. TestBundlesOnSQLite); pytest collects them from this module's names.
+for _module in SCENARIO_MODULES:
+    for _name, _scenario in vars(_module).items():
+        if isinstance(_scenario, type) and issubclass(_scenario, unittest.TestCase) and _name.startswith("Test"):
+            for _store in (OnSQLite, OnPostgres):
+                _subclass = f"{_name}{_store.__name__}"
+                globals()[_subclass] = type(_subclass, (_store, _scenario), {"__module__": __name__})
+del _module, _name, _scenario, _store, _subclass
+
+
+class TestCommandIdsAcrossLedgers(unittest.TestCase):
+    """Two ledgers (as two processes would) on one SQLite file share command ids."""
+
+    def test_the_second_ledger_returns_the_first_ones_outcome_and_records_nothing(self) -> None:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        env = sqlite_env(str(Path(folder.name) / "ledger.db"))
+        clock = SettableClock(ledger_scenarios.START)
+        first, second = ContractLedger(env=env, clock=clock), ContractLedger(env=env, clock=clock)
+        self.addCleanup(first.close)
+        self.addCleanup(second.close)
+        system = Actor.system()
+        party = first.register_party(system, "carrier", {"name": "Northern Life"}, command_id="register-northern")
+        before = second.recorder.max_notification_id()
+        again = second.register_party(system, "carrier", {"name": "Northern Life"}, command_id="register-northern")
+        self.assertEqual(party, again)
+        self.assertEqual(before, second.recorder.max_notification_id())
+
+
+def _race(env: dict[str, str], contract_id: Any, actor: Actor, decision: str, barrier: Any, results: Any) -> None:
+    """One process: load the contract, wait for the other, then decide."""
+
+    class RacingLedger(ContractLedger):
+        name = ContractLedger.name
+
+        def _load_contract(self, cid):  # type: ignore[no-untyped-def]
+            contract = super()._load_contract(cid)
+            if cid == contract_id and not getattr(self, "waited", False):
+                self.waited = True
+                barrier.wait(timeout=30)
+            return contract
+
+    ledger = RacingLedger(env=env, clock=SettableClock(ledger_scenarios.START))
+    try:
+        if decision == "deny":
+            ledger.deny_transfer(actor, contract_id)
+        else:
+            ledger.accept_transfer(actor, contract_id, "third_party", ledger.get_contract(contract_id).chain[1])
+        results.put((decision, "won"))
+    except Conflict as conflict:
+        results.put((decision, conflict.code))
+    except Exception as error:  # reported to the parent, which fails the test
+        results.put((decision, repr(error)))
+    finally:
+        ledger.close()
+
+
+class TestConcurrentDecisionsOnPostgres(test_transfers.TransferScenario):
+    """Deny and accept of one transfer at the same moment: one wins, the other
+    is told of the conflict, and the history holds no trace of the loser."""
+
+    def make_ledger(self, clock: SettableClock) -> ContractLedger:
+        self.env = postgres_env(f"t_{uuid4().hex[:16]}")
+        return ContractLedger(env=self.env, clock=clock)
+
+    def test_exactly_one_of_deny_and_accept_wins(self) -> None:
+        self.request()
+        before = self.ledger.recorder.max_notification_id()
+        context = multiprocessing.get_context("fork")
+        barrier, results = context.Barrier(2), context.Queue()
+        workers = [
+            context.Process(target=_race, args=(self.env, self.contract_id, self.accepting_admin, d, barrier, results))
+            for d in ("deny", "accept")
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = dict(results.get(timeout=60) for _ in workers)
+        for worker in workers:
+            worker.join(timeout=60)
+        self.assertEqual(["contract.concurrent_change", "won"], sorted(outcomes.values()), outcomes)
+        winner = next(d for d, outcome in outcomes.items() if outcome == "won")
+        history = self.ledger.history(self.contract_id)
+        self.assertEqual({"deny": "TransferDenied", "accept": "TransferAccepted"}[winner], history[-1]["event"])
+        self.assertNotIn({"deny": "TransferAccepted", "accept": "TransferDenied"}[winner], [h["event"] for h in history])
+        # The loser's events (the package it would have created included) were never stored.
+        self.assertEqual(before + (2 if winner == "accept" else 1), self.ledger.recorder.max_notification_id())
+        expected = Status.ACTIVE if winner == "deny" else Status.TRANSFER_REQUESTED
+        self.assertEqual(expected, self.status_of(self.contract_id))
