@@ -16,24 +16,47 @@ What it adds to the library's design:
 * The stored-events table is append-only, enforced by the database
   (:mod:`contractledger.store.postgres_schema`).
 
-How an application's events are inserted, in two round trips::
+How an application's events are inserted. Every inserting transaction takes
+``LOCK TABLE ... IN EXCLUSIVE MODE``, which serialises inserting transactions
+(readers are not blocked): the transaction that takes id n+1 starts after the
+one holding n has committed, so ids are contiguous and commit in order, a
+reader following the log never skips an event that commits later, and never
+waits on a hole (a rolled-back transaction leaves none: the next one takes its
+ids again). Ids and hashes are computed here, from the last link of the chain.
 
-    BEGIN; SET LOCAL lock_timeout ...; LOCK TABLE ... IN EXCLUSIVE MODE;
+In two round trips, reading the last link under the lock::
+
+    BEGIN; LOCK TABLE ... IN EXCLUSIVE MODE;
         SELECT notification_id, hash FROM ... ORDER BY notification_id DESC LIMIT 1
     NOTIFY ...; INSERT INTO ... VALUES (...), (...); COMMIT
 
-The EXCLUSIVE lock serialises inserting transactions (readers are not
-blocked), so the transaction that takes id n+1 starts after the one holding n
-has committed: ids are contiguous and commit in order, and a reader following
-the log never skips an event that commits later, nor waits on a hole (a
-rolled-back transaction leaves none: its ids are taken again by the next).
+or, for small appends when the recorder knows the last link from its previous
+append, in one round trip (one implicit transaction): lock, then insert rows
+chained to the known link *only if* it is still the last one under the lock,
+returning the actual last link otherwise, to try again::
+
+    LOCK TABLE ... IN EXCLUSIVE MODE; NOTIFY ...; EXECUTE append_1(...)
+
+where ``append_1`` is prepared once per connection as::
+
+    WITH last AS (SELECT ... LIMIT 1), appended AS (INSERT ... SELECT ... WHERE
+        last is the known link RETURNING 1) SELECT count(appended), last
+
+Either way the database holds the lock while it checks the link the new rows
+are chained to, so the chain cannot fork or skip; the second form saves a
+round trip per transaction when one process does most of the writing, and
+the prepared statement saves planning it each time (most of its cost).
+
+``POSTGRES_LOCK_TIMEOUT`` is set for the session when a connection opens
+(``lock_timeout``), rather than by ``SET LOCAL`` in every transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import select
+import threading
 from collections.abc import Iterator, Sequence
-from threading import Thread
 from typing import Any, cast
 from uuid import UUID
 
@@ -73,6 +96,10 @@ from contractledger.store.postgres_schema import (
 from contractledger.store.postgres_settings import MAX_IDENTIFIER_LENGTH, read_flag, read_settings
 
 _TRANSIENT = (InterfaceError, OperationalError)
+
+
+def _bytes_or_none(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
 def _escape_percent(sql: str) -> str:
@@ -169,6 +196,9 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     """The ledger: events in notification id order, hash-chained, append-only."""
 
     page_size = 1000
+    # Appends of at most this many events first try one round trip (see _try_append_after).
+    one_trip_limit = 20
+    one_trip_attempts = 3
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -177,16 +207,29 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             self.create_statements.extend(append_only_guard(datastore.schema, events_table_name))
         self.channel_name = f"{datastore.schema}_{events_table_name}"[:MAX_IDENTIFIER_LENGTH]
         table = self.events_table
-        self._lock_statements = (
-            f"SET LOCAL lock_timeout = '{datastore.settings.lock_timeout}s'; "
-            f"LOCK TABLE {table} IN EXCLUSIVE MODE; "
-        )
+        self._lock_statements = f"LOCK TABLE {table} IN EXCLUSIVE MODE; "
         self._last_link = f"SELECT notification_id, hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
         self._begin_and_lock = "BEGIN; " + self._lock_statements + self._last_link
-        self._insert_prefix = _escape_percent(
-            f"NOTIFY {quote_ident(self.channel_name)}; "
-            f"INSERT INTO {table} (notification_id, originator_id, originator_version, topic, state, hash) VALUES "
+        notify = f"NOTIFY {quote_ident(self.channel_name)}; "
+        columns = "notification_id, originator_id, originator_version, topic, state, hash"
+        self._insert_prefix = _escape_percent(f"{notify}INSERT INTO {table} ({columns}) VALUES ")
+        self._row = "(%s,%s,%s,%s,%s,%s)"
+        self._id_type = datastore.settings.originator_id_type
+        self._conditional_head = (
+            f"WITH last AS ({self._last_link}), "
+            f"appended AS (INSERT INTO {table} ({columns}) SELECT * FROM (VALUES "
         )
+        self._conditional_tail = (
+            ") AS v WHERE COALESCE((SELECT notification_id FROM last), 0) = ${0} "
+            "AND (SELECT hash FROM last) IS NOT DISTINCT FROM ${1} RETURNING 1) "
+            "SELECT (SELECT count(*) FROM appended), "
+            "(SELECT notification_id FROM last), (SELECT hash FROM last)"
+        )
+        self._lock_and_notify = _escape_percent(f"{self._lock_statements}{notify}")
+        self._conditional_inserts: dict[int, tuple[str, str, str]] = {}
+        # The last link this recorder knows of: (notification id, stored hash).
+        self._known_last: tuple[int, bytes | None] | None = None
+        self._known_last_lock = threading.Lock()
         self._columns = "notification_id, originator_id, originator_version, topic, state"
         self._select_notifications_prefix = _escape_percent(f"SELECT {self._columns} FROM {table}")
 
@@ -203,28 +246,25 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     ) -> Sequence[int] | None:
         if not stored_events:
             return None
+        if len(stored_events) <= self.one_trip_limit:
+            for _ in range(self.one_trip_attempts):
+                known = self._known_last
+                if known is None:
+                    break
+                if self._try_append_after(cursor, stored_events, known):
+                    return list(range(known[0] + 1, known[0] + 1 + len(stored_events)))
         # Round trip 1: begin, lock, and read the last link of the chain.
         cursor.execute(self._begin_and_lock)
-        last_id, previous = self._last_position(cursor.fetchone())
+        row = cursor.fetchone()
+        last = (0, None) if row is None else (row[0], _bytes_or_none(row[1]))
         # Round trip 2: the rows, with their links, and the commit.
-        self._execute_insert(cursor, stored_events, last_id, previous)
-        return list(range(last_id + 1, last_id + 1 + len(stored_events)))
+        self._append_after(cursor, stored_events, last)
+        return list(range(last[0] + 1, last[0] + 1 + len(stored_events)))
 
-    @staticmethod
-    def _last_position(row: tuple[int, Any] | None) -> tuple[int, bytes]:
-        if row is None:
-            return 0, GENESIS
-        return row[0], bytes(row[1]) if row[1] is not None else GENESIS
-
-    def _execute_insert(
-        self,
-        cursor: psycopg2.extensions.cursor,
-        stored_events: Sequence[StoredEvent],
-        last_id: int,
-        previous: bytes,
-    ) -> None:
+    def _rows(self, stored_events: Sequence[StoredEvent], last: tuple[int, bytes | None]) -> tuple[list[Any], bytes | None]:
+        """The rows' parameters, numbered and chained after ``last``; and the new last hash."""
         params: list[Any] = []
-        notification_id = last_id
+        notification_id, previous = last[0], last[1] or GENESIS
         chained = self.tamper_evidence
         for e in stored_events:
             notification_id += 1
@@ -233,10 +273,61 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             params.extend(
                 (notification_id, e.originator_id, e.originator_version, e.topic, e.state, previous if chained else None)
             )
-        cursor.execute(
-            self._insert_prefix + ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(stored_events)) + "; COMMIT",
-            params,
-        )
+        return params, previous if chained else None
+
+    def _append_after(
+        self, cursor: psycopg2.extensions.cursor, stored_events: Sequence[StoredEvent], last: tuple[int, bytes | None]
+    ) -> None:
+        """Inside the locked transaction: inserts, notifies and commits."""
+        params, last_hash = self._rows(stored_events, last)
+        cursor.execute(self._insert_prefix + ",".join([self._row] * len(stored_events)) + "; COMMIT", params)
+        self._remember(last[0] + len(stored_events), last_hash)
+
+    def _try_append_after(
+        self, cursor: psycopg2.extensions.cursor, stored_events: Sequence[StoredEvent], known: tuple[int, bytes | None]
+    ) -> bool:
+        """One round trip, one implicit transaction: lock, check that ``known`` is still
+        the last link, and only then insert. False (nothing inserted) when it is not.
+
+        The chain is the same as computed after reading the last link under the
+        lock: the database refuses rows chained to anything but the actual last.
+        """
+        params, last_hash = self._rows(stored_events, known)
+        params.extend(known)
+        name, prepare, execute = self._conditional_insert(len(stored_events))
+        prepared = cursor.connection.prepared
+        if name not in prepared:
+            cursor.execute(prepare)
+            prepared.add(name)
+        cursor.execute(execute, params)
+        appended, actual_id, actual_hash = cursor.fetchone()
+        if appended:
+            self._remember(known[0] + len(stored_events), last_hash)
+            return True
+        with self._known_last_lock:
+            self._known_last = (actual_id or 0, _bytes_or_none(actual_hash))
+        return False
+
+    def _conditional_insert(self, count: int) -> tuple[str, str, str]:
+        """(name, PREPARE statement, EXECUTE statement) of the one-trip append of ``count`` rows."""
+        statements = self._conditional_inserts.get(count)
+        if statements is None:
+            types = ["bigint", self._id_type, "bigint", "text", "bytea", "bytea"]
+            rows = ",".join(
+                "(" + ",".join(f"${6 * row + column + 1}" for column in range(6)) + ")" for row in range(count)
+            )
+            body = self._conditional_head + rows + self._conditional_tail.format(6 * count + 1, 6 * count + 2)
+            # Named after the text, so recorders of one table share it on a connection.
+            name = "contractledger_append_" + hashlib.sha1(body.encode()).hexdigest()[:20]
+            prepare = f"PREPARE {name} ({', '.join(types * count + ['bigint', 'bytea'])}) AS {body}"
+            execute = self._lock_and_notify + f"EXECUTE {name} (" + ",".join(["%s"] * (6 * count + 2)) + ")"
+            statements = self._conditional_inserts[count] = (name, prepare, execute)
+        return statements
+
+    def _remember(self, last_id: int, last_hash: bytes | None) -> None:
+        with self._known_last_lock:
+            if self._known_last is None or self._known_last[0] < last_id:
+                self._known_last = (last_id, last_hash)
 
     @retry(_TRANSIENT, max_attempts=10, wait=0.2)
     def select_notifications(
@@ -325,7 +416,7 @@ class PostgresSubscription(ListenNotifySubscription[PostgresApplicationRecorder]
             self._listener.close()
             raise translate(error) from error
         super().__init__(recorder=recorder, gt=gt, topics=topics)
-        self._listen_thread = Thread(target=self._listen, daemon=True)
+        self._listen_thread = threading.Thread(target=self._listen, daemon=True)
         self._listen_thread.start()
 
     def __exit__(self, *args: object, **kwargs: Any) -> None:
@@ -446,9 +537,9 @@ class PostgresProcessRecorder(PostgresTrackingRecorder, PostgresApplicationRecor
         tracked, last_id, last_hash = cursor.fetchone()
         if not tracked:
             raise self._tracking_conflict(tracking)
-        last_id, previous = self._last_position(None if last_id is None else (last_id, last_hash))
-        self._execute_insert(cursor, stored_events, last_id, previous)
-        return list(range(last_id + 1, last_id + 1 + len(stored_events)))
+        last = (last_id or 0, _bytes_or_none(last_hash))
+        self._append_after(cursor, stored_events, last)
+        return list(range(last[0] + 1, last[0] + 1 + len(stored_events)))
 
 
 class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
