@@ -126,7 +126,8 @@ class DebtRecord(LedgerAggregate):
     ``logged_by`` (the party), ``amount``, ``status``, ``description``,
     ``effective_on``, ``reminder_on``, ``last_paid_on``,
     ``last_payment_amount``, ``is_public`` and ``reminder_task_open``.
-    ``created_on`` is when the ledger recorded it.
+    ``created_on`` is when the ledger recorded it. The status is kept as its
+    text so a snapshot (plain JSON) restores it unchanged.
     """
 
     class Logged(LedgerAggregate.Created):
@@ -145,7 +146,7 @@ class DebtRecord(LedgerAggregate):
             record.advisor_id = self.advisor_id
             record.logged_by = self.logged_by
             record.amount = self.amount
-            record.status = DebtStatus(self.status)
+            record._status = self.status
             record.description = self.description
             record.effective_on = self.effective_on
             record.reminder_on = self.reminder_on
@@ -167,7 +168,7 @@ class DebtRecord(LedgerAggregate):
         def apply(self, record: "DebtRecord") -> None:
             record.reminder_task_open = self.reminder_on != record.reminder_on
             record.amount = self.amount
-            record.status = DebtStatus(self.status)
+            record._status = self.status
             record.description = self.description
             record.effective_on = self.effective_on
             record.reminder_on = self.reminder_on
@@ -180,7 +181,7 @@ class DebtRecord(LedgerAggregate):
 
     class Closed(LedgerAggregate.Event):
         def apply(self, record: "DebtRecord") -> None:
-            record.status = DebtStatus.CLOSED
+            record._status = DebtStatus.CLOSED.value
             record.is_public = False
             record.reminder_task_open = False
 
@@ -222,6 +223,10 @@ class DebtRecord(LedgerAggregate):
             last_paid_on=paid_on,
             last_payment_amount=paid_amount,
         )
+
+    @property
+    def status(self) -> DebtStatus:
+        return DebtStatus(self._status)
 
     @property
     def recorded_on(self) -> datetime:

@@ -118,7 +118,7 @@ class MonitoringRecord(LedgerAggregate):
             record.contract_id = self.contract_id
             record.advisor_id = self.advisor_id
             record.placed_by = self.placed_by
-            record.level = MonitoringLevel(self.level)
+            record._level = self.level
             record.reason = self.reason
             record.effective_on = self.effective_on
             record.reminder_on = self.reminder_on
@@ -132,7 +132,7 @@ class MonitoringRecord(LedgerAggregate):
 
         def apply(self, record: "MonitoringRecord") -> None:
             record.reminder_task_open = self.reminder_on != record.reminder_on
-            record.level = MonitoringLevel(self.level)
+            record._level = self.level
             record.reason = self.reason
             record.effective_on = self.effective_on
             record.reminder_on = self.reminder_on
@@ -174,6 +174,10 @@ class MonitoringRecord(LedgerAggregate):
             reason=ensure_reason_in_level(chosen, reason),
             reminder_on=ensure_monitoring_date(reminder_on, "reminder_on"),
         )
+
+    @property
+    def level(self) -> MonitoringLevel:
+        return MonitoringLevel(self._level)
 
     @property
     def is_public(self) -> bool:

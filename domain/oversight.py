@@ -163,7 +163,7 @@ class OversightUseCases:
         arguments = _arguments(
             contract_id=contract_id, level=level, reason=reason, effective_on=effective_on, reminder_on=reminder_on
         )
-        return self._run(command_id, {"use_case": "add_monitoring", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def change_monitoring(
         self,
@@ -194,7 +194,7 @@ class OversightUseCases:
         arguments = _arguments(
             record_id=record_id, level=level, reason=reason, effective_on=effective_on, reminder_on=reminder_on
         )
-        return self._run(command_id, {"use_case": "change_monitoring", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def remove_monitoring(
         self,
@@ -213,7 +213,7 @@ class OversightUseCases:
             return record.version, [record]
 
         arguments = _arguments(record_id=record_id, removed_on=removed_on)
-        return self._run(command_id, {"use_case": "remove_monitoring", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     # ----- debt (SPEC 6) -----
 
@@ -264,7 +264,7 @@ class OversightUseCases:
             last_paid_on=last_paid_on,
             last_payment_amount=last_payment_amount,
         )
-        return self._run(command_id, {"use_case": "log_debt", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def change_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None, **changes: Any) -> int:
         """SPEC 6: the party that logged a debt changes its amount, status
@@ -286,7 +286,7 @@ class OversightUseCases:
             return record.version, [record]
 
         arguments = _arguments(record_id=record_id, **changes)
-        return self._run(command_id, {"use_case": "change_debt", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def make_debt_public(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
         """SPEC 6: debt may be made public only while unresolved and at least 5
@@ -298,7 +298,7 @@ class OversightUseCases:
             return record.version, [record]
 
         arguments = _arguments(record_id=record_id)
-        return self._run(command_id, {"use_case": "make_debt_public", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def close_debt(
         self, actor: Actor, record_id: UUID, *, closed_on: date | None = None, command_id: str | None = None
@@ -312,7 +312,7 @@ class OversightUseCases:
             return record.version, [record]
 
         arguments = _arguments(record_id=record_id, closed_on=closed_on)
-        return self._run(command_id, {"use_case": "close_debt", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def delete_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> None:
         """SPEC 6: debt is never deleted; the refusal says to close it."""
@@ -331,30 +331,31 @@ class OversightUseCases:
             return record.version, [record]
 
         arguments = _arguments(record_id=record_id)
-        return self._run(command_id, {"use_case": "close_reminder_task", "actor": actor, **arguments}, use_case)
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     # ----- triggers (SPEC 8) -----
 
     def configure_triggers(
         self, actor: Actor, kinds: Iterable[NotificationKind | str], *, command_id: str | None = None
-    ) -> frozenset[NotificationKind]:
+    ) -> list[str]:
         """SPEC 8: a party chooses which kinds of happening notify it. The
-        choice replaces the previous one. Returns the kinds now chosen."""
+        choice replaces the previous one. Returns the names of the kinds now
+        chosen, sorted (plain data, as a repeated command id answers it)."""
         chosen = notification_kinds(kinds)
 
-        def use_case() -> tuple[frozenset[NotificationKind], list[Aggregate]]:
+        def use_case() -> tuple[list[str], list[Aggregate]]:
             ensure_may_change(actor)
             party_id = _acting_party(actor, "configure triggers")
             self._load_party(party_id)
             settings = self._find(trigger_settings_id(party_id))
             if not isinstance(settings, TriggerSettings):
                 settings = TriggerSettings.configure(actor=actor, clock=self.clock, party_id=party_id, kinds=chosen)
-                return settings.kinds, [settings]
+                return _names(settings.kinds), [settings]
             changed = settings.reconfigure(actor=actor, clock=self.clock, kinds=chosen)
-            return settings.kinds, [settings] if changed else []
+            return _names(settings.kinds), [settings] if changed else []
 
-        arguments = _arguments(kinds=",".join(sorted(kind.value for kind in chosen)))
-        return self._run(command_id, {"use_case": "configure_triggers", "actor": actor, **arguments}, use_case)
+        arguments = _arguments(kinds=",".join(_names(chosen)))
+        return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def triggers_of(self, party_id: UUID) -> frozenset[NotificationKind]:
         """The notification kinds a party chose; none until it configures them."""
@@ -452,6 +453,13 @@ class OversightUseCases:
                 f"{what}.party_required",
                 f"{what.capitalize()} is recorded by a party on the contract; act for one of them.",
             )
+        if contract.advisor_id is None:
+            raise RuleBroken(
+                f"{what}.not_advisor_contract",
+                f"{what.capitalize()} is recorded on an advisor's contract, not on a direct relationship "
+                "between organisations; choose the advisor's contract.",
+                field="contract_id",
+            )
         if actor.party_id == contract.advisor_id:
             verb = "placed" if what == "monitoring" else "logged"
             raise NotPermitted(
@@ -543,6 +551,10 @@ _DEBT_TERMS = frozenset(
 
 def _not_found(what: str) -> NotFound:
     return NotFound(f"{what}.not_found", f"No {what} record has this id; check it.", "record_id")
+
+
+def _names(kinds: Iterable[NotificationKind]) -> list[str]:
+    return sorted(kind.value for kind in kinds)
 
 
 def _acting_party(actor: Actor, doing: str) -> UUID:

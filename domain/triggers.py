@@ -65,7 +65,11 @@ def trigger_settings_id(party_id: UUID) -> UUID:
 
 
 class TriggerSettings(LedgerAggregate):
-    """The notification kinds one party wants (``party_id``, ``kinds``)."""
+    """The notification kinds one party wants (``party_id``, ``kinds``).
+
+    Kinds are kept as a list of their names so a snapshot (plain JSON)
+    restores them unchanged.
+    """
 
     class Configured(LedgerAggregate.Created):
         party_id: UUID
@@ -73,13 +77,13 @@ class TriggerSettings(LedgerAggregate):
 
         def apply(self, settings: "TriggerSettings") -> None:
             settings.party_id = self.party_id
-            settings.kinds = frozenset(NotificationKind(kind) for kind in self.kinds)
+            settings._kinds = list(self.kinds)
 
     class Reconfigured(LedgerAggregate.Event):
         kinds: tuple[str, ...]
 
         def apply(self, settings: "TriggerSettings") -> None:
-            settings.kinds = frozenset(NotificationKind(kind) for kind in self.kinds)
+            settings._kinds = list(self.kinds)
 
     @classmethod
     def configure(
@@ -108,6 +112,10 @@ class TriggerSettings(LedgerAggregate):
             kinds=_stored(chosen),
         )
         return True
+
+    @property
+    def kinds(self) -> frozenset[NotificationKind]:
+        return frozenset(NotificationKind(kind) for kind in self._kinds)
 
     def wants(self, kind: NotificationKind) -> bool:
         return kind in self.kinds
