@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from contractledger.projections import positions
 from contractledger.projections.rebuild import compare, rebuild
+from contractledger.projections.replay import verify_against_live
 from contractledger.projections.runner import ViewRunner
 from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent, View, handles
@@ -293,3 +294,17 @@ def test_many_rows_are_written_and_upserted_in_bulk(database: ViewDatabase) -> N
     rows = dict(database.query("SELECT id, n FROM bulk_rows"))
     assert len(rows) == 2501
     assert (rows["r1"], rows["r2"], rows["new"]) == (100, 2, 7)
+
+
+def test_verify_compares_a_rebuild_with_the_live_view_at_one_position(database: ViewDatabase) -> None:
+    app = Tallies()
+    record_tallies(app, 3, 2)
+    rebuild(app.recorder, app.mapper, database, TallyView)  # generation 1, live
+    record_tallies(app, 1, 1)  # the live view is now behind; nobody runs it
+    aside = rebuild(app.recorder, app.mapper, database, TallyView, switch=False)
+    assert verify_against_live(app.recorder, app.mapper, database, TallyView, aside.generation, wait=0.1) == []
+    with database.transaction() as tx:
+        tx.execute(f"UPDATE {TallyView(1).t['tally']} SET count = 99 WHERE label = 't1'")
+    assert verify_against_live(app.recorder, app.mapper, database, TallyView, aside.generation, wait=0.1) == [
+        "tallies.tally: same row count (4) but different content"
+    ]
