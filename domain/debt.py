@@ -31,7 +31,18 @@ DAYS_BEFORE_PUBLIC = 5
 _CENT = Decimal("0.01")
 # Beyond any real debt, and keeps cent arithmetic inside Decimal's precision.
 _LARGEST_DIGITS = 15
-_UNCHANGED = object()
+
+
+class _Keep:
+    """Marks a term a change leaves as it is (None already means "clear it")."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+    __str__ = __repr__
+
+
+KEEP = _Keep()
 
 
 class DebtStatus(str, Enum):
@@ -241,20 +252,20 @@ class DebtRecord(LedgerAggregate):
         *,
         actor: Actor,
         clock: Clock,
-        amount: object = _UNCHANGED,
-        status: object = _UNCHANGED,
-        description: object = _UNCHANGED,
-        effective_on: object = _UNCHANGED,
-        reminder_on: object = _UNCHANGED,
-        last_paid_on: object = _UNCHANGED,
-        last_payment_amount: object = _UNCHANGED,
+        amount: object = KEEP,
+        status: object = KEEP,
+        description: object = KEEP,
+        effective_on: object = KEEP,
+        reminder_on: object = KEEP,
+        last_paid_on: object = KEEP,
+        last_payment_amount: object = KEEP,
     ) -> None:
         """Change what the caller names; the rest stays as it is.
 
         ``description``, ``last_paid_on`` and ``last_payment_amount`` may be
-        given as None to clear them, so "not given" has its own marker.
+        given as None to clear them, so "not given" has its own marker, KEEP.
         """
-        keep = _UNCHANGED
+        keep = KEEP
         self._ensure_logged_by(actor, "change")
         self._ensure_not_closed()
         new_status = self.status if status is keep else debt_status(status)

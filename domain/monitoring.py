@@ -65,7 +65,8 @@ _REASONS = {
 def monitoring_level(value: object) -> MonitoringLevel:
     """The level named by a caller's input (1 to 4)."""
     # bool is an int in Python; True must not quietly mean level 1.
-    if isinstance(value, bool) or not isinstance(value, int) or value not in MonitoringLevel._value2member_map_:
+    levels = [int(level) for level in MonitoringLevel]
+    if isinstance(value, bool) or not isinstance(value, int) or value not in levels:
         raise InvalidInput(
             "monitoring.level_invalid",
             "Choose a monitoring level from 1 (New Advisor) to 4 (Close Supervision).",

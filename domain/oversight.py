@@ -37,7 +37,7 @@ from eventsourcing.domain import Aggregate
 from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.clock import Clock, today
-from contractledger.domain.debt import DebtRecord, refuse_deletion
+from contractledger.domain.debt import KEEP, DebtRecord, refuse_deletion
 from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
 from contractledger.domain.health import DebtOnContract, HealthStatus, MonitoringOnContract, health_status
 from contractledger.domain.monitoring import MonitoringRecord
@@ -266,26 +266,41 @@ class OversightUseCases:
         )
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
-    def change_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None, **changes: Any) -> int:
+    def change_debt(
+        self,
+        actor: Actor,
+        record_id: UUID,
+        *,
+        amount: Any = KEEP,
+        status: Any = KEEP,
+        description: Any = KEEP,
+        effective_on: Any = KEEP,
+        reminder_on: Any = KEEP,
+        last_paid_on: Any = KEEP,
+        last_payment_amount: Any = KEEP,
+        command_id: str | None = None,
+    ) -> int:
         """SPEC 6: the party that logged a debt changes its amount, status
         (unresolved or resolved; closing is ``close_debt``), description,
-        effective and reminder dates, and last payment. A closed debt is final.
-        Keywords not given stay as they are; None clears the optional ones.
-        Returns the new version."""
-        unknown = sorted(set(changes) - _DEBT_TERMS)
-        if unknown:
-            raise InvalidInput(
-                "debt.term_unknown",
-                f"'{unknown[0]}' is not part of a debt; change only: {', '.join(sorted(_DEBT_TERMS))}.",
-                field=unknown[0],
-            )
+        effective and reminder dates, and last payment (its amount still
+        required with its date). A closed debt is final. Terms not given stay
+        as they are; None clears the optional ones. Returns the new version."""
+        terms = dict(
+            amount=amount,
+            status=status,
+            description=description,
+            effective_on=effective_on,
+            reminder_on=reminder_on,
+            last_paid_on=last_paid_on,
+            last_payment_amount=last_payment_amount,
+        )
 
         def use_case() -> tuple[int, list[Aggregate]]:
             record = self._debt_to_act_on(actor, record_id)
-            record.change(actor=actor, clock=self.clock, **changes)
+            record.change(actor=actor, clock=self.clock, **terms)
             return record.version, [record]
 
-        arguments = _arguments(record_id=record_id, **changes)
+        arguments = _arguments(record_id=record_id, **terms)
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def make_debt_public(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
@@ -408,6 +423,12 @@ class OversightUseCases:
         the individuals associated with it.
         """
         subject = self._load_party(party_id)
+        if subject.kind != "advisor":
+            raise RuleBroken(
+                "health.not_an_advisor",
+                "Health status belongs to advisors and corporations (corporate advisors); choose one of them.",
+                field="party_id",
+            )
         day = today(self.clock) if on is None else on
         corporations_of_individuals: dict[UUID, frozenset[UUID]] = {}
         advisors = {subject.id}
@@ -542,11 +563,6 @@ class OversightUseCases:
         if contract_id not in known:
             known[contract_id] = tuple(self._load_contract(contract_id).chain)
         return known[contract_id]
-
-
-_DEBT_TERMS = frozenset(
-    {"amount", "status", "description", "effective_on", "reminder_on", "last_paid_on", "last_payment_amount"}
-)
 
 
 def _not_found(what: str) -> NotFound:

@@ -182,12 +182,6 @@ class TestChangingDebt(DebtScenario):
             record_id,
         )
 
-    def test_a_term_a_debt_does_not_have_is_refused(self) -> None:
-        record_id = self.log()
-        self.assert_refused(
-            InvalidInput, "debt.term_unknown", lambda: self.ledger.change_debt(self.mga_admin, record_id, owner="x"), record_id
-        )
-
     def test_only_the_party_that_logged_the_debt_changes_it(self) -> None:
         record_id = self.log()
         self.days_later(5)

@@ -14,7 +14,7 @@ from ledger_scenarios import LedgerScenario  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.debt import DebtStatus  # noqa: E402
-from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.domain.errors import NotFound, RuleBroken  # noqa: E402
 from contractledger.domain.health import (  # noqa: E402
     DebtOnContract,
     HealthStatus,
@@ -124,6 +124,11 @@ class TestHealthOfAnAdvisor(HealthScenario):
         self.ledger.change_debt(self.carrier_staff, resolved, status="resolved")
         self.ledger.close_debt(self.carrier_staff, closed)
         self.assertFalse(self.health(self.carrier_staff).has_unresolved_debt)
+
+    def test_carriers_and_agencies_have_no_health_status(self) -> None:
+        self.assert_refused(
+            RuleBroken, "health.not_an_advisor", lambda: self.ledger.health_status(self.auditor, self.aga)
+        )
 
     def test_an_unknown_party_has_no_health(self) -> None:
         with self.assertRaises(NotFound) as caught:

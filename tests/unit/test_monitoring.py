@@ -100,7 +100,7 @@ class TestPlacingMonitoring(MonitoringScenario):
         self.assertEqual("reason", error.field)
 
     def test_a_level_outside_one_to_four_is_refused(self) -> None:
-        for level in (0, 5, "3", True, None):
+        for level in (0, 5, "3", True, None, [3]):
             with self.subTest(level=level):
                 self.assert_refused(
                     InvalidInput, "monitoring.level_invalid", lambda: self.place(level=level), self.contract
