@@ -54,6 +54,7 @@ the prepared statement saves planning it each time (most of its cost).
 from __future__ import annotations
 
 import hashlib
+import io
 import select
 import threading
 from collections.abc import Iterator, Sequence
@@ -100,6 +101,14 @@ _TRANSIENT = (InterfaceError, OperationalError)
 
 def _bytes_or_none(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A text field in COPY's text format."""
+    return value.translate(_COPY_ESCAPES)
 
 
 def _escape_percent(sql: str) -> str:
@@ -199,6 +208,8 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     # Appends of at most this many events first try one round trip (see _try_append_after).
     one_trip_limit = 20
     one_trip_attempts = 3
+    # Appends of at least this many events go by COPY: about twice as fast as VALUES for many rows.
+    copy_threshold = 50
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -214,6 +225,8 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         columns = "notification_id, originator_id, originator_version, topic, state, hash"
         self._insert_prefix = _escape_percent(f"{notify}INSERT INTO {table} ({columns}) VALUES ")
         self._row = "(%s,%s,%s,%s,%s,%s)"
+        self._copy_in = f"COPY {table} ({columns}) FROM STDIN"
+        self._notify_and_commit = f"{notify}COMMIT"
         self._id_type = datastore.settings.originator_id_type
         self._conditional_head = (
             f"WITH last AS ({self._last_link}), "
@@ -279,9 +292,34 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         self, cursor: psycopg2.extensions.cursor, stored_events: Sequence[StoredEvent], last: tuple[int, bytes | None]
     ) -> None:
         """Inside the locked transaction: inserts, notifies and commits."""
-        params, last_hash = self._rows(stored_events, last)
-        cursor.execute(self._insert_prefix + ",".join([self._row] * len(stored_events)) + "; COMMIT", params)
+        if len(stored_events) >= self.copy_threshold:
+            text, last_hash = self._copy_rows(stored_events, last)
+            cursor.copy_expert(self._copy_in, io.StringIO(text), size=len(text) + 1)
+            cursor.execute(self._notify_and_commit)
+        else:
+            params, last_hash = self._rows(stored_events, last)
+            cursor.execute(self._insert_prefix + ",".join([self._row] * len(stored_events)) + "; COMMIT", params)
         self._remember(last[0] + len(stored_events), last_hash)
+
+    def _copy_rows(
+        self, stored_events: Sequence[StoredEvent], last: tuple[int, bytes | None]
+    ) -> tuple[str, bytes | None]:
+        """The rows in COPY's text format, numbered and chained after ``last``; and the new last hash."""
+        lines: list[str] = []
+        notification_id, previous = last[0], last[1] or GENESIS
+        chained = self.tamper_evidence
+        for e in stored_events:
+            notification_id += 1
+            if chained:
+                previous = link(previous, e.originator_id, e.originator_version, e.topic, e.state)
+                hash_field = "\\\\x" + previous.hex()
+            else:
+                hash_field = "\\N"
+            lines.append(
+                f"{notification_id}\t{_copy_text(str(e.originator_id))}\t{e.originator_version}\t"
+                f"{_copy_text(e.topic)}\t\\\\x{e.state.hex()}\t{hash_field}\n"
+            )
+        return "".join(lines), previous if chained else None
 
     def _try_append_after(
         self, cursor: psycopg2.extensions.cursor, stored_events: Sequence[StoredEvent], known: tuple[int, bytes | None]

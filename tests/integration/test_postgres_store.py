@@ -139,6 +139,18 @@ class TestApplicationRecorder(FreshSchema, suites.ApplicationRecorderTestCase):
         self.optional_test_insert_subscribe()
 
 
+class TestApplicationRecorderWithTextIds(FreshSchema, suites.ApplicationRecorderTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.env["ORIGINATOR_ID_TYPE"] = "text"
+
+    def new_originator_id(self) -> str:
+        return f"contract-{uuid.uuid4()}"
+
+    def create_recorder(self) -> postgres.PostgresApplicationRecorder:
+        return self.construct_factory().application_recorder()
+
+
 class TestTrackingRecorder(FreshSchema, suites.TrackingRecorderTestCase):
     def create_recorder(self) -> postgres.PostgresTrackingRecorder:
         return self.construct_factory().tracking_recorder()
@@ -321,6 +333,22 @@ def test_the_chain_holds_under_concurrent_writers_and_is_read_in_pages(ledger) -
     verdict = verify(ledger.chained_events())
     assert verdict.intact and verdict.events_checked == 5 + 4 * 20 * 3
     assert ledger.max_notification_id() == verdict.events_checked
+
+
+@pytest.mark.parametrize("count", [1, 20, 49, 50, 1000])
+def test_appends_of_any_size_keep_every_byte_and_every_link(ledger, count) -> None:
+    awkward_topic = "a\tb\nc\\d\re 'quoted' % done"
+    events = [
+        StoredEvent(uuid.uuid4(), 1, f"{awkward_topic} {i}", bytes(range(256)) + i.to_bytes(4, "big"))
+        for i in range(count)
+    ]
+    ids = ledger.insert_events(events)
+    assert ids == list(range(6, 6 + count))
+    stored = ledger.select_notifications(6, count)
+    assert [(n.id, n.originator_id, n.topic, n.state) for n in stored] == [
+        (i, e.originator_id, e.topic, e.state) for i, e in zip(ids, events)
+    ]
+    assert verify(ledger.chained_events()).intact
 
 
 @pytest.mark.parametrize("who", ["the ledger user", "the superuser"])
