@@ -1,0 +1,20 @@
+"""Every view the runner keeps current (``python -m contractledger.projections.service``)."""
+
+from __future__ import annotations
+
+from contractledger.projections.bundle_consistency import BundleConsistencyView
+from contractledger.projections.contract_history import ContractHistoryView
+from contractledger.projections.contract_status import ContractStatusView
+from contractledger.projections.directory import DirectoryView
+from contractledger.projections.oversight_records import OversightRecordsView
+from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView
+from contractledger.projections.view import View
+
+VIEWS: tuple[type[View], ...] = (
+    ContractStatusView,
+    ContractHistoryView,
+    OversightRecordsView,
+    TasksAndNotificationsView,
+    DirectoryView,
+    BundleConsistencyView,
+)

@@ -1,0 +1,190 @@
+"""Contract history view (SPEC 10): every event of every contract in the
+ledger's order, with recorded time, effective date, actor and all details,
+including the audit trail of the monitoring and debt records on it (each
+add, change and removal).
+
+Record events name their record, not the contract; the record's creation
+event does, so ``record_contracts`` remembers which contract each record
+belongs to. Who may see a record's trail is decided at query time from the
+record's current state (oversight records view), so a debt closed again
+leaves other parties' sight with its whole trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from contractledger.domain.bundle import Bundle
+from contractledger.domain.command_record import CommandRecord
+from contractledger.domain.contract import Contract
+from contractledger.domain.debt import DebtRecord
+from contractledger.domain.history import event_as_plain_data
+from contractledger.domain.monitoring import MonitoringRecord
+from contractledger.domain.oversight import AdvisorRecordIndex
+from contractledger.domain.party import Party
+from contractledger.domain.relationship_index import DirectRelationships
+from contractledger.domain.triggers import TriggerSettings
+from contractledger.projections.contract_status import read_contracts
+from contractledger.projections.oversight_records import read_record_visibility
+from contractledger.projections.queries import ensure_instant, reading
+from contractledger.projections.rows import (
+    AppendBuffer,
+    BufferedView,
+    date_from,
+    date_text,
+    id_from,
+    id_text,
+    instant_from,
+    instant_text,
+    json_from,
+    json_text,
+)
+from contractledger.projections.view import handles
+from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.viewer import Viewer
+
+CONTRACT = "contract"
+MONITORING = "monitoring"
+DEBT = "debt"
+HISTORY_COLUMNS = (
+    "notification_id", "contract_id", "subject", "record_id", "sequence", "event", "recorded_at", "effective_on",
+    "actor_party_id", "actor_role", "actor_user", "details",
+)
+
+
+class ContractHistoryView(BufferedView):
+    name = "contract_history"
+    tables = ("history", "record_contracts")
+    ignores = (
+        Party.Event,
+        Bundle.Event,
+        DirectRelationships.Event,
+        TriggerSettings.Event,
+        AdvisorRecordIndex.Event,
+        CommandRecord.Event,
+    )
+
+    def __init__(self, generation: int = 1) -> None:
+        super().__init__(generation)
+        self.history: AppendBuffer = self.buffer(AppendBuffer, "history", HISTORY_COLUMNS)
+        self.new_records: AppendBuffer = self.buffer(AppendBuffer, "record_contracts", ("record_id", "contract_id"))
+        # which contract a record is on never changes: remembered across batches
+        self._contract_of: dict[str, str] = {}
+
+    def schema(self) -> list[str]:
+        t = self.t
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t['history']} (notification_id BIGINT PRIMARY KEY,"
+            " contract_id TEXT NOT NULL, subject TEXT NOT NULL, record_id TEXT, sequence INTEGER NOT NULL,"
+            " event TEXT NOT NULL, recorded_at TEXT NOT NULL, effective_on TEXT, actor_party_id TEXT,"
+            " actor_role TEXT, actor_user TEXT, details TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {t['history']}_contract ON {t['history']} (contract_id, notification_id)",
+            f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id TEXT PRIMARY KEY, contract_id TEXT NOT NULL)",
+        ]
+
+    @handles(Contract.Event)
+    def contract_event(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._append(notification_id, id_text(e.originator_id), CONTRACT, None, e)
+
+    @handles(MonitoringRecord.Placed, DebtRecord.Logged)
+    def record_created(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        record_id, contract_id = id_text(e.originator_id), id_text(e.contract_id)
+        self._contract_of[record_id] = contract_id
+        self.new_records.append(record_id, contract_id)
+        self._append(notification_id, contract_id, _subject(e), record_id, e)
+
+    @handles(MonitoringRecord.Event, DebtRecord.Event)
+    def record_event(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        record_id = id_text(e.originator_id)
+        contract_id = self._contract_of.get(record_id)
+        if contract_id is None:
+            tx.execute(f"SELECT contract_id FROM {self.t['record_contracts']} WHERE record_id = ?", (record_id,))
+            row = tx.fetchone()
+            if row is None:
+                raise LookupError(f"record {record_id} has no creation event before notification id {notification_id}")
+            contract_id = self._contract_of[record_id] = row[0]
+        self._append(notification_id, contract_id, _subject(e), record_id, e)
+
+    def _append(self, notification_id: int, contract_id: str, subject: str, record_id: str | None, e: Any) -> None:
+        actor = e.actor
+        self.history.append(
+            notification_id,
+            contract_id,
+            subject,
+            record_id,
+            e.originator_version,
+            type(e).__name__,
+            instant_text(e.timestamp),
+            date_text(e.effective_on),
+            id_text(actor.party_id),
+            actor.role.value,
+            actor.user,
+            json_text(event_as_plain_data(e)["details"]),
+        )
+
+
+def _subject(e: Any) -> str:
+    return MONITORING if isinstance(e, MonitoringRecord.Event) else DEBT
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    notification_id: int
+    contract_id: UUID
+    subject: str
+    """``contract``, ``monitoring`` or ``debt``."""
+    record_id: UUID | None
+    sequence: int
+    event: str
+    recorded_at: datetime
+    effective_on: date | None
+    actor_party_id: UUID | None
+    actor_role: str
+    actor_user: str
+    details: dict[str, Any]
+
+
+def contract_history(
+    database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, as_of: datetime | None = None
+) -> list[HistoryEntry] | None:
+    """SPEC 10: every event on the contract in the ledger's order, with the
+    monitoring and debt trail on it; ``as_of`` keeps what was recorded by that
+    instant. None when the contract does not exist for ``viewer`` (SPEC 5:
+    a party not on it). Record entries follow SPEC 6: a private record's
+    trail only for the party that recorded it, a public one for every party
+    on the contract, none for sync peers; auditors see all."""
+    ensure_instant(as_of)
+    with reading(database) as read:
+        if not read_contracts(read, viewer, contract_id=contract_id, as_of=as_of):
+            return None
+        t = read.tables(ContractHistoryView)
+        sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ?"
+        params: list[Any] = [id_text(contract_id)]
+        if as_of is not None:
+            sql += " AND recorded_at <= ?"
+            params.append(instant_text(as_of))
+        rows = read.rows(sql + " ORDER BY notification_id", params)
+        record_ids = sorted({row[3] for row in rows if row[3] is not None})
+        visible = read_record_visibility(read, viewer, record_ids)
+    return [_entry(row) for row in rows if row[3] is None or row[3] in visible]
+
+
+def _entry(row: tuple) -> HistoryEntry:
+    v = dict(zip(HISTORY_COLUMNS, row))
+    return HistoryEntry(
+        notification_id=int(v["notification_id"]),
+        contract_id=UUID(v["contract_id"]),
+        subject=v["subject"],
+        record_id=id_from(v["record_id"]),
+        sequence=int(v["sequence"]),
+        event=v["event"],
+        recorded_at=instant_from(v["recorded_at"]),
+        effective_on=date_from(v["effective_on"]),
+        actor_party_id=id_from(v["actor_party_id"]),
+        actor_role=v["actor_role"],
+        actor_user=v["actor_user"],
+        details=json_from(v["details"]),
+    )

@@ -1,0 +1,499 @@
+"""Contract status view (SPEC 2 to 5): every contract with its chain, its
+status on any date, any change dated ahead, writing numbers, codes, bundle
+and transfer links.
+
+Statuses are effective-dated: a termination recorded today may take effect
+next month. So each status change is kept in ``status_changes`` with its
+effective date and recorded instant, and the status on a day is the last
+change recorded (up to the as-of instant) whose effective date is on or
+before that day, exactly as ``Contract.status_on`` reads its timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from contractledger.domain.bundle import Bundle
+from contractledger.domain.command_record import CommandRecord
+from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
+from contractledger.domain.debt import DebtRecord
+from contractledger.domain.monitoring import MonitoringRecord
+from contractledger.domain.oversight import AdvisorRecordIndex
+from contractledger.domain.party import Party
+from contractledger.domain.relationship_index import DirectRelationships
+from contractledger.domain.status import Status
+from contractledger.domain.termination import CONSOLIDATED
+from contractledger.domain.triggers import TriggerSettings
+from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.rows import (
+    AppendBuffer,
+    BufferedView,
+    UpsertBuffer,
+    date_from,
+    date_text,
+    id_from,
+    id_text,
+    instant_from,
+    instant_text,
+    json_from,
+    json_text,
+)
+from contractledger.projections.view import handles
+from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.viewer import Viewer
+
+END_OF_TIME = "9999-12-31T23:59:59.999999+00:00"
+
+# The status each status-moving event leaves behind (Contract's own apply()
+# methods say the same; the view reads events, not aggregates).
+_FIXED_STATUS: dict[type, Status] = {
+    Contract.SentToProducer: Status.PENDING_PRODUCER,
+    Contract.SubmittedByProducer: Status.PENDING_AGENCY,
+    Contract.ReturnedToProducer: Status.PENDING_PRODUCER,
+    Contract.SubmittedToCarrier: Status.PENDING_CARRIER,
+    Contract.Nullified: Status.NULLIFIED,
+    Contract.TransferRequested: Status.TRANSFER_REQUESTED,
+    Contract.TransferRescinded: Status.ACTIVE,
+    Contract.TransferDenied: Status.ACTIVE,
+    Contract.TransferFellThrough: Status.ACTIVE,
+    Contract.Downgraded: Status.DOWNGRADED,
+    Contract.Vested: Status.VESTED,
+    Contract.Upgraded: Status.ACTIVE,
+    Contract.Terminated: Status.TERMINATED,
+    Contract.Reactivated: Status.ACTIVE,
+    Contract.ConsolidatedInto: Status.CONSOLIDATED,
+}
+CREATIONS = (Contract.Assigned, Contract.DirectRelationshipRequested, Contract.TransferPackageCreated)
+STATUS_MOVES = (*_FIXED_STATUS, Contract.StatusChanged)
+
+
+def status_after(event: Any) -> Status | None:
+    """The status a contract event leaves the contract in (None: unchanged)."""
+    fixed = _FIXED_STATUS.get(type(event))
+    if fixed is not None:
+        return fixed
+    if isinstance(event, (Contract.StatusChanged, *CREATIONS)):
+        return Status(event.status)
+    return None
+
+
+def reason_of(event: Any) -> str | None:
+    if isinstance(event, Contract.ConsolidatedInto):
+        return CONSOLIDATED
+    return getattr(event, "reason", None)
+
+
+CONTRACT_COLUMNS = (
+    "contract_id", "kind", "chain", "carrier_id", "advisor_id", "bundle_id", "predecessor_id", "successor_id",
+    "consolidated_into", "writing_numbers", "codes", "transfer", "termination", "created_at", "updated_at", "version",
+)
+
+
+class ContractStatusView(BufferedView):
+    name = "contract_status"
+    tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
+    ignores = (
+        Contract.AwaitingTransferRecorded,
+        Contract.AwaitingTransfersReleased,
+        Party.Event,
+        Bundle.Event,
+        DirectRelationships.Event,
+        MonitoringRecord.Event,
+        DebtRecord.Event,
+        TriggerSettings.Event,
+        AdvisorRecordIndex.Event,
+        CommandRecord.Event,
+    )
+
+    def __init__(self, generation: int = 1) -> None:
+        super().__init__(generation)
+        self.contracts: UpsertBuffer = self.buffer(UpsertBuffer, "contracts", CONTRACT_COLUMNS)
+        self.parties: AppendBuffer = self.buffer(AppendBuffer, "contract_parties", ("contract_id", "party_id", "position"))
+        self.changes: AppendBuffer = self.buffer(
+            AppendBuffer,
+            "status_changes",
+            ("contract_id", "sequence", "effective_on", "status", "reason", "recorded_at", "advisor_id"),
+        )
+        self.numbering: AppendBuffer = self.buffer(
+            AppendBuffer, "numbering_changes", ("contract_id", "sequence", "recorded_at", "writing_numbers", "codes")
+        )
+
+    def schema(self) -> list[str]:
+        t = self.t
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t['contracts']} (contract_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            " chain TEXT NOT NULL, carrier_id TEXT NOT NULL, advisor_id TEXT, bundle_id TEXT, predecessor_id TEXT,"
+            " successor_id TEXT, consolidated_into TEXT, writing_numbers TEXT NOT NULL, codes TEXT NOT NULL,"
+            " transfer TEXT, termination TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+            " version INTEGER NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_advisor ON {t['contracts']} (advisor_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_carrier ON {t['contracts']} (carrier_id)",
+            f"CREATE TABLE IF NOT EXISTS {t['contract_parties']} (contract_id TEXT NOT NULL, party_id TEXT NOT NULL,"
+            " position INTEGER NOT NULL, PRIMARY KEY (party_id, contract_id))",
+            f"CREATE TABLE IF NOT EXISTS {t['status_changes']} (contract_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
+            " effective_on TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, recorded_at TEXT NOT NULL,"
+            " advisor_id TEXT, PRIMARY KEY (contract_id, sequence))",
+            f"CREATE TABLE IF NOT EXISTS {t['numbering_changes']} (contract_id TEXT NOT NULL,"
+            " sequence INTEGER NOT NULL, recorded_at TEXT NOT NULL, writing_numbers TEXT NOT NULL,"
+            " codes TEXT NOT NULL, PRIMARY KEY (contract_id, sequence))",
+        ]
+
+    # -- creation -------------------------------------------------------------
+
+    @handles(*CREATIONS)
+    def created(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        contract_id = id_text(e.originator_id)
+        chain = [id_text(p) for p in e.chain]
+        direct = isinstance(e, Contract.DirectRelationshipRequested)
+        at = instant_text(e.timestamp)
+        self.contracts.add(
+            {
+                "contract_id": contract_id,
+                "kind": DIRECT_RELATIONSHIP if direct else "advisor",
+                "chain": json_text(chain),
+                "carrier_id": chain[0],
+                "advisor_id": None if direct else chain[-1],
+                "bundle_id": id_text(getattr(e, "bundle_id", None)),
+                "predecessor_id": id_text(getattr(e, "transferred_from", None)),
+                "successor_id": None,
+                "consolidated_into": None,
+                "writing_numbers": "[]",
+                "codes": "[]",
+                "transfer": None,
+                "termination": None,
+                "created_at": at,
+                "updated_at": at,
+                "version": e.originator_version,
+            }
+        )
+        for position, party_id in enumerate(chain):
+            self.parties.append(contract_id, party_id, position)
+        self._status_change(e, Status(e.status), None if direct else chain[-1])
+
+    # -- status over time ----------------------------------------------------------
+
+    @handles(*STATUS_MOVES)
+    def status_moved(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        row = self._touch(tx, e)
+        self._status_change(e, status_after(e), row["advisor_id"])
+        if isinstance(e, (Contract.TransferRequested,)):
+            row["transfer"] = json_text(
+                {"relinquishing_entity_id": e.relinquishing_entity_id, "accepting_entity_id": e.accepting_entity_id}
+            )
+        elif isinstance(e, (Contract.TransferRescinded, Contract.TransferDenied, Contract.TransferFellThrough)):
+            row["transfer"] = None
+        elif isinstance(e, Contract.Terminated):
+            row["transfer"] = None
+            row["termination"] = json_text(
+                {"reason": e.reason, "effective_on": e.effective_on, "advisor_profile": e.advisor_profile}
+            )
+        elif isinstance(e, Contract.Reactivated):
+            row["termination"] = None
+        elif isinstance(e, Contract.ConsolidatedInto):
+            row["consolidated_into"] = id_text(e.target_id)
+            row["termination"] = json_text({"reason": CONSOLIDATED, "effective_on": e.effective_on, "advisor_profile": None})
+
+    def _status_change(self, e: Any, status: Status, advisor_id: str | None) -> None:
+        self.changes.append(
+            id_text(e.originator_id),
+            e.originator_version,
+            date_text(e.effective_on),
+            status.value,
+            reason_of(e),
+            instant_text(e.timestamp),
+            advisor_id,
+        )
+
+    def _touch(self, tx: ViewTransaction, e: Any) -> dict[str, Any]:
+        row = self.contracts.get(tx, id_text(e.originator_id))
+        row["updated_at"] = instant_text(e.timestamp)
+        row["version"] = e.originator_version
+        return row
+
+    # -- links ---------------------------------------------------------------------
+
+    @handles(Contract.DetachedFromBundle)
+    def detached(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._touch(tx, e)["bundle_id"] = None
+
+    @handles(Contract.TransferAwaitingRelationship)
+    def awaiting_relationship(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        row = self._touch(tx, e)
+        row["transfer"] = json_text(
+            {**json_from(row["transfer"]), "awaiting_relationship_id": e.relationship_id, "third_party_id": e.third_party_id}
+        )
+
+    @handles(Contract.TransferAccepted)
+    def transfer_accepted(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        row = self._touch(tx, e)
+        row["successor_id"] = id_text(e.successor_id)
+        row["transfer"] = json_text({**json_from(row["transfer"]), "successor_id": e.successor_id})
+
+    # -- writing numbers and codes ---------------------------------------------------
+
+    @handles(Contract.WritingNumberAdded)
+    def writing_number_added(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(tx, e, lambda numbers, codes: ([*numbers, e.writing_number], codes))
+
+    @handles(Contract.WritingNumberChanged)
+    def writing_number_changed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(
+            tx, e, lambda numbers, codes: ([e.new_writing_number if n == e.old_writing_number else n for n in numbers], codes)
+        )
+
+    @handles(Contract.ContractCodeAdded)
+    def code_added(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(tx, e, lambda numbers, codes: (numbers, [*codes, {"code": e.code, "status": e.status}]))
+
+    @handles(Contract.ContractCodeRenamed)
+    def code_renamed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(
+            tx,
+            e,
+            lambda numbers, codes: (numbers, [{**c, "code": e.new_code} if c["code"] == e.old_code else c for c in codes]),
+        )
+
+    @handles(Contract.ContractCodeStatusChanged)
+    def code_status_changed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(
+            tx, e, lambda numbers, codes: (numbers, [{**c, "status": e.status} if c["code"] == e.code else c for c in codes])
+        )
+
+    @handles(Contract.CodesReceivedByConsolidation)
+    def codes_received(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._renumber(tx, e, lambda numbers, codes: (numbers, [*codes, *e.codes]))
+
+    def _renumber(self, tx: ViewTransaction, e: Any, change: Callable[[list[str], list[dict[str, str]]], tuple[Any, Any]]) -> None:
+        row = self._touch(tx, e)
+        numbers, codes = change(json_from(row["writing_numbers"]), json_from(row["codes"]))
+        row["writing_numbers"], row["codes"] = json_text(numbers), json_text(codes)
+        self.numbering.append(
+            row["contract_id"], e.originator_version, instant_text(e.timestamp), row["writing_numbers"], row["codes"]
+        )
+
+
+# ---- reading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change recorded but dated after the viewer's day (e.g. a termination next month)."""
+
+    status: Status
+    effective_on: date
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ContractStatus:
+    contract_id: UUID
+    kind: str
+    chain: tuple[UUID, ...]
+    carrier_id: UUID
+    advisor_id: UUID | None
+    on: date
+    status: Status
+    status_since: date
+    status_reason: str | None
+    pending_change: PendingChange | None
+    writing_numbers: tuple[str, ...]
+    codes: dict[str, str]
+    bundle_id: UUID | None
+    predecessor_id: UUID | None
+    successor_id: UUID | None
+    consolidated_into: UUID | None
+    transfer: dict[str, Any] | None
+    termination: dict[str, Any] | None
+    recorded_at: datetime
+
+
+def _in_force(sc: str, comparison: str = "<=", order: str = "DESC") -> str:
+    # the change in force: last recorded (up to the as-of instant) whose date has come
+    return (
+        f"(SELECT s.effective_on || ' ' || s.status || ' ' || COALESCE(s.reason, '') FROM {sc} s"
+        f" WHERE s.contract_id = c.contract_id AND s.effective_on {comparison} ? AND s.recorded_at <= ?"
+        f" ORDER BY s.sequence {order} LIMIT 1)"
+    )
+
+
+def _select_contracts(read: Reading, on: date, as_of: datetime | None, where: list[str], params: list[Any]) -> list[tuple]:
+    t = read.tables(ContractStatusView)
+    until = instant_text(as_of) if as_of else END_OF_TIME
+    day = date_text(on)
+    columns = ", ".join(f"c.{column}" for column in CONTRACT_COLUMNS)
+    sql = (
+        f"SELECT {columns}, {_in_force(t['status_changes'])} AS in_force,"
+        f" {_in_force(t['status_changes'], '>=', 'ASC').replace('s.effective_on >= ? AND ', '')} AS first_change,"
+        f" {_in_force(t['status_changes']).replace('s.effective_on <= ? AND ', '')} AS last_change"
+        f" FROM {t['contracts']} c WHERE c.created_at <= ?"
+    )
+    values: list[Any] = [day, until, until, until, until]
+    for clause in where:
+        sql += f" AND {clause}"
+    values.extend(params)
+    sql += " ORDER BY c.created_at, c.contract_id"
+    return read.rows(sql, values)
+
+
+def _split(change: str) -> tuple[date, Status, str | None]:
+    effective_on, status, reason = change.split(" ", 2)
+    return date.fromisoformat(effective_on), Status(status), reason or None
+
+
+def _numbering_as_of(read: Reading, contract_ids: list[str], as_of: datetime) -> dict[str, tuple[str, str]]:
+    if not contract_ids:
+        return {}
+    t = read.tables(ContractStatusView)
+    marks = ", ".join("?" for _ in contract_ids)
+    rows = read.rows(
+        f"SELECT contract_id, sequence, writing_numbers, codes FROM {t['numbering_changes']}"
+        f" WHERE contract_id IN ({marks}) AND recorded_at <= ? ORDER BY contract_id, sequence",
+        [*contract_ids, instant_text(as_of)],
+    )
+    return {contract_id: (numbers, codes) for contract_id, _, numbers, codes in rows}
+
+
+def _contract_status(row: tuple, on: date, numbering: tuple[str, str] | None) -> ContractStatus:
+    values = dict(zip(CONTRACT_COLUMNS, row))
+    in_force, first_change, last_change = row[len(CONTRACT_COLUMNS):]
+    since, status, reason = _split(in_force or first_change)
+    last_on, last_status, last_reason = _split(last_change)
+    pending = PendingChange(last_status, last_on, last_reason) if last_on > on and last_status is not status else None
+    numbers, codes = numbering if numbering is not None else (values["writing_numbers"], values["codes"])
+    return ContractStatus(
+        contract_id=UUID(values["contract_id"]),
+        kind=values["kind"],
+        chain=tuple(UUID(p) for p in json_from(values["chain"])),
+        carrier_id=UUID(values["carrier_id"]),
+        advisor_id=id_from(values["advisor_id"]),
+        on=on,
+        status=status,
+        status_since=since,
+        status_reason=reason,
+        pending_change=pending,
+        writing_numbers=tuple(json_from(numbers)),
+        codes={c["code"]: c["status"] for c in json_from(codes)},
+        bundle_id=id_from(values["bundle_id"]),
+        predecessor_id=id_from(values["predecessor_id"]),
+        successor_id=id_from(values["successor_id"]),
+        consolidated_into=id_from(values["consolidated_into"]),
+        transfer=json_from(values["transfer"]),
+        termination=json_from(values["termination"]),
+        recorded_at=instant_from(values["created_at"]),
+    )
+
+
+def read_contracts(
+    read: Reading,
+    viewer: Viewer,
+    *,
+    contract_id: UUID | None = None,
+    party_id: UUID | None = None,
+    carrier_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    status: Status | str | None = None,
+    on: date | None = None,
+    as_of: datetime | None = None,
+) -> list[ContractStatus]:
+    """The contracts ``viewer`` may see, inside an open read (for queries that join views)."""
+    ensure_instant(as_of)
+    on = on or business_today()
+    t = read.tables(ContractStatusView)
+    where: list[str] = []
+    params: list[Any] = []
+    on_chain = f"c.contract_id IN (SELECT p.contract_id FROM {t['contract_parties']} p WHERE p.party_id = ?)"
+    if not viewer.sees_every_contract:
+        if viewer.party_id is None:
+            return []
+        where.append(on_chain)
+        params.append(id_text(viewer.party_id))
+    for column, value in (("contract_id", contract_id), ("carrier_id", carrier_id), ("advisor_id", advisor_id)):
+        if value is not None:
+            where.append(f"c.{column} = ?")
+            params.append(id_text(value))
+    if party_id is not None:
+        where.append(on_chain)
+        params.append(id_text(party_id))
+    found = [row for row in _select_contracts(read, on, as_of, where, params)]
+    numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
+    contracts = [_contract_status(row, on, numbering.get(row[0], ("[]", "[]")) if as_of else None) for row in found]
+    if status is not None:
+        contracts = [c for c in contracts if c.status is Status(status)]
+    return contracts
+
+
+def contracts(
+    database: ViewDatabase,
+    viewer: Viewer,
+    *,
+    party_id: UUID | None = None,
+    carrier_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    status: Status | str | None = None,
+    on: date | None = None,
+    as_of: datetime | None = None,
+) -> list[ContractStatus]:
+    """SPEC 2, 5 and 10: the contracts ``viewer`` may see, each with its status
+    on ``on`` (today by default) and any change dated after it, filtered by a
+    party anywhere on the chain, the carrier, the advisor or the status on
+    that day. ``as_of`` answers as the ledger knew it at that instant
+    (contracts, status changes, writing numbers and codes recorded by then).
+    A party sees only contracts it is on; auditors and sync peers see all."""
+    with reading(database) as read:
+        return read_contracts(
+            read, viewer, party_id=party_id, carrier_id=carrier_id, advisor_id=advisor_id, status=status, on=on, as_of=as_of
+        )
+
+
+def contract(
+    database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, on: date | None = None, as_of: datetime | None = None
+) -> ContractStatus | None:
+    """SPEC 5 and 10: one contract as ``contract`` lists it; None when it does not
+    exist for ``viewer`` (a party not on the contract is told nothing of it)."""
+    with reading(database) as read:
+        found = read_contracts(read, viewer, contract_id=contract_id, on=on, as_of=as_of)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class AdvisorDowngrade:
+    """What a party working with the advisor learns of a downgrade (SPEC 5: public)."""
+
+    advisor_id: UUID
+    contract_id: UUID
+    carrier_id: UUID
+    reason: str | None
+    effective_on: date
+
+
+def advisor_downgrades(
+    database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None
+) -> list[AdvisorDowngrade]:
+    """SPEC 5 (Downgrade is public): the advisor's contracts downgraded on ``on``,
+    shown to every party working with the advisor, also on contracts it is not
+    on. Vesting is private and never appears here. A viewer that works with
+    the advisor on no contract learns nothing (an empty list)."""
+    on = on or business_today()
+    with reading(database) as read:
+        every = read_contracts(read, Viewer.auditor("read side"), advisor_id=advisor_id, on=on)
+    if not viewer.works_with_advisor(advisor_id, [c.chain for c in every]):
+        return []
+    return [
+        AdvisorDowngrade(advisor_id, c.contract_id, c.carrier_id, c.status_reason, c.status_since)
+        for c in every
+        if c.status is Status.DOWNGRADED
+    ]
+
+
+def read_chains(read: Reading, contract_ids: list[str]) -> dict[str, tuple[UUID, ...]]:
+    """The chains of the named contracts (ids as text), for visibility checks in other views' queries."""
+    if not contract_ids:
+        return {}
+    t = read.tables(ContractStatusView)
+    marks = ", ".join("?" for _ in contract_ids)
+    rows = read.rows(f"SELECT contract_id, chain FROM {t['contracts']} WHERE contract_id IN ({marks})", contract_ids)
+    return {contract_id: tuple(UUID(p) for p in json_from(chain)) for contract_id, chain in rows}

@@ -1,0 +1,426 @@
+"""Monitoring and debt view (SPEC 6): every record on every contract, per
+contract and per advisor, with who placed or logged it and whether it is
+public, as it stands and as the ledger knew it at any past instant.
+
+Each record event appends the record's whole state after it (one row per
+version), so "as of" is the last version recorded by then and the current
+state is the last version of all. Who may see a record is decided at query
+time by :class:`~contractledger.projections.viewer.Viewer` from the
+record's current state and its contract's chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from contractledger.domain.bundle import Bundle
+from contractledger.domain.command_record import CommandRecord
+from contractledger.domain.contract import Contract
+from contractledger.domain.debt import DebtRecord, DebtStatus
+from contractledger.domain.health import DebtOnContract, MonitoringOnContract
+from contractledger.domain.monitoring import MonitoringLevel, MonitoringRecord
+from contractledger.domain.oversight import AdvisorRecordIndex
+from contractledger.domain.party import Party
+from contractledger.domain.relationship_index import DirectRelationships
+from contractledger.domain.triggers import TriggerSettings
+from contractledger.projections.contract_status import END_OF_TIME, read_chains
+from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
+from contractledger.projections.rows import (
+    AppendBuffer,
+    BufferedView,
+    date_from,
+    date_text,
+    id_text,
+    instant_from,
+    instant_text,
+)
+from contractledger.projections.view import handles
+from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.viewer import Viewer
+
+MONITORING_COLUMNS = (
+    "record_id", "version", "contract_id", "advisor_id", "placed_by", "level", "reason", "effective_on",
+    "reminder_on", "removed_on", "reminder_task_open", "placed_at", "recorded_at", "event",
+)
+DEBT_COLUMNS = (
+    "record_id", "version", "contract_id", "advisor_id", "logged_by", "amount", "status", "description",
+    "effective_on", "reminder_on", "last_paid_on", "last_payment_amount", "is_public", "reminder_task_open",
+    "logged_at", "recorded_at", "event",
+)
+
+
+class _LatestState:
+    """Each record's state after the batch's last event on it; read once from
+    its last version, forgotten at the end of the batch (or a failed one)."""
+
+    def __init__(self, table: str, columns: tuple[str, ...]) -> None:
+        self._select = (
+            f"SELECT {', '.join(columns)} FROM {table} WHERE record_id = ? ORDER BY version DESC LIMIT 1"
+        )
+        self._columns = columns
+        self._states: dict[str, dict[str, Any]] = {}
+
+    def get(self, tx: ViewTransaction, record_id: str) -> dict[str, Any]:
+        state = self._states.get(record_id)
+        if state is None:
+            tx.execute(self._select, (record_id,))
+            row = tx.fetchone()
+            if row is None:
+                raise LookupError(f"record {record_id} has no creation event before this one")
+            state = dict(zip(self._columns, row))
+        return state
+
+    def put(self, state: dict[str, Any]) -> None:
+        self._states[state["record_id"]] = state
+
+    def flush(self, tx: ViewTransaction) -> None:
+        self._states.clear()
+
+    def discard(self) -> None:
+        self._states.clear()
+
+
+class OversightRecordsView(BufferedView):
+    name = "oversight_records"
+    tables = ("monitoring_versions", "debt_versions")
+    ignores = (
+        Contract.Event,
+        Party.Event,
+        Bundle.Event,
+        DirectRelationships.Event,
+        TriggerSettings.Event,
+        AdvisorRecordIndex.Event,
+        CommandRecord.Event,
+    )
+
+    def __init__(self, generation: int = 1) -> None:
+        super().__init__(generation)
+        self.monitoring: AppendBuffer = self.buffer(AppendBuffer, "monitoring_versions", MONITORING_COLUMNS)
+        self.debt: AppendBuffer = self.buffer(AppendBuffer, "debt_versions", DEBT_COLUMNS)
+        self.monitoring_state = _LatestState(self.t["monitoring_versions"], MONITORING_COLUMNS)
+        self.debt_state = _LatestState(self.t["debt_versions"], DEBT_COLUMNS)
+        self.buffers.extend([self.monitoring_state, self.debt_state])
+
+    def schema(self) -> list[str]:
+        t = self.t
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t['monitoring_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
+            " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, placed_by TEXT NOT NULL, level INTEGER NOT NULL,"
+            " reason TEXT NOT NULL, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL, removed_on TEXT,"
+            " reminder_task_open INTEGER NOT NULL, placed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_contract ON {t['monitoring_versions']} (contract_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor ON {t['monitoring_versions']} (advisor_id)",
+            f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
+            " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
+            " status TEXT NOT NULL, description TEXT, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL,"
+            " last_paid_on TEXT, last_payment_amount TEXT, is_public INTEGER NOT NULL,"
+            " reminder_task_open INTEGER NOT NULL, logged_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_contract ON {t['debt_versions']} (contract_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor ON {t['debt_versions']} (advisor_id)",
+        ]
+
+    # -- monitoring ----------------------------------------------------------------
+
+    @handles(MonitoringRecord.Placed)
+    def monitoring_placed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        at = instant_text(e.timestamp)
+        self._monitoring_version(
+            e,
+            {
+                "record_id": id_text(e.originator_id),
+                "contract_id": id_text(e.contract_id),
+                "advisor_id": id_text(e.advisor_id),
+                "placed_by": id_text(e.placed_by),
+                "level": int(e.level),
+                "reason": e.reason,
+                "effective_on": date_text(e.effective_on),
+                "reminder_on": date_text(e.reminder_on),
+                "removed_on": None,
+                "reminder_task_open": 1,
+                "placed_at": at,
+            },
+        )
+
+    @handles(MonitoringRecord.Changed)
+    def monitoring_changed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        state = self.monitoring_state.get(tx, id_text(e.originator_id))
+        reminder_on = date_text(e.reminder_on)
+        self._monitoring_version(
+            e,
+            {
+                **state,
+                "level": int(e.level),
+                "reason": e.reason,
+                "effective_on": date_text(e.effective_on),
+                "reminder_on": reminder_on,
+                "reminder_task_open": int(reminder_on != state["reminder_on"]),
+            },
+        )
+
+    @handles(MonitoringRecord.Removed)
+    def monitoring_removed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        state = self.monitoring_state.get(tx, id_text(e.originator_id))
+        self._monitoring_version(e, {**state, "removed_on": date_text(e.effective_on), "reminder_task_open": 0})
+
+    @handles(MonitoringRecord.ReminderTaskClosed)
+    def monitoring_task_closed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        state = self.monitoring_state.get(tx, id_text(e.originator_id))
+        self._monitoring_version(e, {**state, "reminder_task_open": 0})
+
+    def _monitoring_version(self, e: Any, state: dict[str, Any]) -> None:
+        state = {**state, "version": e.originator_version, "recorded_at": instant_text(e.timestamp), "event": type(e).__name__}
+        self.monitoring_state.put(state)
+        self.monitoring.append(*(state[c] for c in MONITORING_COLUMNS))
+
+    # -- debt ------------------------------------------------------------------------
+
+    @handles(DebtRecord.Logged)
+    def debt_logged(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._debt_version(
+            e,
+            {
+                "record_id": id_text(e.originator_id),
+                "contract_id": id_text(e.contract_id),
+                "advisor_id": id_text(e.advisor_id),
+                "logged_by": id_text(e.logged_by),
+                **_debt_terms(e),
+                "is_public": 0,
+                "reminder_task_open": 1,
+                "logged_at": instant_text(e.timestamp),
+            },
+        )
+
+    @handles(DebtRecord.Changed)
+    def debt_changed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        state = self.debt_state.get(tx, id_text(e.originator_id))
+        terms = _debt_terms(e)
+        self._debt_version(e, {**state, **terms, "reminder_task_open": int(terms["reminder_on"] != state["reminder_on"])})
+
+    @handles(DebtRecord.MadePublic)
+    def debt_made_public(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._debt_version(e, {**self.debt_state.get(tx, id_text(e.originator_id)), "is_public": 1})
+
+    @handles(DebtRecord.Closed)
+    def debt_closed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        state = self.debt_state.get(tx, id_text(e.originator_id))
+        self._debt_version(e, {**state, "status": DebtStatus.CLOSED.value, "is_public": 0, "reminder_task_open": 0})
+
+    @handles(DebtRecord.ReminderTaskClosed)
+    def debt_task_closed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        self._debt_version(e, {**self.debt_state.get(tx, id_text(e.originator_id)), "reminder_task_open": 0})
+
+    def _debt_version(self, e: Any, state: dict[str, Any]) -> None:
+        state = {**state, "version": e.originator_version, "recorded_at": instant_text(e.timestamp), "event": type(e).__name__}
+        self.debt_state.put(state)
+        self.debt.append(*(state[c] for c in DEBT_COLUMNS))
+
+
+def _debt_terms(e: Any) -> dict[str, Any]:
+    return {
+        "amount": str(e.amount),
+        "status": e.status,
+        "description": e.description,
+        "effective_on": date_text(e.effective_on),
+        "reminder_on": date_text(e.reminder_on),
+        "last_paid_on": date_text(e.last_paid_on),
+        "last_payment_amount": None if e.last_payment_amount is None else str(e.last_payment_amount),
+    }
+
+
+# ---- reading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    record_id: UUID
+    contract_id: UUID
+    advisor_id: UUID
+    placed_by: UUID
+    level: MonitoringLevel
+    reason: str
+    is_public: bool
+    effective_on: date
+    reminder_on: date
+    removed_on: date | None
+    placed_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class Debt:
+    record_id: UUID
+    contract_id: UUID
+    advisor_id: UUID
+    logged_by: UUID
+    amount: Decimal
+    status: DebtStatus
+    description: str | None
+    is_public: bool
+    effective_on: date
+    reminder_on: date
+    last_paid_on: date | None
+    last_payment_amount: Decimal | None
+    logged_at: datetime
+    version: int
+
+
+def _latest_versions(
+    read: Reading, table: str, columns: tuple[str, ...], where: str, params: list[Any], as_of: datetime | None
+) -> list[dict[str, Any]]:
+    until = instant_text(as_of) if as_of else END_OF_TIME
+    sql = (
+        f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
+        f" AND v.version = (SELECT MAX(w.version) FROM {table} w WHERE w.record_id = v.record_id AND w.recorded_at <= ?)"
+        " ORDER BY v.recorded_at, v.record_id"
+    )
+    return [dict(zip(columns, row)) for row in read.rows(sql, [*params, until])]
+
+
+def _filter(contract_id: UUID | None, advisor_id: UUID | None, record_ids: Iterable[str] | None) -> tuple[str, list[Any]]:
+    clauses, params = ["1 = 1"], []
+    if contract_id is not None:
+        clauses.append("v.contract_id = ?")
+        params.append(id_text(contract_id))
+    if advisor_id is not None:
+        clauses.append("v.advisor_id = ?")
+        params.append(id_text(advisor_id))
+    if record_ids is not None:
+        ids = list(record_ids)
+        clauses.append(f"v.record_id IN ({placeholders(ids)})" if ids else "1 = 0")
+        params.extend(ids)
+    return " AND ".join(clauses), params
+
+
+def _monitoring(row: dict[str, Any]) -> Monitoring:
+    level = MonitoringLevel(int(row["level"]))
+    return Monitoring(
+        record_id=UUID(row["record_id"]),
+        contract_id=UUID(row["contract_id"]),
+        advisor_id=UUID(row["advisor_id"]),
+        placed_by=UUID(row["placed_by"]),
+        level=level,
+        reason=row["reason"],
+        is_public=level.is_public,
+        effective_on=date_from(row["effective_on"]),
+        reminder_on=date_from(row["reminder_on"]),
+        removed_on=date_from(row["removed_on"]),
+        placed_at=instant_from(row["placed_at"]),
+        version=int(row["version"]),
+    )
+
+
+def _debt(row: dict[str, Any]) -> Debt:
+    return Debt(
+        record_id=UUID(row["record_id"]),
+        contract_id=UUID(row["contract_id"]),
+        advisor_id=UUID(row["advisor_id"]),
+        logged_by=UUID(row["logged_by"]),
+        amount=Decimal(row["amount"]),
+        status=DebtStatus(row["status"]),
+        description=row["description"],
+        is_public=bool(row["is_public"]),
+        effective_on=date_from(row["effective_on"]),
+        reminder_on=date_from(row["reminder_on"]),
+        last_paid_on=date_from(row["last_paid_on"]),
+        last_payment_amount=None if row["last_payment_amount"] is None else Decimal(row["last_payment_amount"]),
+        logged_at=instant_from(row["logged_at"]),
+        version=int(row["version"]),
+    )
+
+
+def read_records(
+    read: Reading,
+    viewer: Viewer,
+    *,
+    contract_id: UUID | None = None,
+    advisor_ids: Iterable[UUID] | None = None,
+    record_ids: Iterable[str] | None = None,
+    as_of: datetime | None = None,
+) -> tuple[list[Monitoring], list[Debt], dict[str, tuple[UUID, ...]]]:
+    """The monitoring and debt records ``viewer`` may see, with their contracts' chains."""
+    if not viewer.sees_records:
+        return [], [], {}
+    t = read.tables(OversightRecordsView)
+    found_monitoring: list[dict[str, Any]] = []
+    found_debt: list[dict[str, Any]] = []
+    for advisor_id in list(advisor_ids) if advisor_ids is not None else [None]:
+        where, params = _filter(contract_id, advisor_id, record_ids)
+        found_monitoring += _latest_versions(read, t["monitoring_versions"], MONITORING_COLUMNS, where, params, as_of)
+        found_debt += _latest_versions(read, t["debt_versions"], DEBT_COLUMNS, where, params, as_of)
+    chains = read_chains(read, sorted({r["contract_id"] for r in found_monitoring + found_debt}))
+    monitoring = [m for m in map(_monitoring, found_monitoring) if _visible(viewer, m.placed_by, m.is_public, m.contract_id, chains)]
+    debts = [d for d in map(_debt, found_debt) if _visible(viewer, d.logged_by, d.is_public, d.contract_id, chains)]
+    return monitoring, debts, chains
+
+
+def _visible(viewer: Viewer, recorded_by: UUID, public: bool, contract_id: UUID, chains: dict[str, tuple[UUID, ...]]) -> bool:
+    return viewer.may_see_record(recorded_by=recorded_by, public=public, chain=chains.get(str(contract_id), ()))
+
+
+def read_record_visibility(read: Reading, viewer: Viewer, record_ids: list[str]) -> set[str]:
+    """Which of these records (ids as text) ``viewer`` may see as they stand now."""
+    if not record_ids:
+        return set()
+    monitoring, debts, _ = read_records(read, viewer, record_ids=record_ids)
+    return {str(r.record_id) for r in [*monitoring, *debts]}
+
+
+def monitoring_records(
+    database: ViewDatabase,
+    viewer: Viewer,
+    *,
+    contract_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    as_of: datetime | None = None,
+) -> list[Monitoring]:
+    """SPEC 6 and 10: monitoring on a contract or on an advisor's contracts, each
+    record as it stands (or as the ledger knew it at ``as_of``), removed ones
+    included with their removal date. Private levels (1, 2) only for the
+    party that placed them; public levels (3, 4) for every party on the
+    contract; all for auditors; none for sync peers."""
+    ensure_instant(as_of)
+    with reading(database) as read:
+        advisors = None if advisor_id is None else [advisor_id]
+        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[0]
+
+
+def debt_records(
+    database: ViewDatabase,
+    viewer: Viewer,
+    *,
+    contract_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    as_of: datetime | None = None,
+) -> list[Debt]:
+    """SPEC 6 and 10: debt on a contract or on an advisor's contracts, as it
+    stands (or at ``as_of``). Private to the party that logged it until made
+    public; public debt for every party on the contract; closed debt is
+    private again; all for auditors; none for sync peers."""
+    ensure_instant(as_of)
+    with reading(database) as read:
+        advisors = None if advisor_id is None else [advisor_id]
+        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[1]
+
+
+def health_facts(
+    read: Reading, viewer: Viewer, advisor_ids: Iterable[UUID]
+) -> tuple[list[MonitoringOnContract], list[DebtOnContract]]:
+    """What SPEC 7's health needs of the records on these advisors' contracts that ``viewer`` may see."""
+    monitoring, debts, chains = read_records(read, viewer, advisor_ids=advisor_ids)
+    return (
+        [
+            MonitoringOnContract(m.record_id, m.advisor_id, chains[str(m.contract_id)], m.placed_by, m.level, m.effective_on, m.removed_on)
+            for m in monitoring
+        ],
+        [
+            DebtOnContract(d.record_id, d.advisor_id, chains[str(d.contract_id)], d.logged_by, d.status, d.is_public, d.effective_on)
+            for d in debts
+        ],
+    )

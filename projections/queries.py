@@ -1,0 +1,76 @@
+"""The read API's common ground: one read transaction over the live
+generation of each view it touches.
+
+Every public query (in the module of the view it reads) takes the view
+database and a :class:`~contractledger.projections.viewer.Viewer` first, and
+answers only what that viewer may see. Queries that read several views do so
+inside one read transaction, through :func:`reading`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from contractledger.domain.clock import SystemClock, today
+from contractledger.projections import positions
+from contractledger.projections.view import View
+from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+
+
+class ViewNotBuilt(LookupError):
+    def __init__(self, view: str) -> None:
+        super().__init__(
+            f"the view {view!r} has not been built yet; start the views runner "
+            "(python -m contractledger.projections.service) and wait for it to catch up"
+        )
+
+
+class Reading:
+    """One read transaction, and the live tables of the views it reads."""
+
+    def __init__(self, tx: ViewTransaction) -> None:
+        self.tx = tx
+        self._tables: dict[str, dict[str, str]] = {}
+
+    def tables(self, view_class: type[View]) -> dict[str, str]:
+        tables = self._tables.get(view_class.name)
+        if tables is None:
+            generation = positions.live_generation(self.tx, view_class.name)
+            if generation is None:
+                raise ViewNotBuilt(view_class.name)
+            tables = self._tables[view_class.name] = view_class(generation).t
+        return tables
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.tx.execute(sql, params)
+        return self.tx.fetchall()
+
+
+@contextmanager
+def reading(database: ViewDatabase) -> Iterator[Reading]:
+    try:
+        with database.transaction(write=False) as tx:
+            yield Reading(tx)
+    except ViewNotBuilt:
+        raise
+    except Exception as error:  # sqlite3 and psycopg2 each say "no such table" their own way
+        if "view_generations" in str(error) and ("no such table" in str(error) or "does not exist" in str(error)):
+            raise ViewNotBuilt("any view") from None
+        raise
+
+
+def business_today() -> date:
+    """Today in the ledger's business time zone: the default date of a query."""
+    return today(SystemClock())
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def ensure_instant(as_of: datetime | None) -> None:
+    if as_of is not None and (not isinstance(as_of, datetime) or as_of.tzinfo is None):
+        raise ValueError("give the as-of instant with its time zone, such as 2026-01-31T17:00:00+00:00")

@@ -1,0 +1,78 @@
+"""Who is asking, and what they may see (SPEC 5 to 7): the one place the
+read side decides visibility.
+
+A viewer is a user acting for a party, an auditor, or a sync peer (the
+ledger itself reads as an auditor does). The rules:
+
+- A party sees a contract only when it is on the contract's chain; a
+  contract it is not on does not exist for it, in lists or by id. So what is
+  private to a contract's parties (vesting, the advisor's profile snapshot at
+  termination) reaches no one else. Auditors see every contract; sync peers
+  see every contract's status, chain, writing numbers and codes (SPEC 9).
+- Monitoring and debt: the rule of :mod:`contractledger.domain.visibility`,
+  on the record's current state: private records only to the party that
+  recorded them, public ones to every party on the contract, everything to
+  auditors, nothing to sync peers. A debt closed again is private again, so
+  its whole trail leaves other parties' sight.
+- Downgrades are public to every party working with the advisor: a party
+  with any contract with that advisor, or the advisor itself.
+- Health status is computed only from the records the viewer may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from uuid import UUID
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.visibility import may_see_record, sees_every_record
+
+
+@dataclass(frozen=True)
+class Viewer:
+    actor: Actor
+
+    @classmethod
+    def of(cls, actor: Actor) -> "Viewer":
+        return cls(actor)
+
+    @classmethod
+    def auditor(cls, user: str) -> "Viewer":
+        return cls(Actor(Role.AUDITOR, user))
+
+    @classmethod
+    def sync_peer(cls, peer: str) -> "Viewer":
+        return cls(Actor(Role.SYNC_PEER, peer))
+
+    @property
+    def party_id(self) -> UUID | None:
+        return self.actor.party_id
+
+    @property
+    def sees_every_contract(self) -> bool:
+        return self.actor.role in (Role.AUDITOR, Role.SYNC_PEER, Role.SYSTEM)
+
+    @property
+    def sees_every_record(self) -> bool:
+        return sees_every_record(self.actor)
+
+    @property
+    def sees_records(self) -> bool:
+        """Whether any monitoring or debt can reach this viewer (sync peers: none)."""
+        return self.sees_every_record or self.party_id is not None
+
+    def may_see_contract(self, chain: Collection[UUID]) -> bool:
+        return self.sees_every_contract or (self.party_id is not None and self.party_id in chain)
+
+    def may_see_record(self, *, recorded_by: UUID, public: bool, chain: Collection[UUID]) -> bool:
+        return may_see_record(self.actor, recorded_by=recorded_by, public=public, chain=chain)
+
+    def works_with_advisor(self, advisor_id: UUID, chains_with_advisor: Collection[Collection[UUID]]) -> bool:
+        """A party working with the advisor: the advisor itself or a party on
+        any of its contracts (who sees its downgrades, SPEC 5)."""
+        if self.sees_every_contract:
+            return True
+        if self.party_id is None:
+            return False
+        return self.party_id == advisor_id or any(self.party_id in chain for chain in chains_with_advisor)
