@@ -143,3 +143,20 @@ class TestConsolidation(LedgerScenario):
         self.ledger.terminate(self.carrier_staff, self.relinquished, "Business Decision", [SIGNED_LETTER])
         self.consolidate()
         self.assertEqual(Status.CONSOLIDATED, self.status_of(self.relinquished))
+
+    def test_a_contract_with_a_transfer_under_way_is_not_consolidated(self) -> None:
+        accepting = self.register("agency", "Lighthouse AGA")
+        self.ledger.request_transfer(self.producer, self.relinquished, self.aga, accepting)
+        self.assert_refused(
+            RuleBroken, "contract.consolidate.transfer_requested", self.consolidate, self.relinquished, self.target
+        )
+
+    def test_direct_relationships_are_not_consolidated(self) -> None:
+        relationships = [self.ledger.establish_direct_relationship(self.aga_admin, self.carrier, self.aga)]
+        self.ledger.set_manual_status(self.carrier_staff, relationships[0], Status.ACTIVE)
+        self.assert_refused(
+            RuleBroken,
+            "contract.consolidate.advisor_contracts_only",
+            lambda: self.ledger.consolidate(self.carrier_staff, relationships[0], self.target, "merge"),
+            relationships[0],
+        )

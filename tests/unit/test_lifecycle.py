@@ -240,3 +240,22 @@ class TestReactivationInTheBusinessTimeZone(LedgerScenario):
         self.clock.set(datetime(2026, 4, 2, 4, 59, tzinfo=timezone.utc))
         self.ledger.reactivate(self.carrier_staff, contract_id)
         self.assertEqual(Status.ACTIVE, self.status_of(contract_id))
+
+
+class TestLifecycleRefusals(LedgerScenario):
+    def test_vesting_needs_a_reason(self) -> None:
+        contract_id = self.active_contract()
+        self.assert_refused(
+            InvalidInput, "contract.vest.reason_required", lambda: self.ledger.vest(self.carrier_staff, contract_id, ""), contract_id
+        )
+
+    def test_a_contract_with_a_transfer_under_way_is_not_terminated(self) -> None:
+        accepting = self.register("agency", "Lighthouse AGA")
+        contract_id = self.active_contract()
+        self.ledger.request_transfer(self.producer, contract_id, self.aga, accepting)
+        self.assert_refused(
+            RuleBroken,
+            "contract.terminate.transfer_requested",
+            lambda: self.ledger.terminate(self.carrier_staff, contract_id, "Retired", [SIGNED_LETTER]),
+            contract_id,
+        )

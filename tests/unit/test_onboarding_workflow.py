@@ -455,3 +455,64 @@ class TestOnboardingWorkflow(LedgerScenario):
             lambda: self.ledger.add_writing_number(Actor(Role.AUDITOR, "audrey"), contract_id, "WN-1"),
             contract_id,
         )
+
+
+class TestNumberingRefusals(LedgerScenario):
+    def setUp(self) -> None:
+        super().setUp()
+        (self.contract_id,) = self.assign()
+        self.ledger.add_contract_code(self.carrier_staff, self.contract_id, "LIFE-01")
+
+    def test_a_writing_number_is_given(self) -> None:
+        self.assert_refused(
+            InvalidInput,
+            "contract.writing_number.required",
+            lambda: self.ledger.add_writing_number(self.carrier_staff, self.contract_id, " "),
+            self.contract_id,
+        )
+
+    def test_changing_an_unknown_writing_number_is_refused(self) -> None:
+        self.assert_refused(
+            RuleBroken,
+            "contract.writing_number.unknown",
+            lambda: self.ledger.change_writing_number(self.carrier_staff, self.contract_id, "WN-0", "WN-1"),
+            self.contract_id,
+        )
+
+    def test_a_code_is_given(self) -> None:
+        self.assert_refused(
+            InvalidInput,
+            "contract.code.required",
+            lambda: self.ledger.add_contract_code(self.carrier_staff, self.contract_id, ""),
+            self.contract_id,
+        )
+
+    def test_a_code_is_carried_once(self) -> None:
+        self.assert_refused(
+            RuleBroken,
+            "contract.code.exists",
+            lambda: self.ledger.add_contract_code(self.carrier_staff, self.contract_id, "LIFE-01"),
+            self.contract_id,
+        )
+
+    def test_setting_a_code_to_its_own_status_is_refused(self) -> None:
+        self.assert_refused(
+            RuleBroken,
+            "contract.code.unchanged",
+            lambda: self.ledger.set_contract_code_status(self.carrier_staff, self.contract_id, "LIFE-01", "active"),
+            self.contract_id,
+        )
+
+
+class TestAssignmentRefusals(LedgerScenario):
+    def test_an_assignment_names_at_least_one_contract(self) -> None:
+        self.assert_refused(
+            InvalidInput, "contract.assign.no_contracts", lambda: self.ledger.assign_contracts(self.aga_admin, [], "producer")
+        )
+
+    def test_a_producer_does_not_assign_contracts(self) -> None:
+        self.assert_refused(
+            NotPermitted,
+            "contract.assign.admins_only",
+            lambda: self.ledger.assign_contracts(self.producer, [self.full_chain], "producer"),
+        )

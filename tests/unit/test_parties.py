@@ -131,3 +131,15 @@ class TestParties(LedgerScenario):
             lambda: self.ledger.dissociate_advisor_from_corporation(self.producer, self.advisor, corporation),
             self.advisor,
         )
+
+    def test_only_advisors_are_individual_or_corporate(self) -> None:
+        self.assert_refused(
+            InvalidInput,
+            "party.advisor_kind.not_advisor",
+            lambda: self.ledger.register_party(self.system, "agency", {"name": "A"}, advisor_kind="individual"),
+        )
+
+    def test_a_profile_change_names_what_changes(self) -> None:
+        self.assert_refused(
+            InvalidInput, "party.profile.no_change", lambda: self.ledger.change_profile(self.producer, self.advisor, {}), self.advisor
+        )

@@ -279,3 +279,64 @@ class TestAcceptance(TransferScenario):
             lambda: self.ledger.deny_transfer(Actor(Role.SYNC_PEER, "contracting"), self.contract_id),
             self.contract_id,
         )
+
+
+class TestTransferRefusals(TransferScenario):
+    def test_the_accepting_entity_is_an_agency(self) -> None:
+        self.assert_refused(
+            RuleBroken, "transfer.accepting_entity.not_agency", lambda: self.request(accepting=self.advisor), self.contract_id
+        )
+
+    def test_a_direct_relationship_is_not_transferred(self) -> None:
+        relationship = self.ledger.establish_direct_relationship(self.aga_admin, self.carrier, self.aga)
+        self.ledger.set_manual_status(self.carrier_staff, relationship, Status.ACTIVE)
+        # No advisor can ask (the ledger refuses them first); the contract's own rule still holds.
+        contract = self.ledger.get_contract(relationship)
+        with self.assertRaises(RuleBroken) as caught:
+            contract.request_transfer(
+                self.aga, self.accepting, None, [], actor=self.system, effective_on=self.today, at=self.clock.now()
+            )
+        self.assertEqual("transfer.advisor_contracts_only", caught.exception.code)
+
+    def test_once_rescinded_the_accepting_entity_no_longer_sees_the_contract(self) -> None:
+        self.ledger.request_transfer(self.producer, self.contract_id, self.aga, self.accepting)
+        self.ledger.rescind_transfer(self.producer, self.contract_id)
+        self.assert_refused(
+            NotFound,
+            "contract.not_found",
+            lambda: self.ledger.deny_transfer(self.accepting_admin, self.contract_id),
+            self.contract_id,
+        )
+
+    def test_accepting_twice_is_refused(self) -> None:
+        self.request()
+        self.accept()
+        self.assert_refused(RuleBroken, "transfer.accept.already_accepted", self.accept, self.contract_id)
+
+    def test_denying_after_acceptance_is_refused(self) -> None:
+        self.request()
+        self.accept()
+        self.assert_refused(
+            RuleBroken,
+            "transfer.deny.already_accepted",
+            lambda: self.ledger.deny_transfer(self.accepting_admin, self.contract_id),
+            self.contract_id,
+        )
+
+    def test_another_corporation_is_one_off_the_chain(self) -> None:
+        self.request()
+        self.assert_refused(
+            RuleBroken,
+            "transfer.accept.not_another_corporation",
+            lambda: self.accept(option="other_corporation", third_party=self.mga),
+            self.contract_id,
+        )
+
+    def test_the_third_party_is_an_organisation(self) -> None:
+        self.request()
+        self.assert_refused(
+            RuleBroken,
+            "transfer.accept.third_party_not_organisation",
+            lambda: self.accept(option="other_corporation", third_party=self.advisor),
+            self.contract_id,
+        )
