@@ -330,7 +330,9 @@ class OversightUseCases:
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def delete_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> None:
-        """SPEC 6: debt is never deleted; the refusal says to close it."""
+        """SPEC 6: debt is never deleted; the refusal says to close it. A record
+        the actor may not see is not found, so the refusal leaks nothing; as
+        nothing is ever recorded, ``command_id`` is accepted and not kept."""
         self._debt_to_act_on(actor, record_id)
         refuse_deletion()
 
@@ -506,7 +508,9 @@ class OversightUseCases:
         ensure_may_change(actor)
         record = self._find(record_id)
         if not isinstance(record, (MonitoringRecord, DebtRecord)):
-            raise NotFound("reminder.record_not_found", "No monitoring or debt record has this id; check it.", "record_id")
+            raise NotFound(
+                "reminder.record_not_found", "No monitoring or debt record has this id; check it.", "record_id"
+            )
         self._ensure_visible(actor, record)
         return record
 

@@ -58,7 +58,9 @@ class TestLoggingDebt(DebtScenario):
         self.assertEqual(DebtStatus.UNRESOLVED, record.status)
         self.assertEqual("Chargebacks Q1", record.description)
         self.assertEqual((self.today, self.in_days(30)), (record.effective_on, record.reminder_on))
-        self.assertEqual((self.today - timedelta(days=10), Decimal("100.00")), (record.last_paid_on, record.last_payment_amount))
+        self.assertEqual(
+            (self.today - timedelta(days=10), Decimal("100.00")), (record.last_paid_on, record.last_payment_amount)
+        )
         self.assertEqual((self.mga, self.advisor, False), (record.logged_by, record.advisor_id, record.is_public))
         self.assertTrue(self.visible(self.mga_admin, record_id))
         for other in (self.carrier_staff, self.aga_admin, self.producer, self.outsider_admin):
@@ -170,7 +172,10 @@ class TestChangingDebt(DebtScenario):
     def test_a_change_that_changes_nothing_is_refused(self) -> None:
         record_id = self.log(amount="10")
         self.assert_refused(
-            RuleBroken, "debt.nothing_changed", lambda: self.ledger.change_debt(self.mga_admin, record_id, amount="10.00"), record_id
+            RuleBroken,
+            "debt.nothing_changed",
+            lambda: self.ledger.change_debt(self.mga_admin, record_id, amount="10.00"),
+            record_id,
         )
 
     def test_closing_goes_through_close_debt_not_a_status_change(self) -> None:

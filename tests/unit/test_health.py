@@ -75,7 +75,10 @@ class TestHealthOfAnAdvisor(HealthScenario):
     def test_an_advisor_without_monitoring_or_debt_is_clear(self) -> None:
         health = self.health(self.carrier_staff)
         self.assertTrue(health.is_clear)
-        self.assertEqual((None, False, ()), (health.highest_monitoring_level, health.has_unresolved_debt, health.contributing_record_ids))
+        self.assertEqual(
+            (None, False, ()),
+            (health.highest_monitoring_level, health.has_unresolved_debt, health.contributing_record_ids),
+        )
         self.assertEqual(self.today, health.on)
 
     def test_health_is_the_highest_level_in_force_and_unresolved_debt_with_the_records_that_contribute(self) -> None:
