@@ -312,6 +312,12 @@ class TestDebtIsNeverDeleted(DebtScenario):
         )
         self.assertIn("close it", error.message)
 
+    def test_deleting_debt_one_may_not_see_is_told_it_does_not_exist(self) -> None:
+        record_id = self.log()
+        self.assert_refused(
+            NotFound, "debt.not_found", lambda: self.ledger.delete_debt(self.carrier_staff, record_id), record_id
+        )
+
     def test_closed_debt_is_still_there_with_its_history(self) -> None:
         record_id = self.log()
         self.ledger.close_debt(self.mga_admin, record_id)
