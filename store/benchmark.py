@@ -18,9 +18,10 @@ they are not set). Measures events per second of:
   they import.
 
 This machine is shared and its disk's fsync latency wanders, so the
-workloads run interleaved, in rounds: every round measures each workload once,
-and the table shows each workload's median over the rounds; each ratio is the
-median of its per-round ratios (both sides measured moments apart).
+workloads run interleaved, transaction by transaction, spread evenly over
+each round; the table shows each workload's median over the rounds, and each
+ratio is the median of its per-round ratios (both sides measured over the
+same stretch of time).
 Durability is never traded: ``synchronous_commit`` stays on.
 """
 
@@ -56,15 +57,40 @@ class BenchLedger(Application):
 
 @dataclass
 class Workload:
-    """One line of the table: a name, and a function doing one round."""
+    """One line of the table: a name, and a unit of work done many times per round.
+
+    ``unit`` does one transaction and returns (events, seconds it took).
+    """
 
     name: str
-    run: Callable[[], float]
+    unit: Callable[[], tuple[int, float]]
+    units_per_round: int
     samples: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+
+def run_round(workloads: list[Workload]) -> None:
+    """Every workload's units, spread evenly across the round and interleaved.
+
+    Each workload's sample is then taken over the same stretch of time as
+    every other's, so a burst of load on the shared machine hits all alike.
+    """
+    steps = max(w.units_per_round for w in workloads)
+    done = {w.name: 0 for w in workloads}
+    events = {w.name: 0 for w in workloads}
+    seconds = {w.name: 0.0 for w in workloads}
+    for step in range(1, steps + 1):
+        for w in workloads:
+            while done[w.name] < step * w.units_per_round // steps:
+                count, took = w.unit()
+                done[w.name] += 1
+                events[w.name] += count
+                seconds[w.name] += took
+    for w in workloads:
+        w.samples.append(events[w.name] / seconds[w.name])
 
 
 def server_settings() -> dict[str, str]:
@@ -119,18 +145,16 @@ def machine(conn: psycopg2.extensions.connection) -> list[str]:
     ]
 
 
-def save_workload(app: Application, batch: int) -> Callable[[], float]:
-    """One round of ``app.save`` of ``batch`` new aggregates per call (one event each)."""
+def save_unit(app: Application, batch: int) -> Callable[[], tuple[int, float]]:
+    """One ``app.save`` of ``batch`` new aggregates (one event each), created untimed."""
 
-    def run() -> float:
-        saves = EVENTS_PER_ROUND[batch] // batch
-        groups = [[Aggregate() for _ in range(batch)] for _ in range(saves)]
+    def unit() -> tuple[int, float]:
+        group = [Aggregate() for _ in range(batch)]
         started = time.perf_counter()
-        for group in groups:
-            app.save(*group)
-        return saves * batch / (time.perf_counter() - started)
+        app.save(*group)
+        return batch, time.perf_counter() - started
 
-    return run
+    return unit
 
 
 def state_like(app: Application) -> bytes:
@@ -139,7 +163,9 @@ def state_like(app: Application) -> bytes:
     return app.mapper.to_stored_event(aggregate.collect_events()[0]).state
 
 
-def raw_workloads(conn: psycopg2.extensions.connection, schema: str, state: bytes) -> tuple[Callable[[], float], ...]:
+def raw_units(
+    conn: psycopg2.extensions.connection, schema: str, state: bytes
+) -> tuple[Callable[[], tuple[int, float]], Callable[[], tuple[int, float]]]:
     table = f'"{schema}"."raw_events"'
     with conn.cursor() as cursor:
         cursor.execute(
@@ -153,28 +179,25 @@ def raw_workloads(conn: psycopg2.extensions.connection, schema: str, state: byte
     topic = "eventsourcing.domain:Aggregate.Created"
     insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES "
 
-    def one_row_per_transaction() -> float:
-        ids = [uuid.uuid4() for _ in range(RAW_ROWS_PER_ROUND)]
-        cursor = conn.cursor()
-        started = time.perf_counter()
-        for originator_id in ids:
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-            cursor.execute(insert + "(%s, %s, %s, %s)", (originator_id, 1, topic, state))
-            cursor.execute("NOTIFY raw_events")
-            conn.commit()
-        return RAW_ROWS_PER_ROUND / (time.perf_counter() - started)
+    cursor = conn.cursor()
 
-    def execute_values_1000() -> float:
-        transactions = EXECUTE_VALUES_ROWS_PER_ROUND // 1000
-        batches = [[(uuid.uuid4(), 1, topic, state) for _ in range(1000)] for _ in range(transactions)]
-        cursor = conn.cursor()
+    def one_row_per_transaction() -> tuple[int, float]:
+        originator_id = uuid.uuid4()
         started = time.perf_counter()
-        for rows in batches:
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-            psycopg2.extras.execute_values(cursor, insert + "%s", rows, page_size=1000)
-            cursor.execute("NOTIFY raw_events")
-            conn.commit()
-        return transactions * 1000 / (time.perf_counter() - started)
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(insert + "(%s, %s, %s, %s)", (originator_id, 1, topic, state))
+        cursor.execute("NOTIFY raw_events")
+        conn.commit()
+        return 1, time.perf_counter() - started
+
+    def execute_values_1000() -> tuple[int, float]:
+        rows = [(uuid.uuid4(), 1, topic, state) for _ in range(1000)]
+        started = time.perf_counter()
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        psycopg2.extras.execute_values(cursor, insert + "%s", rows, page_size=1000)
+        cursor.execute("NOTIFY raw_events")
+        conn.commit()
+        return 1000, time.perf_counter() - started
 
     return one_row_per_transaction, execute_values_1000
 
@@ -199,7 +222,7 @@ def build(rounds: int) -> tuple[list[str], list[Workload], list[str], list[Calla
             app.save(Aggregate())
         for batch in BATCHES:
             what = "1 event" if batch == 1 else f"batch of {batch}"
-            workloads.append(Workload(f"{label}: save {what}", save_workload(app, batch)))
+            workloads.append(Workload(f"{label}: save {what}", save_unit(app, batch), EVENTS_PER_ROUND[batch] // batch))
 
     ours = "contractledger.store.postgres"
     stores("ours (psycopg2)", app_env(fresh_schema(conn, "bench_ours"), PERSISTENCE_MODULE=ours))
@@ -209,9 +232,9 @@ def build(rounds: int) -> tuple[list[str], list[Workload], list[str], list[Calla
     )
     raw_conn = connect()
     closers.append(raw_conn.close)
-    one_row, execute_values = raw_workloads(raw_conn, fresh_schema(conn, "bench_raw"), state_like(apps[0]))
-    workloads.append(Workload("raw psycopg2: 1 row/txn, LOCK+NOTIFY", one_row))
-    workloads.append(Workload("raw execute_values: 1000 rows/txn", execute_values))
+    one_row, execute_values = raw_units(raw_conn, fresh_schema(conn, "bench_raw"), state_like(apps[0]))
+    workloads.append(Workload("raw psycopg2: 1 row/txn, LOCK+NOTIFY", one_row, RAW_ROWS_PER_ROUND))
+    workloads.append(Workload("raw execute_values: 1000 rows/txn", execute_values, EXECUTE_VALUES_ROWS_PER_ROUND // 1000))
     try:
         import eventsourcing.postgres  # noqa: F401 - only to know whether psycopg 3 is installed
     except ImportError as error:
@@ -313,8 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     header, workloads, notes, closers = build(arguments.rounds)
     try:
         for number in range(1, arguments.rounds + 1):
-            for workload in workloads:
-                workload.samples.append(workload.run())
+            run_round(workloads)
             print(f"round {number}/{arguments.rounds} done", file=sys.stderr, flush=True)
     finally:
         for close in closers:
