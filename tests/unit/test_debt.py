@@ -124,6 +124,23 @@ class TestLoggingDebt(DebtScenario):
     def test_the_advisor_does_not_log_debt_on_their_own_contract(self) -> None:
         self.assert_refused(NotPermitted, "debt.advisor_may_not_record", lambda: self.log(self.producer), self.contract)
 
+    def test_debt_needs_a_party_to_belong_to(self) -> None:
+        self.assert_refused(NotPermitted, "debt.party_required", lambda: self.log(self.system), self.contract)
+
+    def test_a_direct_relationship_between_organisations_takes_no_debt(self) -> None:
+        relationship = self.relate(self.carrier, self.outsider)
+        self.assert_refused(
+            RuleBroken,
+            "debt.not_advisor_contract",
+            lambda: self.ledger.log_debt(
+                self.carrier_staff, relationship, amount="10", effective_on=self.today, reminder_on=self.today
+            ),
+            relationship,
+        )
+
+    def test_the_description_is_text(self) -> None:
+        self.assert_refused(InvalidInput, "debt.description_invalid", lambda: self.log(description=42), self.contract)
+
     def test_a_repeated_command_id_logs_the_debt_once(self) -> None:
         first = self.log(command_id="debt-1")
         before = self.ledger_fingerprint(first)
