@@ -335,6 +335,55 @@ def test_the_chain_holds_under_concurrent_writers_and_is_read_in_pages(ledger) -
     assert ledger.max_notification_id() == verdict.events_checked
 
 
+def test_a_live_subscriber_sees_every_event_once_and_in_order_while_writers_race(ledger) -> None:
+    sizes = [1, 3, 1, 60, 2, 1, 20, 1]  # one round trip, two, and COPY
+    writers, rounds = 4, 5
+    expected = 5 + writers * rounds * sum(sizes)
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(rounds):
+                for size in sizes:
+                    originator = uuid.uuid4()
+                    ledger.insert_events([StoredEvent(originator, v, "t", b"s") for v in range(size)])
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    with ledger.subscribe(gt=None) as subscription:
+        threads = [threading.Thread(target=write) for _ in range(writers)]
+        for thread in threads:
+            thread.start()
+        for notification in subscription:
+            seen.append(notification.id)
+            if notification.id == expected:
+                break
+        for thread in threads:
+            thread.join()
+    assert not errors
+    assert seen == list(range(1, expected + 1))
+    assert verify(ledger.chained_events()).intact
+
+
+def test_a_process_recorder_keeps_the_chain_across_tracked_and_untracked_appends(schema) -> None:
+    factory = InfrastructureFactory.construct(Environment(env=store_env(schema)))
+    try:
+        recorder = factory.process_recorder()
+        for position, size in enumerate([1, 2, 60, 1], start=1):
+            originator = uuid.uuid4()
+            events = [StoredEvent(originator, v, "t", b"s") for v in range(size)]
+            recorder.insert_events(events, tracking=Tracking("upstream", position))
+            recorder.insert_events([StoredEvent(uuid.uuid4(), 0, "untracked", b"u")])
+        with pytest.raises(IntegrityError):
+            recorder.insert_events([StoredEvent(uuid.uuid4(), 0, "t", b"s")], tracking=Tracking("upstream", 4))
+        assert recorder.max_tracking_id("upstream") == 4
+        verdict = verify(recorder.chained_events())
+        assert verdict.intact and verdict.events_checked == 64 + 4 == recorder.max_notification_id()
+    finally:
+        factory.close()
+
+
 @pytest.mark.parametrize("count", [1, 20, 49, 50, 1000])
 def test_appends_of_any_size_keep_every_byte_and_every_link(ledger, count) -> None:
     awkward_topic = "a\tb\nc\\d\re 'quoted' % done"
