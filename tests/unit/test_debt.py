@@ -371,3 +371,15 @@ class TestDebtAsOf(DebtScenario):
 
 def _amount_and_public(record: DebtRecord) -> tuple[Decimal, bool]:
     return record.amount, record.is_public
+
+
+class TestDebtSnapshots(DebtScenario):
+    def test_a_record_restored_from_a_snapshot_equals_the_replayed_one(self) -> None:
+        record_id = self.log(last_paid_on=self.today, last_payment_amount="5")
+        self.days_later(5)
+        self.ledger.make_debt_public(self.mga_admin, record_id)
+        replayed = self.record(record_id)
+        self.ledger.take_snapshot(record_id)
+        restored = self.record(record_id)
+        self.assertEqual(vars(replayed), vars(restored))
+        self.assertIs(DebtStatus.UNRESOLVED, restored.status)

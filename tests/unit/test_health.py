@@ -23,6 +23,7 @@ from contractledger.domain.health import (  # noqa: E402
     health_status,
 )
 from contractledger.domain.monitoring import MonitoringLevel  # noqa: E402
+from contractledger.domain.oversight import advisor_record_index_id  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
 
@@ -208,3 +209,19 @@ class TestTheHealthRuleOnPlainValues(HealthScenario):
         self.assertTrue(concerns(self.acme, self.advisor, associations))
         self.assertTrue(concerns(self.advisor, self.advisor, associations))
         self.assertFalse(concerns(self.advisor, self.acme, associations))
+
+
+class TestTheAdvisorRecordIndex(HealthScenario):
+    def test_every_record_on_an_advisors_contracts_is_indexed_in_the_same_save(self) -> None:
+        monitoring = self.monitor(3, "Sales")
+        debt = self.debt()
+        index = self.ledger.repository.get(advisor_record_index_id(self.advisor))
+        self.assertEqual(([monitoring], [debt]), (index.monitoring_ids, index.debt_ids))
+
+    def test_an_index_restored_from_a_snapshot_equals_the_replayed_one(self) -> None:
+        self.monitor(3, "Sales")
+        self.debt()
+        index_id = advisor_record_index_id(self.advisor)
+        replayed = self.ledger.repository.get(index_id)
+        self.ledger.take_snapshot(index_id)
+        self.assertEqual(vars(replayed), vars(self.ledger.repository.get(index_id)))

@@ -355,3 +355,14 @@ class TestMonitoringAsOf(MonitoringScenario):
         with self.assertRaises(InvalidInput) as caught:
             self.ledger.monitoring_as_of(record_id, datetime(2026, 3, 2, 9, 0))
         self.assertEqual("as_of.instant_invalid", caught.exception.code)
+
+
+class TestMonitoringSnapshots(MonitoringScenario):
+    def test_a_record_restored_from_a_snapshot_equals_the_replayed_one(self) -> None:
+        record_id = self.place(level=3, reason="Sales")
+        self.ledger.change_monitoring(self.carrier_staff, record_id, level=4, reason="Carrier initiated")
+        replayed = self.record(record_id)
+        self.ledger.take_snapshot(record_id)
+        restored = self.record(record_id)
+        self.assertEqual(vars(replayed), vars(restored))
+        self.assertIs(MonitoringLevel.CLOSE_SUPERVISION, restored.level)

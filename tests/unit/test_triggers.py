@@ -183,3 +183,14 @@ class TestReminderTasks(ReminderScenario):
 
 def _owner_and_due(record: object) -> tuple[UUID, object]:
     return record.placed_by, record.reminder_on  # type: ignore[attr-defined]
+
+
+class TestTriggerSnapshots(LedgerScenario):
+    def test_settings_restored_from_a_snapshot_equal_the_replayed_ones(self) -> None:
+        self.ledger.configure_triggers(self.aga_admin, ["status_changed", "reminder_due"])
+        settings_id = trigger_settings_id(self.aga)
+        replayed = self.ledger.repository.get(settings_id)
+        self.ledger.take_snapshot(settings_id)
+        restored = self.ledger.repository.get(settings_id)
+        self.assertEqual(vars(replayed), vars(restored))
+        self.assertEqual({NotificationKind.STATUS_CHANGED, NotificationKind.REMINDER_DUE}, restored.kinds)
