@@ -15,11 +15,13 @@ The events table is ``stored_events`` and snapshots go to ``stored_snapshots``
 whatever the application's name, so an event-sourced projection (a process
 application, with events of its own) needs its own file, e.g. through a
 prefixed setting such as ``COUNTERS_SQLITE_DBNAME``. Views (tracking recorders)
-can share the application's file.
+can share the application's file: each keeps its position in the tracking
+table its class declares, or else in ``<projection name>_tracking``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal, TypeVar, cast
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -73,6 +75,7 @@ class SQLiteLedgerFactory(InfrastructureFactory[SQLiteLedgerTrackingRecorder]):
             db_name=self.env.get(self.SQLITE_DBNAME) or "",
             lock_timeout=self._lock_timeout(),
             originator_id_type=self._originator_id_type(),
+            create=self.env_create_table(),
         )
 
     def _lock_timeout(self) -> int | None:
@@ -120,17 +123,27 @@ class SQLiteLedgerFactory(InfrastructureFactory[SQLiteLedgerTrackingRecorder]):
         if not issubclass(recorder_class, SQLiteLedgerTrackingRecorder):
             msg = f"{recorder_class.__qualname__} is not an SQLiteLedgerTrackingRecorder"
             raise TypeError(msg)
-        recorder = recorder_class(self.datastore)
+        recorder = recorder_class(self.datastore, tracking_table_name=self._tracking_table_name())
         if self.env_create_table():
             recorder.create_table()
         return recorder
 
     def process_recorder(self) -> SQLiteLedgerProcessRecorder:
         recorder_class = self._recorder_class(self.PROCESS_RECORDER_TOPIC, self.process_recorder_class)
-        recorder = recorder_class(self.datastore)
+        recorder = recorder_class(self.datastore, tracking_table_name=self._tracking_table_name())
         if self.env_create_table():
             recorder.create_table()
         return recorder
+
+    def _tracking_table_name(self) -> str:
+        """``<name>_tracking`` after the projection (or application) this factory serves.
+
+        As in the PostgreSQL module: views run by differently named projections
+        keep their positions apart in one file, unless the view class declares
+        its own table.
+        """
+        name = re.sub(r"\W", "_", self.env.name.lower())
+        return f"{name}_tracking" if name else "tracking"
 
     def _recorder_class(self, setting: str, default: _Recorder) -> _Recorder:
         topic = self.env.get(setting)

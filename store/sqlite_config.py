@@ -62,13 +62,15 @@ def _file_key(path: str) -> str:
     return os.path.realpath(path) if path else path
 
 
-def check_usable(location: SQLiteLocation, lock_timeout: float) -> None:
+def check_usable(location: SQLiteLocation, lock_timeout: float, *, create: bool = True) -> None:
     """Raises StoreConfigurationError unless the ledger can read and write the file.
 
     Opens the file the way the store will (WAL journal) and takes the write
     lock once, so a read-only file, an unwritable directory (WAL needs its
     ``-wal`` and ``-shm`` files beside the database) or a file that is not a
-    database is refused at start-up.
+    database is refused at start-up. Unless ``create``, a missing file is
+    refused rather than created: a reader pointed at the wrong path (say, the
+    verifier) must not leave an empty ledger there.
     """
     if location.in_memory:
         return
@@ -80,6 +82,8 @@ def check_usable(location: SQLiteLocation, lock_timeout: float) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         _refuse(path, f"but its directory '{directory}' does not exist")
+    if not create and not os.path.exists(path):
+        _refuse(path, "which does not exist (and CREATE_TABLE is off, so it is not created)")
     try:
         connection = sqlite3.connect(
             location.uri, uri=True, isolation_level=None, timeout=lock_timeout

@@ -155,7 +155,8 @@ class SQLiteLedgerDatastore(SQLiteDatastore):
 
     Construction checks that the file is a writable SQLite database (see
     :func:`~contractledger.store.sqlite_config.check_usable`), so that bad
-    configuration fails at start-up with a StoreConfigurationError.
+    configuration fails at start-up with a StoreConfigurationError; unless
+    ``create``, the file must already exist.
     """
 
     def __init__(
@@ -170,11 +171,12 @@ class SQLiteLedgerDatastore(SQLiteDatastore):
         pre_ping: bool = False,
         originator_id_type: Literal["uuid", "text"] = "uuid",
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        create: bool = True,
     ):
         # Deliberately not calling the base initialiser: it builds the library's
         # own pool, whose connections begin writing transactions lazily.
         self.location = locate(db_name)
-        check_usable(self.location, lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        check_usable(self.location, lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT, create=create)
         self.pool = SQLiteLedgerConnectionPool(
             db_name=self.location.uri,
             lock_timeout=lock_timeout,

@@ -23,7 +23,9 @@ from eventsourcing.sqlite import (
     SQLiteRecorder,
 )
 
+from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.hashchain import GENESIS, ChainedEvent, link
+from contractledger.store.sqlite_config import SQLITE_DBNAME
 from contractledger.store.sqlite_datastore import SQLiteLedgerDatastore
 from contractledger.store.sqlite_subscription import SQLiteLedgerSubscription
 
@@ -106,6 +108,17 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
             f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{refusal % 'deleted'}'); END",
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        c.execute(f"PRAGMA table_info({self.events_table_name})")
+        if not {"notification_id", "hash"} <= {row["name"] for row in c.fetchall()}:
+            location = self.datastore.location
+            raise StoreConfigurationError(
+                SQLITE_DBNAME,
+                f"{SQLITE_DBNAME} names '{location.path or location.uri}', whose {self.events_table_name} "
+                "table was not made by this store (it has no hash chain).",
+            )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         notification_ids = super().insert_events(stored_events, **kwargs)
@@ -240,18 +253,21 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
 class SQLiteLedgerTrackingRecorder(SQLiteRecorder, TrackingRecorder):
     """A view's position in each upstream application's ledger, one row per application.
 
-    The table is ``tracking_table_name``: a class attribute that each view
-    class sharing a file with other views sets to its own name (or pass
-    ``tracking_table_name=`` to the constructor). Views that keep the default
-    share the ``tracking`` table, keyed by application name alone, and would
-    therefore share one position per application.
+    Several views can track one application in one file because each keeps
+    its position in its own table: the ``tracking_table_name`` its class
+    declares (a view whose own tables are named alongside should declare it),
+    else the name given to the constructor (the factory gives
+    ``<projection name>_tracking``), else ``tracking``. Views that end up with
+    the same table share one position per application.
     """
 
-    tracking_table_name: str = "tracking"
+    tracking_table_name: str = ""
 
     def __init__(self, datastore: SQLiteLedgerDatastore, *, tracking_table_name: str | None = None, **kwargs: Any):
         # Set before the base initialiser, which builds the CREATE statements.
-        self.tracking_table_name = checked_table_name(tracking_table_name or type(self).tracking_table_name)
+        self.tracking_table_name = checked_table_name(
+            type(self).tracking_table_name or tracking_table_name or "tracking"
+        )
         super().__init__(datastore, **kwargs)
         self.datastore: SQLiteLedgerDatastore
         table = self.tracking_table_name

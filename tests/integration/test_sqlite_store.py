@@ -518,6 +518,19 @@ def test_a_view_can_be_given_its_tracking_table_when_constructed(
     assert (audit.max_tracking_id("Ledger"), feed.max_tracking_id("Ledger")) == (7, None)
 
 
+def test_views_that_declare_no_table_are_kept_apart_by_their_projection_name(ledger_path: str) -> None:
+    env = {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": ledger_path}
+    factories = [InfrastructureFactory.construct(Environment(name, env)) for name in ("Statuses", "Feeds")]
+    try:
+        statuses, feeds = (factory.tracking_recorder() for factory in factories)
+        statuses.insert_tracking(Tracking("Ledger", 9))
+        assert (statuses.max_tracking_id("Ledger"), feeds.max_tracking_id("Ledger")) == (9, None)
+        assert (statuses.tracking_table_name, feeds.tracking_table_name) == ("statuses_tracking", "feeds_tracking")
+    finally:
+        for factory in factories:
+            factory.close()
+
+
 def test_two_projection_runners_on_one_file_each_follow_the_application_from_their_own_position(
     ledger_path: str, open_factory: Callable[..., SQLiteLedgerFactory]
 ) -> None:
@@ -687,3 +700,24 @@ def test_a_directory_named_as_the_database_is_refused(tmp_path: Any) -> None:
 
 def test_a_missing_database_name_is_refused() -> None:
     refused(None)
+
+
+def test_with_create_table_off_a_missing_file_is_refused_and_not_created(tmp_path: Any) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreConfigurationError, match="does not exist") as caught:
+        InfrastructureFactory.construct({"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": str(path), "CREATE_TABLE": "no"})
+    assert caught.value.setting == "SQLITE_DBNAME" and str(path) in str(caught.value)
+    assert not path.exists()
+
+
+def test_a_file_whose_events_table_another_store_made_is_refused_when_the_ledger_starts(
+    open_factory: Callable[..., SQLiteLedgerFactory], ledger_path: str
+) -> None:
+    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+    library_datastore = SQLiteDatastore(ledger_path)
+    SQLiteApplicationRecorder(library_datastore).create_table()
+    library_datastore.close()
+    with pytest.raises(StoreConfigurationError, match="no hash chain") as caught:
+        open_factory().application_recorder()
+    assert caught.value.setting == "SQLITE_DBNAME" and ledger_path in str(caught.value)
