@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.errors import RuleBroken
+from contractledger.domain.plain_data import plain
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://contractledger/commands")
 
@@ -27,23 +26,8 @@ def record_id(command_id: str) -> UUID:
     return uuid5(NAMESPACE, command_id)
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (UUID, date, datetime)):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return _canonical(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_canonical(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
-    return value
-
-
 def fingerprint(use_case: str, arguments: dict[str, Any]) -> str:
-    text = json.dumps({"use_case": use_case, "arguments": _canonical(arguments)}, sort_keys=True)
+    text = json.dumps({"use_case": use_case, "arguments": plain(arguments)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -30,6 +30,7 @@ from contractledger.domain.onboarding_use_cases import OnboardingUseCases
 from contractledger.domain.oversight import OversightUseCases
 from contractledger.domain.party import Party
 from contractledger.domain.party_use_cases import PartyUseCases
+from contractledger.domain.permissions import ensure_may_read_contract
 from contractledger.domain.relationship_index import DirectRelationships, pair_id
 from contractledger.domain.status import Status
 from contractledger.domain.transcodings import ALL
@@ -120,18 +121,18 @@ class ContractLedger(
         use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
     ) -> Any:
         """Run ``use_case`` once per command id; save its aggregates and the record atomically."""
-        print_ = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
+        arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
         if command_id is not None:
             earlier = self._command_record(command_id)
             if earlier is not None:
-                return earlier.outcome_for(print_)
+                return earlier.outcome_for(arguments_print)
         outcome, aggregates = use_case()
         to_save: list[Aggregate] = list(aggregates)
         if command_id is not None:
             actor = arguments.get("actor") if isinstance(arguments.get("actor"), Actor) else Actor.system()
             to_save.append(
                 CommandRecord.record(
-                    command_id, print_, outcome, actor=actor, effective_on=self._today(), at=self._now()
+                    command_id, arguments_print, outcome, actor=actor, effective_on=self._today(), at=self._now()
                 )
             )
         try:
@@ -140,7 +141,7 @@ class ContractLedger(
             if command_id is not None:
                 winner = self._command_record(command_id)
                 if winner is not None:
-                    return winner.outcome_for(print_)
+                    return winner.outcome_for(arguments_print)
             raise Conflict(
                 "contract.concurrent_change",
                 "Someone changed this contract at the same moment; read it again and retry if still needed.",
@@ -155,8 +156,14 @@ class ContractLedger(
 
     # -- queries --------------------------------------------------------------------
 
-    def get_contract(self, contract_id: UUID) -> Contract:
-        return self._load_contract(contract_id)
+    def get_contract(self, contract_id: UUID, *, viewer: Actor | None = None) -> Contract:
+        """The contract's current state; a ``viewer`` not on it is told it does not exist."""
+        return self._readable(self._load_contract(contract_id), viewer)
+
+    def _readable(self, contract: Contract, viewer: Actor | None) -> Contract:
+        if viewer is not None:
+            ensure_may_read_contract(viewer, contract)
+        return contract
 
     def get_party(self, party_id: UUID) -> Party:
         return self._load_party(party_id)
@@ -181,17 +188,18 @@ class ContractLedger(
             raise NotFound(code, f"No such {noun}; check the id.", f"{noun}_id")
         return aggregate
 
-    def contract_as_of(self, contract_id: UUID, instant: datetime) -> Contract:
+    def contract_as_of(self, contract_id: UUID, instant: datetime, *, viewer: Actor | None = None) -> Contract:
         """SPEC 10: the contract as the ledger knew it at ``instant`` (replayed from its events)."""
-        return self._as_of(contract_id, instant, Contract, "contract.not_found", "contract")
+        return self._readable(self._as_of(contract_id, instant, Contract, "contract.not_found", "contract"), viewer)
 
     def party_as_of(self, party_id: UUID, instant: datetime) -> Party:
         """SPEC 1 and 10: a party's profile as the ledger knew it at ``instant``."""
         return self._as_of(party_id, instant, Party, "party.not_found", "party")
 
-    def history(self, contract_id: UUID) -> list[dict[str, Any]]:
-        """SPEC 10: every event on the contract, in order, as plain data."""
-        self._load_contract(contract_id)
+    def history(self, contract_id: UUID, *, viewer: Actor | None = None) -> list[dict[str, Any]]:
+        """SPEC 10: every event on the contract, in order, as plain data, for auditors
+        and the parties on the contract (whom every event on it concerns)."""
+        self._readable(self._load_contract(contract_id), viewer)
         return [event_as_plain_data(e) for e in self.events.get(contract_id)]
 
     def advisor_profile_on_contract(self, contract_id: UUID, day: date | None = None) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from contractledger.domain.documents import DocumentReference
 from contractledger.domain.errors import InvalidInput, NotPermitted, RuleBroken
 from contractledger.domain.permissions import (
     ADMIN_ROLES,
-    ensure_admin_of_party,
+    ensure_admin_of_one_of,
     ensure_admin_on_contract,
     ensure_advisor_of,
     ensure_may_change,
@@ -118,18 +118,12 @@ class OnboardingUseCases:
             ensure_may_change(actor)
             upper, lower = self._load_party(upper_id), self._load_party(lower_id)
             ensure_direct_relationship_chain(upper, lower)
-            if actor.party_id != lower.id:
-                ensure_admin_of_party(
-                    actor,
-                    upper.id,
-                    "relationship.request.not_yours",
-                    "Only an admin of one of the two organisations requests their direct relationship.",
-                )
-            elif actor.role not in ADMIN_ROLES:
-                raise NotPermitted(
-                    "relationship.request.not_yours",
-                    "Only an admin of one of the two organisations requests their direct relationship.",
-                )
+            ensure_admin_of_one_of(
+                actor,
+                (upper.id, lower.id),
+                "relationship.request.not_yours",
+                "Only an admin of one of the two organisations requests their direct relationship; ask one of them.",
+            )
             return self._request_direct_relationship(actor, upper.id, lower.id, self._effective(effective_on))
 
         arguments = dict(actor=actor, upper_id=upper_id, lower_id=lower_id, effective_on=effective_on)
@@ -154,7 +148,9 @@ class OnboardingUseCases:
 
     # -- the workflow steps: the whole bundle moves, or nothing ---------------------
 
-    def _advance(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None) -> list[UUID]:
+    def _advance(
+        self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None
+    ) -> tuple[list[UUID], list[Contract]]:
         ensure_may_change(actor)
         contract = self._load_contract(contract_id)
         ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract

@@ -8,6 +8,7 @@ admin of the contract's primary owner.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -36,6 +37,14 @@ def ensure_on_contract(actor: Actor, contract: Contract) -> None:
         raise NotFound("contract.not_found", "No such contract; check the contract id.", "contract_id")
 
 
+def ensure_may_read_contract(actor: Actor, contract: Contract) -> None:
+    """Reading: the parties on the chain, and the accepting entity of a transfer
+    under way (it must see the request to decide it)."""
+    if contract.accepting_entity_id is not None and actor.party_id == contract.accepting_entity_id:
+        return
+    ensure_on_contract(actor, contract)
+
+
 def ensure_admin_on_contract(actor: Actor, contract: Contract) -> None:
     """Status, writing-number, code and lifecycle changes: an admin of a party on the chain."""
     ensure_may_change(actor)
@@ -60,12 +69,12 @@ def ensure_advisor_of(actor: Actor, contract: Contract) -> None:
         )
 
 
-def ensure_admin_of_party(actor: Actor, party_id: UUID, code: str, message: str) -> None:
-    """An admin acting for this very organisation (or the ledger itself, or a sync peer)."""
+def ensure_admin_of_one_of(actor: Actor, party_ids: Collection[UUID], code: str, message: str) -> None:
+    """An admin acting for one of these organisations (or the ledger itself, or a sync peer)."""
     ensure_may_change(actor)
     if actor.role in ACTING_FOR_OWNER:
         return
-    if actor.role not in ADMIN_ROLES or actor.party_id != party_id:
+    if actor.role not in ADMIN_ROLES or actor.party_id not in party_ids:
         raise NotPermitted(code, message)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 from contractledger.domain.errors import InvalidInput, RuleBroken
-from contractledger.domain.status import ESTABLISHED_INACTIVE, MANUAL, PENDING, TERMINAL, WORKFLOW, Status
+from contractledger.domain.status import MANUAL, PENDING, TERMINAL, WORKFLOW, Status
 
 
 class WorkflowStep(Enum):

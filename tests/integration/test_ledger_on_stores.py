@@ -17,7 +17,6 @@ import os
 import sys
 import tempfile
 import unittest
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -34,7 +33,7 @@ import test_onboarding_workflow  # noqa: E402
 import test_parties  # noqa: E402
 import test_transfers  # noqa: E402
 
-from contractledger.domain.actor import Actor, Role  # noqa: E402
+from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.clock import SettableClock  # noqa: E402
 from contractledger.domain.errors import Conflict  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402

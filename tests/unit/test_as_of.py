@@ -74,3 +74,23 @@ class TestAsOf(LedgerScenario):
         self.assertEqual("producer", history[2]["actor"]["role"])
         self.assertEqual(self.today.isoformat(), history[0]["effective_on"])
         self.assertEqual(START.isoformat(), history[0]["recorded_at"])
+
+    def test_a_viewer_not_on_the_contract_is_told_it_does_not_exist(self) -> None:
+        contract_id = self.active_contract()
+        stranger = self.admin_of(self.register("agency", "Stranger"))
+        for read in (
+            lambda: self.ledger.get_contract(contract_id, viewer=stranger),
+            lambda: self.ledger.history(contract_id, viewer=stranger),
+            lambda: self.ledger.contract_as_of(contract_id, self.clock.now(), viewer=stranger),
+        ):
+            with self.assertRaises(NotFound):
+                read()
+        self.assertTrue(self.ledger.history(contract_id, viewer=self.auditor))
+        self.assertTrue(self.ledger.history(contract_id, viewer=self.mga_admin))
+
+    def test_the_accepting_entity_sees_the_contract_while_the_transfer_is_open(self) -> None:
+        contract_id = self.active_contract()
+        accepting = self.register("agency", "Lighthouse AGA")
+        self.ledger.request_transfer(self.producer, contract_id, self.aga, accepting)
+        contract = self.ledger.get_contract(contract_id, viewer=self.admin_of(accepting))
+        self.assertEqual(Status.TRANSFER_REQUESTED, contract.status)
