@@ -36,7 +36,8 @@ class LedgerScenario(unittest.TestCase):
     business_zone: tzinfo = timezone.utc
 
     def make_ledger(self, clock: SettableClock) -> ContractLedger:
-        return ContractLedger(clock=clock)
+        # Named, not inherited from the environment: unit tests stay in memory.
+        return ContractLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
 
     def setUp(self) -> None:
         self.clock = SettableClock(START, business_zone=self.business_zone)
