@@ -481,6 +481,28 @@ def test_closing_the_factory_while_other_threads_are_reading_does_not_crash_the_
     assert finished.returncode == 0
 
 
+def test_every_factory_on_one_file_in_this_process_wakes_the_same_subscribers(
+    open_factory: Callable[..., SQLiteLedgerFactory], ledger_path: str
+) -> None:
+    writer, reader = open_factory(), open_factory(f"file:{ledger_path}")
+    assert writer.datastore.commit_signal is reader.datastore.commit_signal
+    with reader.application_recorder().subscribe(gt=None) as subscription:
+        writer.application_recorder().insert_events(stored_events(1, topic="from the writer"))
+        assert next_within(subscription).topic == "from the writer"
+
+
+def test_memory_gives_each_factory_its_own_ledger_unless_shared_by_name(
+    open_factory: Callable[..., SQLiteLedgerFactory],
+) -> None:
+    first, second = (open_factory(":memory:").application_recorder() for _ in range(2))
+    first.insert_events(stored_events(1))
+    assert (first.max_notification_id(), second.max_notification_id()) == (1, None)
+    shared = "file:contractledger-test-shared?mode=memory&cache=shared"
+    one, other = (open_factory(shared).application_recorder() for _ in range(2))
+    one.insert_events(stored_events(2))
+    assert other.max_notification_id() == 2
+
+
 # ---------------------------------------------------------------- several views in one file
 
 
@@ -700,6 +722,14 @@ def test_a_directory_named_as_the_database_is_refused(tmp_path: Any) -> None:
 
 def test_a_missing_database_name_is_refused() -> None:
     refused(None)
+
+
+def test_a_lock_timeout_that_is_not_a_number_is_refused(ledger_path: str) -> None:
+    with pytest.raises(StoreConfigurationError, match="SQLITE_LOCK_TIMEOUT is 'soon'") as caught:
+        InfrastructureFactory.construct(
+            {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": ledger_path, "SQLITE_LOCK_TIMEOUT": "soon"}
+        )
+    assert caught.value.setting == "SQLITE_LOCK_TIMEOUT"
 
 
 def test_with_create_table_off_a_missing_file_is_refused_and_not_created(tmp_path: Any) -> None:
