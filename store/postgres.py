@@ -35,12 +35,13 @@ append, in one round trip (one implicit transaction): lock, then insert rows
 chained to the known link *only if* it is still the last one under the lock,
 returning the actual last link otherwise, to try again::
 
-    LOCK TABLE ... IN EXCLUSIVE MODE; NOTIFY ...; EXECUTE append_1(...)
+    LOCK TABLE ... IN EXCLUSIVE MODE; EXECUTE append_1(...)
 
 where ``append_1`` is prepared once per connection as::
 
     WITH last AS (SELECT ... LIMIT 1), appended AS (INSERT ... SELECT ... WHERE
-        last is the known link RETURNING 1) SELECT count(appended), last
+        last is the known link RETURNING 1)
+    SELECT count(appended), last, pg_notify(...) when appended
 
 Either way the database holds the lock while it checks the link the new rows
 are chained to, so the chain cannot fork or skip; the second form saves a
@@ -232,13 +233,14 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             f"WITH last AS ({self._last_link}), "
             f"appended AS (INSERT INTO {table} ({columns}) SELECT * FROM (VALUES "
         )
-        self._conditional_tail = (
-            ") AS v WHERE COALESCE((SELECT notification_id FROM last), 0) = ${0} "
-            "AND (SELECT hash FROM last) IS NOT DISTINCT FROM ${1} RETURNING 1) "
+        channel_literal = "'" + self.channel_name.replace("'", "''") + "'"
+        self._conditional_select = (
             "SELECT (SELECT count(*) FROM appended), "
-            "(SELECT notification_id FROM last), (SELECT hash FROM last)"
+            "(SELECT notification_id FROM last), (SELECT hash FROM last), "
+            # Subscribers are woken only when rows were appended.
+            f"(SELECT pg_notify({channel_literal}, '') FROM appended LIMIT 1)"
         )
-        self._lock_and_notify = _escape_percent(f"{self._lock_statements}{notify}")
+        self._lock_only = _escape_percent(self._lock_statements)
         self._conditional_inserts: dict[int, tuple[str, str, str]] = {}
         # The last link this recorder knows of: (notification id, stored hash).
         self._known_last: tuple[int, bytes | None] | None = None
@@ -338,7 +340,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             cursor.execute(prepare)
             prepared.add(name)
         cursor.execute(execute, params)
-        appended, actual_id, actual_hash = cursor.fetchone()
+        appended, actual_id, actual_hash, _ = cursor.fetchone()
         if appended:
             self._remember(known[0] + len(stored_events), last_hash)
             return True
@@ -354,11 +356,17 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             rows = ",".join(
                 "(" + ",".join(f"${6 * row + column + 1}" for column in range(6)) + ")" for row in range(count)
             )
-            body = self._conditional_head + rows + self._conditional_tail.format(6 * count + 1, 6 * count + 2)
+            known_id, known_hash = 6 * count + 1, 6 * count + 2
+            body = (
+                f"{self._conditional_head}{rows}) AS v "
+                f"WHERE COALESCE((SELECT notification_id FROM last), 0) = ${known_id} "
+                f"AND (SELECT hash FROM last) IS NOT DISTINCT FROM ${known_hash} RETURNING 1) "
+                f"{self._conditional_select}"
+            )
             # Named after the text, so recorders of one table share it on a connection.
             name = "contractledger_append_" + hashlib.sha1(body.encode()).hexdigest()[:20]
             prepare = f"PREPARE {name} ({', '.join(types * count + ['bigint', 'bytea'])}) AS {body}"
-            execute = self._lock_and_notify + f"EXECUTE {name} (" + ",".join(["%s"] * (6 * count + 2)) + ")"
+            execute = self._lock_only + f"EXECUTE {name} (" + ",".join(["%s"] * (6 * count + 2)) + ")"
             statements = self._conditional_inserts[count] = (name, prepare, execute)
         return statements
 

@@ -335,6 +335,22 @@ def test_the_chain_holds_under_concurrent_writers_and_is_read_in_pages(ledger) -
     assert ledger.max_notification_id() == verdict.events_checked
 
 
+def test_writers_in_two_processes_never_fork_the_chain(ledger, schema) -> None:
+    # A second factory stands for another process: each recorder's remembered
+    # last link goes stale whenever the other one writes.
+    other_factory = InfrastructureFactory.construct(Environment("ContractLedger", store_env(schema)))
+    try:
+        other = other_factory.application_recorder()
+        ids = []
+        for turn in range(10):
+            writer = ledger if turn % 2 else other
+            ids += writer.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"s"), StoredEvent(uuid.uuid4(), 1, "t", b"s")])
+        assert ids == list(range(6, 26))
+        assert verify(ledger.chained_events()).intact
+    finally:
+        other_factory.close()
+
+
 def test_a_live_subscriber_sees_every_event_once_and_in_order_while_writers_race(ledger) -> None:
     sizes = [1, 3, 1, 60, 2, 1, 20, 1]  # one round trip, two, and COPY
     writers, rounds = 4, 5
