@@ -121,6 +121,8 @@ class ContractLedger(
         use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
     ) -> Any:
         """Run ``use_case`` once per command id; save its aggregates and the record atomically."""
+        # The use case's name is part of the fingerprint: an id reused for
+        # another use case is refused like one reused with other arguments.
         arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
         if command_id is not None:
             earlier = self._command_record(command_id)

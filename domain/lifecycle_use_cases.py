@@ -38,7 +38,7 @@ class LifecycleUseCases:
             action(contract)
             return contract.version, [contract]
 
-        use_case.__qualname__ = f"{type(self).__name__}.{name}"
+        use_case.__qualname__ = name
         return self._run(command_id, dict(actor=actor, contract_id=contract_id, **arguments), use_case)
 
     def downgrade(

@@ -179,7 +179,7 @@ class OnboardingUseCases:
         def use_case() -> tuple[list[UUID], list[Aggregate]]:
             return self._advance(actor, contract_id, step, effective_on)
 
-        use_case.__qualname__ = f"{type(self).__name__}.{step.action}"
+        use_case.__qualname__ = step.action
         arguments = dict(actor=actor, contract_id=contract_id, effective_on=effective_on)
         return self._run(command_id, arguments, use_case)
 
