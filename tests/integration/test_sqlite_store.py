@@ -450,7 +450,7 @@ CLOSE_WHILE_OTHER_THREADS_READ = """
 import os, sys, threading
 from uuid import uuid4
 from eventsourcing.persistence import InfrastructureFactory, StoredEvent
-for round in range(100):
+for round in range(40):
     factory = InfrastructureFactory.construct(
         {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": os.path.join(sys.argv[1], f"{round}.db")}
     )
