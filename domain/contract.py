@@ -450,7 +450,9 @@ class Contract(LedgerAggregate):
 
     # -- commands ----------------------------------------------------------------
 
-    def _trigger(self, event_class: type[LedgerAggregate.Event], actor: Actor, effective_on: date, at: datetime, **fields: Any) -> None:
+    def _trigger(
+        self, event_class: type[LedgerAggregate.Event], actor: Actor, effective_on: date, at: datetime, **fields: Any
+    ) -> None:
         self.trigger_event(event_class, timestamp=at, actor=actor, effective_on=effective_on, **fields)
 
     def _ensure_status_date(self, effective_on: date) -> None:
