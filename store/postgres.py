@@ -283,10 +283,14 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         chained = self.tamper_evidence
         for e in stored_events:
             notification_id += 1
+            originator_id = e.originator_id
             if chained:
-                previous = link(previous, e.originator_id, e.originator_version, e.topic, e.state)
+                previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
+            # psycopg2 adapts str in C, UUID in Python; the column's type converts it back.
+            if isinstance(originator_id, UUID):
+                originator_id = str(originator_id)
             params.extend(
-                (notification_id, e.originator_id, e.originator_version, e.topic, e.state, previous if chained else None)
+                (notification_id, originator_id, e.originator_version, e.topic, e.state, previous if chained else None)
             )
         return params, previous if chained else None
 
@@ -310,16 +314,23 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         lines: list[str] = []
         notification_id, previous = last[0], last[1] or GENESIS
         chained = self.tamper_evidence
+        topics: dict[str, str] = {}
         for e in stored_events:
             notification_id += 1
+            originator_id = e.originator_id
             if chained:
-                previous = link(previous, e.originator_id, e.originator_version, e.topic, e.state)
+                previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
                 hash_field = "\\\\x" + previous.hex()
             else:
                 hash_field = "\\N"
+            # A UUID's text needs no escaping; a batch's topics repeat.
+            originator = str(originator_id) if isinstance(originator_id, UUID) else _copy_text(originator_id)
+            topic = topics.get(e.topic)
+            if topic is None:
+                topic = topics[e.topic] = _copy_text(e.topic)
             lines.append(
-                f"{notification_id}\t{_copy_text(str(e.originator_id))}\t{e.originator_version}\t"
-                f"{_copy_text(e.topic)}\t\\\\x{e.state.hex()}\t{hash_field}\n"
+                f"{notification_id}\t{originator}\t{e.originator_version}\t{topic}\t"
+                f"\\\\x{e.state.hex()}\t{hash_field}\n"
             )
         return "".join(lines), previous if chained else None
 
