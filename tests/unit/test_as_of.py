@@ -94,3 +94,17 @@ class TestAsOf(LedgerScenario):
         self.ledger.request_transfer(self.producer, contract_id, self.aga, accepting)
         contract = self.ledger.get_contract(contract_id, viewer=self.admin_of(accepting))
         self.assertEqual(Status.TRANSFER_REQUESTED, contract.status)
+
+    def test_a_snapshot_restores_every_part_of_a_contracts_state(self) -> None:
+        contract_id = self.active_contract()
+        self.ledger.add_contract_code(self.carrier_staff, contract_id, "LIFE-01")
+        self.ledger.terminate(self.carrier_staff, contract_id, "Retired", [SIGNED_LETTER], effective_on=self.in_days(3))
+        for number in range(100 - self.ledger.get_contract(contract_id).version):
+            self.ledger.add_writing_number(self.carrier_staff, contract_id, f"WN-{number}")
+        self.assertEqual([100], [s.originator_version for s in self.ledger.snapshots.get(contract_id)])
+        replayed = None
+        for event in self.ledger.events.get(contract_id):
+            replayed = event.mutate(replayed)
+        from_snapshot = self.ledger.get_contract(contract_id)
+        self.assertEqual(replayed.__dict__, from_snapshot.__dict__)
+        self.assertEqual(self.in_days(3), from_snapshot.terminating_on(self.today))
