@@ -22,7 +22,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID, uuid4
 
-
 from contractledger.domain.actor import Actor
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.ledger import ContractLedger
