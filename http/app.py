@@ -3,16 +3,68 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+
 import falcon
 
-from contractledger.http.health import Health
+from contractledger.domain.clock import SystemClock
+from contractledger.http import problems
+from contractledger.http.auth import BearerTokens
+from contractledger.http.catalogue import routes
+from contractledger.http.config import AppConfig
+from contractledger.http.idempotency import IdempotentResponses
+from contractledger.http.metrics import Metrics
+from contractledger.http.openapi import Document
+from contractledger.http.read_your_writes import PositionedLedger
+from contractledger.http.request_log import RequestLog
+from contractledger.http.routing import Endpoint
+from contractledger.http.tokens import TokenRegistry
+from contractledger.projections.view_database import view_database_for
+from contractledger.store.environment import ledger_environment
 
 
-def create_app() -> falcon.App:
-    app = falcon.App()
-    app.add_route("/health", Health())
+def create_app(config: AppConfig) -> falcon.App:
+    app = falcon.App(middleware=[RequestLog(), config.metrics, BearerTokens(config.tokens)])
+    # Query strings like ?status=a&status=b stay lists, so a repeated scalar parameter is refused, not guessed.
+    app.req_options.auto_parse_qs_csv = False
+    problems.install(app)
+    document = Document()
+    registry = routes(config, document)
+    for route in registry:
+        app.add_route(route.path, Endpoint(route.handlers))
+    document.describe(registry)
     return app
 
 
+def config_from_environment() -> AppConfig:
+    env = ledger_environment()
+    clock = SystemClock()
+    views = view_database_for(env)
+    tokens = TokenRegistry(views, clock)
+    tokens.ensure_schema()
+    responses = IdempotentResponses(views, clock)
+    responses.ensure_schema()
+    return AppConfig(
+        ledger=PositionedLedger(env, clock),
+        views=views,
+        tokens=tokens,
+        responses=responses,
+        clock=clock,
+        metrics=Metrics(env.get("CONTRACTLEDGER_METRICS_DIR") or None),
+        wait_bound=float(env.get("CONTRACTLEDGER_WAIT_BOUND", "5")),
+        ready_max_lag=int(env.get("CONTRACTLEDGER_READY_MAX_LAG", "100")),
+    )
+
+
 def get_app() -> falcon.App:
-    return create_app()
+    requests = logging.getLogger("contractledger.http.requests")
+    if not requests.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        requests.addHandler(handler)
+        requests.setLevel(logging.INFO)
+        requests.propagate = False
+    logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
+    return create_app(config_from_environment())

@@ -89,8 +89,8 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Excepti
     )
 
 
-def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    """Writes falcon's own errors (404 route, 405 method, 413...) as problems too."""
+def problem_body(error: falcon.HTTPError) -> bytes:
+    """The problem document of any HTTP error, as sent (and as kept for an idempotent repeat)."""
     if isinstance(error, Problem):
         document = error.to_dict()
     else:
@@ -102,8 +102,13 @@ def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPErro
             "code": code,
             "detail": error.description or _DEFAULT_DETAILS.get(int(error.status_code), error.title),
         }
+    return json.dumps(document).encode()
+
+
+def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """Writes falcon's own errors (404 route, 405 method, 413...) as problems too."""
     resp.content_type = PROBLEM_JSON
-    resp.data = json.dumps(document).encode()
+    resp.data = problem_body(error)
 
 
 _FALCON_CODES = {

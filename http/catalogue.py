@@ -1,0 +1,29 @@
+"""The routes of the API, in one list: what ``create_app`` serves and what
+``/openapi.json`` documents."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from contractledger.http import resources_contracts, resources_oversight, resources_parties, resources_queries
+from contractledger.http.commands import CommandHandler
+from contractledger.http.config import AppConfig
+from contractledger.http.health import Health
+from contractledger.http.operations import Metrics, Readiness
+from contractledger.http.queries import QueryHandler
+from contractledger.http.routing import Handler, Route
+
+COMMANDS = resources_parties.COMMANDS + resources_contracts.COMMANDS + resources_oversight.COMMANDS
+
+
+def routes(config: AppConfig, document: Handler) -> list[Route]:
+    by_path: dict[str, list[Handler]] = defaultdict(list)
+    for command in COMMANDS:
+        by_path[command.path].append(CommandHandler(command, config))
+    for query in resources_queries.QUERIES:
+        by_path[query.path].append(QueryHandler(query, config))
+    by_path["/health"].append(Health())
+    by_path["/ready"].append(Readiness(config))
+    by_path["/metrics"].append(Metrics(config))
+    by_path["/openapi.json"].append(document)
+    return [Route(path, handlers) for path, handlers in by_path.items()]

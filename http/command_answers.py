@@ -1,0 +1,101 @@
+"""What commands answer: the use case's outcome under a name that says what
+it is (also the response schemas of the API document).
+
+``Answer.of(outcome)`` reads the use case's outcome, whether fresh or
+replayed from the ledger's command record as plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class Answer(msgspec.Struct, kw_only=True):
+    @classmethod
+    def of(cls, outcome: Any) -> "Answer":
+        raise NotImplementedError
+
+
+class NewVersion(Answer):
+    """The changed aggregate's version: the ETag to send as If-Match next time."""
+
+    version: int
+
+    @classmethod
+    def of(cls, outcome: Any) -> "NewVersion":
+        return cls(version=int(outcome))
+
+
+class PartyRegistered(Answer):
+    party_id: UUID
+
+    @classmethod
+    def of(cls, outcome: Any) -> "PartyRegistered":
+        return cls(party_id=_uuid(outcome))
+
+
+class BundleAssigned(Answer):
+    bundle_id: UUID
+    contract_ids: list[UUID]
+
+    @classmethod
+    def of(cls, outcome: Any) -> "BundleAssigned":
+        return cls(bundle_id=_uuid(outcome["bundle_id"]), contract_ids=[_uuid(c) for c in outcome["contract_ids"]])
+
+
+class RelationshipRequested(Answer):
+    contract_id: UUID
+
+    @classmethod
+    def of(cls, outcome: Any) -> "RelationshipRequested":
+        return cls(contract_id=_uuid(outcome))
+
+
+class ContractsMoved(Answer):
+    """Every bundle member the workflow step moved, in one atomic write."""
+
+    contract_ids: list[UUID]
+
+    @classmethod
+    def of(cls, outcome: Any) -> "ContractsMoved":
+        return cls(contract_ids=[_uuid(c) for c in outcome])
+
+
+class TransferAccepted(Answer):
+    successor_id: UUID | None
+    awaiting_relationship_id: UUID | None
+
+    @classmethod
+    def of(cls, outcome: Any) -> "TransferAccepted":
+        return cls(
+            successor_id=_uuid_or_none(outcome["successor_id"]),
+            awaiting_relationship_id=_uuid_or_none(outcome["awaiting_relationship_id"]),
+        )
+
+
+class RecordPlaced(Answer):
+    """A new monitoring or debt record."""
+
+    record_id: UUID
+
+    @classmethod
+    def of(cls, outcome: Any) -> "RecordPlaced":
+        return cls(record_id=_uuid(outcome))
+
+
+class TriggersChosen(Answer):
+    kinds: list[str]
+
+    @classmethod
+    def of(cls, outcome: Any) -> "TriggersChosen":
+        return cls(kinds=list(outcome))
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _uuid_or_none(value: Any) -> UUID | None:
+    return None if value is None else _uuid(value)

@@ -1,0 +1,165 @@
+"""Every use case as an HTTP command: one generic handler, and per use case
+a :class:`Command` saying its path, its body, how to call the ledger and
+what to answer.
+
+The handler reads the body strictly (``bodies.read``), honours
+``If-Match`` on the aggregate the path names, passes ``Idempotency-Key`` as
+the use case's command id (and keeps the first response for repeats),
+and answers with the ledger position of the command's last event
+(``Ledger-Position``), 201 and ``Location`` for creations. Refusals are
+the domain's errors, mapped in ``problems``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import falcon
+import msgspec
+
+from contractledger.domain.actor import Actor
+from contractledger.domain.errors import LedgerError
+from contractledger.http import bodies
+from contractledger.http.answers import encode
+from contractledger.http.command_answers import Answer
+from contractledger.http.concurrency import ensure_version
+from contractledger.http.config import AppConfig
+from contractledger.http.idempotency import (
+    KEPT_HEADERS,
+    KeptResponse,
+    command_id,
+    idempotency_key,
+    principal_of,
+    request_fingerprint,
+)
+from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
+from contractledger.http.read_your_writes import POSITION_HEADER, PositionedLedger
+from contractledger.http.routing import Handler, Operation
+
+COMMAND_REFUSALS = (400, 401, 403, 404, 409, 412, 413, 415, 422)
+
+
+@dataclass(frozen=True)
+class Command:
+    operation_id: str
+    path: str
+    summary: str
+    tag: str
+    body: type[msgspec.Struct] | None
+    """None: the command takes no body (a DELETE)."""
+    run: Callable[[PositionedLedger, Actor, dict[str, UUID], Any, str | None], Any]
+    """Calls the use case: (ledger, actor, path parameters, body, command id) -> outcome."""
+    answer: type[Answer] | None
+    """None: the use case only ever refuses (its refusal says what to do instead)."""
+    aggregate: str | None = None
+    """The path parameter naming the aggregate ``If-Match`` is checked against."""
+    visible: Callable[[PositionedLedger, Actor, UUID], None] | None = None
+    """Raises NotFound when the actor may not see that aggregate (before a 412 reveals its version)."""
+    location: Callable[[Any], str | None] | None = None
+    """Where the created thing is read (a 201 with Location); None: nothing was created."""
+    method: str = "POST"
+
+    def operation(self) -> Operation:
+        headers = ("Idempotency-Key",) + (("If-Match",) if self.aggregate else ())
+        return Operation(
+            method=self.method,
+            operation_id=self.operation_id,
+            summary=self.summary,
+            tag=self.tag,
+            path_parameters=_path_parameters(self.path),
+            body=self.body,
+            answer=self.answer,
+            success=201 if self.location else 200,
+            refusals=COMMAND_REFUSALS,
+            request_headers=headers,
+            response_headers=(POSITION_HEADER,) + (("Location",) if self.location else ()),
+        )
+
+
+def _path_parameters(path: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\{(\w+)(?::\w+)?\}", path))
+
+
+class CommandHandler(Handler):
+    def __init__(self, command: Command, config: AppConfig) -> None:
+        self.command = command
+        self.config = config
+        self.operation = command.operation()
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        actor: Actor = req.context.actor
+        body = bodies.read(req, self.command.body) if self.command.body is not None else None
+        key = idempotency_key(req)
+        if key is None:
+            self._respond(self._run(req, actor, params, body, None), resp)
+            return
+        principal = principal_of(actor)
+        fingerprint = request_fingerprint(req.method, req.path, msgspec.json.encode(body) if body is not None else b"")
+        kept = self.config.responses.begin(principal, key, fingerprint)
+        if kept is not None:
+            _replay(kept, resp)
+            return
+        try:
+            answer = self._run(req, actor, params, body, command_id(actor, key))
+        except (LedgerError, Problem) as error:
+            problem = from_ledger_error(error) if isinstance(error, LedgerError) else error
+            self.config.responses.keep(principal, key, _kept_problem(problem))
+            raise problem from None
+        except BaseException:
+            self.config.responses.forget(principal, key)
+            raise
+        self._respond(answer, resp)
+        self.config.responses.keep(principal, key, _kept(resp))
+
+    def _run(self, req: falcon.Request, actor: Actor, params: dict[str, Any], body: Any, cid: str | None) -> "_Answer":
+        ledger = self.config.ledger
+        if self.command.aggregate is not None:
+            aggregate_id = params[self.command.aggregate]
+
+            def ensure_visible() -> None:
+                if self.command.visible is not None:
+                    self.command.visible(ledger, actor, aggregate_id)
+
+            ensure_version(req, ledger, aggregate_id, ensure_visible)
+        ledger.forget_position()
+        outcome = self.command.run(ledger, actor, params, body, cid)
+        location = self.command.location(outcome) if self.command.location else None
+        answer = self.command.answer.of(outcome) if self.command.answer is not None else None
+        return _Answer(answer, location, ledger.position_after_command())
+
+    def _respond(self, answer: "_Answer", resp: falcon.Response) -> None:
+        resp.status = falcon.HTTP_201 if answer.location else falcon.HTTP_200
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = encode(answer.body)
+        resp.set_header(POSITION_HEADER, str(answer.position))
+        if answer.location:
+            resp.set_header("Location", answer.location)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    body: Any
+    location: str | None
+    position: int
+
+
+def _kept(resp: falcon.Response) -> KeptResponse:
+    headers = {name: resp.headers[name.lower()] for name in KEPT_HEADERS if name.lower() in resp.headers}
+    return KeptResponse(int(resp.status_code), resp.content_type, headers, resp.data)
+
+
+def _kept_problem(problem: Problem) -> KeptResponse:
+    return KeptResponse(int(problem.status_code), PROBLEM_JSON, dict(problem.headers or {}), problem_body(problem))
+
+
+def _replay(kept: KeptResponse, resp: falcon.Response) -> None:
+    resp.status = kept.status
+    resp.content_type = kept.content_type
+    resp.data = kept.body
+    for name, value in kept.headers.items():
+        resp.set_header(name, value)
+    resp.set_header("Idempotent-Replayed", "true")

@@ -1,0 +1,70 @@
+"""Optimistic concurrency at the edge: the aggregate's version is its ETag,
+and a command naming the version it was based on (``If-Match``) is refused
+with 412 and the current version when someone changed the aggregate since.
+
+The version is read from the newest stored event of the aggregate (one
+indexed row), never by replaying it. The check runs just before the use
+case; a change landing between the two is not caught here, so clients
+that need the guarantee across that instant still get the store's own
+refusal of a concurrent save (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+import falcon
+
+from contractledger.domain.ledger import ContractLedger
+from contractledger.http.answers import etag
+from contractledger.http.problems import Problem
+
+
+def current_version(ledger: ContractLedger, aggregate_id: UUID) -> int | None:
+    """The aggregate's version as stored now; None when there is no such aggregate."""
+    newest = ledger.recorder.select_events(aggregate_id, desc=True, limit=1)
+    return newest[0].originator_version if newest else None
+
+
+def expected_version(req: falcon.Request) -> int | None:
+    """The version named by ``If-Match`` (``"7"``, ``W/"7"`` or ``7``); None without one or with ``*``."""
+    header = req.get_header("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Problem(
+            falcon.HTTP_400,
+            "request.if_match_invalid",
+            'If-Match takes the version from the ETag of your last read, such as "7".',
+            field="If-Match",
+        )
+    return int(text)
+
+
+def ensure_version(
+    req: falcon.Request, ledger: ContractLedger, aggregate_id: UUID, ensure_visible: Callable[[], None]
+) -> None:
+    """412 with the current version when ``If-Match`` names another version.
+
+    ``ensure_visible`` raises the domain's NotFound for a caller who may not
+    see the aggregate, so a version never tells anyone that something they
+    cannot see exists. A missing aggregate passes: the use case then refuses
+    it as not found.
+    """
+    expected = expected_version(req)
+    if expected is None:
+        return
+    current = current_version(ledger, aggregate_id)
+    if current is not None and current != expected:
+        ensure_visible()
+        raise Problem(
+            falcon.HTTP_412,
+            "request.version_mismatch",
+            f"This was changed since version {expected}; it is now at version {current}. "
+            "Read it again and retry if still needed.",
+            field="If-Match",
+            headers={"ETag": etag(current)},
+            current_version=current,
+        )

@@ -1,0 +1,27 @@
+"""What the app is built from: ``create_app(config)`` takes one of these;
+``get_app()`` builds it from the environment, tests build it by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from contractledger.domain.clock import Clock
+from contractledger.http.idempotency import IdempotentResponses
+from contractledger.http.metrics import Metrics
+from contractledger.http.read_your_writes import PositionedLedger
+from contractledger.http.tokens import TokenRegistry
+from contractledger.projections.view_database import ViewDatabase
+
+
+@dataclass
+class AppConfig:
+    ledger: PositionedLedger
+    views: ViewDatabase
+    tokens: TokenRegistry
+    responses: IdempotentResponses
+    clock: Clock
+    metrics: Metrics = field(default_factory=lambda: Metrics(None))
+    wait_bound: float = 5.0
+    """The longest a query waits for the views to apply ``wait_for`` (seconds)."""
+    ready_max_lag: int = 100
+    """/ready answers 503 when a view is more than this many events behind."""

@@ -1,0 +1,155 @@
+"""The API document, OpenAPI 3.1, built from the same route registry the
+app is built from: every route, method, parameter, body and answer, and
+the problem documents each may refuse with. Schemas come from the msgspec
+structs and dataclasses the handlers read and write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import falcon
+import msgspec
+
+from contractledger.http.answers import encode
+from contractledger.http.query_parameters import fields_of
+from contractledger.http.routing import Handler, Operation, Route
+
+REF = "#/components/schemas/{name}"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details with the rule's stable code.",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "stable, one per rule"},
+        "detail": {"type": "string", "description": "what to do, for a human"},
+        "field": {"type": "string", "description": "the offending input, where there is one"},
+        "current_version": {"type": "integer"},
+    },
+}
+
+HEADER_DESCRIPTIONS = {
+    "Idempotency-Key": "Makes a retry safe: a repeat with the same key answers the first response.",
+    "If-Match": "The ETag (version) the command is based on; 412 when it has changed since.",
+    "Ledger-Position": "The ledger position of the command's last event: pass it as wait_for to read your write.",
+    "Location": "Where the created thing is read.",
+    "ETag": "The aggregate's version, for If-Match.",
+}
+
+
+class Document(Handler):
+    operation = Operation(
+        method="GET",
+        operation_id="openapi",
+        summary="This API document (no token needed).",
+        tag="operations",
+        answer={"type": "object"},
+        public=True,
+    )
+
+    def __init__(self) -> None:
+        self.body = b"{}"
+
+    def describe(self, routes: Sequence[Route]) -> None:
+        self.body = encode(document(routes))
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self.body
+
+
+def document(routes: Sequence[Route]) -> dict[str, Any]:
+    types: list[Any] = []
+    for route in routes:
+        for handler in route.handlers:
+            op = handler.operation
+            types += [t for t in (op.body, op.answer) if t is not None and not isinstance(t, dict)]
+    unique = list(dict.fromkeys(types))
+    found, components = msgspec.json.schema_components(unique, ref_template=REF)
+    schema_of = dict(zip(unique, found))
+    components["Problem"] = PROBLEM_SCHEMA
+    paths: dict[str, Any] = {}
+    for route in routes:
+        item = paths.setdefault(route.document_path, {})
+        for handler in route.handlers:
+            item[handler.operation.method.lower()] = _operation(handler.operation, schema_of)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "contractledger",
+            "version": "1",
+            "description": "The system of record for insurance producer contracting. Every route but /health "
+            "and this document needs 'Authorization: Bearer <token>'; refusals are application/problem+json.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        for name in op.path_parameters
+    ]
+    if op.query is not None:
+        parameters += [
+            {"name": name, "in": "query", "required": required, "schema": _without_null(schema)}
+            for name, schema, required in fields_of(op.query)
+        ]
+    parameters += [
+        {"name": name, "in": "header", "required": False, "schema": _header_schema(name),
+         "description": HEADER_DESCRIPTIONS[name]}
+        for name in op.request_headers
+    ]
+    answer = op.answer if isinstance(op.answer, dict) else schema_of.get(op.answer)
+    responses: dict[str, Any] = {}
+    if answer is not None:
+        responses[str(op.success)] = {
+            "description": "done" if op.method != "GET" else "found",
+            "content": {op.answer_media_type: {"schema": answer}},
+            "headers": {
+                name: {"description": HEADER_DESCRIPTIONS[name], "schema": {"type": "string"}}
+                for name in op.response_headers
+            },
+        }
+    for status in op.refusals:
+        responses[str(status)] = {
+            "description": falcon.code_to_http_status(status)[4:],
+            "content": {"application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}},
+        }
+    described: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.public:
+        described["security"] = []
+    if op.body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
+    return described
+
+
+def _header_schema(name: str) -> dict[str, Any]:
+    if name == "Idempotency-Key":
+        return {"type": "string", "minLength": 1, "maxLength": 255}
+    return {"type": "string"}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An absent query parameter is its null: the document offers only the value."""
+    alternatives = schema.get("anyOf")
+    if not alternatives:
+        return schema
+    kept = [a for a in alternatives if a.get("type") != "null"]
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default") or (k == "default" and v is not None)}
+    return {**kept[0], **rest} if len(kept) == 1 else {"anyOf": kept, **rest}

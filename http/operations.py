@@ -1,0 +1,96 @@
+"""Operations routes: ``/ready`` (store reachable, views caught up within a
+bound, each view's lag) and ``/metrics`` (Prometheus text format)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+
+from contractledger.http.answers import send
+from contractledger.http.config import AppConfig
+from contractledger.http.routing import Handler, Operation
+from contractledger.projections.catalogue import VIEWS
+from contractledger.projections.waiting import applied_positions
+
+log = logging.getLogger("contractledger.http")
+
+
+def view_lag(config: AppConfig) -> tuple[int, dict[str, int]]:
+    """The ledger's newest position, and how many events each catalogued view is behind it."""
+    newest = config.ledger.recorder.max_notification_id() or 0
+    applied = applied_positions(config.views)
+    return newest, {view.name: max(0, newest - applied.get(view.name, 0)) for view in VIEWS}
+
+
+READINESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ready", "store", "max_lag"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "store": {"enum": ["reachable", "unreachable"]},
+        "ledger_position": {"type": "integer"},
+        "max_lag": {"type": "integer"},
+        "views": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["lag"],
+                "properties": {"lag": {"type": "integer", "description": "events not applied yet"}},
+            },
+        },
+    },
+}
+
+
+class Readiness(Handler):
+    operation = Operation(
+        method="GET",
+        operation_id="ready",
+        summary="Ready to serve: the store answers and every view is within the bound of the ledger "
+        "(503 with each view's lag when not).",
+        tag="operations",
+        answer=READINESS_SCHEMA,
+        refusals=(401, 503),
+    )
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        try:
+            newest, lag = view_lag(self.config)
+        except Exception as error:  # the store's own driver errors, whichever store it is
+            log.warning("readiness: the store did not answer: %s", error)
+            send(resp, {"ready": False, "store": "unreachable", "max_lag": self.config.ready_max_lag}, falcon.HTTP_503)
+            return
+        ready = all(behind <= self.config.ready_max_lag for behind in lag.values())
+        answer = {
+            "ready": ready,
+            "store": "reachable",
+            "ledger_position": newest,
+            "max_lag": self.config.ready_max_lag,
+            "views": {name: {"lag": behind} for name, behind in lag.items()},
+        }
+        send(resp, answer, falcon.HTTP_200 if ready else falcon.HTTP_503)
+
+
+class Metrics(Handler):
+    operation = Operation(
+        method="GET",
+        operation_id="metrics",
+        summary="Requests by route and status, latency histogram and view lag, in Prometheus text format.",
+        tag="operations",
+        answer={"type": "string"},
+        answer_media_type="text/plain; version=0.0.4",
+        refusals=(401,),
+    )
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        _, lag = view_lag(self.config)
+        resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        resp.text = self.config.metrics.exposition(lag)

@@ -1,0 +1,58 @@
+"""Cursor pagination over a query's answer.
+
+Each list route names the key that orders its items (a tuple of text and
+numbers, unique per item). A page is the items after the cursor's key, in
+key order; its ``next`` cursor is the last item's key, opaque to clients
+(base64url of its JSON). Because a cursor is a key, not an offset, items
+recorded meanwhile never shift a page; an empty page means caught up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import falcon
+import msgspec
+
+from contractledger.http.problems import Problem
+
+Key = tuple[Any, ...]
+
+
+def cursor_of(key: Key) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(list(key))).decode().rstrip("=")
+
+
+def key_of(cursor: str) -> Key:
+    try:
+        decoded = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        decoded = None
+    if not isinstance(decoded, list) or not all(isinstance(part, (str, int)) for part in decoded):
+        raise Problem(
+            falcon.HTTP_400,
+            "query.cursor_invalid",
+            "The cursor is not one this API gave; pass the `next` value of the previous page as it was.",
+            field="after",
+        )
+    return tuple(decoded)
+
+
+def page(items: Sequence[Any], key: Callable[[Any], Key], after: str | None, limit: int) -> dict[str, Any]:
+    """``{"items": [...], "next": cursor or None}``."""
+    ordered = sorted(items, key=key)
+    if after is not None:
+        start = key_of(after)
+        try:
+            ordered = [item for item in ordered if key(item) > start]
+        except TypeError:  # a cursor of another list: its key does not compare with these
+            raise Problem(
+                falcon.HTTP_400, "query.cursor_invalid", "The cursor belongs to another list; start without it.",
+                field="after",
+            ) from None
+    chosen = ordered[:limit]
+    more = len(ordered) > limit
+    return {"items": chosen, "next": cursor_of(key(chosen[-1])) if more else None}

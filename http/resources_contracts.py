@@ -1,0 +1,300 @@
+"""Commands on contracts: assignment and the onboarding workflow (SPEC 2 and
+4), writing numbers and codes, transfers and the lifecycle (SPEC 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from contractledger.domain.actor import Actor
+from contractledger.http.command_answers import (
+    BundleAssigned,
+    ContractsMoved,
+    NewVersion,
+    RelationshipRequested,
+    TransferAccepted,
+)
+from contractledger.http.command_bodies import Body, Dated, Document, references
+from contractledger.http.commands import Command
+
+CONTRACT = "/contracts/{contract_id:uuid}"
+
+
+class AssignContracts(Dated, kw_only=True):
+    chains: list[list[UUID]]
+    """Each chain: carrier, agencies..., advisor."""
+    initially_filled_by: str
+    """producer or agency_admin"""
+
+
+class RequestDirectRelationship(Dated, kw_only=True):
+    upper_id: UUID
+    lower_id: UUID
+
+
+class WorkflowStep(Dated, kw_only=True):
+    pass
+
+
+class Note(Body):
+    note: str | None = None
+
+
+class SetManualStatus(Dated, kw_only=True):
+    status: str
+    note: str | None = None
+    documents: list[Document] = []
+
+
+class Nullify(Dated, kw_only=True):
+    note: str | None = None
+
+
+class WritingNumber(Body):
+    writing_number: str
+
+
+class WritingNumberChange(Body):
+    old_writing_number: str
+    new_writing_number: str
+
+
+class ContractCode(Body):
+    code: str
+    status: str = "active"
+
+
+class ContractCodeRename(Body):
+    old_code: str
+    new_code: str
+
+
+class ContractCodeStatus(Body):
+    code: str
+    status: str
+
+
+class TransferRequest(Dated, kw_only=True):
+    relinquishing_entity_id: UUID
+    accepting_entity_id: UUID
+    note: str | None = None
+    documents: list[Document] = []
+
+
+class TransferAcceptance(Body):
+    option: str
+    """third_party, other_corporation or request_relationship"""
+    third_party_id: UUID
+    note: str | None = None
+
+
+class LifecycleAction(Dated, kw_only=True):
+    note: str | None = None
+    documents: list[Document] = []
+
+
+class WithReason(LifecycleAction, kw_only=True):
+    reason: str
+
+
+class Termination(Dated, kw_only=True):
+    reason: str
+    documents: list[Document]
+    """At least one: a termination needs its document (SPEC 5)."""
+    note: str | None = None
+
+
+class Consolidation(LifecycleAction, kw_only=True):
+    target_id: UUID
+    code_handling: str
+    """copy or merge"""
+
+
+def _readable(ledger: Any, actor: Actor, contract_id: UUID) -> None:
+    ledger.get_contract(contract_id, viewer=actor)
+
+
+def _on_contract(
+    operation_id: str, action: str, summary: str, body: type, run: Callable[..., Any], answer: type = NewVersion
+) -> Command:
+    return Command(
+        operation_id, f"{CONTRACT}/{action}", summary, "contracts", body,
+        lambda ledger, actor, path, b, cid: run(ledger, actor, path["contract_id"], b, cid),
+        answer, aggregate="contract_id", visible=_readable,
+    )
+
+
+def _workflow(operation_id: str, summary: str) -> Command:
+    def run(ledger: Any, actor: Actor, contract_id: UUID, body: WorkflowStep, cid: str | None) -> Any:
+        return getattr(ledger, operation_id)(actor, contract_id, effective_on=body.effective_on, command_id=cid)
+
+    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, WorkflowStep, run, ContractsMoved)
+
+
+COMMANDS = (
+    Command(
+        "assign_contracts", "/bundles",
+        "SPEC 2 and 4: an agency admin assigns a bundle of contracts to one advisor in one action.",
+        "contracts", AssignContracts,
+        lambda ledger, actor, path, body, cid: ledger.assign_contracts(
+            actor, body.chains, body.initially_filled_by, effective_on=body.effective_on, command_id=cid
+        ),
+        BundleAssigned,
+        location=lambda outcome: f"/bundles/{outcome['bundle_id']}",
+    ),
+    Command(
+        "establish_direct_relationship", "/direct-relationships",
+        "SPEC 2: request a two-party contract between two organisations (upper first); "
+        "the upper organisation approves it by setting it active.",
+        "contracts", RequestDirectRelationship,
+        lambda ledger, actor, path, body, cid: ledger.establish_direct_relationship(
+            actor, body.upper_id, body.lower_id, effective_on=body.effective_on, command_id=cid
+        ),
+        RelationshipRequested,
+        location=lambda outcome: f"/contracts/{outcome}",
+    ),
+    _workflow("send_to_producer", "SPEC 4: the agency admin sends the bundle: pending_agency to pending_producer."),
+    _workflow("submit_by_producer", "SPEC 4: the producer signs and submits: pending_producer to pending_agency."),
+    _workflow("return_to_producer", "SPEC 4: review with changes: pending_agency back to pending_producer."),
+    _workflow("submit_to_carrier", "SPEC 4: review without changes: pending_agency to pending_carrier."),
+    _on_contract(
+        "detach_from_bundle", "detach-from-bundle", "SPEC 4: the contract leaves its bundle and moves alone.",
+        Body, lambda ledger, actor, cid_, body, cid: ledger.detach_from_bundle(actor, cid_, command_id=cid),
+    ),
+    _on_contract(
+        "set_manual_status", "set-manual-status",
+        "SPEC 3 and 4: an admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract.",
+        SetManualStatus,
+        lambda ledger, actor, contract_id, body, cid: ledger.set_manual_status(
+            actor, contract_id, body.status, note=body.note, documents=references(body.documents),
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "nullify", "nullify", "SPEC 4: end the contract as nullified; a new assignment is needed to start over.",
+        Nullify,
+        lambda ledger, actor, contract_id, body, cid: ledger.nullify(
+            actor, contract_id, note=body.note, effective_on=body.effective_on, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "add_writing_number", "add-writing-number", "SPEC 2: add the carrier's agent number for this advisor.",
+        WritingNumber,
+        lambda ledger, actor, contract_id, body, cid: ledger.add_writing_number(
+            actor, contract_id, body.writing_number, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "change_writing_number", "change-writing-number", "SPEC 2: replace one writing number with another.",
+        WritingNumberChange,
+        lambda ledger, actor, contract_id, body, cid: ledger.change_writing_number(
+            actor, contract_id, body.old_writing_number, body.new_writing_number, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "add_contract_code", "add-contract-code", "SPEC 2: add a contract code with its own status.",
+        ContractCode,
+        lambda ledger, actor, contract_id, body, cid: ledger.add_contract_code(
+            actor, contract_id, body.code, status=body.status, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "rename_contract_code", "rename-contract-code", "SPEC 2: correct a code's string; its status is kept.",
+        ContractCodeRename,
+        lambda ledger, actor, contract_id, body, cid: ledger.rename_contract_code(
+            actor, contract_id, body.old_code, body.new_code, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "set_contract_code_status", "set-contract-code-status", "SPEC 2: change one code's status on its own.",
+        ContractCodeStatus,
+        lambda ledger, actor, contract_id, body, cid: ledger.set_contract_code_status(
+            actor, contract_id, body.code, body.status, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "request_transfer", "request-transfer",
+        "SPEC 5: the advisor asks to move an active contract from an agency on its chain to another agency.",
+        TransferRequest,
+        lambda ledger, actor, contract_id, body, cid: ledger.request_transfer(
+            actor, contract_id, body.relinquishing_entity_id, body.accepting_entity_id, note=body.note,
+            documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "rescind_transfer", "rescind-transfer", "SPEC 5: the advisor withdraws the transfer request before acceptance.",
+        Note,
+        lambda ledger, actor, contract_id, body, cid: ledger.rescind_transfer(
+            actor, contract_id, note=body.note, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "deny_transfer", "deny-transfer", "SPEC 5: the accepting entity denies the transfer; the contract is active again.",
+        Note,
+        lambda ledger, actor, contract_id, body, cid: ledger.deny_transfer(
+            actor, contract_id, note=body.note, command_id=cid
+        ),
+    ),
+    _on_contract(
+        "accept_transfer", "accept-transfer",
+        "SPEC 5: the accepting entity accepts through a third party (or asks for that relationship first); "
+        "creates the transfer package.",
+        TransferAcceptance,
+        lambda ledger, actor, contract_id, body, cid: ledger.accept_transfer(
+            actor, contract_id, body.option, body.third_party_id, note=body.note, command_id=cid
+        ),
+        TransferAccepted,
+    ),
+    _on_contract(
+        "downgrade", "downgrade", "SPEC 5 (public): an active contract becomes monitored but inactive.",
+        WithReason,
+        lambda ledger, actor, contract_id, body, cid: ledger.downgrade(
+            actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "vest", "vest", "SPEC 5 (private): an active contract becomes monitored but inactive.",
+        WithReason,
+        lambda ledger, actor, contract_id, body, cid: ledger.vest(
+            actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "upgrade", "upgrade", "SPEC 5: a downgraded or vested contract is active again.",
+        LifecycleAction,
+        lambda ledger, actor, contract_id, body, cid: ledger.upgrade(
+            actor, contract_id, note=body.note, documents=references(body.documents),
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "terminate", "terminate",
+        "SPEC 5: terminate with a reason from the fixed list and a document; never a pending contract.",
+        Termination,
+        lambda ledger, actor, contract_id, body, cid: ledger.terminate(
+            actor, contract_id, body.reason, references(body.documents), note=body.note,
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "reactivate", "reactivate", "SPEC 5: reactivate within 30 days of the termination's effective date.",
+        LifecycleAction,
+        lambda ledger, actor, contract_id, body, cid: ledger.reactivate(
+            actor, contract_id, note=body.note, documents=references(body.documents),
+            effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+    _on_contract(
+        "consolidate", "consolidate",
+        "SPEC 5: the primary owner folds this contract into an active one with the identical chain; "
+        "answers the target's new version.",
+        Consolidation,
+        lambda ledger, actor, contract_id, body, cid: ledger.consolidate(
+            actor, contract_id, body.target_id, body.code_handling, note=body.note,
+            documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
+        ),
+    ),
+)

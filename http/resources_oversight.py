@@ -1,0 +1,171 @@
+"""Commands on monitoring, debt and reminder tasks (SPEC 6 and 8)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from msgspec import UNSET, UnsetType
+
+from contractledger.domain.actor import Actor
+from contractledger.domain.debt import KEEP
+from contractledger.http.command_answers import NewVersion, RecordPlaced
+from contractledger.http.command_bodies import Body
+from contractledger.http.commands import Command
+
+MONITORING = "/monitoring/{record_id:uuid}"
+DEBT = "/debts/{record_id:uuid}"
+
+
+class PlaceMonitoring(Body):
+    level: int
+    reason: str
+    effective_on: date
+    reminder_on: date
+
+
+class ChangeMonitoring(Body):
+    level: int | None = None
+    reason: str | None = None
+    effective_on: date | None = None
+    reminder_on: date | None = None
+
+
+class RemoveMonitoring(Body):
+    removed_on: date | None = None
+
+
+class LogDebt(Body):
+    amount: Decimal
+    """positive, two decimal places"""
+    effective_on: date
+    reminder_on: date
+    status: str = "unresolved"
+    description: str | None = None
+    last_paid_on: date | None = None
+    last_payment_amount: Decimal | None = None
+
+
+class ChangeDebt(Body):
+    """Only the terms given change; null clears an optional one."""
+
+    amount: Decimal | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    effective_on: date | UnsetType = UNSET
+    reminder_on: date | UnsetType = UNSET
+    last_paid_on: date | None | UnsetType = UNSET
+    last_payment_amount: Decimal | None | UnsetType = UNSET
+
+    def terms(self) -> dict[str, Any]:
+        return {name: KEEP if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__}
+
+
+class CloseDebt(Body):
+    closed_on: date | None = None
+
+
+class NothingMore(Body):
+    pass
+
+
+def _monitoring_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
+    ledger.monitoring_record(record_id, viewer=actor)
+
+
+def _debt_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
+    ledger.debt_record(record_id, viewer=actor)
+
+
+def _record_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
+    from contractledger.domain.errors import NotFound
+
+    try:
+        ledger.monitoring_record(record_id, viewer=actor)
+    except NotFound:
+        ledger.debt_record(record_id, viewer=actor)
+
+
+COMMANDS = (
+    Command(
+        "add_monitoring", "/contracts/{contract_id:uuid}/monitoring",
+        "SPEC 6: a party on an active contract places monitoring, with a reason of its level.",
+        "oversight", PlaceMonitoring,
+        lambda ledger, actor, path, body, cid: ledger.add_monitoring(
+            actor, path["contract_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
+            reminder_on=body.reminder_on, command_id=cid,
+        ),
+        RecordPlaced,
+        location=lambda outcome: f"/monitoring/{outcome}",
+    ),
+    Command(
+        "change_monitoring", f"{MONITORING}/change",
+        "SPEC 6: the party that placed monitoring changes its level, reason or dates.",
+        "oversight", ChangeMonitoring,
+        lambda ledger, actor, path, body, cid: ledger.change_monitoring(
+            actor, path["record_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
+            reminder_on=body.reminder_on, command_id=cid,
+        ),
+        NewVersion, aggregate="record_id", visible=_monitoring_visible,
+    ),
+    Command(
+        "remove_monitoring", f"{MONITORING}/remove",
+        "SPEC 6: the party that placed monitoring removes it; it stays in the audit trail.",
+        "oversight", RemoveMonitoring,
+        lambda ledger, actor, path, body, cid: ledger.remove_monitoring(
+            actor, path["record_id"], removed_on=body.removed_on, command_id=cid
+        ),
+        NewVersion, aggregate="record_id", visible=_monitoring_visible,
+    ),
+    Command(
+        "log_debt", "/contracts/{contract_id:uuid}/debts",
+        "SPEC 6: a party on the contract logs debt, private to it.",
+        "oversight", LogDebt,
+        lambda ledger, actor, path, body, cid: ledger.log_debt(
+            actor, path["contract_id"], amount=body.amount, effective_on=body.effective_on,
+            reminder_on=body.reminder_on, status=body.status, description=body.description,
+            last_paid_on=body.last_paid_on, last_payment_amount=body.last_payment_amount, command_id=cid,
+        ),
+        RecordPlaced,
+        location=lambda outcome: f"/debts/{outcome}",
+    ),
+    Command(
+        "change_debt", f"{DEBT}/change",
+        "SPEC 6: the party that logged a debt changes its terms (those not given stay as they are).",
+        "oversight", ChangeDebt,
+        lambda ledger, actor, path, body, cid: ledger.change_debt(
+            actor, path["record_id"], **body.terms(), command_id=cid
+        ),
+        NewVersion, aggregate="record_id", visible=_debt_visible,
+    ),
+    Command(
+        "make_debt_public", f"{DEBT}/make-public",
+        "SPEC 6: while unresolved and at least 5 days after it was recorded, debt may be made public.",
+        "oversight", NothingMore,
+        lambda ledger, actor, path, body, cid: ledger.make_debt_public(actor, path["record_id"], command_id=cid),
+        NewVersion, aggregate="record_id", visible=_debt_visible,
+    ),
+    Command(
+        "close_debt", f"{DEBT}/close", "SPEC 6: closing a debt makes it private again; it stays as history.",
+        "oversight", CloseDebt,
+        lambda ledger, actor, path, body, cid: ledger.close_debt(
+            actor, path["record_id"], closed_on=body.closed_on, command_id=cid
+        ),
+        NewVersion, aggregate="record_id", visible=_debt_visible,
+    ),
+    Command(
+        "close_reminder_task", "/reminder-tasks/{record_id:uuid}/close",
+        "SPEC 8: the party that set a reminder date closes its task by hand (a monitoring or debt record's id).",
+        "notifications", NothingMore,
+        lambda ledger, actor, path, body, cid: ledger.close_reminder_task(actor, path["record_id"], command_id=cid),
+        NewVersion, aggregate="record_id", visible=_record_visible,
+    ),
+    Command(
+        "delete_debt", DEBT, "SPEC 6: debt is never deleted; this is always refused with the advice to close it.",
+        "oversight", None,
+        lambda ledger, actor, path, body, cid: ledger.delete_debt(actor, path["record_id"], command_id=cid),
+        None, method="DELETE",
+    ),
+)

@@ -1,0 +1,83 @@
+"""Commands on parties (SPEC 1) and their notification triggers (SPEC 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
+from contractledger.http.command_bodies import Body
+from contractledger.http.commands import Command
+
+
+class RegisterParty(Body):
+    kind: str
+    """carrier, agency or advisor"""
+    profile: dict[str, Any]
+    advisor_kind: str | None = None
+    """individual or corporate (advisors only)"""
+    level: str | None = None
+    """the agency's level label, such as MGA or AGA (agencies only)"""
+
+
+class ChangeProfile(Body):
+    changes: dict[str, Any]
+
+
+class Association(Body):
+    corporation_id: UUID
+
+
+class ConfigureTriggers(Body):
+    kinds: list[str]
+
+
+def _party_is_public(ledger: Any, actor: Any, party_id: UUID) -> None:
+    """The directory is public (SPEC 1): a party's version reveals nothing."""
+
+
+COMMANDS = (
+    Command(
+        "register_party", "/parties", "SPEC 1: register a carrier, an agency (with its level) or an advisor.",
+        "parties", RegisterParty,
+        lambda ledger, actor, path, body, cid: ledger.register_party(
+            actor, body.kind, body.profile, advisor_kind=body.advisor_kind, level=body.level, command_id=cid
+        ),
+        PartyRegistered,
+        location=lambda outcome: f"/parties/{outcome}",
+    ),
+    Command(
+        "change_profile", "/parties/{party_id:uuid}/change-profile",
+        "SPEC 1: the party itself changes its profile (name, identifiers, addresses, E&O, attributes).",
+        "parties", ChangeProfile,
+        lambda ledger, actor, path, body, cid: ledger.change_profile(
+            actor, path["party_id"], body.changes, command_id=cid
+        ),
+        NewVersion, aggregate="party_id", visible=_party_is_public,
+    ),
+    Command(
+        "associate_advisor_with_corporation", "/parties/{party_id:uuid}/associate",
+        "SPEC 1: an individual advisor is associated with a corporation.",
+        "parties", Association,
+        lambda ledger, actor, path, body, cid: ledger.associate_advisor_with_corporation(
+            actor, path["party_id"], body.corporation_id, command_id=cid
+        ),
+        NewVersion, aggregate="party_id", visible=_party_is_public,
+    ),
+    Command(
+        "dissociate_advisor_from_corporation", "/parties/{party_id:uuid}/dissociate",
+        "SPEC 1: the association ends (it stops counting towards the corporation's health, SPEC 7).",
+        "parties", Association,
+        lambda ledger, actor, path, body, cid: ledger.dissociate_advisor_from_corporation(
+            actor, path["party_id"], body.corporation_id, command_id=cid
+        ),
+        NewVersion, aggregate="party_id", visible=_party_is_public,
+    ),
+    Command(
+        "configure_triggers", "/trigger-settings",
+        "SPEC 8: the caller's party chooses which kinds of happening notify it (replacing its choice).",
+        "notifications", ConfigureTriggers,
+        lambda ledger, actor, path, body, cid: ledger.configure_triggers(actor, body.kinds, command_id=cid),
+        TriggersChosen,
+    ),
+)

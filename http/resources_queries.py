@@ -1,0 +1,287 @@
+"""Every view's query as a GET route (SPEC 2 to 10), with its parameters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from contractledger.domain.errors import NotFound
+from contractledger.domain.health import HealthStatus
+from contractledger.http.command_answers import TriggersChosen
+from contractledger.http.concurrency import current_version
+from contractledger.http.config import AppConfig
+from contractledger.http.queries import Query
+from contractledger.http.query_parameters import Instant, Paging, Reading
+from contractledger.projections import (
+    bundle_consistency,
+    contract_history,
+    contract_status,
+    directory,
+    health_status,
+    oversight_records,
+    tasks_and_notifications,
+)
+from contractledger.projections.viewer import Viewer
+
+STATUS, HISTORY, RECORDS = "contract_status", "contract_history", "oversight_records"
+TASKS, DIRECTORY, BUNDLES = "tasks_and_notifications", "directory", "bundle_consistency"
+
+
+# ---- parameters -------------------------------------------------------------------
+
+
+class OnADay(Reading):
+    on: date | None = None
+    """The business date to answer for (today by default)."""
+
+
+class AsOf(OnADay):
+    as_of: Instant | None = None
+    """Answer as the ledger knew it at this instant."""
+
+
+class ContractFilters(Paging):
+    party_id: UUID | None = None
+    carrier_id: UUID | None = None
+    advisor_id: UUID | None = None
+    status: str | None = None
+    on: date | None = None
+    as_of: Instant | None = None
+
+
+class HistoryParameters(Paging):
+    as_of: Instant | None = None
+
+
+class RecordFilters(Paging):
+    contract_id: UUID | None = None
+    advisor_id: UUID | None = None
+    as_of: Instant | None = None
+
+
+class RecordParameters(Reading):
+    pass
+
+
+class TaskFilters(Paging):
+    due_by: date | None = None
+    include_closed: bool = False
+
+
+class NotificationFilters(Paging):
+    since_position: int = 0
+    """Only what happened after this ledger position."""
+    on: date | None = None
+
+
+class PartyFilters(Paging):
+    kind: str | None = None
+
+
+class DatedList(Paging):
+    on: date | None = None
+
+
+class RelationshipFilters(Paging):
+    party_id: UUID | None = None
+    on: date | None = None
+
+
+# ---- how items are ordered ----------------------------------------------------------
+
+
+def _by_recorded_contract(c: Any) -> tuple:
+    return (c.recorded_at.isoformat(), str(c.contract_id))
+
+
+def _by_notification(n: Any) -> tuple:
+    reminder = n.notification_id is None
+    return (int(reminder), n.notification_id or 0, n.kind.value, str(n.details.get("task_id", "")))
+
+
+# ---- single items -------------------------------------------------------------------
+
+
+def _record(kind: str) -> Any:
+    """A monitoring or debt record by id: the domain says whether the caller may
+    see it (and on which contract it is); the view answers it."""
+
+    def run(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: Any) -> Any:
+        record_id = path["record_id"]
+        try:
+            record = getattr(config.ledger, f"{kind}_record")(record_id, viewer=viewer.actor)
+        except NotFound:
+            return None
+        listed = getattr(oversight_records, f"{kind}_records")(config.views, viewer, contract_id=record.contract_id)
+        return next((r for r in listed if r.record_id == record_id), None)
+
+    return run
+
+
+def _bundle(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: Any) -> Any:
+    found = bundle_consistency.bundles(config.views, viewer, bundle_ids=[path["bundle_id"]])
+    return found[0] if found else None
+
+
+def _triggers(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: Any) -> TriggersChosen:
+    party_id = viewer.party_id
+    return TriggersChosen.of(sorted(k.value for k in config.ledger.triggers_of(party_id)) if party_id else [])
+
+
+def _aggregate_version(parameter: str) -> Any:
+    def version(config: AppConfig, path: dict[str, UUID], found: Any) -> int | None:
+        return current_version(config.ledger, path[parameter])
+
+    return version
+
+
+QUERIES = (
+    Query(
+        "contracts", "/contracts",
+        "SPEC 2, 5, 10: the contracts you may see, with their status on a day (or as the ledger knew it then), "
+        "filtered by a party on the chain, carrier, advisor or status.",
+        "contracts", ContractFilters, (STATUS,),
+        lambda c, viewer, path, p: contract_status.contracts(
+            c.views, viewer, party_id=p.party_id, carrier_id=p.carrier_id, advisor_id=p.advisor_id,
+            status=p.status, on=p.on, as_of=p.as_of,
+        ),
+        contract_status.ContractStatus, key=_by_recorded_contract,
+    ),
+    Query(
+        "contract", "/contracts/{contract_id:uuid}",
+        "SPEC 5, 10: one contract's status, chain, numbers and codes; ETag is its version (for If-Match).",
+        "contracts", AsOf, (STATUS,),
+        lambda c, viewer, path, p: contract_status.contract(
+            c.views, viewer, path["contract_id"], on=p.on, as_of=p.as_of
+        ),
+        contract_status.ContractStatus, version=_aggregate_version("contract_id"), missing="contract.not_found",
+    ),
+    Query(
+        "contract_history", "/contracts/{contract_id:uuid}/history",
+        "SPEC 10: every event on the contract in the ledger's order, with the records' trail you may see.",
+        "contracts", HistoryParameters, (STATUS, HISTORY, RECORDS),
+        lambda c, viewer, path, p: _or_not_found(
+            contract_history.contract_history(c.views, viewer, path["contract_id"], as_of=p.as_of)
+        ),
+        contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
+    ),
+    Query(
+        "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",
+        "SPEC 5: the advisor's downgraded contracts, public to every party working with the advisor.",
+        "contracts", DatedList, (STATUS,),
+        lambda c, viewer, path, p: contract_status.advisor_downgrades(c.views, viewer, path["advisor_id"], on=p.on),
+        contract_status.AdvisorDowngrade, key=lambda d: (str(d.contract_id),),
+    ),
+    Query(
+        "direct_relationships", "/direct-relationships",
+        "SPEC 2: the two-party contracts between organisations you may see, with their status.",
+        "contracts", RelationshipFilters, (STATUS,),
+        lambda c, viewer, path, p: directory.direct_relationships(c.views, viewer, party_id=p.party_id, on=p.on),
+        directory.DirectRelationship, key=lambda r: (str(r.contract_id),),
+    ),
+    Query(
+        "bundles", "/bundles", "SPEC 4: bundles with the statuses of the members you may see.",
+        "contracts", Paging, (BUNDLES,),
+        lambda c, viewer, path, p: bundle_consistency.bundles(c.views, viewer),
+        bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
+    ),
+    Query(
+        "bundle", "/bundles/{bundle_id:uuid}", "SPEC 4: one bundle with the statuses of the members you may see.",
+        "contracts", Reading, (BUNDLES,), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
+    ),
+    Query(
+        "mixed_bundles", "/mixed-bundles",
+        "SPEC 4: bundles whose members disagree on their workflow status; always empty unless there is a defect.",
+        "contracts", Paging, (BUNDLES,),
+        lambda c, viewer, path, p: bundle_consistency.mixed_bundles(c.views, viewer),
+        bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
+    ),
+    Query(
+        "monitoring_records", "/monitoring",
+        "SPEC 6, 10: monitoring on a contract or an advisor's contracts that you may see, removed ones included.",
+        "oversight", RecordFilters, (STATUS, RECORDS),
+        lambda c, viewer, path, p: oversight_records.monitoring_records(
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+        ),
+        oversight_records.Monitoring, key=lambda m: (m.placed_at.isoformat(), str(m.record_id)),
+    ),
+    Query(
+        "monitoring_record", "/monitoring/{record_id:uuid}", "SPEC 6: one monitoring record you may see.",
+        "oversight", RecordParameters, (STATUS, RECORDS), _record("monitoring"), oversight_records.Monitoring,
+        version=lambda c, path, found: found.version, missing="monitoring.not_found",
+    ),
+    Query(
+        "debt_records", "/debts",
+        "SPEC 6, 10: debt on a contract or an advisor's contracts that you may see.",
+        "oversight", RecordFilters, (STATUS, RECORDS),
+        lambda c, viewer, path, p: oversight_records.debt_records(
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+        ),
+        oversight_records.Debt, key=lambda d: (d.logged_at.isoformat(), str(d.record_id)),
+    ),
+    Query(
+        "debt_record", "/debts/{record_id:uuid}", "SPEC 6: one debt record you may see.",
+        "oversight", RecordParameters, (STATUS, RECORDS), _record("debt"), oversight_records.Debt,
+        version=lambda c, path, found: found.version, missing="debt.not_found",
+    ),
+    Query(
+        "health_status", "/parties/{party_id:uuid}/health",
+        "SPEC 7: an advisor's or corporation's health from the records you may see.",
+        "oversight", OnADay, (STATUS, RECORDS, DIRECTORY),
+        lambda c, viewer, path, p: health_status.health_status(c.views, viewer, path["party_id"], on=p.on),
+        HealthStatus,
+    ),
+    Query(
+        "health_statuses", "/health-statuses", "SPEC 7: every advisor's health as you may know it.",
+        "oversight", DatedList, (STATUS, RECORDS, DIRECTORY),
+        lambda c, viewer, path, p: health_status.health_statuses(c.views, viewer, on=p.on),
+        HealthStatus, key=lambda h: (str(h.party_id),),
+    ),
+    Query(
+        "tasks", "/tasks", "SPEC 8: your party's reminder tasks, soonest first.",
+        "notifications", TaskFilters, (TASKS,),
+        lambda c, viewer, path, p: tasks_and_notifications.tasks(
+            c.views, viewer, due_by=p.due_by, include_closed=p.include_closed
+        ),
+        tasks_and_notifications.Task, key=lambda t: (t.due_on.isoformat(), t.task_id),
+    ),
+    Query(
+        "notifications", "/notifications", "SPEC 8: what your party's triggers asked to be told, in ledger order.",
+        "notifications", NotificationFilters, (TASKS, RECORDS),
+        lambda c, viewer, path, p: tasks_and_notifications.notifications(
+            c.views, viewer, after=p.since_position, on=p.on
+        ),
+        tasks_and_notifications.Notification, key=_by_notification,
+    ),
+    Query(
+        "trigger_settings", "/trigger-settings", "SPEC 8: the kinds of happening your party chose to be told about.",
+        "notifications", Reading, (), _triggers, TriggersChosen,
+    ),
+    Query(
+        "parties", "/parties", "SPEC 1: the directory of parties (kind, level, name, identifiers).",
+        "parties", PartyFilters, (DIRECTORY,),
+        lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind),
+        directory.PartyCard, key=lambda card: (card.name, str(card.party_id)),
+    ),
+    Query(
+        "party_profile", "/parties/{party_id:uuid}",
+        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then).",
+        "parties", AsOf, (DIRECTORY, STATUS),
+        lambda c, viewer, path, p: directory.party_profile(c.views, viewer, path["party_id"], on=p.on, as_of=p.as_of),
+        dict[str, Any], version=_aggregate_version("party_id"), missing="party.not_found",
+    ),
+    Query(
+        "associations", "/parties/{party_id:uuid}/associations",
+        "SPEC 1, 7: the corporations an individual advisor is associated with, or a corporation's individuals.",
+        "parties", Paging, (DIRECTORY,),
+        lambda c, viewer, path, p: directory.associations(c.views, viewer, path["party_id"]),
+        UUID, key=lambda party_id: (str(party_id),),
+    ),
+)
+
+
+def _or_not_found(found: Any) -> Any:
+    if found is None:
+        raise NotFound("contract.not_found", "No such contract; check the contract id.", "contract_id")
+    return found

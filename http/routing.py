@@ -1,0 +1,85 @@
+"""The route registry: one list of routes that both the app and the API
+document are built from, so neither can know a route the other does not.
+
+A route is a path and the handlers answering its methods. Each handler
+carries its :class:`Operation`: what the API document says of it (summary,
+parameters, body, answer, refusals). :class:`Endpoint` is the falcon
+resource of a route: its responders are the handlers themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import falcon
+
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    operation_id: str
+    summary: str
+    tag: str
+    path_parameters: tuple[str, ...] = ()
+    query: type | None = None
+    """A msgspec Struct whose fields are the query parameters."""
+    body: type | None = None
+    answer: Any = None
+    """The success body's type (a Struct or dataclass) or a JSON Schema dict."""
+    success: int = 200
+    answer_media_type: str = "application/json"
+    refusals: tuple[int, ...] = ()
+    request_headers: tuple[str, ...] = ()
+    response_headers: tuple[str, ...] = ()
+    public: bool = False
+    """Answered without a bearer token."""
+
+
+class Handler:
+    """A responder with its Operation: ``handler(req, resp, **path_params)``."""
+
+    operation: Operation
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass
+class Route:
+    path: str
+    """As falcon takes it, with converters: ``/contracts/{contract_id:uuid}``."""
+    handlers: Sequence[Handler] = field(default_factory=list)
+
+    @property
+    def document_path(self) -> str:
+        """As OpenAPI writes it: ``/contracts/{contract_id}``."""
+        return _CONVERTER.sub(r"{\1}", self.path)
+
+
+class Endpoint:
+    """The falcon resource of one route: ``on_<method>`` is that method's handler."""
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        self.handlers = {h.operation.method.upper(): h for h in handlers}
+        for method, handler in self.handlers.items():
+            setattr(self, f"on_{method.lower()}", _responder(handler))
+
+
+def _responder(handler: Handler) -> Callable[..., None]:
+    def respond(req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        req.context.operation = handler.operation
+        handler(req, resp, **params)
+
+    return respond
+
+
+
+def operation_for(resource: Any, method: str) -> Operation | None:
+    """The operation a routed request will run (None when falcon answers 404/405)."""
+    handler = getattr(resource, "handlers", {}).get(method.upper())
+    return handler.operation if handler is not None else None

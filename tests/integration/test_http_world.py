@@ -1,0 +1,81 @@
+"""The HTTP app on a real SQLite ledger with the views runner beside it, and
+tokens for the principals of the views' contracting world (no tests here:
+the HTTP tests' shared ground)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import falcon.testing
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from views_scenario import ContractingWorld  # noqa: E402
+
+from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.clock import SettableClock  # noqa: E402
+from contractledger.http.app import create_app  # noqa: E402
+from contractledger.http.config import AppConfig  # noqa: E402
+from contractledger.http.idempotency import IdempotentResponses  # noqa: E402
+from contractledger.http.read_your_writes import PositionedLedger  # noqa: E402
+from contractledger.http.tokens import TokenRegistry  # noqa: E402
+from contractledger.projections.catalogue import VIEWS  # noqa: E402
+from contractledger.projections.service import run_views  # noqa: E402
+from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
+from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+
+
+@dataclass
+class Api:
+    client: falcon.testing.TestClient
+    config: AppConfig
+    world: ContractingWorld
+    clock: SettableClock
+
+    def token(self, actor: Actor, lifetime: timedelta = timedelta(days=1)) -> str:
+        return self.config.tokens.issue(actor, lifetime).secret
+
+    def as_(self, actor: Actor) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(actor)}"}
+
+    def position(self) -> int:
+        return self.config.ledger.recorder.max_notification_id() or 0
+
+    def caught_up(self) -> None:
+        assert wait_until_applied(self.config.views, self.position(), [v.name for v in VIEWS], 20)
+
+
+def running_api(tmp_path: Path) -> Iterator[Api]:
+    path = str(tmp_path / "ledger.sqlite3")
+    env = {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}
+    clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0))
+    ledger = PositionedLedger(env, clock)
+    views = SqliteViewDatabase(path)
+    tokens = TokenRegistry(views, clock)
+    tokens.ensure_schema()
+    responses = IdempotentResponses(views, clock)
+    responses.ensure_schema()
+    config = AppConfig(ledger=ledger, views=views, tokens=tokens, responses=responses, clock=clock, wait_bound=10.0)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_views, args=(ledger.recorder, ledger.mapper, views, VIEWS, stop), daemon=True)
+    runner.start()
+    try:
+        world = ContractingWorld(ledger, clock)
+        api = Api(falcon.testing.TestClient(create_app(config)), config, world, clock)
+        api.caught_up()
+        yield api
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+        ledger.close()
+        views.close()
+
+
+def body(result: Any) -> Any:
+    return result.json
