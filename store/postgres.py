@@ -10,9 +10,10 @@ factory is constructed, with one sentence naming it.
 What it adds to the library's design:
 
 * Every stored event carries its link in the ledger's hash chain
-  (:mod:`contractledger.store.hashchain`), computed inside the inserting
-  transaction while it holds the table lock, and :meth:`chained_events`
-  streams the chain for ``scripts/verify-ledger``.
+  (:mod:`contractledger.store.hashchain`), chained to the last link as the
+  database holds it under the inserting transaction's table lock, and
+  :meth:`~PostgresApplicationRecorder.chained_events` streams the chain for
+  ``scripts/verify-ledger``.
 * The stored-events table is append-only, enforced by the database
   (:mod:`contractledger.store.postgres_schema`).
 
