@@ -1,7 +1,14 @@
-"""The serve command: checks the configuration, then runs gunicorn.
+"""The serve command: checks the configuration, then runs gunicorn and the
+views runner side by side, and stops them together.
 
 Bad configuration stops here with one sentence naming the setting, before
 any worker starts (a worker failing to boot would print a traceback).
+
+Both children run in this process's care: SIGTERM or SIGINT is passed on to
+both; when either one ends by itself, the other is stopped too and the
+command exits non-zero (a service without its views answers stale reads
+forever; views without the API serve nobody). The workers share a
+temporary directory for their metrics (see ``metrics``), removed on exit.
 
 Settings (environment): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
 CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2), plus the store's
@@ -11,7 +18,12 @@ settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*).
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 
 from eventsourcing.persistence import InfrastructureFactory
 
@@ -45,6 +57,9 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
     ]
 
 
+STOP_GRACE_SECONDS = 20.0
+
+
 def main(argv: list[str] | None = None) -> int:
     env = ledger_environment()
     try:
@@ -53,9 +68,49 @@ def main(argv: list[str] | None = None) -> int:
     except StoreConfigurationError as error:
         print(f"contractledger: {error}", file=sys.stderr)
         return 2
-    os.environ.update(env)
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *arguments, *(argv or [])])
-    return 0  # not reached
+    metrics = tempfile.mkdtemp(prefix="contractledger-metrics-")
+    env = {**env, "CONTRACTLEDGER_METRICS_DIR": env.get("CONTRACTLEDGER_METRICS_DIR") or metrics}
+    try:
+        return supervise(
+            [
+                [sys.executable, "-m", "contractledger.projections.service"],
+                [sys.executable, "-m", "gunicorn", *arguments, *(argv or [])],
+            ],
+            env,
+        )
+    finally:
+        shutil.rmtree(metrics, ignore_errors=True)
+
+
+def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Runs the commands together until asked to stop or until one ends."""
+    asked_to_stop: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        asked_to_stop.append(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    children = [subprocess.Popen(command, env=env) for command in commands]
+    ended = None
+    while not asked_to_stop and ended is None:
+        ended = next((child for child in children if child.poll() is not None), None)
+        time.sleep(0.1)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    if asked_to_stop:
+        return 0
+    name = "the views runner" if ended is children[0] else "gunicorn"
+    print(f"contractledger: {name} stopped (exit status {ended.returncode}); stopped the rest too.", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
