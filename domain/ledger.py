@@ -27,7 +27,7 @@ from contractledger.domain.history import event_as_plain_data
 from contractledger.domain.lifecycle_use_cases import LifecycleUseCases
 from contractledger.domain.numbering_use_cases import NumberingUseCases
 from contractledger.domain.onboarding_use_cases import OnboardingUseCases
-from contractledger.domain.oversight import OversightUseCases
+from contractledger.domain.oversight import AdvisorRecordIndex, OversightUseCases
 from contractledger.domain.party import Party
 from contractledger.domain.party_use_cases import PartyUseCases
 from contractledger.domain.permissions import ensure_may_read_contract
@@ -51,7 +51,8 @@ class ContractLedger(
     name = "ContractLedger"
     # A command on a contract with a long history loads the latest snapshot
     # plus at most 99 events (see scripts/bench-long-history).
-    snapshotting_intervals = {Contract: 100, Party: 100}
+    # An advisor's record index grows with every monitoring or debt record.
+    snapshotting_intervals = {Contract: 100, Party: 100, AdvisorRecordIndex: 100}
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()

@@ -27,11 +27,15 @@ import ledger_scenarios  # noqa: E402
 import test_as_of  # noqa: E402
 import test_bundles  # noqa: E402
 import test_consolidation  # noqa: E402
+import test_debt  # noqa: E402
+import test_health  # noqa: E402
 import test_idempotent_commands  # noqa: E402
 import test_lifecycle  # noqa: E402
+import test_monitoring  # noqa: E402
 import test_onboarding_workflow  # noqa: E402
 import test_parties  # noqa: E402
 import test_transfers  # noqa: E402
+import test_triggers  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.clock import SettableClock  # noqa: E402
@@ -48,6 +52,10 @@ SCENARIO_MODULES = (
     test_consolidation,
     test_as_of,
     test_idempotent_commands,
+    test_monitoring,
+    test_debt,
+    test_triggers,
+    test_health,
 )
 
 
@@ -109,7 +117,9 @@ class TestCommandIdsAcrossLedgers(unittest.TestCase):
         self.assertEqual(before, second.recorder.max_notification_id())
 
 
-def _race(env: dict[str, str], contract_id: Any, actor: Actor, decision: str, barrier: Any, results: Any) -> None:
+def _race(
+    env: dict[str, str], contract_id: Any, third_party_id: Any, actor: Actor, decision: str, barrier: Any, results: Any
+) -> None:
     """One process: load the contract, wait for the other, then decide."""
 
     class RacingLedger(ContractLedger):
@@ -127,7 +137,7 @@ def _race(env: dict[str, str], contract_id: Any, actor: Actor, decision: str, ba
         if decision == "deny":
             ledger.deny_transfer(actor, contract_id)
         else:
-            ledger.accept_transfer(actor, contract_id, "third_party", ledger.get_contract(contract_id).chain[1])
+            ledger.accept_transfer(actor, contract_id, "third_party", third_party_id)
         results.put((decision, "won"))
     except Conflict as conflict:
         results.put((decision, conflict.code))
@@ -148,10 +158,16 @@ class TestConcurrentDecisionsOnPostgres(test_transfers.TransferScenario):
     def test_exactly_one_of_deny_and_accept_wins(self) -> None:
         self.request()
         before = self.ledger.recorder.max_notification_id()
+        # Read here, not in the racer: the racer's first load of the contract
+        # is where it waits for the other, so both decide on the same version.
+        third_party = self.ledger.get_contract(self.contract_id).chain[1]
         context = multiprocessing.get_context("fork")
         barrier, results = context.Barrier(2), context.Queue()
         workers = [
-            context.Process(target=_race, args=(self.env, self.contract_id, self.accepting_admin, d, barrier, results))
+            context.Process(
+                target=_race,
+                args=(self.env, self.contract_id, third_party, self.accepting_admin, d, barrier, results),
+            )
             for d in ("deny", "accept")
         ]
         for worker in workers:
