@@ -277,6 +277,16 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         self._append_after(cursor, stored_events, last)
         return list(range(last[0] + 1, last[0] + 1 + len(stored_events)))
 
+    def _as_stored(self, originator_id: UUID | str) -> UUID | str:
+        """The originator id as it will read back, so its link verifies later.
+
+        A uuid column reads back a UUID whatever text spelt it ('ABC...' and
+        'abc...' are one UUID), and the link hashes its text.
+        """
+        if self._id_type == "uuid" and not isinstance(originator_id, UUID):
+            return UUID(str(originator_id))
+        return originator_id
+
     def _rows(self, stored_events: Sequence[StoredEvent], last: tuple[int, bytes | None]) -> tuple[list[Any], bytes | None]:
         """The rows' parameters, numbered and chained after ``last``; and the new last hash."""
         params: list[Any] = []
@@ -284,7 +294,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         chained = self.tamper_evidence
         for e in stored_events:
             notification_id += 1
-            originator_id = e.originator_id
+            originator_id = self._as_stored(e.originator_id)
             if chained:
                 previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
             # psycopg2 adapts str in C, UUID in Python; the column's type converts it back.
@@ -318,7 +328,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         topics: dict[str, str] = {}
         for e in stored_events:
             notification_id += 1
-            originator_id = e.originator_id
+            originator_id = self._as_stored(e.originator_id)
             if chained:
                 previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
                 hash_field = "\\\\x" + previous.hex()

@@ -400,6 +400,13 @@ def test_a_process_recorder_keeps_the_chain_across_tracked_and_untracked_appends
         factory.close()
 
 
+@pytest.mark.parametrize("count", [1, 20, 50])
+def test_a_uuid_given_as_text_in_any_case_is_chained_as_it_reads_back(ledger, count) -> None:
+    events = [StoredEvent(str(uuid.uuid4()).upper(), 1, "t", b"s") for _ in range(count)]
+    ledger.insert_events(events)
+    assert verify(ledger.chained_events()).intact
+
+
 @pytest.mark.parametrize("count", [1, 20, 49, 50, 1000])
 def test_appends_of_any_size_keep_every_byte_and_every_link(ledger, count) -> None:
     awkward_topic = "a\tb\nc\\d\re 'quoted' % done"
