@@ -64,6 +64,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 from eventsourcing.persistence import (
@@ -361,7 +362,14 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         if name not in prepared:
             cursor.execute(prepare)
             prepared.add(name)
-        cursor.execute(execute, params)
+        try:
+            cursor.execute(execute, params)
+        except psycopg2.errors.InvalidSqlStatementName:
+            # Someone ran DEALLOCATE (or DISCARD ALL) on this connection.
+            prepared.clear()
+            cursor.execute(prepare)
+            prepared.add(name)
+            cursor.execute(execute, params)
         appended, actual_id, actual_hash, _ = cursor.fetchone()
         if appended:
             self._remember(known[0] + len(stored_events), last_hash)

@@ -400,6 +400,14 @@ def test_a_process_recorder_keeps_the_chain_across_tracked_and_untracked_appends
         factory.close()
 
 
+def test_an_append_survives_its_prepared_statement_being_deallocated(ledger) -> None:
+    ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"s")])
+    with ledger.datastore.connection() as raw:
+        raw.cursor().execute("DEALLOCATE ALL")
+    assert ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"s")]) == [7]
+    assert verify(ledger.chained_events()).intact
+
+
 @pytest.mark.parametrize("count", [1, 20, 50])
 def test_a_uuid_given_as_text_in_any_case_is_chained_as_it_reads_back(ledger, count) -> None:
     events = [StoredEvent(str(uuid.uuid4()).upper(), 1, "t", b"s") for _ in range(count)]
