@@ -282,14 +282,15 @@ def first_broken(recorder: postgres.PostgresApplicationRecorder) -> int | None:
     return verdict.first_broken_notification_id
 
 
-def tamper(schema: str, *statements: str) -> None:
-    """As the superuser, with the guard lifted for this session only."""
+def tamper(schema: str, *statements: str | tuple[str, tuple[Any, ...]]) -> None:
+    """As the superuser, with the guard lifted for this session only ({table} is the ledger)."""
     conn = connect(superuser=True)
     try:
         cursor = conn.cursor()
         cursor.execute("SET session_replication_role = replica")
         for statement in statements:
-            cursor.execute(statement.format(table=ledger_table(schema)))
+            sql, params = statement if isinstance(statement, tuple) else (statement, None)
+            cursor.execute(sql.format(table=ledger_table(schema)), params)
     finally:
         conn.close()
 
@@ -480,6 +481,30 @@ def test_verify_names_the_first_of_two_swapped_events(ledger, schema) -> None:
         "UPDATE {table} SET notification_id = 4 WHERE notification_id = -2",
     )
     assert [e.notification_id for e in ledger.chained_events()] == [1, 2, 3, 4, 5]
+    assert first_broken(ledger) == 2
+
+
+def test_verify_names_the_first_of_two_events_whose_contents_were_swapped(ledger, schema) -> None:
+    conn = connect(superuser=True)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(
+            f"SELECT notification_id, originator_id::text, originator_version, topic, state "
+            f"FROM {ledger_table(schema)} WHERE notification_id IN (2, 4) ORDER BY notification_id"
+        )
+        second, fourth = cursor.fetchall()
+    finally:
+        conn.close()
+    content = "originator_id = %s::uuid, originator_version = %s, topic = %s, state = %s"
+    tamper(
+        schema,
+        # Out of the way first: (originator id, version) stays unique at every step.
+        "UPDATE {table} SET originator_version = -2 WHERE notification_id = 2",
+        ("UPDATE {table} SET " + content + " WHERE notification_id = 4", tuple(second[1:])),
+        ("UPDATE {table} SET " + content + " WHERE notification_id = 2", tuple(fourth[1:])),
+    )
+    events = list(ledger.chained_events())
+    assert (events[1].topic, events[3].topic) == (fourth[3], second[3])
     assert first_broken(ledger) == 2
 
 
