@@ -1,0 +1,211 @@
+"""``scripts/bench-http``: real HTTP load (wrk) against the served ledger on
+loopback, beside a bare falcon app with one trivial JSON route under the
+same gunicorn settings.
+
+In one run, at 32 connections each: GET one contract's status, GET a page
+of a 1,000-event contract's history, POST a status change (spread over 64
+pending contracts, moving each between two holds), and GET the bare app's
+route. Each reports requests/s, p50 and p99, and the share of answers that
+were not 2xx. Targets (issue 5): status reads at 0.5x or more of the bare
+app's requests/s with p99 under 25 ms; history page p99 under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import falcon
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.clock import SystemClock
+from contractledger.domain.ledger import ContractLedger
+from contractledger.http.serve import gunicorn_arguments
+from contractledger.http.tokens import TokenRegistry
+from contractledger.projections.view_database import SqliteViewDatabase
+
+CONNECTIONS = 32
+HOLDS = ("pending_backgrounds", "pending_new_business")
+STATUS_CHANGE_LUA = """
+local contracts = {%(contracts)s}
+local holds = {"pending_backgrounds", "pending_new_business"}
+local counter = 0
+local offset = 0
+local id = 0
+setup = function(thread) thread:set("offset", id); id = id + 1 end
+init = function(args) offset = tonumber(wrk.thread:get("offset")) or 0 end
+request = function()
+  counter = counter + 1
+  local n = counter * 2 + offset
+  local contract = contracts[(n %% #contracts) + 1]
+  local hold = holds[(math.floor(n / #contracts) %% 2) + 1]
+  return wrk.format("POST", "/contracts/" .. contract .. "/set-manual-status",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"},
+    '{"status": "' .. hold .. '"}')
+end
+"""
+
+
+class Hello:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"hello": "world"}
+
+
+def bare_app() -> falcon.App:
+    """The yardstick: falcon with one trivial JSON route, nothing else."""
+    app = falcon.App()
+    app.add_route("/hello", Hello())
+    return app
+
+
+def seed(directory: Path) -> dict[str, object]:
+    database = str(directory / "var" / "contractledger.sqlite3")
+    (directory / "var").mkdir(parents=True, exist_ok=True)
+    ledger = ContractLedger({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": database})
+    system = Actor.system()
+
+    def register(kind: str, name: str, **options: str):  # noqa: ANN202 - a UUID
+        return ledger.register_party(system, kind, {"name": name}, **options)
+
+    carrier, mga = register("carrier", "Northern Life"), register("agency", "Summit MGA", level="MGA")
+    relationship = ledger.establish_direct_relationship(system, carrier, mga)
+    ledger.set_manual_status(system, relationship, "active")
+    admin = Actor(Role.AGENCY_ADMIN, "mike", mga)
+    contracts = []
+    for n in range(66):
+        advisor = register("advisor", f"Advisor {n}", advisor_kind="individual")
+        contracts += ledger.assign_contracts(admin, [[carrier, mga, advisor]], "agency_admin")["contract_ids"]
+    read, long_history, changing = contracts[0], contracts[1], contracts[2:]
+    for n in range(999):
+        ledger.add_writing_number(admin, long_history, f"WN-{n:04d}")
+    for contract in changing:
+        ledger.set_manual_status(admin, contract, HOLDS[1])
+    ledger.close()
+    tokens = TokenRegistry(SqliteViewDatabase(database), SystemClock())
+    tokens.ensure_schema()
+    token = tokens.issue(admin, timedelta(days=1)).secret
+    return {"read": read, "long_history": long_history, "changing": changing, "token": token}
+
+
+def start(arguments: list[str], directory: Path, env: dict[str, str], serve: bool) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "contractledger.http.serve"] if serve else [sys.executable, "-m", "gunicorn", *arguments]
+    return subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_until(url: str, token: str | None = None, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer 200 within {seconds:.0f} s")
+        time.sleep(0.2)
+
+
+def wrk(url: str, seconds: int, token: str | None = None, script: str | None = None) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+    if token:
+        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+        "not_2xx": (int(bad.group(1)) if bad else 0) / max(total, 1),
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench-http", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="load per workload (default 10)")
+    parser.add_argument("--workers", default=os.environ.get("CONTRACTLEDGER_WORKERS", ""), help="gunicorn workers")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench-http: wrk is missing; install it with 'apt-get install wrk'", file=sys.stderr)
+        return 2
+    directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))}
+    env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
+    if args.workers:
+        env["CONTRACTLEDGER_WORKERS"] = args.workers
+    arguments = [a for a in gunicorn_arguments(env)]
+    print("seeding: 66 contracts, one with 1,000 events ...", file=sys.stderr)
+    seeded = seed(directory)
+    token = str(seeded["token"])
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, dict[str, float]] = {}
+    served = start(arguments, directory, env, serve=True)
+    try:
+        wait_until(f"{base}/ready", token)
+        results["contract status"] = wrk(f"{base}/contracts/{seeded['read']}", args.seconds, token)
+        results["history page (1,000 events)"] = wrk(
+            f"{base}/contracts/{seeded['long_history']}/history?limit=100", args.seconds, token
+        )
+        script = directory / "status_change.lua"
+        script.write_text(
+            STATUS_CHANGE_LUA % {"contracts": ", ".join(f'"{c}"' for c in seeded["changing"]), "token": token}
+        )
+        results["status change (POST)"] = wrk(f"{base}/", args.seconds, script=str(script))
+    finally:
+        served.terminate()
+        served.wait(timeout=60)
+    bare_arguments = arguments[:-1] + ["contractledger.http.bench_http:bare_app()"]
+    bare = start(bare_arguments, directory, env, serve=False)
+    try:
+        wait_until(f"{base}/hello")
+        results["bare falcon app"] = wrk(f"{base}/hello", args.seconds)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=60)
+    workers = arguments[arguments.index("--workers") + 1]
+    print(f"\n{CONNECTIONS} connections, gunicorn --workers {workers}, {args.seconds} s each, SQLite store\n")
+    print(f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8}")
+    for name, r in results.items():
+        print(f"{name:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%}")
+    status, history, bare_result = results["contract status"], results["history page (1,000 events)"], results["bare falcon app"]
+    ratio = status["rps"] / bare_result["rps"]
+    print(
+        f"\nstatus reads: {ratio:.2f}x the bare app (target >= 0.5x): {'met' if ratio >= 0.5 else 'MISSED'}; "
+        f"p99 {status['p99']:.1f} ms (target < 25): {'met' if status['p99'] < 25 else 'MISSED'}"
+    )
+    print(f"history page p99 {history['p99']:.1f} ms (target < 50): {'met' if history['p99'] < 50 else 'MISSED'}")
+    shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
