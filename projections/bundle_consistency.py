@@ -62,6 +62,10 @@ class BundleConsistencyView(BufferedView):
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle ON {t['bundle_members']} (bundle_id)",
         ]
 
+    def forget(self) -> None:
+        super().forget()
+        self._is_member.clear()
+
     @handles(*CREATIONS)
     def created(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
         contract_id = id_text(e.originator_id)

@@ -21,7 +21,6 @@ from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
-from contractledger.domain.history import event_as_plain_data
 from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.oversight import AdvisorRecordIndex
 from contractledger.domain.party import Party
@@ -34,6 +33,7 @@ from contractledger.projections.rows import (
     AppendBuffer,
     BufferedView,
     date_from,
+    details_text,
     date_text,
     id_from,
     id_text,
@@ -85,6 +85,10 @@ class ContractHistoryView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id TEXT PRIMARY KEY, contract_id TEXT NOT NULL)",
         ]
 
+    def forget(self) -> None:
+        super().forget()
+        self._contract_of.clear()
+
     @handles(Contract.Event)
     def contract_event(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
         self._append(notification_id, id_text(e.originator_id), CONTRACT, None, e)
@@ -122,7 +126,7 @@ class ContractHistoryView(BufferedView):
             id_text(actor.party_id),
             actor.role.value,
             actor.user,
-            json_text(event_as_plain_data(e)["details"]),
+            details_text(e),
         )
 
 

@@ -142,6 +142,12 @@ class ContractStatusView(BufferedView):
             " codes TEXT NOT NULL, PRIMARY KEY (contract_id, sequence))",
         ]
 
+    def prefetch(self, tx: ViewTransaction, events: Any) -> None:
+        # the contracts the batch changes but does not create, in one query
+        self.contracts.load(
+            tx, [id_text(e.originator_id) for _, e in events if isinstance(e, Contract.Event) and not isinstance(e, CREATIONS)]
+        )
+
     # -- creation -------------------------------------------------------------
 
     @handles(*CREATIONS)

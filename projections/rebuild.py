@@ -11,7 +11,7 @@ once (the generation's runner lock).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,34 +56,58 @@ def rebuild(
     database: ViewDatabase,
     view_class: type[View],
     *,
-    batch_size: int = 5000,
+    batch_size: int = 10_000,
     on_batch: Callable[[int, int], None] | None = None,
     switch: bool = True,
 ) -> Rebuilt:
     """Builds (or resumes building) a new generation of ``view_class`` up to
     the head of the log, then makes it live."""
+    return rebuild_all(recorder, mapper, database, [view_class], batch_size=batch_size, on_batch=on_batch, switch=switch)[0]
+
+
+def rebuild_all(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    database: ViewDatabase,
+    view_classes: Sequence[type[View]],
+    *,
+    batch_size: int = 10_000,
+    on_batch: Callable[[int, int], None] | None = None,
+    switch: bool = True,
+) -> list[Rebuilt]:
+    """Builds (or resumes building) a new generation of each view in one pass
+    over the log (each event read and decoded once for all of them), then
+    makes them all live in one transaction."""
     with database.transaction() as tx:
         positions.ensure_schema(tx)
-    current = live(database, view_class.name)
-    known = generations(database, view_class.name)
-    unfinished = [g for g in known if current is None or g > current]
-    generation = unfinished[-1] if unfinished else max(known + [current or 0]) + 1
-    view = view_class(generation)
-    runner = ViewRunner(recorder, mapper, database, [view], batch_size=batch_size, on_batch=on_batch)
+    plans = []
+    for view_class in view_classes:
+        current = live(database, view_class.name)
+        known = generations(database, view_class.name)
+        unfinished = [g for g in known if current is None or g > current]
+        generation = unfinished[-1] if unfinished else max(known + [current or 0]) + 1
+        plans.append((view_class, generation, current))
+    views = [view_class(generation) for view_class, generation, _ in plans]
+    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size, on_batch=on_batch)
     runner.acquire()
     try:
-        _drop_old_generations(database, view_class, keep={generation, current})
+        for view_class, generation, current in plans:
+            _drop_old_generations(database, view_class, keep={generation, current})
         runner.prepare()
-        resumed_from = runner.position
+        resumed = dict(runner.applied)
         runner.catch_up()
         if switch:
-            # The last stretch and the switch in one go: events recorded while
-            # catching up are applied, then the pointer moves.
+            # The last stretch and the switch: events recorded while catching
+            # up are applied, then the pointers move, together.
             runner.catch_up()
             with database.transaction() as tx:
-                positions.make_live(tx, view_class.name, generation)
+                for view_class, generation, _ in plans:
+                    positions.make_live(tx, view_class.name, generation)
                 database.announce_change(tx)
-        return Rebuilt(view_class.name, generation, current, runner.position, resumed_from)
+        return [
+            Rebuilt(view_class.name, generation, current, runner.applied[view_class.name], resumed[view_class.name])
+            for view_class, generation, current in plans
+        ]
     finally:
         runner.release()
 

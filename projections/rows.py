@@ -10,22 +10,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.history import plain
+from contractledger.domain.history import _ENVELOPE, plain
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewTransaction
 
 INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+_ZERO = timedelta(0)
+
+# Texts of values that recur across events (ids on every chain, instants
+# shared by the events of one command): computed once, forgotten in bulk when
+# there are many. The values are immutable, so a remembered text is exact.
+MEMO_LIMIT = 200_000
+_id_texts: dict[UUID, str] = {}
+_instant_texts: dict[datetime, str] = {}
 
 
 def instant_text(instant: datetime) -> str:
+    text = _instant_texts.get(instant)
+    if text is not None and instant.tzinfo is not None:
+        return text
     if instant.tzinfo is None:
         raise ValueError("an instant must carry its time zone, such as 2026-01-31T17:00:00+00:00")
-    return instant.astimezone(timezone.utc).strftime(INSTANT_FORMAT)
+    if instant.utcoffset() == _ZERO and instant.year >= 1000:
+        # the same text as the strftime below, several times faster
+        text = instant.replace(tzinfo=None).isoformat(timespec="microseconds") + "+00:00"
+    else:
+        text = instant.astimezone(timezone.utc).strftime(INSTANT_FORMAT)
+    if len(_instant_texts) >= MEMO_LIMIT:
+        _instant_texts.clear()
+    _instant_texts[instant] = text
+    return text
 
 
 def instant_from(text: str) -> datetime:
@@ -33,7 +52,16 @@ def instant_from(text: str) -> datetime:
 
 
 def id_text(value: UUID | None) -> str | None:
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    text = _id_texts.get(value)  # type: ignore[arg-type]
+    if text is None:
+        text = str(value)
+        if type(value) is UUID:
+            if len(_id_texts) >= MEMO_LIMIT:
+                _id_texts.clear()
+            _id_texts[value] = text
+    return text
 
 
 def id_from(text: str | None) -> UUID | None:
@@ -50,7 +78,29 @@ def date_from(text: str | None) -> date | None:
 
 def json_text(value: Any) -> str:
     # Amounts stay exact: a Decimal is written as its text, never a float.
-    return json.dumps(plain(value), default=_exact, sort_keys=True, separators=(",", ":"))
+    if type(value) is list and all(type(item) is str for item in value):
+        return _encode(value)  # already plain (a chain of ids, writing numbers)
+    return _encode(plain(value))
+
+
+def details_text(event: Any) -> str:
+    """``json_text`` of an event's details (``event_as_plain_data(event)["details"]``),
+    with the common plain values (text, numbers, ids, dates) written without the
+    general walk; the rest goes through ``plain`` as before."""
+    details: dict[str, Any] = {}
+    for key, value in event.__dict__.items():
+        if key in _ENVELOPE:
+            continue
+        kind = type(value)
+        if value is None or kind is str or kind is int or kind is bool or kind is float or kind is Decimal:
+            details[key] = value
+        elif kind is UUID:
+            details[key] = id_text(value)
+        elif kind is date:
+            details[key] = value.isoformat()
+        else:
+            details[key] = plain(plain(value))
+    return _encode(details)
 
 
 def json_from(text: str | None) -> Any:
@@ -63,22 +113,35 @@ def _exact(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} has no JSON form in a view")
 
 
+_encode = json.JSONEncoder(default=_exact, sort_keys=True, separators=(",", ":")).encode
+
+
 class MissingRow(RuntimeError):
     """An event names a row its creation event should have written."""
 
 
 class UpsertBuffer:
     """The rows of one table a batch touches, by key: each is read from the
-    table at most once per batch, changed in memory by the handlers, and
-    written back in one bulk upsert when the batch flushes."""
+    table at most once, changed in memory by the handlers, and written back
+    in one bulk upsert when the batch flushes.
+
+    Written rows are also remembered across batches (up to ``keep`` of them):
+    only the view's own runner writes its tables (the runner lock), so the
+    remembered row is the table's row, and a rebuild reads nothing back. What
+    a failed batch left in memory is dropped with :meth:`discard`.
+    """
+
+    keep = 100_000
 
     def __init__(self, table: str, columns: Sequence[str], key: str | None = None) -> None:
         self.table = table
         self.columns = tuple(columns)
         self.key = key or self.columns[0]
         self._rows: dict[Any, dict[str, Any]] = {}
+        self._known: dict[Any, dict[str, Any]] = {}
         self._missing: set[Any] = set()
         self._select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} = ?"
+        self._select_many = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} IN "
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c != self.key)
         self._on_conflict = f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}"
 
@@ -90,6 +153,10 @@ class UpsertBuffer:
     def find(self, tx: ViewTransaction, key: Any) -> dict[str, Any] | None:
         row = self._rows.get(key)
         if row is None:
+            row = self._known.pop(key, None)
+            if row is not None:
+                self._rows[key] = row
+                return row
             if key in self._missing:
                 return None
             tx.execute(self._select, (key,))
@@ -100,6 +167,22 @@ class UpsertBuffer:
             row = self._rows[key] = dict(zip(self.columns, found))
         return row
 
+    def load(self, tx: ViewTransaction, keys: Any) -> None:
+        """Reads the rows of ``keys`` not yet in memory, many per query
+        (before a batch, so that its handlers find them without a query each)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._rows and k not in self._known and k not in self._missing]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            tx.execute(self._select_many + "(" + ", ".join("?" for _ in chunk) + ")", chunk)
+            index = self.columns.index(self.key)
+            found = {row[index]: row for row in tx.fetchall()}
+            for key in chunk:
+                row = found.get(key)
+                if row is None:
+                    self._missing.add(key)
+                else:
+                    self._known[key] = dict(zip(self.columns, row))
+
     def get(self, tx: ViewTransaction, key: Any) -> dict[str, Any]:
         row = self.find(tx, key)
         if row is None:
@@ -109,10 +192,16 @@ class UpsertBuffer:
     def flush(self, tx: ViewTransaction) -> None:
         rows = [tuple(row[c] for c in self.columns) for row in self._rows.values()]
         tx.insert_rows(self.table, self.columns, rows, on_conflict=self._on_conflict)
-        self.discard()
+        if len(self._known) + len(self._rows) > self.keep:
+            self._known.clear()
+        if len(self._missing) > self.keep:
+            self._missing.clear()
+        self._known.update(self._rows)
+        self._rows.clear()
 
     def discard(self) -> None:
         self._rows.clear()
+        self._known.clear()
         self._missing.clear()
 
 
@@ -155,10 +244,26 @@ class BufferedView(View):
 
     def apply(self, tx: ViewTransaction, event: Any, notification_id: int) -> None:
         if notification_id <= self._last_seen:
-            for buffer in self.buffers:
-                buffer.discard()
+            self.forget()
         self._last_seen = notification_id
         super().apply(tx, event, notification_id)
+
+    def forget(self) -> None:
+        """Drops everything held in memory (a batch failed and is retried):
+        the buffers, and what views remember across batches (override, and
+        call this)."""
+        for buffer in self.buffers:
+            buffer.discard()
+
+    def begin(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
+        """Before a batch (the runner calls it with the events this view will apply)."""
+        if events and events[0][0] <= self._last_seen:
+            self.forget()
+        self.prefetch(tx, events)
+
+    def prefetch(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
+        """Before a batch: read what its events will need, many rows per query
+        (override; rows not read here are read one by one when first needed)."""
 
     def flush(self, tx: ViewTransaction) -> None:
         for buffer in self.buffers:

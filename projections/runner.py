@@ -23,6 +23,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from contractledger.projections import positions
+from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 
@@ -52,6 +53,7 @@ class ViewRunner:
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.applied: dict[str, int] = {}
+        self.decoder = BatchDecoder(mapper)
         self._locks = ExitStack()
 
     def lock_name(self, view: View) -> str:
@@ -95,22 +97,32 @@ class ViewRunner:
             if until is not None and self.position >= until:
                 return self.position
 
+    def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
+        """The batch's events, decoded once for all views."""
+        try:
+            decoded = self.decoder.decode_all(notifications)
+        except Exception:
+            decoded = []
+            for notification in notifications:  # again one by one, to name the event at fault
+                try:
+                    decoded.append(self.mapper.to_domain_event(notification))
+                except Exception as error:  # the mapper raises several kinds; all mean the same here
+                    raise UndecodableEvent(notification, error) from error
+        return [(notification.id, event) for notification, event in zip(notifications, decoded)]
+
     def apply_batch(self, notifications: Sequence[Notification]) -> None:
-        events = []
-        for notification in notifications:
-            try:
-                events.append((notification.id, self.mapper.to_domain_event(notification)))
-            except Exception as error:  # the mapper raises several kinds; all mean the same here
-                raise UndecodableEvent(notification, error) from error
+        events = self.decode(notifications)
         last = notifications[-1].id
         with self.database.transaction() as tx:
             for view in self.views:
                 applied = self.applied[view.name]
                 if applied >= last:
                     continue
-                for notification_id, event in events:
-                    if notification_id > applied:
-                        view.apply(tx, event, notification_id)
+                todo = events if events[0][0] > applied else [(i, e) for i, e in events if i > applied]
+                view.begin(tx, todo)
+                apply = view.apply
+                for notification_id, event in todo:
+                    apply(tx, event, notification_id)
                 view.flush(tx)
                 positions.record_position(tx, view.name, view.generation, last)
             self.database.announce_change(tx)

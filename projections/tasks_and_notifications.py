@@ -88,6 +88,23 @@ class TasksAndNotificationsView(BufferedView):
         self.triggers: UpsertBuffer = self.buffer(UpsertBuffer, "triggers", ("settings_id", "party_id", "kinds"))
         # chains never change: remembered across batches
         self._chains: dict[str, list[str]] = {}
+        # the parties on every contract of an advisor, once asked for: read
+        # from the table once, then kept up to date as contracts are created
+        self._parties_of_advisor: dict[str, dict[str, None]] = {}
+        # chains created in this batch, not yet in the table
+        self._pending_chains: dict[str, list[list[str]]] = {}
+        self._settings_ids: dict[str, str] = {}
+        self._kinds: dict[str, frozenset[str]] = {}
+
+    def forget(self) -> None:
+        super().forget()
+        self._chains.clear()
+        self._parties_of_advisor.clear()
+        self._pending_chains.clear()
+
+    def flush(self, tx: ViewTransaction) -> None:
+        super().flush(tx)
+        self._pending_chains.clear()
 
     def schema(self) -> list[str]:
         t = self.t
@@ -122,8 +139,16 @@ class TasksAndNotificationsView(BufferedView):
 
     def _wants(self, tx: ViewTransaction, party_id: str, kind: Kind) -> bool:
         # the settings live at an id derived from the party (domain/triggers.py)
-        row = self.triggers.find(tx, id_text(trigger_settings_id(UUID(party_id))))
-        return row is not None and kind.value in json_from(row["kinds"])
+        settings_id = self._settings_ids.get(party_id)
+        if settings_id is None:
+            settings_id = self._settings_ids[party_id] = id_text(trigger_settings_id(UUID(party_id)))
+        row = self.triggers.find(tx, settings_id)
+        if row is None:
+            return False
+        kinds = self._kinds.get(row["kinds"])
+        if kinds is None:
+            kinds = self._kinds[row["kinds"]] = frozenset(json_from(row["kinds"]))
+        return kind.value in kinds
 
     def _notify(self, tx: ViewTransaction, parties: Iterable[str], kind: Kind, e: Any, notification_id: int,
                 contract_id: str | None, record_id: str | None = None, details: dict[str, Any] | None = None) -> None:
@@ -150,6 +175,11 @@ class TasksAndNotificationsView(BufferedView):
         self._chains[contract_id] = chain
         advisor_id = None if isinstance(e, Contract.DirectRelationshipRequested) else chain[-1]
         self.new_chains.append(contract_id, advisor_id, json_text(chain))
+        if advisor_id is not None:
+            self._pending_chains.setdefault(advisor_id, []).append(chain)
+            known = self._parties_of_advisor.get(advisor_id)
+            if known is not None:
+                known.update(dict.fromkeys(chain))
         self._notify(tx, chain, Kind.CONTRACT_ASSIGNED, e, notification_id, contract_id, details={"status": e.status})
 
     @handles(*STATUS_MOVES, Contract.TransferAccepted)
@@ -173,10 +203,13 @@ class TasksAndNotificationsView(BufferedView):
             self._notify(tx, chain, kind, e, notification_id, contract_id)
 
     def _working_with(self, tx: ViewTransaction, advisor_id: str) -> list[str]:
-        tx.execute(f"SELECT chain FROM {self.t['contract_chains']} WHERE advisor_id = ?", (advisor_id,))
-        chains = [json_from(c) for (c,) in tx.fetchall()]
-        chains += [c for c in self._chains.values() if c[-1] == advisor_id]
-        return [p for chain in chains for p in chain]
+        """Every party on a contract of the advisor (in the table, or created in this batch)."""
+        parties = self._parties_of_advisor.get(advisor_id)
+        if parties is None:
+            tx.execute(f"SELECT chain FROM {self.t['contract_chains']} WHERE advisor_id = ?", (advisor_id,))
+            chains = [json_from(c) for (c,) in tx.fetchall()] + self._pending_chains.get(advisor_id, [])
+            parties = self._parties_of_advisor[advisor_id] = dict.fromkeys(p for chain in chains for p in chain)
+        return list(parties)
 
     # -- records: tasks and their notifications ----------------------------------------
 

@@ -12,7 +12,7 @@ live one keeps serving reads, then the live pointer switches atomically.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from contractledger.projections.view_database import ViewTransaction
@@ -47,6 +47,9 @@ class View:
     tables: ClassVar[tuple[str, ...]]
     ignores: ClassVar[tuple[type, ...]] = ()
     _handlers: ClassVar[dict[type, str]]
+    # event class -> handler name, or "" for an ignored class: worked out
+    # once per class from the MRO, then one dictionary lookup per event
+    _dispatch: ClassVar[dict[type, str]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -56,6 +59,7 @@ class View:
                 for event_class in getattr(value, "__handles__", ()):
                     handlers[event_class] = attribute
         cls._handlers = handlers
+        cls._dispatch = {}
 
     def __init__(self, generation: int = 1) -> None:
         self.generation = generation
@@ -66,15 +70,29 @@ class View:
         raise NotImplementedError(f"view {self.name!r} must declare its schema")
 
     def apply(self, tx: ViewTransaction, event: Any, notification_id: int) -> None:
-        for event_class in type(event).__mro__:
-            attribute = self._handlers.get(event_class)
+        attribute = self._dispatch.get(type(event))
+        if attribute is None:
+            attribute = self._route(type(event), notification_id)
+        if attribute:
+            getattr(self, attribute)(tx, event, notification_id)
+
+    def _route(self, event_class: type, notification_id: int) -> str:
+        """The handler of ``event_class`` ("" when ignored), remembered per class."""
+        for klass in event_class.__mro__:
+            attribute = self._handlers.get(klass)
             if attribute is not None:
-                getattr(self, attribute)(tx, event, notification_id)
-                return
-        if isinstance(event, self.ignores):
-            return
-        topic = f"{type(event).__module__}:{type(event).__qualname__}"
-        raise UnhandledEvent(self.name, notification_id, topic)
+                break
+        else:
+            if not issubclass(event_class, self.ignores):
+                topic = f"{event_class.__module__}:{event_class.__qualname__}"
+                raise UnhandledEvent(self.name, notification_id, topic)
+            attribute = ""
+        type(self)._dispatch[event_class] = attribute
+        return attribute
+
+    def begin(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
+        """Called at the start of every batch, inside its transaction, with the
+        (notification id, event) pairs this view is about to apply."""
 
     def flush(self, tx: ViewTransaction) -> None:
         """Called once at the end of every batch, inside its transaction, for

@@ -11,6 +11,7 @@ into psycopg2's ``%s``, so view SQL must not contain a literal ``?`` or ``%``.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import re
 import select
@@ -21,6 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from contractledger.store.errors import StoreConfigurationError
@@ -64,6 +66,9 @@ class ViewTransaction:
             return
         names = ", ".join(columns)
         if self.dialect == "postgres":
+            if len(rows) >= COPY_THRESHOLD:
+                self._copy_rows(table, names, rows, on_conflict)
+                return
             from psycopg2.extras import execute_values
 
             execute_values(
@@ -75,6 +80,23 @@ class ViewTransaction:
             self._cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", [tuple(r) for r in rows]
             )
+
+    def _copy_rows(self, table: str, names: str, rows: Sequence[Sequence[Any]], on_conflict: str) -> None:
+        """Many rows by COPY (about twice as fast as VALUES). Rows that may
+        conflict go by COPY into a temporary table first, then one INSERT ...
+        SELECT with the conflict clause."""
+        data = io.StringIO("".join(["\t".join([_copy_field(v) for v in row]) + "\n" for row in rows]))
+        if not on_conflict:
+            self._cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", data)
+            return
+        staging = "staging_" + table.rsplit(".", 1)[-1]
+        self._cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table}) ON COMMIT DELETE ROWS"
+        )
+        self._cursor.copy_expert(f"COPY {staging} ({names}) FROM STDIN", data)
+        self._cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} {on_conflict}; TRUNCATE {staging}"
+        )
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._cursor.fetchone()
@@ -322,6 +344,28 @@ class PostgresViewDatabase(ViewDatabase):
             connection.close()
         if self._listener is not None and not self._listener.closed:
             self._listener.close()
+
+
+# Bulk writes of at least this many rows go by COPY on PostgreSQL.
+COPY_THRESHOLD = 100
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """A value in COPY's text format (the types views write: text, integers, NULL)."""
+    if value is None:
+        return "\\N"
+    if type(value) is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
+    if type(value) is bool:
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return "\\\\x" + bytes(value).hex()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _same(sql: str) -> str:

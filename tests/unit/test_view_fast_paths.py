@@ -1,0 +1,96 @@
+"""The views' fast paths give exactly what the general ones give: the batch
+decoder the mapper's events, ``details_text`` the JSON of
+``event_as_plain_data``'s details, ``instant_text`` the strftime text, and the
+workload generator the same ledger with the aggregate cache on or off."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from contractledger.domain.clock import SettableClock
+from contractledger.domain.history import event_as_plain_data, plain
+from contractledger.domain.ledger import ContractLedger
+from contractledger.domain.workload import generate
+from contractledger.projections.decoding import BatchDecoder
+from contractledger.projections.rows import INSTANT_FORMAT, _exact, details_text, id_text, instant_text, json_text
+
+START = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+
+
+def _ledger(env: dict[str, str] | None = None, events: int = 2500) -> ContractLedger:
+    clock = SettableClock(START)
+    ledger = ContractLedger(env or {"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    generate(ledger, clock, events, seed=3)
+    return ledger
+
+
+@pytest.fixture(scope="module")
+def ledger() -> ContractLedger:
+    return _ledger()
+
+
+def test_the_batch_decoder_yields_the_mappers_events(ledger: ContractLedger) -> None:
+    notifications = ledger.recorder.select_notifications(start=1, limit=10**6)
+    decoder = BatchDecoder(ledger.mapper)
+    assert decoder.fast
+    for decoded in (decoder.decode_all(notifications), [decoder.decode(n) for n in notifications]):
+        for notification, event in zip(notifications, decoded, strict=True):
+            expected = ledger.mapper.to_domain_event(notification)
+            assert type(event) is type(expected)
+            assert event.__dict__ == expected.__dict__
+
+
+def test_a_batch_with_a_bad_state_fails_as_the_mapper_does(ledger: ContractLedger) -> None:
+    from dataclasses import replace
+
+    from eventsourcing.persistence import MapperDeserialisationError
+
+    notifications = list(ledger.recorder.select_notifications(start=1, limit=5))
+    notifications[3] = replace(notifications[3], state=b"{not json")
+    with pytest.raises(MapperDeserialisationError):
+        BatchDecoder(ledger.mapper).decode_all(notifications)
+
+
+def test_details_text_is_the_json_of_the_plain_details(ledger: ContractLedger) -> None:
+    decoder = BatchDecoder(ledger.mapper)
+    for event in decoder.decode_all(ledger.recorder.select_notifications(start=1, limit=10**6)):
+        expected = json.dumps(
+            plain(event_as_plain_data(event)["details"]), default=_exact, sort_keys=True, separators=(",", ":")
+        )
+        assert details_text(event) == expected
+        assert id_text(event.originator_id) == str(event.originator_id)
+
+
+def test_instant_text_is_utc_text_with_microseconds() -> None:
+    east = timezone(timedelta(hours=5, minutes=30))
+    for instant in (
+        START,
+        START.replace(microsecond=7),
+        datetime(2026, 6, 1, 23, 59, 59, 999999, tzinfo=east),
+        datetime(999, 1, 1, tzinfo=timezone.utc),
+    ):
+        expected = instant.astimezone(timezone.utc).strftime(INSTANT_FORMAT)
+        assert instant_text(instant) == expected
+        assert instant_text(instant) == expected  # remembered
+    with pytest.raises(ValueError):
+        instant_text(datetime(2026, 1, 1))
+
+
+def test_json_text_of_a_list_of_text_is_the_general_json() -> None:
+    values = ["a", "é", "b\"c"]
+    assert json_text(values) == json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+def test_the_workload_is_the_same_with_the_aggregate_cache_on(ledger: ContractLedger) -> None:
+    cached = _ledger({"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10000"})
+
+    def log(of: ContractLedger) -> list[tuple[object, int, str, bytes]]:
+        return [
+            (n.originator_id, n.originator_version, n.topic, n.state)
+            for n in of.recorder.select_notifications(start=1, limit=10**6)
+        ]
+
+    assert log(cached) == log(ledger)
