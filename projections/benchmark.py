@@ -223,19 +223,30 @@ def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: in
     return Line("", done, time.monotonic() - started)
 
 
-def rebuild_views(recorder: Any, mapper: Any, database: Any, batch: int) -> Line:
-    """Our rebuild of every view of the catalogue, in one pass, to the head."""
+def rebuild_views(env: Mapping[str, str], batch: int, workers: int) -> Line:
+    """Our rebuild of every view of the catalogue to the head: in one pass
+    (``workers`` 1) or shared out among processes, then switched together."""
+    from contractledger.domain.ledger import ContractLedger
     from contractledger.projections.catalogue import VIEWS
     from contractledger.projections.progress import Progress
-    from contractledger.projections.rebuild import rebuild_all
+    from contractledger.projections.rebuild import rebuild_all, rebuild_in_parallel
+    from contractledger.projections.view_database import view_database_for
 
-    head = recorder.max_notification_id() or 0
+    ledger = ContractLedger(dict(env))
+    head = ledger.recorder.max_notification_id() or 0
     progress = Progress("all views", head)
     started = time.monotonic()
-    done = rebuild_all(recorder, mapper, database, VIEWS, batch_size=batch, on_batch=progress.advance)
+    if workers > 1:
+        done = rebuild_in_parallel(env, VIEWS, workers=workers, batch_size=batch, on_batch=progress.advance)
+    else:
+        database = view_database_for(dict(env))
+        done = rebuild_all(ledger.recorder, ledger.mapper, database, VIEWS, batch_size=batch, on_batch=progress.advance)
+        database.close()
     seconds = time.monotonic() - started
     progress.finish()
-    return Line("", done[0].position - min(d.resumed_from for d in done), seconds)
+    ledger.close()
+    assert all(d.position == head for d in done), done
+    return Line("", head, seconds)
 
 
 def library_runner(env: Mapping[str, str], events: int) -> Line:
@@ -412,11 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.view_database import (
-        PostgresViewDatabase,
-        SqliteViewDatabase,
-        postgres_connect_kwargs,
-    )
+    from contractledger.projections.view_database import postgres_connect_kwargs
 
     parser = argparse.ArgumentParser(prog="scripts/bench-views", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the generated log (default 1,000,000)")
@@ -428,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lag-commands", type=int, default=1000, help="commands for the live lag (0: skip)")
     parser.add_argument("--skip-rebuild", action="store_true", help="only the live lag")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1,
+        help="rebuild processes, measured beside the one-process rebuild (default: the cores)",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("POSTGRES_HOST"):
         print("bench-views: POSTGRES_* not set (run it through scripts/bench-views)", file=sys.stderr)
@@ -452,23 +463,21 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"read + decode, PostgreSQL (library mapper, first {sample:,})",
                      read_and_decode(ledger.recorder, ledger.mapper, library=True, until=sample)))
 
-        say("rebuilding every view on PostgreSQL")
-        database = PostgresViewDatabase(pg, env["POSTGRES_SCHEMA"])
-        ours_pg = rebuild_views(ledger.recorder, ledger.mapper, database, args.batch)
-        database.close()
-        rows.append(("rebuild all views, PostgreSQL", ours_pg))
-
-        say("rebuilding every view on SQLite (views in a copy of the ledger file)")
-        folder = tempfile.mkdtemp(prefix="bench-views-")
-        copy = os.path.join(folder, "ledger.sqlite3")
-        shutil.copyfile(path, copy)
-        sqlite_ledger = ContractLedger(sqlite_env(copy))
-        sqlite_db = SqliteViewDatabase(copy)
-        ours_sqlite = rebuild_views(sqlite_ledger.recorder, sqlite_ledger.mapper, sqlite_db, args.batch)
-        sqlite_db.close()
-        sqlite_ledger.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        rows.append(("rebuild all views, SQLite", ours_sqlite))
+        results: dict[tuple[str, int], Line] = {}
+        for workers in sorted({1, args.workers}):
+            say(f"rebuilding every view on PostgreSQL ({workers} process{'es' if workers > 1 else ''})")
+            line = results["PostgreSQL", workers] = rebuild_views(env, args.batch, workers)
+            rows.append((f"rebuild all views, PostgreSQL, {workers} process{'es' if workers > 1 else ''}", line))
+        for workers in sorted({1, args.workers}):
+            say(f"rebuilding every view on SQLite, views in a copy of the ledger file ({workers} process(es))")
+            folder = tempfile.mkdtemp(prefix="bench-views-")
+            copy = os.path.join(folder, "ledger.sqlite3")
+            shutil.copyfile(path, copy)
+            line = results["SQLite", workers] = rebuild_views(sqlite_env(copy), args.batch, workers)
+            shutil.rmtree(folder, ignore_errors=True)
+            rows.append((f"rebuild all views, SQLite, {workers} process{'es' if workers > 1 else ''}", line))
+        ours_pg = max((line for (store, _), line in results.items() if store == "PostgreSQL"), key=lambda l: l.rate)
+        ours_sqlite = max((line for (store, _), line in results.items() if store == "SQLite"), key=lambda l: l.rate)
 
         library_events = head if args.library_events <= 0 else min(head, args.library_events)
         say(f"the library's ProjectionRunner, one transaction per event, over {library_events:,} events")

@@ -95,6 +95,7 @@ CONTRACT_COLUMNS = (
 
 class ContractStatusView(BufferedView):
     name = "contract_status"
+    rebuild_cost = 4.0
     tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
     ignores = (
         Contract.AwaitingTransferRecorded,

@@ -44,6 +44,7 @@ PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifie
 
 class DirectoryView(BufferedView):
     name = "directory"
+    rebuild_cost = 0.5
     tables = ("parties", "profile_changes", "associations", "direct_relationships")
     ignores = (
         Contract.Event,

@@ -96,6 +96,8 @@ def details_text(event: Any) -> str:
             details[key] = value
         elif kind is UUID:
             details[key] = id_text(value)
+        elif (kind is list or kind is tuple) and all(type(item) is UUID for item in value):
+            details[key] = [id_text(item) for item in value]  # a chain
         elif kind is date:
             details[key] = value.isoformat()
         else:
@@ -131,7 +133,7 @@ class UpsertBuffer:
     a failed batch left in memory is dropped with :meth:`discard`.
     """
 
-    keep = 100_000
+    keep = 500_000
 
     def __init__(self, table: str, columns: Sequence[str], key: str | None = None) -> None:
         self.table = table
@@ -254,6 +256,13 @@ class BufferedView(View):
         call this)."""
         for buffer in self.buffers:
             buffer.discard()
+
+    def apply_all(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
+        if events and events[0][0] <= self._last_seen:
+            self.forget()
+        super().apply_all(tx, events)
+        if events:
+            self._last_seen = events[-1][0]
 
     def begin(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
         """Before a batch (the runner calls it with the events this view will apply)."""

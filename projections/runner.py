@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -86,16 +87,29 @@ class ViewRunner:
 
     def catch_up(self, until: int | None = None) -> int:
         """Applies every recorded event after the views' positions (up to
-        ``until`` if given), a batch per transaction. Returns the position."""
-        while True:
-            page = self.recorder.select_notifications(
-                start=self.position, limit=self.batch_size, stop=until, inclusive_of_start=False
-            )
-            if not page:
-                return self.position
-            self.apply_batch(page)
-            if until is not None and self.position >= until:
-                return self.position
+        ``until`` if given), a batch per transaction. Returns the position.
+
+        While a batch is applied, the next page is read by a helper thread
+        (the database does that work while this thread decodes and applies)."""
+        page = self._page(self.position, until)
+        if not page:
+            return self.position
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader:
+            while page:
+                ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
+                try:
+                    self.apply_batch(page)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                    raise
+                if until is not None and self.position >= until:
+                    break
+                page = ahead.result() if ahead is not None else self._page(self.position, until)
+        return self.position
+
+    def _page(self, after: int, until: int | None) -> Sequence[Notification]:
+        return self.recorder.select_notifications(start=after, limit=self.batch_size, stop=until, inclusive_of_start=False)
 
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
         """The batch's events, decoded once for all views."""
@@ -120,9 +134,7 @@ class ViewRunner:
                     continue
                 todo = events if events[0][0] > applied else [(i, e) for i, e in events if i > applied]
                 view.begin(tx, todo)
-                apply = view.apply
-                for notification_id, event in todo:
-                    apply(tx, event, notification_id)
+                view.apply_all(tx, todo)
                 view.flush(tx)
                 positions.record_position(tx, view.name, view.generation, last)
             self.database.announce_change(tx)

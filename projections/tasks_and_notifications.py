@@ -69,6 +69,7 @@ _STATUS_KINDS = {
 
 class TasksAndNotificationsView(BufferedView):
     name = "tasks_and_notifications"
+    rebuild_cost = 2.0
     tables = ("tasks", "task_records", "notifications", "contract_chains", "triggers")
     ignores = (
         Contract.Event,

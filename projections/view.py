@@ -32,6 +32,9 @@ class UnhandledEvent(RuntimeError):
         self.topic = topic
 
 
+_UNKNOWN = object()
+
+
 def handles(*event_classes: type) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Marks a view method as the handler of the given event classes."""
 
@@ -46,6 +49,9 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     ignores: ClassVar[tuple[type, ...]] = ()
+    # the rebuild's work for this view relative to others', to share views
+    # out among parallel rebuild workers (rebuild.rebuild_in_parallel)
+    rebuild_cost: ClassVar[float] = 1.0
     _handlers: ClassVar[dict[type, str]]
     # event class -> handler name, or "" for an ignored class: worked out
     # once per class from the MRO, then one dictionary lookup per event
@@ -75,6 +81,22 @@ class View:
             attribute = self._route(type(event), notification_id)
         if attribute:
             getattr(self, attribute)(tx, event, notification_id)
+
+    def apply_all(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
+        """Applies a batch's (notification id, event) pairs in order: as
+        :meth:`apply` for each, with the handler found once per event class."""
+        bound = self.__dict__.get("_bound")
+        if bound is None:
+            bound = self._bound = {}
+        for notification_id, event in events:
+            handler = bound.get(type(event), _UNKNOWN)
+            if handler is _UNKNOWN:
+                attribute = self._dispatch.get(type(event))
+                if attribute is None:
+                    attribute = self._route(type(event), notification_id)
+                handler = bound[type(event)] = getattr(self, attribute) if attribute else None
+            if handler is not None:
+                handler(tx, event, notification_id)
 
     def _route(self, event_class: type, notification_id: int) -> str:
         """The handler of ``event_class`` ("" when ignored), remembered per class."""

@@ -85,7 +85,7 @@ class ViewTransaction:
         """Many rows by COPY (about twice as fast as VALUES). Rows that may
         conflict go by COPY into a temporary table first, then one INSERT ...
         SELECT with the conflict clause."""
-        data = io.StringIO("".join(["\t".join([_copy_field(v) for v in row]) + "\n" for row in rows]))
+        data = io.StringIO(_copy_text(rows))
         if not on_conflict:
             self._cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", data)
             return
@@ -366,6 +366,27 @@ def _copy_field(value: Any) -> str:
     if isinstance(value, (bytes, memoryview)):
         return "\\\\x" + bytes(value).hex()
     return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_text(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows in COPY's text format. Most values are plain text and integers:
+    joined as they are, then checked as a whole (no value may hold a tab,
+    newline, carriage return or backslash, which would need escaping); when
+    the check fails, every value is escaped one by one."""
+    text = "".join(
+        ["\t".join([v if type(v) is str else ("\\N" if v is None else _copy_field(v)) for v in row]) + "\n" for row in rows]
+    )
+    width = len(rows[0])
+    nulls = sum(row.count(None) for row in rows)
+    if (
+        all(len(row) == width for row in rows)
+        and text.count("\t") == len(rows) * (width - 1)
+        and text.count("\n") == len(rows)
+        and "\r" not in text
+        and text.count("\\") == nulls
+    ):
+        return text
+    return "".join(["\t".join([_copy_field(v) for v in row]) + "\n" for row in rows])
 
 
 def _same(sql: str) -> str:

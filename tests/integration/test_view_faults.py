@@ -142,16 +142,17 @@ from contractledger.projections.service import run_views
 from contractledger.projections.view_database import view_database_for
 
 pause_at, flag, pause_view = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-original = BufferedView.apply
+original = BufferedView.apply_all
 
-def apply(self, tx, event, notification_id):
-    # the view has applied part of this batch inside its open transaction: stop here and wait for the kill
-    if notification_id == pause_at and self.name == pause_view:
+def apply_all(self, tx, events):
+    if self.name == pause_view and any(i == pause_at for i, _ in events):
+        # apply part of this batch inside its open transaction, then stop and wait for the kill
+        original(self, tx, [(i, e) for i, e in events if i < pause_at])
         open(flag, "w").close()
         time.sleep(600)
-    return original(self, tx, event, notification_id)
+    return original(self, tx, events)
 
-BufferedView.apply = apply
+BufferedView.apply_all = apply_all
 env = dict(os.environ)
 ledger = ContractLedger(env)
 run_views(ledger.recorder, ledger.mapper, view_database_for(env), VIEWS, threading.Event(), batch_size=int(sys.argv[4]))
@@ -294,3 +295,18 @@ def test_a_replay_started_twice_on_one_view_refuses_the_second_and_stays_correct
         assert positions.live_generation(tx, view_class.name) == done.generation
     fresh = rebuild(world.ledger.recorder, world.ledger.mapper, world.database, view_class, switch=False)
     assert compare(world.database, view_class, done.generation, fresh.generation) == []
+
+
+# ---- a rebuild shared out among processes --------------------------------------------------
+
+
+def test_a_rebuild_shared_out_among_processes_equals_a_one_process_replay(world: World) -> None:
+    from contractledger.projections.rebuild import rebuild_in_parallel
+
+    rebuilt = rebuild_in_parallel(world.env, VIEWS, workers=2, batch_size=400)
+    head = world.head
+    assert all(r.position == head for r in rebuilt)
+    assert live_generations(world.database, VIEWS) == {r.view: r.generation for r in rebuilt}
+    replayed = rebuild_all(world.ledger.recorder, world.ledger.mapper, world.database, VIEWS, switch=False)
+    for view_class, mine, fresh in zip(VIEWS, rebuilt, replayed):
+        assert compare(world.database, view_class, mine.generation, fresh.generation) == []

@@ -1,0 +1,76 @@
+"""Bulk view writes (``ViewTransaction.insert_rows``) keep every value exactly,
+whichever way they go: VALUES for a few rows, COPY for many on PostgreSQL
+(through a staging table when rows may conflict), executemany on SQLite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from contractledger.projections.view_database import (
+    COPY_THRESHOLD,
+    PostgresViewDatabase,
+    SqliteViewDatabase,
+    ViewDatabase,
+    postgres_connect_kwargs,
+)
+
+AWKWARD = ["plain", "tab\there", "new\nline", "cr\rhere", "back\\slash", "\\N", "\\", "é ü 中文 🙂", "", "'quote\"", "%s ?"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: Any, tmp_path: Any) -> Iterator[ViewDatabase]:
+    if request.param == "sqlite":
+        db: ViewDatabase = SqliteViewDatabase(str(tmp_path / "views.sqlite3"))
+        yield db
+        db.close()
+        return
+    if not os.environ.get("POSTGRES_HOST"):
+        pytest.fail("PostgreSQL tests need the throwaway server: run them through scripts/with-postgres")
+    import psycopg2
+
+    settings = postgres_connect_kwargs(os.environ)
+    schema = f"views_{uuid4().hex[:12]}"
+    admin = psycopg2.connect(**settings)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {schema}")
+    db = PostgresViewDatabase(settings, schema)
+    yield db
+    db.close()
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {schema} CASCADE")
+    admin.close()
+
+
+def _rows(count: int, offset: int = 0) -> list[tuple[Any, ...]]:
+    return [
+        (f"k{i}", AWKWARD[i % len(AWKWARD)], None if i % 3 == 0 else i * 10**12, None if i % 4 == 0 else AWKWARD[(i * 7) % len(AWKWARD)])
+        for i in range(offset, offset + count)
+    ]
+
+
+@pytest.mark.parametrize("count", [3, COPY_THRESHOLD + 17])
+def test_awkward_values_come_back_exactly(database: ViewDatabase, count: int) -> None:
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, a TEXT, n BIGINT, b TEXT)")
+        tx.insert_rows("t", ("k", "a", "n", "b"), _rows(count))
+    assert sorted(database.query("SELECT k, a, n, b FROM t")) == sorted(_rows(count))
+
+
+@pytest.mark.parametrize("count", [3, COPY_THRESHOLD + 17])
+def test_conflicting_rows_update_in_place_twice_in_one_transaction(database: ViewDatabase, count: int) -> None:
+    on_conflict = "ON CONFLICT (k) DO UPDATE SET a = excluded.a, n = excluded.n, b = excluded.b"
+    first = _rows(count)
+    changed = [(k, b, n, a) for k, a, n, b in first]
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, a TEXT, n BIGINT, b TEXT)")
+        tx.insert_rows("t", ("k", "a", "n", "b"), first, on_conflict=on_conflict)
+        tx.insert_rows("t", ("k", "a", "n", "b"), changed, on_conflict=on_conflict)
+    with database.transaction() as tx:
+        tx.insert_rows("t", ("k", "a", "n", "b"), _rows(count, offset=count), on_conflict=on_conflict)
+    assert sorted(database.query("SELECT k, a, n, b FROM t")) == sorted(changed + _rows(count, offset=count))
