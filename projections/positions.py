@@ -34,6 +34,14 @@ def record_position(tx: ViewTransaction, view: str, generation: int, applied: in
     )
 
 
+def record_positions(tx: ViewTransaction, applied: list[tuple[str, int, int]]) -> None:
+    """Several views' positions, (view, generation, position) each, in one statement."""
+    tx.insert_rows(
+        "view_positions", ("view", "generation", "position"), applied,
+        on_conflict="ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position",
+    )
+
+
 def live_generation(tx: ViewTransaction, view: str) -> int | None:
     tx.execute("SELECT live FROM view_generations WHERE view = ?", (view,))
     row = tx.fetchone()

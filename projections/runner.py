@@ -128,6 +128,7 @@ class ViewRunner:
         events = self.decode(notifications)
         last = notifications[-1].id
         with self.database.transaction() as tx:
+            moved = []
             for view in self.views:
                 applied = self.applied[view.name]
                 if applied >= last:
@@ -136,7 +137,8 @@ class ViewRunner:
                 view.begin(tx, todo)
                 view.apply_all(tx, todo)
                 view.flush(tx)
-                positions.record_position(tx, view.name, view.generation, last)
+                moved.append((view.name, view.generation, last))
+            positions.record_positions(tx, moved)  # in the same transaction as the rows
             self.database.announce_change(tx)
         for view in self.views:
             self.applied[view.name] = max(self.applied[view.name], last)
