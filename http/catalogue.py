@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from contractledger.http import resources_contracts, resources_oversight, resources_parties, resources_queries
+from contractledger.http import (
+    resources_contracts,
+    resources_oversight,
+    resources_parties,
+    resources_queries,
+    resources_sync,
+)
 from contractledger.http.commands import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health
@@ -22,6 +28,8 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
         by_path[command.path].append(CommandHandler(command, config))
     for query in resources_queries.QUERIES:
         by_path[query.path].append(QueryHandler(query, config))
+    for path, handlers in resources_sync.routes(config).items():
+        by_path[path].extend(handlers)
     by_path["/health"].append(Health())
     by_path["/ready"].append(Readiness(config))
     by_path["/metrics"].append(Metrics(config))

@@ -9,6 +9,7 @@ from contractledger.projections.directory import DirectoryView
 from contractledger.projections.oversight_records import OversightRecordsView
 from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView
 from contractledger.projections.view import View
+from contractledger.sync.feed_view import FEED_VIEWS
 
 VIEWS: tuple[type[View], ...] = (
     ContractStatusView,
@@ -17,4 +18,5 @@ VIEWS: tuple[type[View], ...] = (
     TasksAndNotificationsView,
     DirectoryView,
     BundleConsistencyView,
+    *FEED_VIEWS,
 )

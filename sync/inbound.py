@@ -1,0 +1,336 @@
+"""A peer's change, applied through the ledger's use cases exactly once.
+
+The peer sends its own change id, the contract (our id, its external id, or
+both, which links them), the contract version it saw and the change in its
+own vocabulary. The change runs as ``Actor(SYNC_PEER, <peer>)`` (an admin
+of the contract's primary owner: the same rules as any user) with command
+id ``<peer>:<change id>``, so the ledger saves its dedupe record in the same
+transaction as the change's events.
+
+A refused change is recorded too, as the ledger's command record for that
+same command id with the refusal as its outcome: an auditor sees it in the
+history export, the same change id is answered with the same refusal, and a
+change id is either applied or refused, never both. Only a collision with a
+concurrent writer is not recorded (nothing was decided: the peer retries).
+
+A stale version is refused only when it conflicts: when what the change is
+about (the status, the writing numbers, the codes) moved since the version
+the peer saw. The refusal carries the contract's current state.
+
+How a status name becomes a use case is read from the contract *as the peer
+saw it* (history does not change), so a repeat of an applied change runs the
+very same use case with the same arguments and gets the first outcome back.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal, NoReturn
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.clock import today
+from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
+from contractledger.domain.contract import Contract
+from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, NotFound, NotPermitted, RuleBroken
+from contractledger.domain.ledger import ContractLedger
+from contractledger.domain.plain_data import plain
+from contractledger.domain.status import Status
+from contractledger.sync import links
+from contractledger.sync.peer import Peer
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class StatusChange(msgspec.Struct, tag="status", tag_field="kind", forbid_unknown_fields=True, kw_only=True):
+    status: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="The status in the peer's own words.")]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    effective_on: date | None = None
+
+
+class WritingNumberAdded(msgspec.Struct, tag="writing_number_added", tag_field="kind", forbid_unknown_fields=True):
+    writing_number: Text
+
+
+class WritingNumberChanged(msgspec.Struct, tag="writing_number_changed", tag_field="kind", forbid_unknown_fields=True):
+    old_writing_number: Text
+    new_writing_number: Text
+
+
+class CodeAdded(msgspec.Struct, tag="code_added", tag_field="kind", forbid_unknown_fields=True, kw_only=True):
+    code: Text
+    code_status: Literal["active", "inactive"] = "active"
+
+
+class CodeStatusChanged(msgspec.Struct, tag="code_status_changed", tag_field="kind", forbid_unknown_fields=True):
+    code: Text
+    code_status: Literal["active", "inactive"]
+
+
+Change = StatusChange | WritingNumberAdded | WritingNumberChanged | CodeAdded | CodeStatusChanged
+
+
+class InboundChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    change_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="The peer's own id of this change.")]
+    contract_id: UUID | None = None
+    external_id: Text | None = None
+    seen_version: Annotated[int, msgspec.Meta(ge=1, description="The contract version the peer's change is based on.")]
+    change: Change
+
+
+class ChangeRefused(Exception):
+    """The change was refused (and, unless ``recorded`` is False, recorded as refused)."""
+
+    def __init__(self, refusal: dict[str, Any]) -> None:
+        super().__init__(refusal["message"])
+        self.refusal = refusal
+
+    @property
+    def error_class(self) -> str:
+        return self.refusal["error"]
+
+
+def command_id_of(peer: Peer, change_id: str) -> str:
+    return f"{peer.name}:{change_id}"
+
+
+def current_state(peer: Peer, contract: Contract) -> dict[str, Any]:
+    """What a peer needs to reconcile: the contract as the ledger holds it now."""
+    return {
+        "contract_id": str(contract.id),
+        "version": contract.version,
+        "status": contract.status.value,
+        "peer_status": peer.name_for(contract.status),
+        "writing_numbers": list(contract.writing_numbers),
+        "codes": [dict(c) for c in contract.codes],
+    }
+
+
+def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> dict[str, Any]:
+    """Applies the change (or answers a repeat as the first time); raises ChangeRefused."""
+    actor = Actor(Role.SYNC_PEER, peer.name)
+    command_id = command_id_of(peer, request.change_id)
+    request_print = fingerprint("inbound_change", msgspec.to_builtins(request))
+    earlier = _record(ledger, command_id)
+    if earlier is not None and _refusal_in(earlier) is not None:
+        _repeat_refusal(earlier, request_print)
+    try:
+        contract_id = _contract_of(ledger, peer, request)
+        seen = _contract_at(ledger, contract_id, request.seen_version)
+        if earlier is None:
+            _ensure_not_stale(ledger, peer, request, seen)
+        outcome = _run(ledger, actor, peer, seen, request.change, command_id)
+    except LedgerError as error:
+        if error.code == "contract.concurrent_change" or error.code == "command.id_reused":
+            raise ChangeRefused(_refusal(error, request, None)) from None  # nothing decided: not recorded
+        current = current_state(peer, error.contract) if isinstance(error, _Stale) else None
+        _record_refusal(ledger, actor, command_id, request_print, _refusal(error, request, current))
+    return _answer(ledger, peer, request, contract_id, outcome, command_id)
+
+
+# -- the contract --------------------------------------------------------------------
+
+
+def _contract_of(ledger: ContractLedger, peer: Peer, request: InboundChange) -> UUID:
+    if request.contract_id is not None and request.external_id is not None:
+        links.link(ledger, peer.name, request.contract_id, request.external_id)
+        return request.contract_id
+    if request.contract_id is not None:
+        return request.contract_id
+    if request.external_id is not None:
+        return links.contract_named(ledger, peer.name, request.external_id)
+    raise InvalidInput("sync.contract.required", "Name the contract: its contract_id, your external_id, or both.", "contract_id")
+
+
+def _contract_at(ledger: ContractLedger, contract_id: UUID, version: int) -> Contract:
+    current = ledger.get_contract(contract_id)
+    if version > current.version:
+        raise _Stale(
+            "sync.version_unknown",
+            f"The contract has no version {version} yet (it is at {current.version}); read it again.",
+            current,
+        )
+    return current if version == current.version else ledger.repository.get(contract_id, version=version)
+
+
+class _Stale(Conflict):
+    def __init__(self, code: str, message: str, current: Contract) -> None:
+        super().__init__(code, message, "seen_version", current_version=current.version)
+        self.contract = current
+
+
+def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange, seen: Contract) -> None:
+    current = ledger.get_contract(seen.id)
+    if seen.version == current.version:
+        return
+    change = request.change
+    if isinstance(change, StatusChange):
+        moved = seen.status is not current.status
+        about = "status"
+    elif isinstance(change, (WritingNumberAdded, WritingNumberChanged)):
+        moved = seen.writing_numbers != current.writing_numbers
+        about = "writing numbers"
+    else:
+        moved = seen.codes != current.codes
+        about = "codes"
+    if moved:
+        raise _Stale(
+            "sync.stale_version",
+            f"The contract's {about} changed since version {seen.version} (it is at version {current.version}); "
+            "reconcile with the current state and send a new change.",
+            current,
+        )
+
+
+# -- running the use case ---------------------------------------------------------------
+
+
+def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, change: Change, command_id: str) -> Any:
+    contract_id = seen.id
+    if isinstance(change, WritingNumberAdded):
+        return ledger.add_writing_number(actor, contract_id, change.writing_number, command_id=command_id)
+    if isinstance(change, WritingNumberChanged):
+        return ledger.change_writing_number(
+            actor, contract_id, change.old_writing_number, change.new_writing_number, command_id=command_id
+        )
+    if isinstance(change, CodeAdded):
+        return ledger.add_contract_code(actor, contract_id, change.code, status=change.code_status, command_id=command_id)
+    if isinstance(change, CodeStatusChanged):
+        return ledger.set_contract_code_status(actor, contract_id, change.code, change.code_status, command_id=command_id)
+    target = peer.status_named(change.status)
+    if target is None:
+        raise InvalidInput(
+            "sync.status.unknown",
+            f"{peer.name} may not send the status {change.status!r}; send one of {', '.join(sorted(peer.inbound))}.",
+            "change.status",
+        )
+    step = _workflow_step(ledger, seen, target)
+    if step is not None:
+        return step(actor, contract_id, effective_on=change.effective_on, command_id=command_id)
+    return ledger.set_manual_status(
+        actor, contract_id, target, note=change.note, effective_on=change.effective_on, command_id=command_id
+    )
+
+
+def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> Any:
+    """The onboarding step a peer's status name stands for (SPEC 4), or None
+    for a manual status change (whose own rules then refuse what is not one).
+    A step moves the contract's whole bundle, or nothing."""
+    if seen.status is Status.PENDING_AGENCY and target is Status.PENDING_PRODUCER:
+        # the same move twice over: a return after the producer submitted, a send before
+        submitted = any(
+            isinstance(e, Contract.SubmittedByProducer) for e in ledger.events.get(seen.id, lte=seen.version)
+        )
+        return ledger.return_to_producer if submitted else ledger.send_to_producer
+    if seen.status is Status.PENDING_PRODUCER and target is Status.PENDING_AGENCY:
+        return ledger.submit_by_producer  # the producer's own act: a peer is refused by the domain's rule
+    if seen.status is Status.PENDING_AGENCY and target is Status.PENDING_CARRIER:
+        return ledger.submit_to_carrier
+    return None
+
+
+# -- answers and refusals -------------------------------------------------------------------
+
+
+def _answer(
+    ledger: ContractLedger, peer: Peer, request: InboundChange, contract_id: UUID, outcome: Any, command_id: str
+) -> dict[str, Any]:
+    moved = [str(c) for c in outcome] if isinstance(outcome, list) else [str(contract_id)]
+    version = outcome if isinstance(outcome, int) else _version_after(ledger, contract_id, command_id)
+    return {
+        "change_id": request.change_id,
+        "outcome": "applied",
+        "contract_id": str(contract_id),
+        "external_id": links.external_id_of(ledger, peer.name, contract_id),
+        "version": version,
+        "moved_contract_ids": moved,
+    }
+
+
+def _version_after(ledger: ContractLedger, contract_id: UUID, command_id: str) -> int:
+    """The contract's version the command left it at: its last event by that
+    peer recorded no later than the command's record (a later change by the
+    same peer would have collided with this one on the contract's version)."""
+    record = _record(ledger, command_id)
+    assert record is not None
+    version = 0
+    for event in ledger.events.get(contract_id):
+        if event.timestamp > record.created_on:
+            break
+        if event.actor == Actor(Role.SYNC_PEER, command_id.split(":", 1)[0]):
+            version = event.originator_version
+    return version
+
+
+def _refusal(error: LedgerError, request: InboundChange, current: Any) -> dict[str, Any]:
+    refusal: dict[str, Any] = {
+        "error": next((name for name, kind in ERROR_CLASSES.items() if isinstance(error, kind)), "RuleBroken"),
+        "code": error.code,
+        "message": error.message,
+        "field": error.field,
+        "change_id": request.change_id,
+        "contract_id": plain(request.contract_id),
+        "external_id": request.external_id,
+    }
+    if isinstance(error, _Stale):
+        refusal["current"] = current
+    return refusal
+
+
+def _record_refusal(
+    ledger: ContractLedger, actor: Actor, command_id: str, request_print: str, refusal: dict[str, Any]
+) -> NoReturn:
+    record = CommandRecord.record(
+        command_id,
+        request_print,
+        {"refused": refusal},
+        actor=actor,
+        effective_on=today(ledger.clock),
+        at=ledger.clock.now(),
+    )
+    try:
+        ledger.save(record)
+    except IntegrityError:  # a concurrent repeat decided first: answer as it was decided
+        winner = _record(ledger, command_id)
+        assert winner is not None
+        if _refusal_in(winner) is None:
+            raise ChangeRefused(
+                {**refusal, "error": "Conflict", "code": "sync.change_in_flight",
+                 "message": "The same change id was applied at the same moment; send it again for its answer."}
+            ) from None
+        _repeat_refusal(winner, request_print)
+    raise ChangeRefused(refusal)
+
+
+def _repeat_refusal(record: CommandRecord, request_print: str) -> NoReturn:
+    if record.fingerprint != request_print:
+        raise ChangeRefused(
+            {
+                "error": "RuleBroken",
+                "code": "sync.change_id_reused",
+                "message": "This change id was already used for a different change; use a new change id.",
+                "field": "change_id",
+            }
+        )
+    raise ChangeRefused(_refusal_in(record))
+
+
+def _record(ledger: ContractLedger, command_id: str) -> CommandRecord | None:
+    try:
+        return ledger.repository.get(record_id(command_id))
+    except AggregateNotFoundError:
+        return None
+
+
+def _refusal_in(record: CommandRecord) -> dict[str, Any] | None:
+    outcome = record.outcome
+    return outcome["refused"] if isinstance(outcome, dict) and isinstance(outcome.get("refused"), dict) else None
+
+
+ERROR_CLASSES: dict[str, type[LedgerError]] = {
+    cls.__name__: cls for cls in (Conflict, InvalidInput, NotFound, NotPermitted, RuleBroken)
+}

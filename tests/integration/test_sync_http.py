@@ -1,0 +1,167 @@
+"""The sync routes over the WSGI app on a real SQLite ledger with its views
+runner: who may use a peer's routes, the pull feed with its cursor and
+long-poll, acknowledgements, inbound changes with their refusals, reconcile."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_http_world import Api, running_api  # noqa: E402
+
+from contractledger.domain.actor import Actor, Role  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
+
+MANAGE = Actor(Role.SYNC_PEER, "manage")
+CONTRACTING = Actor(Role.SYNC_PEER, "contracting")
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    yield from running_api(tmp_path)
+
+
+def feed(api: Api, actor: Actor, peer: str = "manage", **params: Any) -> Any:
+    api.caught_up()
+    return api.client.simulate_get(f"/sync/{peer}/feed", headers=api.as_(actor), params={k: str(v) for k, v in params.items()})
+
+
+def change(api: Api, actor: Actor, peer: str, change_id: str, contract_id: Any, seen: int, **what: Any) -> Any:
+    body = {"change_id": change_id, "contract_id": str(contract_id), "seen_version": seen, "change": what}
+    return api.client.simulate_post(f"/sync/{peer}/changes", headers=api.as_(actor), json=body)
+
+
+def test_only_the_peer_itself_and_auditors_read_its_feed(api: Api) -> None:
+    w = api.world
+    w.active_contract()
+    assert feed(api, MANAGE).status_code == 200
+    assert feed(api, w.auditor).status_code == 200
+    assert feed(api, CONTRACTING).json["code"] == "sync.peer_only"
+    assert feed(api, w.aga_admin).status_code == 403
+    assert feed(api, MANAGE, peer="nobody").json["code"] == "sync.peer.unknown"
+    acked = api.client.simulate_post("/sync/manage/ack", headers=api.as_(w.auditor), json={"position": 1})
+    assert acked.status_code == 403
+
+
+def test_the_feed_pages_from_a_cursor_and_an_empty_page_means_caught_up(api: Api) -> None:
+    w = api.world
+    w.active_contract()
+    whole = feed(api, MANAGE, limit=1000).json
+    assert len(whole["items"]) >= 5
+    first = feed(api, MANAGE, limit=2).json
+    assert first["items"] == whole["items"][:2]
+    second = feed(api, MANAGE, after=first["next_after"], limit=2).json
+    assert second["items"] == whole["items"][2:4]
+    end = feed(api, MANAGE, after=whole["next_after"]).json
+    assert end["items"] == [] and end["next_after"] == whole["next_after"]
+
+
+def test_a_caught_up_reader_waiting_gets_the_next_item_as_it_is_recorded(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    head = feed(api, MANAGE).json["next_after"]
+    later = threading.Timer(0.5, lambda: api.config.ledger.add_writing_number(w.carrier_staff, contract_id, "WN-9"))
+    later.start()
+    started = time.monotonic()
+    waited = api.client.simulate_get(
+        "/sync/manage/feed", headers=api.as_(MANAGE), params={"after": str(head), "wait": "5"}
+    ).json
+    later.join()
+    assert [i["data"]["change"] for i in waited["items"]] == [{"writing_number": "WN-9"}]
+    assert 0.4 < time.monotonic() - started < 4.5
+
+
+def test_an_acknowledgement_is_kept_and_never_moves_back(api: Api) -> None:
+    post = lambda p: api.client.simulate_post("/sync/manage/ack", headers=api.as_(MANAGE), json={"position": p})  # noqa: E731
+    assert post(7).json == {"acknowledged": 7}
+    assert post(3).json == {"acknowledged": 7}
+    assert feed(api, MANAGE).json["acknowledged"] == 7
+
+
+def test_an_inbound_change_applies_once_and_a_repeat_is_answered_the_same(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    version = api.config.ledger.get_contract(contract_id).version
+    first = change(api, MANAGE, "manage", "m-1", contract_id, version, kind="writing_number_added", writing_number="WN-1")
+    assert first.status_code == 200, first.json
+    position = api.position()
+    again = change(api, MANAGE, "manage", "m-1", contract_id, version, kind="writing_number_added", writing_number="WN-1")
+    assert (again.status_code, again.content) == (200, first.content)
+    assert api.position() == position
+    heard = [i for i in feed(api, CONTRACTING, peer="contracting", limit=1000).json["items"] if i["origin"] == "manage"]
+    assert [(i["causationid"], i["ledgerversion"]) for i in heard] == [("manage:m-1", version + 1)]
+    assert not [i for i in feed(api, MANAGE, limit=1000).json["items"] if i["origin"] == "manage"]
+
+
+def test_a_peer_may_not_post_as_another_peer(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    refused = change(api, CONTRACTING, "manage", "x-1", contract_id, 1, kind="writing_number_added", writing_number="WN-1")
+    assert refused.status_code == 403
+
+
+def test_a_rule_breaking_change_is_a_recorded_refusal_with_the_rule_s_code(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    version = api.config.ledger.get_contract(contract_id).version
+    refused = change(api, MANAGE, "manage", "m-2", contract_id, version, kind="status", status="Pending with Agency")
+    assert refused.status_code == 422
+    assert refused.json["code"] == "contract.status.would_nullify" and refused.json["change_id"] == "m-2"
+    again = change(api, MANAGE, "manage", "m-2", contract_id, version, kind="status", status="Pending with Agency")
+    assert again.content == refused.content
+    history = api.config.ledger.history(contract_id)
+    assert api.config.ledger.get_contract(contract_id).status is Status.ACTIVE and len(history) == version
+
+
+def test_a_stale_conflicting_version_is_409_with_the_current_state(api: Api) -> None:
+    w = api.world
+    (contract_id,) = w.assign()
+    w.onboard(contract_id)
+    seen = api.config.ledger.get_contract(contract_id).version
+    api.config.ledger.set_manual_status(w.carrier_staff, contract_id, Status.DECLINED)
+    stale = change(api, MANAGE, "manage", "m-3", contract_id, seen, kind="status", status="Approved")
+    assert stale.status_code == 409
+    assert stale.json["code"] == "sync.stale_version"
+    assert stale.json["current"]["status"] == "declined" and stale.json["current"]["version"] == seen + 1
+    assert stale.json["current"]["peer_status"] == "Declined" and stale.json["current"]["writing_numbers"] == []
+
+
+def test_reconcile_lists_every_discrepancy(api: Api) -> None:
+    w = api.world
+    agreed = w.active_contract()
+    drifted = w.active_contract(advisor=w.second_advisor)
+    api.config.ledger.add_writing_number(w.carrier_staff, drifted, "WN-1")
+    linked = api.client.simulate_post(
+        "/sync/manage/links", headers=api.as_(MANAGE), json={"contract_id": str(agreed), "external_id": "M-1"}
+    )
+    assert linked.status_code == 200
+    unknown = "00000000-0000-4000-8000-000000000000"
+    view = {
+        "contracts": [
+            {"external_id": "M-1", "status": "Approved", "writing_numbers": []},
+            {"contract_id": str(drifted), "status": "Pending with Carrier", "writing_numbers": ["WN-2"]},
+            {"contract_id": unknown, "status": "Approved"},
+        ]
+    }
+    answer = api.client.simulate_post("/sync/manage/reconcile", headers=api.as_(MANAGE), json=view).json
+    found = {(d["kind"], d["contract_id"]) for d in answer["discrepancies"]}
+    assert found == {
+        ("status_differs", str(drifted)),
+        ("writing_numbers_differ", str(drifted)),
+        ("missing_in_ledger", unknown),
+    }
+    api.caught_up()
+    complete = api.client.simulate_post(
+        "/sync/manage/reconcile", headers=api.as_(MANAGE), json={**view, "complete": True}
+    ).json
+    missing = {d["contract_id"] for d in complete["discrepancies"] if d["kind"] == "missing_in_peer"}
+    assert str(agreed) not in missing and str(drifted) not in missing
+    assert missing  # the direct relationships the feed told manage of, which its view leaves out
