@@ -1,11 +1,11 @@
-"""The serve command: checks the configuration, then runs gunicorn and the
-views runner side by side, and stops them together.
+"""The serve command: checks the configuration, then runs gunicorn, the
+views runner and the sync delivery worker side by side, and stops them together.
 
 Bad configuration stops here with one sentence naming the setting, before
 any worker starts (a worker failing to boot would print a traceback).
 
-Both children run in this process's care: SIGTERM or SIGINT is passed on to
-both; when either one ends by itself, the other is stopped too and the
+The children run in this process's care: SIGTERM or SIGINT is passed on to
+each; when any one ends by itself, the others are stopped too and the
 command exits non-zero (a service without its views answers stale reads
 forever; views without the API serve nobody). The workers share a
 temporary directory for their metrics (see ``metrics``), removed on exit.
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 [sys.executable, "-m", "contractledger.projections.service"],
                 [sys.executable, "-m", "gunicorn", *arguments, *(argv or [])],
+                # pushes the sync peers' feeds to their endpoints (sync/delivery.py)
+                [sys.executable, "-m", "contractledger.sync.delivery", "run"],
             ],
             env,
         )
@@ -108,7 +110,7 @@ def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
             child.wait()
     if asked_to_stop:
         return 0
-    name = "the views runner" if ended is children[0] else "gunicorn"
+    name = ("the views runner", "gunicorn", "the sync delivery worker")[children.index(ended)]
     print(f"contractledger: {name} stopped (exit status {ended.returncode}); stopped the rest too.", file=sys.stderr)
     return 1
 

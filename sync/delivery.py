@@ -1,0 +1,275 @@
+"""Push delivery: POSTs each peer's feed items to its endpoint as they appear.
+
+One thread per peer: it takes new items from the peer's feed into the
+outbox (``delivery_state``), then sends every contract's head item, so
+items of one contract arrive in order while other contracts go on. Each
+POST is the item as a structured CloudEvent with the Standard Webhooks
+headers: ``webhook-id`` (the item's id, the same on every retry),
+``webhook-timestamp`` and ``webhook-signature`` (one ``v1,`` signature per
+current secret). A 2xx answer delivers the item; ``410 Gone`` pauses the
+peer until an operator resumes it; anything else (or no answer within the
+timeout) is retried after an exponential back-off with jitter, and once the
+peer's give-up time has passed since the first attempt the item becomes a
+dead letter for an operator to inspect and replay. The pull feed is always
+there for catch-up.
+
+The worker wakes when the views runner commits a batch (the view database's
+change announcements), so an item is pushed within a few milliseconds of
+its event's commit.
+
+    python -m contractledger.sync.delivery run            the worker (scripts/sync-deliver run)
+    python -m contractledger.sync.delivery dead-letters PEER
+    python -m contractledger.sync.delivery replay PEER [ITEM_ID ...]
+    python -m contractledger.sync.delivery resume PEER
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.sync import delivery_state as state
+from contractledger.sync import feed
+from contractledger.sync.cloudevents import MEDIA_TYPE
+from contractledger.sync.peer import Peer, peers
+from contractledger.sync.signing import signature_header
+
+log = logging.getLogger("contractledger.sync.delivery")
+TAKE_BATCH = 500
+
+
+def backoff(attempts: int, first: float, longest: float, draw: Callable[[], float] = random.random) -> float:
+    """Seconds before the next attempt after ``attempts`` failed ones: doubling
+    from ``first`` up to ``longest``, with "equal jitter" (half fixed, half
+    random) so that many retries due together spread out."""
+    ceiling = min(longest, first * (2 ** max(0, attempts - 1)))
+    return ceiling / 2 + draw() * ceiling / 2
+
+
+class Endpoint:
+    """One keep-alive HTTP connection to a peer's endpoint (loopback only)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+            raise ValueError(f"delivery endpoint {url!r}: only http://127.0.0.1 endpoints are served here")
+        self.host, self.port, self.path = parts.hostname, parts.port or 80, parts.path or "/"
+        self.timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+
+    def post(self, body: bytes, headers: Mapping[str, str]) -> int:
+        for attempt in (1, 2):  # a kept-alive connection the peer closed meanwhile gets one fresh try
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self._connection.request("POST", self.path, body=body, headers=dict(headers))
+                response = self._connection.getresponse()
+                response.read()
+                if response.will_close:
+                    self.close()
+                return response.status
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class PeerDelivery:
+    """Delivers one peer's items; ``step`` does one round and says when to come back."""
+
+    def __init__(
+        self,
+        database: ViewDatabase,
+        peer: Peer,
+        env: Mapping[str, str],
+        clock: Callable[[], float] = time.time,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self.peer = peer
+        self.secrets = peer.secrets(env)
+        self.endpoint = Endpoint(peer.endpoint(env), peer.delivery.timeout_seconds)
+        self.clock = clock
+        self.draw = draw
+
+    def step(self) -> float | None:
+        """Takes new items and sends what is due. Answers the seconds until
+        the next retry is due (0: more to do now; None: nothing pending)."""
+        if state.paused(self.database, self.peer.name) is not None:
+            return None
+        self._take()
+        sent_any = False
+        for item in state.due_heads(self.database, self.peer.name, self.clock()):
+            sent_any = True
+            if not self._send(item):
+                return None  # paused
+        if sent_any:
+            return 0.0
+        upcoming = state.next_due(self.database, self.peer.name)
+        return None if upcoming is None else max(0.0, upcoming - self.clock())
+
+    def _take(self) -> None:
+        after = state.taken(self.database, self.peer.name)
+        rows = feed.read_raw(self.database, self.peer.name, after, TAKE_BATCH)
+        if rows:
+            items = []
+            for position, body in rows:
+                item = json.loads(body)
+                items.append((position, item["id"], item["subject"], body))
+            state.take(self.database, self.peer.name, items, rows[-1][0], self.clock())
+
+    def _send(self, item: state.Pending) -> bool:
+        now = self.clock()
+        body = item.body.encode()
+        timestamp = int(now)
+        headers = {
+            "Content-Type": MEDIA_TYPE,
+            "webhook-id": item.item_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(self.secrets, item.item_id, timestamp, body),
+        }
+        try:
+            status = self.endpoint.post(body, headers)
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except (OSError, http.client.HTTPException) as failure:
+            status, error = 0, f"{type(failure).__name__}: {failure}"
+        if error is None:
+            state.delivered(self.database, item)
+            return True
+        if status == 410:
+            state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {item.position}", _iso(now))
+            log.warning("%s: paused, its endpoint answered 410 Gone", self.peer.name)
+            return False
+        first = item.first_attempt_at if item.first_attempt_at is not None else now
+        if now - first >= self.peer.delivery.give_up_after_seconds:
+            state.give_up(self.database, item, error, _iso(now))
+            log.warning("%s: gave up on item %s after %d attempts (%s)", self.peer.name, item.item_id, item.attempts + 1, error)
+            return True
+        delay = backoff(item.attempts + 1, self.peer.delivery.first_retry_seconds, self.peer.delivery.longest_retry_seconds, self.draw)
+        state.failed(self.database, item, error, first, now + delay)
+        return True
+
+    def close(self) -> None:
+        self.endpoint.close()
+
+
+def _iso(instant: float) -> str:
+    return datetime.fromtimestamp(instant, timezone.utc).isoformat()
+
+
+def run(
+    open_database: Callable[[], ViewDatabase], chosen: Sequence[Peer], env: Mapping[str, str], stop: threading.Event
+) -> None:
+    """Delivers for every chosen peer (one thread each) until ``stop`` is set.
+    Each thread opens its own database: a change announcement consumed by one
+    listener must not be missed by another peer's thread."""
+    first = open_database()
+    try:
+        state.ensure_schema(first)
+    finally:
+        first.close()
+    threads = [threading.Thread(target=_follow, args=(open_database, p, env, stop), name=f"deliver-{p.name}") for p in chosen]
+    for thread in threads:
+        thread.start()
+    # with no peer to push to, the worker still lives as long as the service
+    # (the serve command stops everything when one of its children ends)
+    stop.wait()
+    for thread in threads:
+        thread.join()
+
+
+def _follow(open_database: Callable[[], ViewDatabase], peer: Peer, env: Mapping[str, str], stop: threading.Event) -> None:
+    database = open_database()
+    delivery = PeerDelivery(database, peer, env)
+    if isinstance(database, PostgresViewDatabase):
+        database.start_listening()
+    try:
+        while not stop.is_set():
+            try:
+                wait = delivery.step()
+            except Exception:  # the database went away for a moment: log, and try again shortly
+                log.exception("%s: delivery round failed; retrying", peer.name)
+                wait = 1.0
+            if wait is None or wait > 0:
+                # a committed view batch (or the next retry, or a check for a stop) ends the wait
+                database.wait_for_change(min(wait if wait is not None else 1.0, 1.0))
+    finally:
+        delivery.close()
+        database.close()
+
+
+def deliverable(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
+    """Peers with signing secrets: an unsigned push would be refused by a
+    Standard Webhooks receiver, so a peer without them reads its pull feed."""
+    chosen = []
+    for peer in all_peers.values():
+        if peer.secrets(env):
+            chosen.append(peer)
+        else:
+            log.warning("%s: no signing secrets in %s; not pushing (its pull feed is served)", peer.name, peer.delivery.secrets_variable)
+    return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from contractledger.projections.view_database import view_database_for
+    from contractledger.store.environment import ledger_environment
+
+    parser = argparse.ArgumentParser(prog="sync-deliver", description="Push delivery to the sync peers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="deliver until stopped (SIGTERM/SIGINT)")
+    for name in ("dead-letters", "resume"):
+        commands.add_parser(name).add_argument("peer")
+    replay = commands.add_parser("replay", help="put dead letters back for delivery (all, or the ids named)")
+    replay.add_argument("peer")
+    replay.add_argument("item_ids", nargs="*")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s delivery %(levelname)s %(message)s")
+    env = ledger_environment()
+    configured = peers()
+    if getattr(arguments, "peer", None) is not None and arguments.peer not in configured:
+        print(f"sync-deliver: there is no sync peer {arguments.peer!r} (see sync/peers/).", file=sys.stderr)
+        return 2
+    database = view_database_for(env)
+    try:
+        state.ensure_schema(database)
+        if arguments.command == "dead-letters":
+            for letter in state.dead_letters(database, arguments.peer):
+                print(json.dumps(letter))
+        elif arguments.command == "replay":
+            count = state.replay(database, arguments.peer, arguments.item_ids or None, time.time())
+            print(f"{count} dead letter(s) of {arguments.peer} put back for delivery")
+        elif arguments.command == "resume":
+            state.resume(database, arguments.peer)
+            print(f"delivery to {arguments.peer} resumed")
+        else:
+            stop = threading.Event()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            run(lambda: view_database_for(env), deliverable(configured, env), env, stop)
+    finally:
+        database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

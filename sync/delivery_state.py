@@ -1,0 +1,156 @@
+"""Where push delivery stands, in tables beside the views (any process may
+read them; only the delivery worker and the operator's commands write).
+
+``sync_delivery_peers``: per peer, the feed position taken into the outbox
+and whether the peer paused delivery (it answered 410 Gone).
+``sync_delivery_outbox``: items taken from the feed and not yet delivered,
+with their attempts and when the next one is due; the lowest position of a
+contract is its head, and only heads are sent (in order per contract).
+``sync_dead_letters``: items given up on after the peer's give-up time, for
+an operator to inspect and replay (back into the outbox, first of its contract).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contractledger.projections.view_database import ViewDatabase
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS sync_delivery_peers (peer TEXT PRIMARY KEY, taken BIGINT NOT NULL,"
+    " paused_at TEXT, paused_because TEXT)",
+    "CREATE TABLE IF NOT EXISTS sync_delivery_outbox (peer TEXT NOT NULL, position BIGINT NOT NULL,"
+    " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " first_attempt_at REAL, next_attempt_at REAL NOT NULL, last_error TEXT, PRIMARY KEY (peer, position))",
+    "CREATE TABLE IF NOT EXISTS sync_dead_letters (peer TEXT NOT NULL, position BIGINT NOT NULL,"
+    " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " last_error TEXT, given_up_at TEXT NOT NULL, PRIMARY KEY (peer, position))",
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    peer: str
+    position: int
+    item_id: str
+    contract_id: str
+    body: str
+    attempts: int
+    first_attempt_at: float | None
+
+
+def ensure_schema(database: ViewDatabase) -> None:
+    with database.transaction() as tx:
+        tx.serialise_schema_changes()
+        for statement in SCHEMA:
+            tx.execute(statement)
+
+
+def taken(database: ViewDatabase, peer: str) -> int:
+    rows = database.query("SELECT taken FROM sync_delivery_peers WHERE peer = ?", (peer,))
+    return int(rows[0][0]) if rows else 0
+
+
+def paused(database: ViewDatabase, peer: str) -> str | None:
+    rows = database.query("SELECT paused_because FROM sync_delivery_peers WHERE peer = ? AND paused_at IS NOT NULL", (peer,))
+    return rows[0][0] if rows else None
+
+
+def take(database: ViewDatabase, peer: str, items: list[tuple[int, str, str, str]], up_to: int, now: float) -> None:
+    """Moves feed items (position, item id, contract id, body) into the outbox, due now."""
+    with database.transaction() as tx:
+        tx.insert_rows(
+            "sync_delivery_outbox",
+            ("peer", "position", "item_id", "contract_id", "body", "attempts", "next_attempt_at"),
+            [(peer, p, i, c, b, 0, now) for p, i, c, b in items],
+            on_conflict="ON CONFLICT (peer, position) DO NOTHING",
+        )
+        tx.execute(
+            "INSERT INTO sync_delivery_peers (peer, taken) VALUES (?, ?)"
+            " ON CONFLICT (peer) DO UPDATE SET taken = excluded.taken",
+            (peer, up_to),
+        )
+
+
+def due_heads(database: ViewDatabase, peer: str, now: float, limit: int = 200) -> list[Pending]:
+    """Each contract's first undelivered item, when its next attempt is due."""
+    rows = database.query(
+        "SELECT o.peer, o.position, o.item_id, o.contract_id, o.body, o.attempts, o.first_attempt_at"
+        " FROM sync_delivery_outbox o JOIN (SELECT contract_id, MIN(position) AS head FROM sync_delivery_outbox"
+        " WHERE peer = ? GROUP BY contract_id) h ON o.contract_id = h.contract_id AND o.position = h.head"
+        " WHERE o.peer = ? AND o.next_attempt_at <= ? ORDER BY o.position LIMIT ?",
+        (peer, peer, now, limit),
+    )
+    return [Pending(r[0], int(r[1]), r[2], r[3], r[4], int(r[5]), r[6]) for r in rows]
+
+
+def next_due(database: ViewDatabase, peer: str) -> float | None:
+    rows = database.query("SELECT MIN(next_attempt_at) FROM sync_delivery_outbox WHERE peer = ?", (peer,))
+    return rows[0][0] if rows and rows[0][0] is not None else None
+
+
+def delivered(database: ViewDatabase, item: Pending) -> None:
+    with database.transaction() as tx:
+        tx.execute("DELETE FROM sync_delivery_outbox WHERE peer = ? AND position = ?", (item.peer, item.position))
+
+
+def failed(database: ViewDatabase, item: Pending, error: str, first_attempt_at: float, next_attempt_at: float) -> None:
+    with database.transaction() as tx:
+        tx.execute(
+            "UPDATE sync_delivery_outbox SET attempts = attempts + 1, first_attempt_at = ?, next_attempt_at = ?,"
+            " last_error = ? WHERE peer = ? AND position = ?",
+            (first_attempt_at, next_attempt_at, error, item.peer, item.position),
+        )
+
+
+def give_up(database: ViewDatabase, item: Pending, error: str, at: str) -> None:
+    with database.transaction() as tx:
+        tx.execute("DELETE FROM sync_delivery_outbox WHERE peer = ? AND position = ?", (item.peer, item.position))
+        tx.execute(
+            "INSERT INTO sync_dead_letters (peer, position, item_id, contract_id, body, attempts, last_error, given_up_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (peer, position) DO NOTHING",
+            (item.peer, item.position, item.item_id, item.contract_id, item.body, item.attempts + 1, error, at),
+        )
+
+
+def pause(database: ViewDatabase, peer: str, because: str, at: str) -> None:
+    with database.transaction() as tx:
+        tx.execute(
+            "INSERT INTO sync_delivery_peers (peer, taken, paused_at, paused_because) VALUES (?, 0, ?, ?)"
+            " ON CONFLICT (peer) DO UPDATE SET paused_at = excluded.paused_at, paused_because = excluded.paused_because",
+            (peer, at, because),
+        )
+
+
+def resume(database: ViewDatabase, peer: str) -> None:
+    with database.transaction() as tx:
+        tx.execute("UPDATE sync_delivery_peers SET paused_at = NULL, paused_because = NULL WHERE peer = ?", (peer,))
+
+
+def dead_letters(database: ViewDatabase, peer: str) -> list[dict[str, Any]]:
+    rows = database.query(
+        "SELECT position, item_id, contract_id, attempts, last_error, given_up_at FROM sync_dead_letters"
+        " WHERE peer = ? ORDER BY position",
+        (peer,),
+    )
+    keys = ("position", "item_id", "contract_id", "attempts", "last_error", "given_up_at")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def replay(database: ViewDatabase, peer: str, item_ids: list[str] | None, now: float) -> int:
+    """Puts dead letters (all, or those named) back in the outbox, due now,
+    with fresh attempts; answers how many."""
+    with database.transaction() as tx:
+        tx.execute(
+            "SELECT position, item_id, contract_id, body FROM sync_dead_letters WHERE peer = ? ORDER BY position", (peer,)
+        )
+        chosen = [r for r in tx.fetchall() if item_ids is None or r[1] in item_ids]
+        tx.insert_rows(
+            "sync_delivery_outbox",
+            ("peer", "position", "item_id", "contract_id", "body", "attempts", "next_attempt_at"),
+            [(peer, p, i, c, b, 0, now) for p, i, c, b in chosen],
+            on_conflict="ON CONFLICT (peer, position) DO NOTHING",
+        )
+        tx.executemany("DELETE FROM sync_dead_letters WHERE peer = ? AND position = ?", [(peer, r[0]) for r in chosen])
+    return len(chosen)

@@ -1,0 +1,101 @@
+"""``scripts/reconcile <peer> <export file> [--complete]``: reconcile a peer's
+export against the configured ledger and print every discrepancy.
+
+The export is JSON lines (one object per contract: ``contract_id`` and/or
+the peer's id, ``status``, ``writing_numbers`` as a list) or CSV (a header
+row; ``writing_numbers`` separated by ``;``). The peer's own id is read from
+the column its peer file names (``[contracts] external_id_column``). Prints
+the answer as JSON; exits 0 when nothing differs, 1 when something does,
+2 when the file or the store cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from contractledger.sync.peer import Peer, PeerDefinitionError, peers
+from contractledger.sync.reconcile import PeerContract, PeerView, reconcile
+
+
+def read_export(path: Path, peer: Peer) -> list[PeerContract]:
+    text = path.read_text()
+    records = _json_lines(text) if path.suffix in (".jsonl", ".ndjson", ".json") else _csv_rows(text)
+    return [_contract(record, peer, number) for number, record in enumerate(records, start=1)]
+
+
+def _json_lines(text: str) -> Iterator[dict[str, Any]]:
+    for line in text.splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def _csv_rows(text: str) -> Iterator[dict[str, Any]]:
+    for row in csv.DictReader(text.splitlines()):
+        numbers = row.get("writing_numbers") or ""
+        yield {**row, "writing_numbers": [n.strip() for n in numbers.split(";") if n.strip()]}
+
+
+def _contract(record: dict[str, Any], peer: Peer, number: int) -> PeerContract:
+    column = peer.external_id_column
+    external = record.get(column) if column != "contract_id" else record.get("external_id")
+    ours = record.get("contract_id") if column != "contract_id" else None
+    try:
+        return msgspec.convert(
+            {
+                "contract_id": ours or None,
+                "external_id": external or None,
+                "status": record.get("status"),
+                "writing_numbers": record.get("writing_numbers") or [],
+            },
+            PeerContract,
+        )
+    except msgspec.ValidationError as error:
+        raise ValueError(f"record {number}: {error}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reconcile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("peer")
+    parser.add_argument("export", type=Path)
+    parser.add_argument("--complete", action="store_true", help="the export is everything the peer holds")
+    arguments = parser.parse_args(argv)
+    try:
+        peer = peers()[arguments.peer]
+    except KeyError:
+        print(f"reconcile: there is no sync peer {arguments.peer!r} (see sync/peers/).", file=sys.stderr)
+        return 2
+    except PeerDefinitionError as error:
+        print(f"reconcile: {error}", file=sys.stderr)
+        return 2
+    try:
+        contracts = read_export(arguments.export, peer)
+    except (OSError, ValueError) as error:
+        print(f"reconcile: {arguments.export}: {error}", file=sys.stderr)
+        return 2
+    from contractledger.domain.ledger import ContractLedger
+    from contractledger.projections.view_database import view_database_for
+    from contractledger.store.environment import ledger_environment
+
+    env = ledger_environment()
+    ledger = ContractLedger(env)
+    views = view_database_for(env)
+    try:
+        answer = reconcile(ledger, views, peer, PeerView(contracts=contracts, complete=arguments.complete))
+    finally:
+        ledger.close()
+        views.close()
+    json.dump(answer, sys.stdout, indent=2)
+    print()
+    return 1 if answer["discrepancies"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
