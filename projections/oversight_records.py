@@ -55,8 +55,11 @@ DEBT_COLUMNS = (
 
 
 class _LatestState:
-    """Each record's state after the batch's last event on it; read once from
-    its last version, forgotten at the end of the batch (or a failed one)."""
+    """Each record's state after the last event applied to it: read once from
+    its last version, then kept across batches (only the view's own runner
+    writes its tables), up to ``keep`` records; forgotten when a batch fails."""
+
+    keep = 500_000
 
     def __init__(self, table: str, columns: tuple[str, ...]) -> None:
         self._select = (
@@ -79,7 +82,8 @@ class _LatestState:
         self._states[state["record_id"]] = state
 
     def flush(self, tx: ViewTransaction) -> None:
-        self._states.clear()
+        if len(self._states) > self.keep:
+            self._states.clear()
 
     def discard(self) -> None:
         self._states.clear()

@@ -26,7 +26,7 @@ _ZERO = timedelta(0)
 # shared by the events of one command): computed once, forgotten in bulk when
 # there are many. The values are immutable, so a remembered text is exact.
 MEMO_LIMIT = 200_000
-_id_texts: dict[UUID, str] = {}
+_id_texts: dict[int, str] = {}
 _instant_texts: dict[datetime, str] = {}
 
 
@@ -54,13 +54,16 @@ def instant_from(text: str) -> datetime:
 def id_text(value: UUID | None) -> str | None:
     if value is None:
         return None
-    text = _id_texts.get(value)  # type: ignore[arg-type]
+    if type(value) is not UUID:
+        return str(value)
+    # keyed by the id's integer: hashing a UUID itself runs Python code
+    number = value.int
+    text = _id_texts.get(number)
     if text is None:
         text = str(value)
-        if type(value) is UUID:
-            if len(_id_texts) >= MEMO_LIMIT:
-                _id_texts.clear()
-            _id_texts[value] = text
+        if len(_id_texts) >= MEMO_LIMIT:
+            _id_texts.clear()
+        _id_texts[number] = text
     return text
 
 
@@ -142,6 +145,8 @@ class UpsertBuffer:
         self._rows: dict[Any, dict[str, Any]] = {}
         self._known: dict[Any, dict[str, Any]] = {}
         self._missing: set[Any] = set()
+        # True once every row of the table is in memory (see load_all)
+        self._complete = False
         self._select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} = ?"
         self._select_many = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} IN "
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c != self.key)
@@ -159,7 +164,7 @@ class UpsertBuffer:
             if row is not None:
                 self._rows[key] = row
                 return row
-            if key in self._missing:
+            if self._complete or key in self._missing:
                 return None
             tx.execute(self._select, (key,))
             found = tx.fetchone()
@@ -185,6 +190,25 @@ class UpsertBuffer:
                 else:
                     self._known[key] = dict(zip(self.columns, row))
 
+    def load_all(self, tx: ViewTransaction, limit: int) -> bool:
+        """Reads the whole table into memory when it has at most ``limit``
+        rows (small tables looked up by many absent keys, such as trigger
+        settings): from then on a key not in memory is known to be absent,
+        without a query. True when loaded."""
+        tx.execute(f"SELECT COUNT(*) FROM {self.table}")
+        (count,) = tx.fetchone()  # type: ignore[misc]
+        if count > limit or count + len(self._known) > self.keep:
+            return False
+        tx.execute(f"SELECT {', '.join(self.columns)} FROM {self.table}")
+        index = self.columns.index(self.key)
+        for row in tx.fetchall():
+            key = row[index]
+            if key not in self._rows:
+                self._known[key] = dict(zip(self.columns, row))
+        self._missing.clear()
+        self._complete = True
+        return True
+
     def get(self, tx: ViewTransaction, key: Any) -> dict[str, Any]:
         row = self.find(tx, key)
         if row is None:
@@ -196,6 +220,7 @@ class UpsertBuffer:
         tx.insert_rows(self.table, self.columns, rows, on_conflict=self._on_conflict)
         if len(self._known) + len(self._rows) > self.keep:
             self._known.clear()
+            self._complete = False
         if len(self._missing) > self.keep:
             self._missing.clear()
         self._known.update(self._rows)
@@ -205,6 +230,7 @@ class UpsertBuffer:
         self._rows.clear()
         self._known.clear()
         self._missing.clear()
+        self._complete = False
 
 
 class AppendBuffer:

@@ -67,6 +67,10 @@ _STATUS_KINDS = {
 }
 
 
+# Tables of at most this many rows are read into memory once per runner.
+PRELOAD_LIMIT = 300_000
+
+
 class TasksAndNotificationsView(BufferedView):
     name = "tasks_and_notifications"
     rebuild_cost = 2.0
@@ -96,12 +100,43 @@ class TasksAndNotificationsView(BufferedView):
         self._pending_chains: dict[str, list[list[str]]] = {}
         self._settings_ids: dict[str, str] = {}
         self._kinds: dict[str, frozenset[str]] = {}
+        # every chain (and every advisor's parties) in memory: no lookups
+        self._chains_complete = False
+        self._preloaded = False
 
     def forget(self) -> None:
         super().forget()
         self._chains.clear()
         self._parties_of_advisor.clear()
         self._pending_chains.clear()
+        self._chains_complete = False
+        self._preloaded = False
+
+    def prefetch(self, tx: ViewTransaction, events: Any) -> None:
+        if not self._preloaded:
+            self._preload(tx)
+
+    def _preload(self, tx: ViewTransaction) -> None:
+        """Once per runner: the trigger settings and the contracts' chains in
+        memory, when there are not too many, so that the many lookups of
+        parties without settings and of chains cost no query."""
+        self._preloaded = True
+        self.triggers.load_all(tx, PRELOAD_LIMIT)
+        tx.execute(f"SELECT COUNT(*) FROM {self.t['contract_chains']}")
+        if tx.fetchone()[0] > PRELOAD_LIMIT:  # type: ignore[index]
+            return
+        tx.execute(f"SELECT contract_id, advisor_id, chain FROM {self.t['contract_chains']}")
+        parties: dict[str, dict[str, None]] = {}
+        for contract_id, advisor_id, chain_text in tx.fetchall():
+            chain = self._chains.get(contract_id) or json_from(chain_text)
+            self._chains[contract_id] = chain
+            if advisor_id is not None:
+                parties.setdefault(advisor_id, {}).update(dict.fromkeys(chain))
+        for advisor_id, pending in self._pending_chains.items():
+            for chain in pending:
+                parties.setdefault(advisor_id, {}).update(dict.fromkeys(chain))
+        self._parties_of_advisor = parties
+        self._chains_complete = True
 
     def flush(self, tx: ViewTransaction) -> None:
         super().flush(tx)
@@ -179,6 +214,8 @@ class TasksAndNotificationsView(BufferedView):
         if advisor_id is not None:
             self._pending_chains.setdefault(advisor_id, []).append(chain)
             known = self._parties_of_advisor.get(advisor_id)
+            if known is None and self._chains_complete:
+                known = self._parties_of_advisor[advisor_id] = {}
             if known is not None:
                 known.update(dict.fromkeys(chain))
         self._notify(tx, chain, Kind.CONTRACT_ASSIGNED, e, notification_id, contract_id, details={"status": e.status})
@@ -206,6 +243,8 @@ class TasksAndNotificationsView(BufferedView):
     def _working_with(self, tx: ViewTransaction, advisor_id: str) -> list[str]:
         """Every party on a contract of the advisor (in the table, or created in this batch)."""
         parties = self._parties_of_advisor.get(advisor_id)
+        if parties is None and self._chains_complete:
+            return []
         if parties is None:
             tx.execute(f"SELECT chain FROM {self.t['contract_chains']} WHERE advisor_id = ?", (advisor_id,))
             chains = [json_from(c) for (c,) in tx.fetchall()] + self._pending_chains.get(advisor_id, [])

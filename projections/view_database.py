@@ -149,6 +149,7 @@ class SqliteViewDatabase(ViewDatabase):
 
     dialect = "sqlite"
     POLL_STEP = 0.003
+    CACHE_KIB = 65536
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -168,6 +169,9 @@ class SqliteViewDatabase(ViewDatabase):
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            # A rebuild touches indexes far larger than SQLite's default 2 MB
+            # page cache; 64 MB keeps their upper levels in memory.
+            connection.execute(f"PRAGMA cache_size=-{self.CACHE_KIB}")
             self._local.connection = connection
             self._local.pid = os.getpid()
         return connection
