@@ -50,9 +50,9 @@ from eventsourcing.persistence import StoredEvent
 
 BATCHES = (1, 10, 100, 1000)
 # Events per round for each batch size: about the same time per workload.
-EVENTS_PER_ROUND = {1: 300, 10: 1000, 100: 2000, 1000: 3000}
+EVENTS_PER_ROUND = {1: 300, 10: 1000, 100: 3000, 1000: 5000}
 RAW_ROWS_PER_ROUND = 300
-EXECUTE_VALUES_ROWS_PER_ROUND = 3000
+EXECUTE_VALUES_ROWS_PER_ROUND = 5000
 
 
 class BenchLedger(Application):

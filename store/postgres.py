@@ -295,12 +295,11 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         chained = self.tamper_evidence
         for e in stored_events:
             notification_id += 1
-            originator_id = self._as_stored(e.originator_id)
+            # As text: psycopg2 adapts str in C (a UUID in Python), the column's type
+            # converts it back, and link() hashes the text anyway.
+            originator_id = str(self._as_stored(e.originator_id))
             if chained:
                 previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
-            # psycopg2 adapts str in C, UUID in Python; the column's type converts it back.
-            if isinstance(originator_id, UUID):
-                originator_id = str(originator_id)
             params.extend(
                 (notification_id, originator_id, e.originator_version, e.topic, e.state, previous if chained else None)
             )
@@ -329,14 +328,14 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         topics: dict[str, str] = {}
         for e in stored_events:
             notification_id += 1
-            originator_id = self._as_stored(e.originator_id)
+            originator_id = str(self._as_stored(e.originator_id))
             if chained:
                 previous = link(previous, originator_id, e.originator_version, e.topic, e.state)
                 hash_field = "\\\\x" + previous.hex()
             else:
                 hash_field = "\\N"
             # A UUID's text needs no escaping; a batch's topics repeat.
-            originator = str(originator_id) if isinstance(originator_id, UUID) else _copy_text(originator_id)
+            originator = originator_id if self._id_type == "uuid" else _copy_text(originator_id)
             topic = topics.get(e.topic)
             if topic is None:
                 topic = topics[e.topic] = _copy_text(e.topic)

@@ -102,25 +102,25 @@ class FreshSchema:
     """Mixin for the library's TestCase suites: a new schema and factory per test."""
 
     env: Any
-    factory: Any
 
     def setUp(self) -> None:
         self.schema = new_schema()
         self.env = store_env(self.schema)
-        self.factory = None
+        self.factories: list[postgres.PostgresFactory] = []
         super().setUp()  # type: ignore[misc]
 
     def tearDown(self) -> None:
         try:
             super().tearDown()  # type: ignore[misc]
         finally:
-            if self.factory is not None:
-                self.factory.close()
+            for factory in self.factories:
+                factory.close()
             drop_schema(self.schema)
 
     def construct_factory(self) -> postgres.PostgresFactory:
-        self.factory = InfrastructureFactory.construct(Environment(env=self.env))
-        return self.factory
+        factory = InfrastructureFactory.construct(Environment(env=self.env))
+        self.factories.append(factory)
+        return factory
 
 
 # --- the library's conformance suites -------------------------------------------------------
@@ -174,7 +174,7 @@ class TestInfrastructureFactory(FreshSchema, suites.InfrastructureFactoryTestCas
     def setUp(self) -> None:
         self.schema = new_schema()
         self.env = Environment(env=store_env(self.schema))
-        self.factory = None
+        self.factories = []
         suites.InfrastructureFactoryTestCase.setUp(self)
 
     def expected_factory_class(self) -> type[postgres.PostgresFactory]:
