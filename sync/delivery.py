@@ -1,8 +1,11 @@
 """Push delivery: POSTs each peer's feed items to its endpoint as they appear.
 
-One thread per peer: it takes new items from the peer's feed into the
-outbox (``delivery_state``), then sends every contract's head item, so
-items of one contract arrive in order while other contracts go on. Each
+One thread per peer: it sends the new items of the peer's feed at once and
+records the round in one write; an item that fails waits in the outbox
+(``delivery_state``) for its retries, and later items of its contract wait
+behind it, so items of one contract arrive in order while other contracts
+go on. Delivery is at least once: a crash between a send and its record
+sends the item again, under the same delivery id. Each
 POST is the item as a structured CloudEvent with the Standard Webhooks
 headers: ``webhook-id`` (the item's id, the same on every retry),
 ``webhook-timestamp`` and ``webhook-signature`` (one ``v1,`` signature per
@@ -113,12 +116,15 @@ class PeerDelivery:
         self.draw = draw
 
     def step(self) -> float | None:
-        """Takes new items and sends what is due. Answers the seconds until
-        the next retry is due (0: more to do now; None: nothing pending)."""
-        if state.paused(self.database, self.peer.name) is not None:
+        """Sends new items and the retries that are due. Answers the seconds
+        until the next retry is due (0: more to do now; None: nothing pending)."""
+        taken, paused, waiting = state.standing(self.database, self.peer.name)
+        if paused:
             return None
-        self._take()
-        sent_any = False
+        more = self._send_new(taken, waiting)
+        if more is None:
+            return None  # paused
+        sent_any = more
         for item in state.due_heads(self.database, self.peer.name, self.clock()):
             sent_any = True
             if not self._send(item):
@@ -128,37 +134,62 @@ class PeerDelivery:
         upcoming = state.next_due(self.database, self.peer.name)
         return None if upcoming is None else max(0.0, upcoming - self.clock())
 
-    def _take(self) -> None:
-        after = state.taken(self.database, self.peer.name)
-        rows = feed.read_raw(self.database, self.peer.name, after, TAKE_BATCH)
-        if rows:
-            items = []
-            for position, body in rows:
-                item = json.loads(body)
-                items.append((position, item["id"], item["subject"], body))
-            state.take(self.database, self.peer.name, items, rows[-1][0], self.clock())
+    def _send_new(self, taken: int, waiting: set[str]) -> bool | None:
+        """New feed items go out at once, but behind any item of their contract
+        still waiting in the outbox; a failure queues there for its retries.
+        One write records the round. Answers whether there were new items
+        (None: the peer paused)."""
+        rows = feed.read_raw(self.database, self.peer.name, taken, TAKE_BATCH)
+        if not rows:
+            return False
+        queued = []
+        for position, body in rows:
+            item = json.loads(body)
+            delivery_id, contract_id = item["id"], item["subject"]
+            if contract_id in waiting:
+                queued.append((position, delivery_id, contract_id, body, 0, None, self.clock(), None))
+                continue
+            now = self.clock()
+            status, error = self._post(delivery_id, body.encode(), now)
+            if status == 410:
+                state.take(self.database, self.peer.name, queued + [(position, delivery_id, contract_id, body, 0, None, now, error)], position)
+                self._pause(position, now)
+                return None
+            if error is not None:
+                delay = backoff(1, self.peer.delivery.first_retry_seconds, self.peer.delivery.longest_retry_seconds, self.draw)
+                queued.append((position, delivery_id, contract_id, body, 1, now, now + delay, error))
+                waiting.add(contract_id)
+        state.take(self.database, self.peer.name, queued, rows[-1][0])
+        return True
 
-    def _send(self, item: state.Pending) -> bool:
-        now = self.clock()
-        body = item.body.encode()
+    def _post(self, delivery_id: str, body: bytes, now: float) -> tuple[int, str | None]:
+        """(status, None) when delivered, else (status or 0, why not)."""
         timestamp = int(now)
         headers = {
             "Content-Type": MEDIA_TYPE,
-            "webhook-id": item.item_id,
+            "webhook-id": delivery_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(self.secrets, item.item_id, timestamp, body),
+            "webhook-signature": signature_header(self.secrets, delivery_id, timestamp, body),
         }
         try:
             status = self.endpoint.post(body, headers)
-            error = None if 200 <= status < 300 else f"HTTP {status}"
         except (OSError, http.client.HTTPException) as failure:
-            status, error = 0, f"{type(failure).__name__}: {failure}"
+            return 0, f"{type(failure).__name__}: {failure}"
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+    def _pause(self, position: int, now: float) -> None:
+        state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {position}", _iso(now))
+        log.warning("%s: paused, its endpoint answered 410 Gone", self.peer.name)
+
+    def _send(self, item: state.Pending) -> bool:
+        """A retry (or a queued item) from the outbox; False when the peer paused."""
+        now = self.clock()
+        status, error = self._post(item.item_id, item.body.encode(), now)
         if error is None:
             state.delivered(self.database, item)
             return True
         if status == 410:
-            state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {item.position}", _iso(now))
-            log.warning("%s: paused, its endpoint answered 410 Gone", self.peer.name)
+            self._pause(item.position, now)
             return False
         first = item.first_attempt_at if item.first_attempt_at is not None else now
         if now - first >= self.peer.delivery.give_up_after_seconds:

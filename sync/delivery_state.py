@@ -57,13 +57,32 @@ def paused(database: ViewDatabase, peer: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def take(database: ViewDatabase, peer: str, items: list[tuple[int, str, str, str]], up_to: int, now: float) -> None:
-    """Moves feed items (position, item id, contract id, body) into the outbox, due now."""
+def standing(database: ViewDatabase, peer: str) -> tuple[int, bool, set[str]]:
+    """In one read: the feed position taken, whether the peer is paused, and
+    the contracts with an item waiting in the outbox (their new items queue behind)."""
+    with database.transaction(write=False) as tx:
+        tx.execute("SELECT taken, paused_at FROM sync_delivery_peers WHERE peer = ?", (peer,))
+        row = tx.fetchone()
+        tx.execute("SELECT DISTINCT contract_id FROM sync_delivery_outbox WHERE peer = ?", (peer,))
+        waiting = {r[0] for r in tx.fetchall()}
+    return (int(row[0]) if row else 0), bool(row and row[1]), waiting
+
+
+def take(
+    database: ViewDatabase, peer: str, queued: list[tuple[int, str, str, str, int, float | None, float, str | None]], up_to: int
+) -> None:
+    """Records that the feed up to ``up_to`` was taken: sent, or queued in the
+    outbox (position, item id, contract id, body, attempts, first attempt,
+    next attempt, last error) behind a failure. Losing this write in a crash
+    only sends those items again, under the same delivery ids, so the
+    bookkeeping does not wait for the disk (synchronous_commit off)."""
     with database.transaction() as tx:
+        if tx.dialect == "postgres":
+            tx.execute("SET LOCAL synchronous_commit TO OFF")
         tx.insert_rows(
             "sync_delivery_outbox",
-            ("peer", "position", "item_id", "contract_id", "body", "attempts", "next_attempt_at"),
-            [(peer, p, i, c, b, 0, now) for p, i, c, b in items],
+            ("peer", "position", "item_id", "contract_id", "body", "attempts", "first_attempt_at", "next_attempt_at", "last_error"),
+            [(peer, *row) for row in queued],
             on_conflict="ON CONFLICT (peer, position) DO NOTHING",
         )
         tx.execute(
