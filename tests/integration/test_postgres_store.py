@@ -8,6 +8,7 @@ afterwards, so tests never see each other's tables.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -604,6 +605,18 @@ def test_an_unreachable_server_is_named_by_host_and_port(schema) -> None:
         "Cannot connect to PostgreSQL at 127.0.0.1:1 (POSTGRES_HOST/POSTGRES_PORT): connection refused."
     )
     assert error.setting == "POSTGRES_HOST"
+
+
+def test_a_server_that_never_answers_is_named_with_the_connect_timeout(schema) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        error = start(store_env(schema, POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=str(port), POSTGRES_CONNECT_TIMEOUT="2"))
+    assert str(error) == (
+        f"Cannot connect to PostgreSQL at 127.0.0.1:{port} (POSTGRES_HOST/POSTGRES_PORT): "
+        "no answer within 2 seconds (POSTGRES_CONNECT_TIMEOUT)."
+    )
 
 
 def test_an_unknown_host_name_is_named(schema) -> None:
