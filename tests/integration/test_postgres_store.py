@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,10 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
     InfrastructureFactory,
     IntegrityError,
+    OperationalError,
     StoredEvent,
     Tracking,
 )
@@ -586,6 +589,112 @@ def test_a_forked_child_never_uses_the_parents_connection(schema) -> None:
         assert recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "from the parent", b"y")]) == [2]
     finally:
         factory.close()
+
+
+# --- the pool ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pool_settings(schema) -> Iterator[Any]:
+    """Builds a datastore with the given settings; closes them all afterwards."""
+    factories: list[postgres.PostgresFactory] = []
+
+    def datastore(**settings: str) -> postgres.PostgresDatastore:
+        factory = InfrastructureFactory.construct(Environment(env=store_env(schema, **settings)))
+        factories.append(factory)
+        return factory.datastore
+
+    yield datastore
+    for factory in factories:
+        factory.close()
+
+
+def backend(datastore: postgres.PostgresDatastore) -> int:
+    with datastore.connection() as raw:
+        cursor = raw.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_the_pool_reuses_one_connection_for_one_thread_at_a_time(pool_settings) -> None:
+    datastore = pool_settings()
+    assert len({backend(datastore) for _ in range(5)}) == 1
+
+
+def test_a_request_beyond_pool_size_and_overflow_waits_then_times_out(pool_settings) -> None:
+    datastore = pool_settings(POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0", POSTGRES_CONNECT_TIMEOUT="1")
+    with datastore.connection():
+        with pytest.raises(OperationalError, match="Timed out after 1s waiting for a connection"):
+            with datastore.connection():
+                pass
+    backend(datastore)
+
+
+def test_max_waiting_refuses_a_request_at_once_when_enough_already_wait(pool_settings) -> None:
+    datastore = pool_settings(
+        POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0", POSTGRES_MAX_WAITING="1", POSTGRES_CONNECT_TIMEOUT="5"
+    )
+    waiter_started = threading.Event()
+    got: list[int] = []
+
+    def wait_for_one() -> None:
+        waiter_started.set()
+        got.append(backend(datastore))
+
+    with datastore.connection():
+        waiter = threading.Thread(target=wait_for_one)
+        waiter.start()
+        waiter_started.wait()
+        deadline = time.monotonic() + 5
+        while datastore.pool._waiting < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(OperationalError, match="already wait for a connection"):
+            with datastore.connection():
+                pass
+    waiter.join()
+    assert len(got) == 1
+
+
+def test_a_connection_older_than_conn_max_age_is_replaced(pool_settings) -> None:
+    datastore = pool_settings(POSTGRES_CONN_MAX_AGE="0.2")
+    first = backend(datastore)
+    assert backend(datastore) == first
+    time.sleep(0.3)
+    assert backend(datastore) != first
+
+
+def test_pre_ping_replaces_a_connection_the_server_closed(pool_settings) -> None:
+    datastore = pool_settings(POSTGRES_PRE_PING="yes")
+    first = backend(datastore)
+    conn = connect(superuser=True)
+    try:
+        conn.cursor().execute("SELECT pg_terminate_backend(%s)", (first,))
+    finally:
+        conn.close()
+    time.sleep(0.1)
+    assert backend(datastore) not in (first, None)
+
+
+def test_a_connection_the_server_closed_is_dropped_and_the_next_call_reconnects(pool_settings) -> None:
+    datastore = pool_settings()
+    first = backend(datastore)
+    conn = connect(superuser=True)
+    try:
+        conn.cursor().execute("SELECT pg_terminate_backend(%s)", (first,))
+    finally:
+        conn.close()
+    time.sleep(0.1)
+    with pytest.raises(OperationalError):
+        backend(datastore)
+    assert backend(datastore) != first
+
+
+def test_a_closed_factory_refuses_further_use(pool_settings) -> None:
+    datastore = pool_settings()
+    backend(datastore)
+    datastore.close()
+    with pytest.raises(ConnectionPoolClosedError):
+        backend(datastore)
 
 
 # --- start-up errors ----------------------------------------------------------------------------
