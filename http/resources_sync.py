@@ -93,6 +93,7 @@ APPLIED_SCHEMA: dict[str, Any] = {
         "external_id": {"type": ["string", "null"]},
         "version": {"type": "integer", "description": "The contract's version after the change: the next seen_version."},
         "moved_contract_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+        "contract": {"type": "object", "description": "The contract as this change left it (status, writing numbers, codes)."},
     },
 }
 RECONCILED_SCHEMA: dict[str, Any] = {

@@ -248,6 +248,9 @@ def _answer(
         "external_id": links.external_id_of(ledger, peer.name, contract_id),
         "version": version,
         "moved_contract_ids": moved,
+        # the contract as this change left it (not as it is now: a repeat is
+        # answered the same), since the peer is not sent its own change back
+        "contract": current_state(peer, ledger.repository.get(contract_id, version=version)),
     }
 
 
