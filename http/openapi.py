@@ -94,9 +94,16 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
     }
 
 
+def _path_parameter_schema(name: str) -> dict[str, str]:
+    """Ids are UUIDs; other path parameters (a sync peer's name) are plain names."""
+    if name == "id" or name.endswith("_id"):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
+
+
 def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        {"name": name, "in": "path", "required": True, "schema": _path_parameter_schema(name)}
         for name in op.path_parameters
     ]
     if op.query is not None:
