@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         from contractledger.projections.catalogue import VIEWS as views
     else:
         views = read_side_views()
-    out: list[str] = ["", "== contractledger view benchmark ==", *machine(pg)]
+    out: list[str] = ["", "== contractledger view benchmark ==", *machine(pg), f"load average at start: {_load()}"]
 
     if not args.skip_rebuild:
         path = ensure_workload(args.events, args.seed)
@@ -558,8 +558,16 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {lag['p50'] * 1000:.1f} ms, p99 {lag['p99'] * 1000:.1f} ms, max {lag['max'] * 1000:.1f} ms; "
             f"target p99 < 50 ms: {'MET' if lag['p99'] < 0.05 else 'NOT MET'}"
         )
+    out.append(f"load average at end: {_load()} (the machine is shared: other work slows every line alike)")
     print("\n".join(out), flush=True)
     return 0
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":
