@@ -4,47 +4,26 @@ whichever way they go: VALUES for a few rows, COPY for many on PostgreSQL
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import sys
+from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+
 from contractledger.projections.view_database import (
     COPY_THRESHOLD,
-    PostgresViewDatabase,
-    SqliteViewDatabase,
     ViewDatabase,
-    postgres_connect_kwargs,
 )
+from views_scenario import postgres_views, sqlite_views  # noqa: E402
 
 AWKWARD = ["plain", "tab\there", "new\nline", "cr\rhere", "back\\slash", "\\N", "\\", "é ü 中文 🙂", "", "'quote\"", "%s ?"]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database(request: Any, tmp_path: Any) -> Iterator[ViewDatabase]:
-    if request.param == "sqlite":
-        db: ViewDatabase = SqliteViewDatabase(str(tmp_path / "views.sqlite3"))
-        yield db
-        db.close()
-        return
-    if not os.environ.get("POSTGRES_HOST"):
-        pytest.fail("PostgreSQL tests need the throwaway server: run them through scripts/with-postgres")
-    import psycopg2
-
-    settings = postgres_connect_kwargs(os.environ)
-    schema = f"views_{uuid4().hex[:12]}"
-    admin = psycopg2.connect(**settings)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {schema}")
-    db = PostgresViewDatabase(settings, schema)
-    yield db
-    db.close()
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP SCHEMA {schema} CASCADE")
-    admin.close()
+def database(request: Any, tmp_path: Any) -> Any:
+    yield from (sqlite_views(tmp_path) if request.param == "sqlite" else postgres_views())
 
 
 def _rows(count: int, offset: int = 0) -> list[tuple[Any, ...]]:

@@ -4,15 +4,18 @@ read-your-writes waits, blue/green rebuilds."""
 
 from __future__ import annotations
 
-import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 from contractledger.projections import positions
 from contractledger.projections.rebuild import compare, rebuild
@@ -21,13 +24,11 @@ from contractledger.projections.runner import ViewRunner
 from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent, View, handles
 from contractledger.projections.view_database import (
-    PostgresViewDatabase,
-    SqliteViewDatabase,
     ViewDatabase,
     ViewRunnerAlreadyRunning,
-    postgres_connect_kwargs,
 )
 from contractledger.projections.waiting import wait_until_applied
+from views_scenario import postgres_views, sqlite_views  # noqa: E402
 
 
 class Tally(Aggregate):
@@ -73,27 +74,7 @@ class Tallies(Application[UUID]):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: Any, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        db: ViewDatabase = SqliteViewDatabase(str(tmp_path / "views.sqlite3"))
-        yield db
-        db.close()
-        return
-    if not os.environ.get("POSTGRES_HOST"):
-        pytest.fail("PostgreSQL tests need the throwaway server: run them through scripts/test")
-    import psycopg2
-
-    settings = postgres_connect_kwargs(os.environ)
-    schema = f"views_{uuid4().hex[:12]}"
-    admin = psycopg2.connect(**settings)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {schema}")
-    db = PostgresViewDatabase(settings, schema)
-    yield db
-    db.close()
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP SCHEMA {schema} CASCADE")
-    admin.close()
+    yield from (sqlite_views(tmp_path) if request.param == "sqlite" else postgres_views())
 
 
 def counts(database: ViewDatabase, view: View) -> dict[str, int]:
