@@ -10,6 +10,7 @@ from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
 from contractledger.http.command_answers import TriggersChosen
 from contractledger.http.concurrency import current_version
+from contractledger.http.pagination import key_of
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query
 from contractledger.http.query_parameters import Instant, Paging, Reading
@@ -162,7 +163,11 @@ QUERIES = (
         "SPEC 10: every event on the contract in the ledger's order, with the records' trail you may see.",
         "contracts", HistoryParameters, (STATUS, HISTORY, RECORDS),
         lambda c, viewer, path, p: _or_not_found(
-            contract_history.contract_history(c.views, viewer, path["contract_id"], as_of=p.as_of)
+            contract_history.contract_history(
+                c.views, viewer, path["contract_id"], as_of=p.as_of,
+                # one page (and one more entry, to know there is a next) read in SQL
+                after=_history_cursor(p.after), limit=p.limit + 1,
+            )
         ),
         contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
     ),
@@ -279,6 +284,15 @@ QUERIES = (
         UUID, key=lambda party_id: (str(party_id),),
     ),
 )
+
+
+def _history_cursor(after: str | None) -> int | None:
+    """The notification id a history cursor stands for; a cursor of another
+    list is left to the pager, which refuses it."""
+    if after is None:
+        return None
+    key = key_of(after)
+    return key[0] if len(key) == 1 and isinstance(key[0], int) else None
 
 
 def _or_not_found(found: Any) -> Any:

@@ -153,28 +153,49 @@ class HistoryEntry:
 
 
 def contract_history(
-    database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, as_of: datetime | None = None
+    database: ViewDatabase,
+    viewer: Viewer,
+    contract_id: UUID,
+    *,
+    as_of: datetime | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[HistoryEntry] | None:
     """SPEC 10: every event on the contract in the ledger's order, with the
     monitoring and debt trail on it; ``as_of`` keeps what was recorded by that
     instant. None when the contract does not exist for ``viewer`` (SPEC 5:
     a party not on it). Record entries follow SPEC 6: a private record's
     trail only for the party that recorded it, a public one for every party
-    on the contract, none for sync peers; auditors see all."""
+    on the contract, none for sync peers; auditors see all.
+
+    ``after`` (a notification id) and ``limit`` read one page in SQL, so a
+    page of a long history costs the page, not the history: at most
+    ``limit`` entries the viewer may see, all after ``after``."""
     ensure_instant(as_of)
     with reading(database) as read:
         if not read_contracts(read, viewer, contract_id=contract_id, as_of=as_of):
             return None
         t = read.tables(ContractHistoryView)
-        sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ?"
-        params: list[Any] = [id_text(contract_id)]
+        sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ? AND notification_id > ?"
+        conditions: list[Any] = [id_text(contract_id)]
         if as_of is not None:
             sql += " AND recorded_at <= ?"
-            params.append(instant_text(as_of))
-        rows = read.rows(sql + " ORDER BY notification_id", params)
-        record_ids = sorted({row[3] for row in rows if row[3] is not None})
-        visible = read_record_visibility(read, viewer, record_ids)
-    return [_entry(row) for row in rows if row[3] is None or row[3] in visible]
+        sql += " ORDER BY notification_id"
+        entries: list[HistoryEntry] = []
+        position = after or 0
+        while True:
+            params = [*conditions, position]
+            if as_of is not None:
+                params.append(instant_text(as_of))
+            chunk = None if limit is None else max(limit, 50) * 2
+            rows = read.rows(sql + ("" if chunk is None else f" LIMIT {int(chunk)}"), params)
+            record_ids = sorted({row[3] for row in rows if row[3] is not None})
+            visible = read_record_visibility(read, viewer, record_ids)
+            entries += [_entry(row) for row in rows if row[3] is None or row[3] in visible]
+            if chunk is None or len(rows) < chunk or len(entries) >= limit:  # type: ignore[operator]
+                break
+            position = int(rows[-1][0])
+    return entries if limit is None else entries[:limit]
 
 
 def _entry(row: tuple) -> HistoryEntry:

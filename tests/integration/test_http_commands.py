@@ -176,3 +176,26 @@ def test_debt_is_never_deleted_and_the_refusal_says_to_close_it(api: Api) -> Non
     deleted = api.client.simulate_delete(logged.headers["Location"], headers=api.as_(w.mga_admin))
     assert deleted.status_code == 422
     assert "close" in deleted.json["detail"]
+
+
+def test_a_long_history_is_read_page_by_page_with_its_cursor(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    for n in range(7):
+        w.ledger.add_contract_code(w.carrier_staff, contract_id, f"C{n}")
+    api.caught_up()
+    headers = api.as_(w.carrier_staff)
+    whole = api.client.simulate_get(f"/contracts/{contract_id}/history", headers=headers, params={"limit": "500"}).json
+    assert whole["next"] is None and len(whole["items"]) == 12
+    pages, after = [], None
+    while True:
+        params = {"limit": "5", **({"after": after} if after else {})}
+        page = api.client.simulate_get(f"/contracts/{contract_id}/history", headers=headers, params=params)
+        assert page.status_code == 200
+        pages += page.json["items"]
+        after = page.json["next"]
+        if after is None:
+            break
+    assert pages == whole["items"]
+    foreign = api.client.simulate_get(f"/contracts/{contract_id}/history", headers=headers, params={"after": "WyJ4Il0"})
+    assert foreign.status_code == 400 and foreign.json["code"] == "query.cursor_invalid"

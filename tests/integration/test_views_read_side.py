@@ -114,6 +114,29 @@ def test_the_history_lists_every_event_in_order_with_who_and_when_and_the_record
     assert placed.details["level"] == 3 and history[4].details["status"] == "active"
 
 
+def test_a_history_page_read_in_sql_holds_the_next_entries_the_viewer_may_see(database: Any) -> None:
+    w = ContractingWorld()
+    contract_id = w.active_contract()
+    private = w.ledger.add_monitoring(w.mga_admin, contract_id, level=1, reason="New to Industry", effective_on=w.today, reminder_on=w.in_days(2))
+    for code in ("A1", "A2", "A3", "A4"):
+        w.ledger.add_contract_code(w.carrier_staff, contract_id, code)
+    w.ledger.remove_monitoring(w.mga_admin, private)
+    project(w.ledger, database)
+    for viewer in (Viewer.of(w.producer), Viewer.of(w.mga_admin), Viewer.auditor("audrey")):
+        whole = contract_history.contract_history(database, viewer, contract_id)
+        pages, after = [], None
+        while True:
+            page = contract_history.contract_history(database, viewer, contract_id, after=after, limit=3)
+            if not page:
+                break
+            assert len(page) <= 3
+            pages += page
+            after = page[-1].notification_id
+        assert pages == whole
+    producer_sees = contract_history.contract_history(database, Viewer.of(w.producer), contract_id)
+    assert private not in {e.record_id for e in producer_sees}
+
+
 def test_a_reminder_task_closes_when_its_record_changes_and_reopens_for_a_new_date(sqlite_database: Any) -> None:
     w = ContractingWorld()
     contract_id = w.active_contract()
