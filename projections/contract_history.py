@@ -181,21 +181,21 @@ def contract_history(
         if as_of is not None:
             sql += " AND recorded_at <= ?"
         sql += " ORDER BY notification_id"
-        entries: list[HistoryEntry] = []
+        shown: list[tuple] = []
         position = after or 0
         while True:
             params = [*conditions, position]
             if as_of is not None:
                 params.append(instant_text(as_of))
-            chunk = None if limit is None else max(limit, 50) * 2
-            rows = read.rows(sql + ("" if chunk is None else f" LIMIT {int(chunk)}"), params)
+            rows = read.rows(sql + ("" if limit is None else f" LIMIT {int(limit)}"), params)
             record_ids = sorted({row[3] for row in rows if row[3] is not None})
             visible = read_record_visibility(read, viewer, record_ids)
-            entries += [_entry(row) for row in rows if row[3] is None or row[3] in visible]
-            if chunk is None or len(rows) < chunk or len(entries) >= limit:  # type: ignore[operator]
+            shown += [row for row in rows if row[3] is None or row[3] in visible]
+            # records the viewer may not see leave a page short: read on
+            if limit is None or len(rows) < limit or len(shown) >= limit:
                 break
             position = int(rows[-1][0])
-    return entries if limit is None else entries[:limit]
+    return [_entry(row) for row in (shown if limit is None else shown[:limit])]
 
 
 def _entry(row: tuple) -> HistoryEntry:
