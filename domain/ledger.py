@@ -23,6 +23,7 @@ from contractledger.domain.clock import Clock, SystemClock, today
 from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, NotFound
+from contractledger.domain.expectations import ensure_expected_version
 from contractledger.domain.history import event_as_plain_data
 from contractledger.domain.lifecycle_use_cases import LifecycleUseCases
 from contractledger.domain.numbering_use_cases import NumberingUseCases
@@ -88,6 +89,7 @@ class ContractLedger(
             raise NotFound(code, message, field) from None
         if not isinstance(aggregate, kind):
             raise NotFound(code, message, field)
+        ensure_expected_version(aggregate)
         return aggregate
 
     def _load_contract(self, contract_id: UUID) -> Contract:

@@ -39,6 +39,7 @@ from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.clock import Clock, today
 from contractledger.domain.debt import KEEP, DebtRecord, refuse_deletion
 from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
+from contractledger.domain.expectations import ensure_expected_version
 from contractledger.domain.health import DebtOnContract, HealthStatus, MonitoringOnContract, health_status
 from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.permissions import ensure_may_change, ensure_on_contract
@@ -525,6 +526,7 @@ class OversightUseCases:
         )
         if not visible:
             raise _not_found("monitoring" if isinstance(record, MonitoringRecord) else "debt")
+        ensure_expected_version(record)
 
     def _get_record(self, record_id: UUID, kind: type[_Record], what: str) -> _Record:
         record = self._find(record_id)

@@ -26,7 +26,7 @@ from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
 from contractledger.http.answers import encode
 from contractledger.http.command_answers import Answer
-from contractledger.http.concurrency import ensure_version
+from contractledger.http.concurrency import conditional_on, ensure_version
 from contractledger.http.config import AppConfig
 from contractledger.http.idempotency import (
     KEPT_HEADERS,
@@ -126,7 +126,8 @@ class CommandHandler(Handler):
 
             ensure_version(req, ledger, aggregate_id, ensure_visible)
         ledger.forget_position()
-        outcome = self.command.run(ledger, actor, params, body, cid)
+        with conditional_on(req, aggregate_id if self.command.aggregate is not None else None):
+            outcome = self.command.run(ledger, actor, params, body, cid)
         location = self.command.location(outcome) if self.command.location else None
         answer = self.command.answer.of(outcome) if self.command.answer is not None else None
         return _Answer(answer, location, ledger.position_after_command())

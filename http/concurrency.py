@@ -3,19 +3,23 @@ and a command naming the version it was based on (``If-Match``) is refused
 with 412 and the current version when someone changed the aggregate since.
 
 The version is read from the newest stored event of the aggregate (one
-indexed row), never by replaying it. The check runs just before the use
-case; a change landing between the two is not caught here, so clients
-that need the guarantee across that instant still get the store's own
-refusal of a concurrent save (409).
+indexed row), never by replaying it, for an early answer. The use case then
+runs conditional on that version (domain/expectations.py): the aggregate it
+loads must still be at it, and its save succeeds only if nothing was stored
+since, so a change landing between the check and the command is refused
+with the same 412.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
 import falcon
 
+from contractledger.domain.errors import Conflict
+from contractledger.domain.expectations import VERSION_MISMATCH, expecting
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.answers import etag
 from contractledger.http.problems import Problem
@@ -43,6 +47,34 @@ def expected_version(req: falcon.Request) -> int | None:
     return int(text)
 
 
+def _mismatch(expected: int, current: int) -> Problem:
+    return Problem(
+        falcon.HTTP_412,
+        "request.version_mismatch",
+        f"This was changed since version {expected}; it is now at version {current}. "
+        "Read it again and retry if still needed.",
+        field="If-Match",
+        headers={"ETag": etag(current)},
+        current_version=current,
+    )
+
+
+@contextmanager
+def conditional_on(req: falcon.Request, aggregate_id: UUID | None) -> Iterator[None]:
+    """Runs the command conditional on the ``If-Match`` version of ``aggregate_id``."""
+    expected = expected_version(req) if aggregate_id is not None else None
+    if expected is None or aggregate_id is None:
+        yield
+        return
+    try:
+        with expecting(aggregate_id, expected):
+            yield
+    except Conflict as conflict:
+        if conflict.code != VERSION_MISMATCH or conflict.current_version is None:
+            raise
+        raise _mismatch(expected, conflict.current_version) from None
+
+
 def ensure_version(
     req: falcon.Request, ledger: ContractLedger, aggregate_id: UUID, ensure_visible: Callable[[], None]
 ) -> None:
@@ -59,12 +91,4 @@ def ensure_version(
     current = current_version(ledger, aggregate_id)
     if current is not None and current != expected:
         ensure_visible()
-        raise Problem(
-            falcon.HTTP_412,
-            "request.version_mismatch",
-            f"This was changed since version {expected}; it is now at version {current}. "
-            "Read it again and retry if still needed.",
-            field="If-Match",
-            headers={"ETag": etag(current)},
-            current_version=current,
-        )
+        raise _mismatch(expected, current)

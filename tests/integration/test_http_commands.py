@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from test_http_world import Api, running_api  # noqa: E402
 
 import msgspec  # noqa: E402
 
+from contractledger.http import commands as commands_module  # noqa: E402
 from contractledger.http.idempotency import principal_of, request_fingerprint  # noqa: E402
 from contractledger.http.resources_contracts import AssignContracts  # noqa: E402
 
@@ -127,6 +129,28 @@ def test_if_match_with_a_stale_version_is_refused_with_the_current_version(api: 
         f"/contracts/{contract_id}/send-to-producer", headers={**api.as_(w.aga_admin), "If-Match": '"2"'}, json={}
     )
     assert fresh.status_code == 200
+
+
+def test_a_change_landing_between_the_if_match_check_and_the_command_is_still_refused(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = api.world
+    (contract_id,) = w.assign()
+    early_check = commands_module.ensure_version
+
+    def someone_else_changes_it_right_after_the_check(*args: Any, **kwargs: Any) -> None:
+        early_check(*args, **kwargs)
+        w.ledger.add_writing_number(w.aga_admin, contract_id, "WN-1")
+
+    monkeypatch.setattr(commands_module, "ensure_version", someone_else_changes_it_right_after_the_check)
+    before = api.position()
+    raced = api.client.simulate_post(
+        f"/contracts/{contract_id}/send-to-producer", headers={**api.as_(w.aga_admin), "If-Match": '"1"'}, json={}
+    )
+    assert raced.status_code == 412
+    assert raced.json["code"] == "request.version_mismatch" and raced.json["current_version"] == 2
+    assert api.position() == before + 1  # only the other change was recorded
+    assert w.ledger.get_contract(contract_id).version == 2
 
 
 def test_if_match_on_a_contract_you_are_not_on_answers_404_not_its_version(api: Api) -> None:
