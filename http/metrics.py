@@ -95,7 +95,7 @@ class Metrics:
 
     # -- the exposition ---------------------------------------------------------------------
 
-    def exposition(self, view_lag: dict[str, int]) -> str:
+    def exposition(self, view_lag: dict[str, int], sync_backlog: dict[str, tuple[int, int]] | None = None) -> str:
         requests: Counter[tuple[str, str, str]] = Counter()
         latency: dict[str, list[float]] = {}
         for state in self._every_worker():
@@ -134,6 +134,13 @@ class Metrics:
             "# TYPE contractledger_view_lag_events gauge",
         ]
         lines += [f'contractledger_view_lag_events{{view="{view}"}} {lag}' for view, lag in sorted(view_lag.items())]
+        lines += [
+            "# HELP contractledger_sync_backlog_items Items waiting for delivery to a sync peer (state: waiting, dead_letter).",
+            "# TYPE contractledger_sync_backlog_items gauge",
+        ]
+        for peer, (waiting, dead) in sorted((sync_backlog or {}).items()):
+            lines.append(f'contractledger_sync_backlog_items{{peer="{_label(peer)}",state="waiting"}} {waiting}')
+            lines.append(f'contractledger_sync_backlog_items{{peer="{_label(peer)}",state="dead_letter"}} {dead}')
         return "\n".join(lines) + "\n"
 
 

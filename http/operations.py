@@ -13,6 +13,7 @@ from contractledger.http.config import AppConfig
 from contractledger.http.routing import Handler, Operation
 from contractledger.projections.catalogue import VIEWS
 from contractledger.projections.waiting import applied_positions
+from contractledger.sync.delivery_state import backlog
 
 log = logging.getLogger("contractledger.http")
 
@@ -93,4 +94,4 @@ class Metrics(Handler):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         _, lag = view_lag(self.config)
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.text = self.config.metrics.exposition(lag)
+        resp.text = self.config.metrics.exposition(lag, backlog(self.config.views))

@@ -173,3 +173,16 @@ def replay(database: ViewDatabase, peer: str, item_ids: list[str] | None, now: f
         )
         tx.executemany("DELETE FROM sync_dead_letters WHERE peer = ? AND position = ?", [(peer, r[0]) for r in chosen])
     return len(chosen)
+
+
+def backlog(database: ViewDatabase) -> dict[str, tuple[int, int]]:
+    """Per peer: items waiting in the outbox for (re)delivery, and dead letters.
+    Empty before the delivery worker first ran (its tables do not exist yet)."""
+    try:
+        waiting = dict(database.query("SELECT peer, COUNT(*) FROM sync_delivery_outbox GROUP BY peer"))
+        dead = dict(database.query("SELECT peer, COUNT(*) FROM sync_dead_letters GROUP BY peer"))
+    except Exception as error:  # sqlite3 and psycopg2 each say "no such table" their own way
+        if "sync_" in str(error) or "does not exist" in str(error):
+            return {}
+        raise
+    return {peer: (int(waiting.get(peer, 0)), int(dead.get(peer, 0))) for peer in sorted(set(waiting) | set(dead))}

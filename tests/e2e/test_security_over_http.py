@@ -163,3 +163,4 @@ def test_ready_and_metrics_answer_over_the_socket(served: dict[str, Any]) -> Non
     metrics = server.request("GET", "/metrics", served["auditor"]).body.decode()
     assert 'contractledger_http_requests_total{route="/parties",method="POST",status="201"} 4' in metrics
     assert 'contractledger_view_lag_events{view="contract_history"}' in metrics
+    assert "# TYPE contractledger_sync_backlog_items gauge" in metrics

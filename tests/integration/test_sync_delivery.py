@@ -180,6 +180,7 @@ def test_an_item_given_up_on_is_a_dead_letter_an_operator_replays(
         ground.drain()
     letters = state.dead_letters(ground.views, "manage")
     assert len(letters) == 1 and letters[0]["last_error"] == "HTTP 500"
+    assert state.backlog(ground.views)["manage"] == (0, 1)  # what /metrics reports as sync backlog
     receiver.plan = []
     ground.drain()
     assert state.dead_letters(ground.views, "manage") == letters  # nothing replays by itself
@@ -192,6 +193,7 @@ def test_an_item_given_up_on_is_a_dead_letter_an_operator_replays(
     ground.drain()
     assert receiver.ids()[received:] == [letters[0]["item_id"]]
     assert state.dead_letters(ground.views, "manage") == []
+    assert state.backlog(ground.views).get("manage", (0, 0)) == (0, 0)
 
 
 def test_a_peer_answering_410_is_paused_until_resumed(ground: Ground, receiver: Receiver) -> None:
