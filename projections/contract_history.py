@@ -35,7 +35,6 @@ from contractledger.projections.rows import (
     date_from,
     details_text,
     date_text,
-    id_from,
     id_text,
     instant_from,
     instant_text,
@@ -195,21 +194,32 @@ def contract_history(
             if limit is None or len(rows) < limit or len(shown) >= limit:
                 break
             position = int(rows[-1][0])
-    return [_entry(row) for row in (shown if limit is None else shown[:limit])]
+    # The same few ids recur on every row of one contract's history: parse each once.
+    ids: dict[str, UUID] = {id_text(contract_id): contract_id}
+    return [_entry(row, ids) for row in (shown if limit is None else shown[:limit])]
 
 
-def _entry(row: tuple) -> HistoryEntry:
+def _id(text: str | None, ids: dict[str, UUID]) -> UUID | None:
+    if text is None:
+        return None
+    found = ids.get(text)
+    if found is None:
+        found = ids[text] = UUID(text)
+    return found
+
+
+def _entry(row: tuple, ids: dict[str, UUID]) -> HistoryEntry:
     v = dict(zip(HISTORY_COLUMNS, row))
     return HistoryEntry(
         notification_id=int(v["notification_id"]),
-        contract_id=UUID(v["contract_id"]),
+        contract_id=_id(v["contract_id"], ids),  # type: ignore[arg-type]
         subject=v["subject"],
-        record_id=id_from(v["record_id"]),
+        record_id=_id(v["record_id"], ids),
         sequence=int(v["sequence"]),
         event=v["event"],
         recorded_at=instant_from(v["recorded_at"]),
         effective_on=date_from(v["effective_on"]),
-        actor_party_id=id_from(v["actor_party_id"]),
+        actor_party_id=_id(v["actor_party_id"], ids),
         actor_role=v["actor_role"],
         actor_user=v["actor_user"],
         details=json_from(v["details"]),
