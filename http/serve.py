@@ -52,7 +52,7 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
         "--no-control-socket",
         "--bind", bind,
         "--workers", workers,
-        "--access-logfile", "-",
+        # no gunicorn access log: the app writes one structured line per request
         "contractledger.http.app:get_app()",
     ]
 

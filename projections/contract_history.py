@@ -39,7 +39,6 @@ from contractledger.projections.rows import (
     instant_from,
     instant_text,
     json_from,
-    json_text,
 )
 from contractledger.projections.view import handles
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
