@@ -4,15 +4,23 @@ The record's id is derived from the command id, so two processes running the
 same command race to create the same aggregate: the loser's whole save fails
 on the version conflict, and it answers with the winner's stored outcome.
 A fingerprint of the arguments tells a repeat from a reuse of the id.
+
+Every event a command saves names the command (``causation_id``): the
+caller's command id, or for a command given none an id the ledger makes up
+(``ledger:<uuid>``), so what caused each change is exact without a record
+per command (only a caller's id needs one, for its repeats).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
@@ -24,6 +32,20 @@ NAMESPACE = uuid5(NAMESPACE_URL, "https://contractledger/commands")
 
 def record_id(command_id: str) -> UUID:
     return uuid5(NAMESPACE, command_id)
+
+
+def generated_command_id() -> str:
+    """The command id of a command run without one: it names the command's events, nothing else."""
+    return f"ledger:{uuid4()}"
+
+
+def mark_caused_by(aggregates: Iterable[Aggregate], command_id: str) -> None:
+    """Names ``command_id`` as the cause of every event the aggregates are about
+    to save. Only unsaved events are touched (they are frozen once built; this
+    is their last moment before the store)."""
+    for aggregate in aggregates:
+        for event in aggregate.pending_events:
+            object.__setattr__(event, "causation_id", command_id)
 
 
 def fingerprint(use_case: str, arguments: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from contractledger.domain.plain_data import plain
 
-_ENVELOPE = ("originator_id", "originator_version", "timestamp", "actor", "effective_on", "originator_topic")
+_ENVELOPE = ("originator_id", "originator_version", "timestamp", "actor", "effective_on", "originator_topic", "causation_id")
 
 
 def event_as_plain_data(event: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from contractledger.domain.actor import Actor
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.clock import Clock, SystemClock, today
-from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
+from contractledger.domain.command_record import CommandRecord, fingerprint, generated_command_id, mark_caused_by, record_id
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, NotFound
 from contractledger.domain.expectations import ensure_expected_version
@@ -123,7 +123,8 @@ class ContractLedger(
         arguments: dict[str, Any],
         use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
     ) -> Any:
-        """Run ``use_case`` once per command id; save its aggregates and the record atomically."""
+        """Run ``use_case`` once per command id; save its aggregates and the record atomically.
+        Every event saved names the command (its id, or one made up for it) as its cause."""
         # The use case's name is part of the fingerprint: an id reused for
         # another use case is refused like one reused with other arguments.
         arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
@@ -140,6 +141,7 @@ class ContractLedger(
                     command_id, arguments_print, outcome, actor=actor, effective_on=self._today(), at=self._now()
                 )
             )
+        mark_caused_by(to_save, command_id if command_id is not None else generated_command_id())
         try:
             self.save(*to_save)
         except IntegrityError:

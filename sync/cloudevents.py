@@ -8,7 +8,9 @@ cursor), ``contractsequence`` (the item's number among this contract's items
 in this feed, gap-free), ``ledgerversion`` (the contract's version after the
 change, what a peer sends back as the version it saw), ``effectivedate``,
 ``origin`` (the peer whose inbound change caused it, or ``ledger``) and
-``causationid`` (the command id: ``<peer>:<change id>`` for a peer's change).
+``causationid`` (the command that caused it: ``<peer>:<change id>`` for a
+peer's change, the caller's command id, or ``ledger:<uuid>`` for a command
+given none; the items of one command share it).
 """
 
 from __future__ import annotations

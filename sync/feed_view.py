@@ -7,18 +7,21 @@ echo: its own change is not sent back to it as a new change; every other
 peer gets it, marked with its origin). Items are numbered per contract in
 this feed (gap-free), and the feed's cursor is the event's notification id.
 
-Origin and causation come from what the events carry. An inbound change is
-run as ``Actor(SYNC_PEER, <peer>)`` with command id ``<peer>:<change id>``,
-and the ledger saves the command's record in the same atomic save, right
-after the events it caused (the store numbers one save's events
-consecutively). So the events since the last boundary that share the
-record's actor are that command's, and its id is their causation. A batch of
-the runner may end between a peer's events and their record; those items
-are *held* (not yet in the feed) until the record arrives, which is
-certain and immediate: it was committed with them. Changes made in the ledger
-by users carry the command id they gave (``Idempotency-Key``) when its record
-is in the same batch, and no causation otherwise: a user's command without a
-key has no record to wait for.
+Origin comes from the event's actor: an inbound change is run as
+``Actor(SYNC_PEER, <peer>)``. Causation comes from the event itself: the
+ledger names the command on every event it saves (``causation_id``: the
+command id given, ``<peer>:<change id>`` for a peer's change, or an id it
+made up for a command given none), so each item says exactly which command
+caused it, whatever ran before or after it.
+
+Events stored before events named their command have no ``causation_id``;
+for those the cause is inferred as it was then: the ledger saved a command's
+record right after the events it caused (the store numbers one save's events
+consecutively), so the events since the last boundary that share the
+record's actor are that command's. A batch of the runner may end between a
+peer's such events and their record; those items are *held* (not yet in the
+feed) until the record arrives, which is certain and immediate: it was
+committed with them. Such an event with no record after it has no causation.
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ class FeedView(View):
         self._causation, self._held_now = self._causes(events)
 
     def _causes(self, events: Sequence[tuple[int, Any]]) -> tuple[dict[int, str | None], set[int]]:
-        """Each heard event's command id (or None), and the events to hold."""
+        """Each heard event's command id (or None), and the events to hold
+        (only events stored before events named their command are ever held)."""
         causation: dict[int, str | None] = {}
         run: list[int] = [p for p, *_ in self._held_before]
         run_actor: Any = self._held_before[0][1] if self._held_before else None
@@ -117,6 +121,15 @@ class FeedView(View):
             run.clear()
 
         for position, event in events:
+            named = getattr(event, "causation_id", None)
+            if named is not None:
+                # an event naming its command: exact. A run of older events
+                # still open here had no record after it (a save is contiguous)
+                close(None)
+                run_actor = None
+                if isinstance(event, HEARD):
+                    causation[position] = named
+                continue
             actor = _actor_key(getattr(event, "actor", None))
             if isinstance(event, CommandRecord.Recorded):
                 close(event.command_id if actor == run_actor else None)

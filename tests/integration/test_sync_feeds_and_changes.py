@@ -4,11 +4,15 @@ recorded refusals, stale versions, and bundles moving whole or not at all."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import msgspec
 import pytest
@@ -17,22 +21,26 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from views_scenario import ContractingWorld, project  # noqa: E402
 
+from contractledger.domain import ledger as ledger_module  # noqa: E402
 from contractledger.domain.clock import SettableClock  # noqa: E402
+from contractledger.domain.history import event_as_plain_data  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections.audit_export import Selection, rows  # noqa: E402
-from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
+from contractledger.projections.decoding import BatchDecoder  # noqa: E402
+from contractledger.projections.view_database import view_database_for  # noqa: E402
 from contractledger.sync import feed, links  # noqa: E402
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change  # noqa: E402
 from contractledger.sync.peer import peers  # noqa: E402
 
 
 class Ground:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None) -> None:
         path = str(tmp_path / "ledger.sqlite3")
         self.clock = SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
-        self.ledger = ContractLedger({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}, clock=self.clock)
-        self.views = SqliteViewDatabase(path)
+        self.env = env or {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}
+        self.ledger = ContractLedger(self.env, clock=self.clock)
+        self.views = view_database_for(self.env)
         self.world = ContractingWorld(self.ledger, self.clock)
         self.manage = peers()["manage"]
         self.contracting = peers()["contracting"]
@@ -82,7 +90,8 @@ def test_a_contract_s_changes_reach_each_peer_in_its_words_beside_ours(ground: G
     assert active["specversion"] == "1.0" and active["datacontenttype"] == "application/json"
     assert active["origin"] == "ledger" and active["source"] == "/contractledger"
     assert items[5]["causationid"] == "carol-1" and items[5]["data"]["writing_numbers"] == ["WN-1"]
-    assert items[6]["causationid"] is None  # a command without an id has none
+    # a command given no id gets one made up, named by its events alone
+    assert items[6]["causationid"].startswith("ledger:") and items[6]["causationid"] != items[4]["causationid"]
     # contracting does not receive code changes; its names are its own
     contracting = about(ground.feed("contracting"), contract_id)
     assert [i["contractsequence"] for i in contracting] == list(range(1, 7))
@@ -221,3 +230,208 @@ def test_an_external_id_links_once_and_then_names_the_contract(ground: Ground) -
     last = about(ground.feed("manage"), contract_id)[-1]
     assert last["data"]["external_id"] == "M-100"
     assert about(ground.feed("contracting"), contract_id)[-1]["data"]["external_id"] is None
+
+
+# -- causation: each item names the command that caused it ------------------------------------
+
+
+def event_at(ground: Ground, item: dict[str, Any]) -> Any:
+    (event,) = ground.ledger.events.get(UUID(item["subject"]), gt=item["ledgerversion"] - 1, lte=item["ledgerversion"])
+    return event
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 1000])
+def test_a_command_without_an_id_then_one_with_an_id_by_the_same_user_each_name_their_own(
+    ground: Ground, batch_size: int
+) -> None:
+    w = ground.world
+    first, second = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    # a bundle step without a command id (an event on each member), at once
+    # followed by the same user's command with an id, then another without
+    ground.ledger.send_to_producer(w.mga_admin, first)
+    ground.ledger.add_contract_code(w.mga_admin, first, "C-1", command_id="mike-2")
+    ground.ledger.add_contract_code(w.mga_admin, second, "C-2")
+    items = ground.feed("manage", batch_size=batch_size)
+    ours = [i for i in items if i["subject"] in (str(first), str(second))]
+    step = [i for i in ours if i["type"].endswith("status_changed")]
+    coded = [i for i in ours if i["type"].endswith("code_changed")]
+    assert [i["subject"] for i in step] == [str(first), str(second)]
+    assert [i["subject"] for i in coded] == [str(first), str(second)]
+    made_up = step[0]["causationid"]
+    assert made_up.startswith("ledger:") and step[1]["causationid"] == made_up  # one command, one cause
+    assert coded[0]["causationid"] == "mike-2"
+    assert coded[1]["causationid"].startswith("ledger:") and coded[1]["causationid"] != made_up
+    # the cause is what the ledger recorded on the very event, in the same save
+    for item in items:
+        assert event_at(ground, item).causation_id == item["causationid"]
+    assert items == sorted(items, key=lambda i: i["position"])
+
+
+def test_every_event_a_command_saves_names_the_command(ground: Ground) -> None:
+    w = ground.world
+    members = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    before = ground.ledger.recorder.max_notification_id()
+    ground.ledger.send_to_producer(w.mga_admin, members[0], command_id="mike-send")
+    saved = ground.ledger.recorder.select_notifications(before + 1, 100)
+    events = [ground.ledger.mapper.to_domain_event(n) for n in saved]
+    assert len(events) == 3  # both members and the command's record
+    assert {e.causation_id for e in events} == {"mike-send"}
+    later = ground.ledger.recorder.max_notification_id()
+    ground.ledger.submit_by_producer(w.producer, members[0])
+    made_up = {ground.ledger.mapper.to_domain_event(n).causation_id for n in ground.ledger.recorder.select_notifications(later + 1, 100)}
+    assert len(made_up) == 1 and made_up.pop().startswith("ledger:")
+    assert ground.ledger.recorder.max_notification_id() == later + 2  # no record for a command without an id
+
+
+def test_an_event_stored_before_events_named_their_command_still_decodes(ground: Ground) -> None:
+    w = ground.world
+    contract_id = w.active_contract()
+    (notification,) = [
+        n for n in ground.ledger.recorder.select_notifications(1, 10_000) if n.originator_id == contract_id
+    ][-1:]
+    state = json.loads(notification.state)
+    assert state.pop("causation_id").startswith("ledger:")
+    old = dataclasses.replace(notification, state=json.dumps(state).encode())
+    for event in (ground.ledger.mapper.to_domain_event(old), BatchDecoder(ground.ledger.mapper).decode(old)):
+        assert event.causation_id is None and event.originator_version == notification.originator_version
+        assert ground.ledger.history(contract_id)[-1]["details"] == event_as_plain_data(event)["details"]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+def test_events_stored_before_they_named_their_command_get_the_cause_inferred_as_then(
+    ground: Ground, batch_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = ground.world
+    members = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    version = ground.ledger.get_contract(members[0]).version
+    # as the ledger saved before: no cause on the events, a record only for a command with an id
+    monkeypatch.setattr(ledger_module, "mark_caused_by", lambda aggregates, command_id: None)
+    ground.change("manage", "m-step", members[0], version, kind="status", status="Pending with Producer")
+    ground.ledger.add_contract_code(w.mga_admin, members[1], "C-1")
+    monkeypatch.undo()
+    ground.ledger.add_contract_code(w.mga_admin, members[1], "C-2")
+    items = ground.feed("contracting", batch_size=batch_size)
+    moved = [i for i in items if i["origin"] == "manage"]
+    assert [(i["subject"], i["causationid"]) for i in moved] == [(str(m), "manage:m-step") for m in members]
+    coded = [i for i in ground.feed("manage", batch_size=batch_size) if i["type"].endswith("code_changed")]
+    assert coded[0]["causationid"] is None  # a command without an id, then: no record, no cause
+    assert coded[1]["causationid"].startswith("ledger:")
+
+
+# -- a concurrent writer collides with an inbound change ------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ground]:
+    if request.param == "postgres":
+        if not os.environ.get("POSTGRES_HOST"):
+            pytest.skip("no PostgreSQL server: run under scripts/with-postgres")
+        keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+        env = {
+            "PERSISTENCE_MODULE": "contractledger.store.postgres",
+            **{k: os.environ[k] for k in keys},
+            "POSTGRES_SCHEMA": f"t_{uuid4().hex[:16]}",
+        }
+        made = Ground(tmp_path, env)
+    else:
+        made = Ground(tmp_path)
+    yield made
+    made.ledger.close()
+    made.views.close()
+
+
+def another_writer_goes_first(
+    ground: Ground, monkeypatch: pytest.MonkeyPatch, times: int, write: Any
+) -> list[int]:
+    """Each of the peer's next ``times`` saves is preceded, after the change
+    was judged and built, by ``write(other)``: a command through a second
+    ledger on the same store (another process's writer). Answers how many
+    times it went first."""
+    other = ContractLedger(ground.env, clock=ground.clock)
+    original = ground.ledger.save
+    went: list[int] = []
+
+    def save(*objs: Any, **kwargs: Any) -> Any:
+        by_peer = any(
+            getattr(e, "actor", None) == ground.world.peer for o in objs for e in getattr(o, "pending_events", [])
+        )
+        if by_peer and len(went) < times:
+            went.append(1)
+            write(other)
+        return original(*objs, **kwargs)
+
+    monkeypatch.setattr(ground.ledger, "save", save)
+    return went
+
+
+def export_of(ground: Ground, command_id: str) -> list[dict[str, Any]]:
+    export = list(rows(ground.ledger.recorder, ground.ledger.mapper, Selection()))
+    return [r for r in export if r["event"] == "CommandRecord.Recorded" and command_id in str(r["details"])]
+
+
+def test_a_collision_on_something_else_is_judged_again_and_applied(
+    either_store: Ground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ground = either_store
+    w = ground.world
+    contract_id = w.active_contract()
+    seen = ground.ledger.get_contract(contract_id).version
+    went = another_writer_goes_first(
+        ground, monkeypatch, 1, lambda other: other.add_contract_code(w.carrier_staff, contract_id, "C-1")
+    )
+    answer = ground.change("manage", "m-1", contract_id, seen, kind="writing_number_added", writing_number="WN-1")
+    assert went == [1]
+    assert answer["outcome"] == "applied" and answer["version"] == seen + 2
+    assert answer["contract"]["writing_numbers"] == ["WN-1"] and answer["contract"]["codes"] == [{"code": "C-1", "status": "active"}]
+    contract = ground.ledger.get_contract(contract_id)
+    assert (contract.version, contract.writing_numbers) == (seen + 2, ["WN-1"])
+    again = ground.change("manage", "m-1", contract_id, seen, kind="writing_number_added", writing_number="WN-1")
+    assert again == answer and ground.ledger.get_contract(contract_id).version == seen + 2
+    heard = about(ground.feed("contracting"), contract_id)[-1]
+    assert (heard["causationid"], heard["ledgerversion"], heard["origin"]) == ("manage:m-1", seen + 2, "manage")
+
+
+def test_a_collision_on_what_the_change_is_about_is_a_recorded_stale_refusal_with_the_current_state(
+    either_store: Ground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ground = either_store
+    w = ground.world
+    (contract_id,) = w.assign()
+    w.onboard(contract_id)
+    seen = ground.ledger.get_contract(contract_id).version
+    another_writer_goes_first(
+        ground, monkeypatch, 1, lambda other: other.set_manual_status(w.carrier_staff, contract_id, Status.DECLINED)
+    )
+    refusal = ground.refused("manage", "m-2", contract_id, seen, kind="status", status="Approved")
+    assert (refusal["code"], refusal["error"]) == ("sync.stale_version", "Conflict")
+    assert refusal["current"]["status"] == "declined" and refusal["current"]["version"] == seen + 1
+    contract = ground.ledger.get_contract(contract_id)
+    assert (contract.status, contract.version) == (Status.DECLINED, seen + 1)  # only the other writer's change
+    assert ground.refused("manage", "m-2", contract_id, seen, kind="status", status="Approved") == refusal
+    (recorded,) = export_of(ground, "manage:m-2")
+    assert "sync.stale_version" in str(recorded["details"]) and recorded["actor_user"] == "manage"
+
+
+def test_colliding_twice_is_refused_recorded_and_answered_with_the_current_state(
+    either_store: Ground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ground = either_store
+    w = ground.world
+    contract_id = w.active_contract()
+    seen = ground.ledger.get_contract(contract_id).version
+    codes = iter(["C-1", "C-2", "C-3"])
+    went = another_writer_goes_first(
+        ground, monkeypatch, 2, lambda other: other.add_contract_code(w.carrier_staff, contract_id, next(codes))
+    )
+    refusal = ground.refused("manage", "m-3", contract_id, seen, kind="writing_number_added", writing_number="WN-1")
+    assert went == [1, 1]
+    assert (refusal["code"], refusal["error"], refusal["change_id"]) == ("sync.concurrent_change", "Conflict", "m-3")
+    assert refusal["current"]["version"] == seen + 2 and refusal["current"]["writing_numbers"] == []
+    assert [c["code"] for c in refusal["current"]["codes"]] == ["C-1", "C-2"]
+    position = ground.ledger.recorder.max_notification_id()
+    # nothing of the change was applied; its refusal is recorded, for auditors and for its repeats
+    assert ground.ledger.get_contract(contract_id).writing_numbers == []
+    assert ground.refused("manage", "m-3", contract_id, seen, kind="writing_number_added", writing_number="WN-1") == refusal
+    assert ground.ledger.recorder.max_notification_id() == position
+    (recorded,) = export_of(ground, "manage:m-3")
+    assert "sync.concurrent_change" in str(recorded["details"]) and recorded["actor_role"] == "sync_peer"
