@@ -10,8 +10,15 @@ transaction as the change's events.
 A refused change is recorded too, as the ledger's command record for that
 same command id with the refusal as its outcome: an auditor sees it in the
 history export, the same change id is answered with the same refusal, and a
-change id is either applied or refused, never both. Only a collision with a
-concurrent writer is not recorded (nothing was decided: the peer retries).
+change id is either applied or refused, never both. Only the reuse of a
+change id for another change is not recorded (the id is taken already).
+
+A concurrent writer may save on the contract between the change's read and
+its save; the store then refuses the save whole. The change is judged again
+against what is there now, once: refused as stale (with the current state)
+when what it is about moved since the version the peer saw, else run again.
+Should another writer collide again, it is refused as
+``sync.concurrent_change``, recorded, with the current state.
 
 A stale version is refused only when it conflicts: when what the change is
 about (the status, the writing numbers, the codes) moved since the version
@@ -123,13 +130,41 @@ def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> 
         seen = _contract_at(ledger, contract_id, request.seen_version)
         if earlier is None:
             _ensure_not_stale(ledger, peer, request, seen)
-        outcome = _run(ledger, actor, peer, seen, request.change, command_id)
+        outcome = _run_judging_collisions(ledger, actor, peer, request, seen, command_id)
     except LedgerError as error:
-        if error.code == "contract.concurrent_change" or error.code == "command.id_reused":
-            raise ChangeRefused(_refusal(error, request, None)) from None  # nothing decided: not recorded
+        if error.code == "command.id_reused":
+            raise ChangeRefused(_refusal(error, request, None)) from None  # the id is taken: not recorded
         current = current_state(peer, error.contract) if isinstance(error, _Stale) else None
         _record_refusal(ledger, actor, command_id, request_print, _refusal(error, request, current))
     return _answer(ledger, peer, request, contract_id, outcome, command_id)
+
+
+COLLIDED = "contract.concurrent_change"
+"""The ledger's code for a save refused because another writer saved first."""
+
+
+def _run_judging_collisions(
+    ledger: ContractLedger, actor: Actor, peer: Peer, request: InboundChange, seen: Contract, command_id: str
+) -> Any:
+    """Runs the change; after a collision with a concurrent writer, judges it
+    again against the contract as it is now and runs it once more."""
+    for attempt in (1, 2):
+        try:
+            return _run(ledger, actor, peer, seen, request.change, command_id)
+        except Conflict as error:
+            if error.code != COLLIDED:
+                raise
+        # (a concurrent repeat of this very change is no collision: the
+        # ledger answers it with the first outcome)
+        if attempt == 1:
+            _ensure_not_stale(ledger, peer, request, seen)
+    raise _Stale(
+        "sync.concurrent_change",
+        "Other writers changed the contract at the same moment as this change, twice; "
+        "reconcile with the current state and send a new change.",
+        ledger.get_contract(seen.id),
+        field=None,
+    )
 
 
 # -- the contract --------------------------------------------------------------------
@@ -158,8 +193,10 @@ def _contract_at(ledger: ContractLedger, contract_id: UUID, version: int) -> Con
 
 
 class _Stale(Conflict):
-    def __init__(self, code: str, message: str, current: Contract) -> None:
-        super().__init__(code, message, "seen_version", current_version=current.version)
+    """A refusal that carries the contract's current state, for the peer to reconcile."""
+
+    def __init__(self, code: str, message: str, current: Contract, field: str | None = "seen_version") -> None:
+        super().__init__(code, message, field, current_version=current.version)
         self.contract = current
 
 
@@ -255,13 +292,18 @@ def _answer(
 
 
 def _version_after(ledger: ContractLedger, contract_id: UUID, command_id: str) -> int:
-    """The contract's version the command left it at: its last event by that
-    peer recorded no later than the command's record (a later change by the
-    same peer would have collided with this one on the contract's version)."""
+    """The contract's version the command left it at: its last event naming
+    the command. (A change stored before events named their command: its
+    last event by that peer recorded no later than the command's record; a
+    later change by the same peer would have collided with it on the version.)"""
+    events = list(ledger.events.get(contract_id))
+    named = [e.originator_version for e in events if getattr(e, "causation_id", None) == command_id]
+    if named:
+        return max(named)
     record = _record(ledger, command_id)
     assert record is not None
     version = 0
-    for event in ledger.events.get(contract_id):
+    for event in events:
         if event.timestamp > record.created_on:
             break
         if event.actor == Actor(Role.SYNC_PEER, command_id.split(":", 1)[0]):
