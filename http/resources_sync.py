@@ -1,13 +1,25 @@
 """The sync routes (SPEC 9): a peer's pull feed and acknowledgement, its
-inbound changes, its links of external ids, and reconcile.
+inbound changes, its links of external ids, and reconcile; and the
+operator's side of push delivery: dead letters, their replay, resuming a
+paused peer.
 
 Only the peer's own token (role ``sync_peer``, user = the peer's name) may
 use its routes; auditors may read its feed too. ``{peer}`` is the peer's
 name as in its file under ``sync/peers/`` (``contracting``, ``manage``).
+
+Delivery is operated by people, not by the peer: any auditor may read a
+peer's delivery state and dead letters; replaying them and resuming a
+paused peer change what is sent, so only a *sync operator* may: an auditor
+whose user name is listed in ``CONTRACTLEDGER_SYNC_OPERATORS`` (names
+separated by spaces or commas; read at start-up). An auditor changes
+nothing in the ledger, so the grant reaches no further than delivery.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,12 +35,13 @@ from contractledger.http.idempotency import KeptResponse, idempotency_key, princ
 from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
 from contractledger.http.query_parameters import parse
 from contractledger.http.routing import Handler, Operation
-from contractledger.sync import feed, links
+from contractledger.sync import delivery_state, feed, links
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change
 from contractledger.sync.peer import Peer, peers
 from contractledger.sync.reconcile import PeerView, reconcile
 
 TAG = "sync"
+OPERATORS_VARIABLE = "CONTRACTLEDGER_SYNC_OPERATORS"
 STATUS_OF_REFUSAL = {
     "Conflict": falcon.HTTP_409,
     "InvalidInput": falcon.HTTP_422,
@@ -152,9 +165,7 @@ class _PeerRoute(Handler):
 
     def peer(self, req: falcon.Request, name: str) -> Peer:
         actor = req.context.actor
-        peer = peers().get(name)
-        if peer is None:
-            raise Problem(falcon.HTTP_404, "sync.peer.unknown", f"There is no sync peer {name!r}; see sync/peers/.")
+        peer = configured_peer(name)
         if actor.role is Role.SYNC_PEER and actor.user == peer.name:
             return peer
         if self.auditors_read and actor.role is Role.AUDITOR:
@@ -210,7 +221,8 @@ class PostChange(_PeerRoute):
         operation_id="postSyncChange",
         summary="A peer's change (status in its own words, writing number, code), applied once per change id "
         "with the same rules as any user; a refusal is recorded and answered the same on a repeat; a stale "
-        "version that conflicts is 409 with the contract's current state.",
+        "version that conflicts is 409 with the contract's current state (sync.stale_version), as is a change "
+        "that other writers collided with twice as it was saved (sync.concurrent_change).",
         tag=TAG,
         path_parameters=("peer",),
         body=InboundChange,
@@ -271,6 +283,211 @@ class Reconcile(_PeerRoute):
         self.answer_once(req, resp, body, lambda: reconcile(self.config.ledger, self.config.views, peer, body))
 
 
+# -- the operator's side of push delivery ------------------------------------------------
+
+
+class DeadLetterParameters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    after: Annotated[int, msgspec.Meta(ge=0, description="The position of the last dead letter read (0: from the first).")] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000, description="At most this many dead letters.")] = 100
+
+
+ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class Replay(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # left out (not null) to replay every one: a null is refused, never read as "all"
+    item_ids: (
+        Annotated[
+            list[ItemId],
+            msgspec.Meta(min_length=1, max_length=1000, description="The dead letters to replay (left out: every one)."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+
+
+class Resume(msgspec.Struct, forbid_unknown_fields=True):
+    """No fields: send ``{}``."""
+
+
+DEAD_LETTERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["peer", "paused_because", "waiting", "dead_letters", "next_after"],
+    "properties": {
+        "peer": {"type": "string"},
+        "paused_because": {"type": ["string", "null"], "description": "Why delivery is paused (null: it is not)."},
+        "waiting": {"type": "integer", "description": "Items waiting in the outbox for (re)delivery."},
+        "dead_letters": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["position", "item_id", "contract_id", "attempts", "last_error", "given_up_at", "item"],
+                "properties": {
+                    "position": {"type": "integer"},
+                    "item_id": {"type": "string", "description": "The item's id: its webhook-id on every attempt."},
+                    "contract_id": {"type": "string", "format": "uuid"},
+                    "attempts": {"type": "integer"},
+                    "last_error": {"type": ["string", "null"]},
+                    "given_up_at": {"type": "string"},
+                    "item": ITEM_SCHEMA,
+                },
+            },
+        },
+        "next_after": {"type": "integer", "description": "Pass as `after` for the next page; an empty page is the end."},
+    },
+}
+REPLAYED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["peer", "replayed", "paused_because"],
+    "properties": {
+        "peer": {"type": "string"},
+        "replayed": {"type": "array", "items": {"type": "string"}, "description": "The item ids put back for delivery."},
+        "paused_because": {"type": ["string", "null"], "description": "Not null: nothing is sent until the peer is resumed."},
+    },
+}
+
+
+def operators_from(env: Mapping[str, str]) -> frozenset[str]:
+    """The auditors' user names granted the operator's actions."""
+    return frozenset(env.get(OPERATORS_VARIABLE, "").replace(",", " ").split())
+
+
+class _DeliveryRoute(_PeerRoute):
+    """A route of a peer's push delivery: auditors read, sync operators act."""
+
+    operators_only = True
+
+    def __init__(self, config: AppConfig, operators: frozenset[str]) -> None:
+        super().__init__(config)
+        self.operators = operators
+        self._tables_ready = False
+
+    def peer(self, req: falcon.Request, name: str) -> Peer:
+        actor = req.context.actor
+        peer = configured_peer(name)
+        if self.operators_only:
+            if actor.role is Role.AUDITOR and actor.user in self.operators:
+                return peer
+            raise Problem(
+                falcon.HTTP_403,
+                "sync.operator_only",
+                f"Only a sync operator may do this: an auditor whose user name is listed in {OPERATORS_VARIABLE}.",
+            )
+        if actor.role is Role.AUDITOR:
+            return peer
+        raise Problem(falcon.HTTP_403, "sync.auditors_only", "Only an auditor (or a sync operator) may read a peer's delivery.")
+
+    @property
+    def views(self) -> Any:
+        if not self._tables_ready:  # before the delivery worker first ran, its tables are not there yet
+            delivery_state.ensure_schema(self.config.views)
+            self._tables_ready = True
+        return self.config.views
+
+
+class ReadDeadLetters(_DeliveryRoute):
+    operators_only = False
+    operation = Operation(
+        method="GET",
+        operation_id="readSyncDeadLetters",
+        summary="A peer's dead letters (items given up on after its give-up time), oldest first, each with the item "
+        "itself, beside whether delivery is paused and how many items wait for (re)delivery. Auditors only.",
+        tag=TAG,
+        path_parameters=("peer",),
+        query=DeadLetterParameters,
+        answer=DEAD_LETTERS_SCHEMA,
+        refusals=(400, 401, 403, 404),
+    )
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        peer = self.peer(req, params["peer"])
+        parameters = parse(req, DeadLetterParameters)
+        views = self.views
+        letters = delivery_state.dead_letters(views, peer.name, parameters.after, parameters.limit, with_items=True)
+        send(
+            resp,
+            {
+                "peer": peer.name,
+                "paused_because": delivery_state.paused(views, peer.name),
+                "waiting": delivery_state.backlog(views).get(peer.name, (0, 0))[0],
+                "dead_letters": letters,
+                "next_after": letters[-1]["position"] if letters else parameters.after,
+            },
+        )
+
+
+class ReplayDeadLetters(_DeliveryRoute):
+    operation = Operation(
+        method="POST",
+        operation_id="replaySyncDeadLetters",
+        summary="Puts a peer's dead letters (those named, or every one) back for delivery at once, first of their "
+        "contracts, with fresh attempts and the same delivery ids. An id that is not a dead letter of the peer "
+        "replays nothing (404). Sync operators only.",
+        tag=TAG,
+        path_parameters=("peer",),
+        body=Replay,
+        request_headers=("Idempotency-Key",),
+        answer=REPLAYED_SCHEMA,
+        refusals=(400, 401, 403, 404, 413, 415, 422),
+    )
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        peer = self.peer(req, params["peer"])
+        body = bodies.read(req, Replay)
+
+        def run() -> dict[str, Any]:
+            try:
+                named = None if body.item_ids is msgspec.UNSET else body.item_ids
+                replayed = delivery_state.replay(self.views, peer.name, named, time.time())
+            except delivery_state.UnknownDeadLetters as unknown:
+                raise Problem(
+                    falcon.HTTP_404,
+                    "sync.dead_letter.unknown",
+                    f"{peer.name} has {unknown}; list them at /sync/{peer.name}/dead-letters. Nothing was replayed.",
+                    field="item_ids",
+                    unknown_item_ids=unknown.item_ids,
+                ) from None
+            return {"peer": peer.name, "replayed": replayed, "paused_because": delivery_state.paused(self.views, peer.name)}
+
+        self.answer_once(req, resp, body, run)
+
+
+class ResumeDelivery(_DeliveryRoute):
+    operation = Operation(
+        method="POST",
+        operation_id="resumeSyncDelivery",
+        summary="Resumes push delivery to a peer paused because its endpoint answered 410 Gone; what waited is sent "
+        "at once. A peer that is not paused is 409. Sync operators only.",
+        tag=TAG,
+        path_parameters=("peer",),
+        body=Resume,
+        request_headers=("Idempotency-Key",),
+        answer={"type": "object", "required": ["peer", "resumed"], "properties": {"peer": {"type": "string"}, "resumed": {"const": True}}},
+        refusals=(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        peer = self.peer(req, params["peer"])
+        body = bodies.read(req, Resume)
+
+        def run() -> dict[str, Any]:
+            if not delivery_state.resume(self.views, peer.name):
+                raise Problem(
+                    falcon.HTTP_409,
+                    "sync.delivery.not_paused",
+                    f"Delivery to {peer.name} is not paused; nothing to resume.",
+                )
+            return {"peer": peer.name, "resumed": True}
+
+        self.answer_once(req, resp, body, run)
+
+
+def configured_peer(name: str) -> Peer:
+    peer = peers().get(name)
+    if peer is None:
+        raise Problem(falcon.HTTP_404, "sync.peer.unknown", f"There is no sync peer {name!r}; see sync/peers/.")
+    return peer
+
+
 def refusal_problem(refusal: dict[str, Any]) -> Problem:
     extensions = {k: refusal[k] for k in ("change_id", "current") if refusal.get(k) is not None}
     return Problem(
@@ -282,11 +499,15 @@ def refusal_problem(refusal: dict[str, Any]) -> Problem:
     )
 
 
-def routes(config: AppConfig) -> dict[str, list[Handler]]:
+def routes(config: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, list[Handler]]:
+    operators = operators_from(os.environ if env is None else env)
     return {
         "/sync/{peer}/feed": [ReadFeed(config)],
         "/sync/{peer}/ack": [Acknowledge(config)],
         "/sync/{peer}/changes": [PostChange(config)],
         "/sync/{peer}/links": [PostLink(config)],
         "/sync/{peer}/reconcile": [Reconcile(config)],
+        "/sync/{peer}/dead-letters": [ReadDeadLetters(config, operators)],
+        "/sync/{peer}/dead-letters/replay": [ReplayDeadLetters(config, operators)],
+        "/sync/{peer}/resume": [ResumeDelivery(config, operators)],
     }

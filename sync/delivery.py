@@ -24,6 +24,10 @@ its event's commit.
     python -m contractledger.sync.delivery dead-letters PEER
     python -m contractledger.sync.delivery replay PEER [ITEM_ID ...]
     python -m contractledger.sync.delivery resume PEER
+
+The same operator actions are served over HTTP (``/sync/{peer}/dead-letters``,
+``/sync/{peer}/dead-letters/replay``, ``/sync/{peer}/resume``; see
+http/resources_sync.py).
 """
 
 from __future__ import annotations
@@ -287,10 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for letter in state.dead_letters(database, arguments.peer):
                 print(json.dumps(letter))
         elif arguments.command == "replay":
-            count = state.replay(database, arguments.peer, arguments.item_ids or None, time.time())
-            print(f"{count} dead letter(s) of {arguments.peer} put back for delivery")
+            try:
+                replayed = state.replay(database, arguments.peer, arguments.item_ids or None, time.time())
+            except state.UnknownDeadLetters as unknown:
+                print(f"sync-deliver: {arguments.peer} has {unknown}; nothing replayed.", file=sys.stderr)
+                return 1
+            print(f"{len(replayed)} dead letter(s) of {arguments.peer} put back for delivery")
         elif arguments.command == "resume":
-            state.resume(database, arguments.peer)
+            if not state.resume(database, arguments.peer):
+                print(f"sync-deliver: delivery to {arguments.peer} is not paused.", file=sys.stderr)
+                return 1
             print(f"delivery to {arguments.peer} resumed")
         else:
             stop = threading.Event()

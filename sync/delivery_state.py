@@ -12,6 +12,7 @@ an operator to inspect and replay (back into the outbox, first of its contract).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,29 +143,63 @@ def pause(database: ViewDatabase, peer: str, because: str, at: str) -> None:
         )
 
 
-def resume(database: ViewDatabase, peer: str) -> None:
+def resume(database: ViewDatabase, peer: str) -> bool:
+    """Lifts a pause (after the peer answered 410 Gone); answers whether the
+    peer was paused. The delivery worker is woken to send at once."""
     with database.transaction() as tx:
-        tx.execute("UPDATE sync_delivery_peers SET paused_at = NULL, paused_because = NULL WHERE peer = ?", (peer,))
+        tx.execute(
+            "UPDATE sync_delivery_peers SET paused_at = NULL, paused_because = NULL WHERE peer = ? AND paused_at IS NOT NULL",
+            (peer,),
+        )
+        was_paused = tx.rowcount > 0
+        if was_paused:
+            database.announce_change(tx)
+    return was_paused
 
 
-def dead_letters(database: ViewDatabase, peer: str) -> list[dict[str, Any]]:
+def dead_letters(
+    database: ViewDatabase, peer: str, after: int = 0, limit: int | None = None, with_items: bool = False
+) -> list[dict[str, Any]]:
+    """The peer's dead letters after a position, oldest first (with the items themselves when asked)."""
     rows = database.query(
-        "SELECT position, item_id, contract_id, attempts, last_error, given_up_at FROM sync_dead_letters"
-        " WHERE peer = ? ORDER BY position",
-        (peer,),
+        "SELECT position, item_id, contract_id, attempts, last_error, given_up_at, body FROM sync_dead_letters"
+        " WHERE peer = ? AND position > ? ORDER BY position" + (" LIMIT ?" if limit is not None else ""),
+        (peer, after) if limit is None else (peer, after, limit),
     )
     keys = ("position", "item_id", "contract_id", "attempts", "last_error", "given_up_at")
-    return [dict(zip(keys, row)) for row in rows]
+    letters = []
+    for row in rows:
+        letter = dict(zip(keys, row[:6]))
+        letter["position"], letter["attempts"] = int(letter["position"]), int(letter["attempts"])
+        if with_items:
+            letter["item"] = json.loads(row[6])
+        letters.append(letter)
+    return letters
 
 
-def replay(database: ViewDatabase, peer: str, item_ids: list[str] | None, now: float) -> int:
+class UnknownDeadLetters(LookupError):
+    """Item ids named for a replay that are not among the peer's dead letters."""
+
+    def __init__(self, item_ids: list[str]) -> None:
+        super().__init__(f"no dead letter with the item id(s) {', '.join(item_ids)}")
+        self.item_ids = item_ids
+
+
+def replay(database: ViewDatabase, peer: str, item_ids: list[str] | None, now: float) -> list[str]:
     """Puts dead letters (all, or those named) back in the outbox, due now,
-    with fresh attempts; answers how many."""
+    with fresh attempts, and wakes the delivery worker; answers their item
+    ids. Naming an item id that is not a dead letter of the peer replays
+    nothing (UnknownDeadLetters)."""
     with database.transaction() as tx:
         tx.execute(
             "SELECT position, item_id, contract_id, body FROM sync_dead_letters WHERE peer = ? ORDER BY position", (peer,)
         )
-        chosen = [r for r in tx.fetchall() if item_ids is None or r[1] in item_ids]
+        letters = tx.fetchall()
+        if item_ids is not None:
+            unknown = sorted(set(item_ids) - {r[1] for r in letters})
+            if unknown:
+                raise UnknownDeadLetters(unknown)
+        chosen = [r for r in letters if item_ids is None or r[1] in item_ids]
         tx.insert_rows(
             "sync_delivery_outbox",
             ("peer", "position", "item_id", "contract_id", "body", "attempts", "next_attempt_at"),
@@ -172,7 +207,9 @@ def replay(database: ViewDatabase, peer: str, item_ids: list[str] | None, now: f
             on_conflict="ON CONFLICT (peer, position) DO NOTHING",
         )
         tx.executemany("DELETE FROM sync_dead_letters WHERE peer = ? AND position = ?", [(peer, r[0]) for r in chosen])
-    return len(chosen)
+        if chosen:
+            database.announce_change(tx)
+    return [r[1] for r in chosen]
 
 
 def backlog(database: ViewDatabase) -> dict[str, tuple[int, int]]:

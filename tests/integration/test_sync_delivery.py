@@ -188,6 +188,9 @@ def test_an_item_given_up_on_is_a_dead_letter_an_operator_replays(
     monkeypatch.setenv("SQLITE_DBNAME", ground.path)
     assert main(["dead-letters", "manage"]) == 0
     assert letters[0]["item_id"] in capsys.readouterr().out
+    assert main(["replay", "manage", letters[0]["item_id"], "no-such-item"]) == 1  # one unknown: nothing replayed
+    assert "no-such-item" in capsys.readouterr().err and state.dead_letters(ground.views, "manage") == letters
+    assert main(["resume", "manage"]) == 1  # not paused
     assert main(["replay", "manage", letters[0]["item_id"]]) == 0
     received = len(receiver.received)
     ground.drain()
@@ -204,7 +207,8 @@ def test_a_peer_answering_410_is_paused_until_resumed(ground: Ground, receiver: 
     ground.now += 1000
     ground.drain()
     assert len(receiver.received) == 1
-    state.resume(ground.views, "manage")
+    assert state.resume(ground.views, "manage") is True
+    assert state.resume(ground.views, "manage") is False  # no longer paused
     ground.drain()
     assert len(receiver.received) == 2 and receiver.ids()[0] == receiver.ids()[1]
 
