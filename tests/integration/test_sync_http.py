@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
+from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
 MANAGE = Actor(Role.SYNC_PEER, "manage")
@@ -165,3 +166,31 @@ def test_reconcile_lists_every_discrepancy(api: Api) -> None:
     missing = {d["contract_id"] for d in complete["discrepancies"] if d["kind"] == "missing_in_peer"}
     assert str(agreed) not in missing and str(drifted) not in missing
     assert missing  # the direct relationships the feed told manage of, which its view leaves out
+
+
+def test_a_change_that_other_writers_collide_with_twice_is_409_with_the_current_state(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    seen = api.config.ledger.get_contract(contract_id).version
+    other = ContractLedger(api.config.ledger.env, clock=api.clock)  # another process's writer on the same store
+    original, codes = api.config.ledger.save, iter(["C-1", "C-2"])
+
+    def save(*objs: Any, **kwargs: Any) -> Any:
+        if any(getattr(e, "actor", None) == MANAGE for o in objs for e in getattr(o, "pending_events", [])):
+            code = next(codes, None)
+            if code is not None:
+                other.add_contract_code(w.carrier_staff, contract_id, code)
+        return original(*objs, **kwargs)
+
+    monkeypatch.setattr(api.config.ledger, "save", save)
+    refused = change(api, MANAGE, "manage", "m-9", contract_id, seen, kind="writing_number_added", writing_number="WN-1")
+    assert refused.status_code == 409 and refused.json["code"] == "sync.concurrent_change"
+    assert refused.json["change_id"] == "m-9" and refused.json["current"]["version"] == seen + 2
+    assert [c["code"] for c in refused.json["current"]["codes"]] == ["C-1", "C-2"]
+    assert refused.json["current"]["writing_numbers"] == []
+    again = change(api, MANAGE, "manage", "m-9", contract_id, seen, kind="writing_number_added", writing_number="WN-1")
+    assert (again.status_code, again.content) == (409, refused.content)
+    assert api.config.ledger.get_contract(contract_id).writing_numbers == []
+    other.close()
