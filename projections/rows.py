@@ -9,6 +9,7 @@ text for the same reason.
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -81,31 +82,30 @@ def date_from(text: str | None) -> date | None:
 
 def json_text(value: Any) -> str:
     # Amounts stay exact: a Decimal is written as its text, never a float.
-    if type(value) is list and all(type(item) is str for item in value):
-        return _encode(value)  # already plain (a chain of ids, writing numbers)
-    return _encode(plain(value))
+    return _encode(_plain(value))
 
 
 def details_text(event: Any) -> str:
-    """``json_text`` of an event's details (``event_as_plain_data(event)["details"]``),
-    with the common plain values (text, numbers, ids, dates) written without the
-    general walk; the rest goes through ``plain`` as before."""
-    details: dict[str, Any] = {}
-    for key, value in event.__dict__.items():
-        if key in _ENVELOPE:
-            continue
-        kind = type(value)
-        if value is None or kind is str or kind is int or kind is bool or kind is float or kind is Decimal:
-            details[key] = value
-        elif kind is UUID:
-            details[key] = id_text(value)
-        elif (kind is list or kind is tuple) and all(type(item) is UUID for item in value):
-            details[key] = [id_text(item) for item in value]  # a chain
-        elif kind is date:
-            details[key] = value.isoformat()
-        else:
-            details[key] = plain(plain(value))
-    return _encode(details)
+    """``json_text`` of an event's details (``event_as_plain_data(event)["details"]``)."""
+    return _encode({key: _plain(value) for key, value in event.__dict__.items() if key not in _ENVELOPE})
+
+
+def _plain(value: Any) -> Any:
+    """``plain(value)``, with the values views write most (text, numbers,
+    ids, dates, and lists and dicts of them) converted without its general
+    walk of isinstance checks; anything else goes through ``plain``."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool or kind is float or kind is Decimal:
+        return value
+    if kind is UUID:
+        return id_text(value)
+    if kind is date:
+        return value.isoformat()
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {(key if type(key) is str else str(key)): _plain(item) for key, item in value.items()}
+    return plain(value)
 
 
 def json_from(text: str | None) -> Any:
@@ -151,6 +151,9 @@ class UpsertBuffer:
         self._select_many = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} IN "
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c != self.key)
         self._on_conflict = f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}"
+        # a row's values in column order, as a tuple (one C call per row)
+        getter = itemgetter(*self.columns)
+        self._values = getter if len(self.columns) > 1 else (lambda row: (getter(row),))
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
         self._rows[row[self.key]] = row
@@ -216,7 +219,7 @@ class UpsertBuffer:
         return row
 
     def flush(self, tx: ViewTransaction) -> None:
-        rows = [tuple(row[c] for c in self.columns) for row in self._rows.values()]
+        rows = list(map(self._values, self._rows.values()))
         tx.insert_rows(self.table, self.columns, rows, on_conflict=self._on_conflict)
         if len(self._known) + len(self._rows) > self.keep:
             self._known.clear()
