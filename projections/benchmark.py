@@ -465,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench-views", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the generated log (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=10_000, help="events per view transaction in rebuilds")
+    parser.add_argument("--batch", type=int, default=40_000, help="events per view transaction in rebuilds (default 40,000)")
     parser.add_argument(
         "--library-events", type=int, default=50_000,
         help="events the library's ProjectionRunner processes (default 50,000; 0: all)",

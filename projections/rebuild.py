@@ -23,6 +23,11 @@ from contractledger.projections.runner import ViewRunner
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 
+# Events per view transaction in a rebuild. Larger batches write a row that
+# many events touch (a contract's status) fewer times; 40,000 measured 11%
+# faster than 10,000 on 200,000 events, 100,000 no faster than 40,000.
+REBUILD_BATCH = 40_000
+
 
 @dataclass(frozen=True)
 class TableDigest:
@@ -57,7 +62,7 @@ def rebuild(
     database: ViewDatabase,
     view_class: type[View],
     *,
-    batch_size: int = 10_000,
+    batch_size: int = REBUILD_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
     switch: bool = True,
 ) -> Rebuilt:
@@ -72,7 +77,7 @@ def rebuild_all(
     database: ViewDatabase,
     view_classes: Sequence[type[View]],
     *,
-    batch_size: int = 10_000,
+    batch_size: int = REBUILD_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
     switch: bool = True,
 ) -> list[Rebuilt]:
@@ -163,7 +168,7 @@ def rebuild_in_parallel(
     view_classes: Sequence[type[View]],
     *,
     workers: int = 2,
-    batch_size: int = 10_000,
+    batch_size: int = REBUILD_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[Rebuilt]:
     """:func:`rebuild_all` with the views shared out among ``workers``

@@ -21,7 +21,7 @@ from typing import Any
 
 from contractledger.projections import positions
 from contractledger.projections.progress import Progress
-from contractledger.projections.rebuild import compare, rebuild, rebuild_all
+from contractledger.projections.rebuild import REBUILD_BATCH, compare, rebuild, rebuild_all
 from contractledger.projections.runner import ViewRunner
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
@@ -76,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/rebuild-views", description=__doc__.split("\n\n")[0])
     parser.add_argument("views", nargs="*", help=f"view names (default: all of {', '.join(v.name for v in VIEWS)})")
     parser.add_argument("--verify", action="store_true", help="compare with the live view; switch only if equal")
-    parser.add_argument("--batch", type=int, default=10_000, help="events per view transaction (default 10000)")
+    parser.add_argument(
+        "--batch", type=int, default=REBUILD_BATCH, help=f"events per view transaction (default {REBUILD_BATCH})"
+    )
     args = parser.parse_args(argv)
 
     by_name = {v.name: v for v in VIEWS}
