@@ -50,7 +50,8 @@ class Query:
     key: Callable[[Any], Key] | None = None
     """List routes: the key ordering the items (pages follow it)."""
     version: Callable[[AppConfig, dict[str, UUID], Any], int | None] | None = None
-    """Single items: the aggregate version sent as ETag (current reads only, not ``as_of``)."""
+    """Single items: the aggregate version sent as ETag (current reads only, not ``as_of``).
+    ``carried_version`` when ``run`` answers a :class:`Versioned` item."""
     missing: str = "not_found"
     """The problem code when the item does not exist for the caller."""
 
@@ -69,6 +70,20 @@ class Query:
             refusals=QUERY_REFUSALS,
             response_headers=("ETag",) if self.version else (),
         )
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A single item read together with the version it shows: the body is the
+    item, the version goes out as its ETag. Read in one go with the item, so
+    an ETag never names a version other than the one the body shows."""
+
+    item: Any
+    version: int | None
+
+
+def carried_version(config: AppConfig, path: dict[str, UUID], found: Any) -> int | None:
+    return found.version if isinstance(found, Versioned) else None
 
 
 def _camel(name: str) -> str:
@@ -106,11 +121,12 @@ class QueryHandler(Handler):
             raise Problem(
                 falcon.HTTP_404, self.query.missing, f"No such {noun.replace('_', ' ')} for you; check the id.",
             )
-        send(resp, found)
+        version = None
         if self.query.version is not None and getattr(parameters, "as_of", None) is None:
             version = self.query.version(self.config, path, found)
-            if version is not None:
-                resp.set_header("ETag", etag(version))
+        send(resp, found.item if isinstance(found, Versioned) else found)
+        if version is not None:
+            resp.set_header("ETag", etag(version))
 
     def _refuse_the_future(self, parameters: Any) -> None:
         as_of = getattr(parameters, "as_of", None)

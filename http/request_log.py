@@ -16,9 +16,11 @@ import uuid
 from typing import Any
 
 import falcon
+import msgspec
 
 log = logging.getLogger("contractledger.http.requests")
 _SENSIBLE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+_encode = msgspec.json.Encoder().encode  # a fifth of json.dumps' time for the same JSON
 
 
 class RequestLog:
@@ -33,8 +35,10 @@ class RequestLog:
         if request_id is None:
             return
         resp.set_header("X-Request-ID", request_id)
+        if not log.isEnabledFor(logging.INFO):
+            return
         actor = req.context.get("actor", None)
-        line = {
+        fields = {
             "request_id": request_id,
             "method": req.method,
             "path": req.path,
@@ -45,4 +49,9 @@ class RequestLog:
             "party_id": str(actor.party_id) if actor and actor.party_id else None,
             "remote_addr": req.remote_addr,
         }
-        log.info(json.dumps(line, separators=(",", ":")))
+        line = _encode(fields).decode()
+        if not line.isascii():  # lines stay ASCII, as json.dumps writes them (\u escapes)
+            line = json.dumps(fields, separators=(",", ":"))
+        # As log.info(line) does, less looking up the caller's file and line (this
+        # line's own place in the code, the same every time, and shown by no format).
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
@@ -35,7 +37,6 @@ from contractledger.projections.rows import (
     UpsertBuffer,
     date_from,
     date_text,
-    id_from,
     id_text,
     instant_from,
     instant_text,
@@ -98,8 +99,6 @@ class ContractStatusView(BufferedView):
     rebuild_cost = 4.0
     tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
     ignores = (
-        Contract.AwaitingTransferRecorded,
-        Contract.AwaitingTransfersReleased,
         Party.Event,
         Bundle.Event,
         DirectRelationships.Event,
@@ -222,6 +221,12 @@ class ContractStatusView(BufferedView):
         return row
 
     # -- links ---------------------------------------------------------------------
+
+    @handles(Contract.AwaitingTransferRecorded, Contract.AwaitingTransfersReleased)
+    def awaiting_transfers(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
+        # nothing shown changes, but the version does: it is the contract's ETag (for If-Match),
+        # so every event of the contract moves it, exactly as the aggregate's own version moves
+        self._touch(tx, e)
 
     @handles(Contract.DetachedFromBundle)
     def detached(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
@@ -364,34 +369,66 @@ def _numbering_as_of(read: Reading, contract_ids: list[str], as_of: datetime) ->
     return {contract_id: (numbers, codes) for contract_id, _, numbers, codes in rows}
 
 
+_decode_json = msgspec.json.decode  # the views' JSON texts, read several times faster than json.loads
+_ids: dict[str, UUID] = {}
+"""Id texts already parsed (UUIDs are immutable; the same few recur on every read)."""
+_IDS_KEPT = 100_000
+
+
+def _id(text: str | None) -> UUID | None:
+    if text is None:
+        return None
+    found = _ids.get(text)
+    if found is None:
+        if len(_ids) >= _IDS_KEPT:
+            _ids.clear()
+        found = _ids[text] = UUID(text)
+    return found
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else _decode_json(text)
+
+
 def _contract_status(row: tuple, on: date, numbering: tuple[str, str] | None) -> ContractStatus:
-    values = dict(zip(CONTRACT_COLUMNS, row))
-    in_force, first_change, last_change = row[len(CONTRACT_COLUMNS):]
+    """The contract of a ``_select_contracts`` row (its version is ``row[VERSION]``)."""
+    # CONTRACT_COLUMNS in their order (checked below), then the three changes
+    (
+        contract_id, kind, chain, carrier_id, advisor_id, bundle_id, predecessor_id, successor_id,
+        consolidated_into, writing_numbers, codes, transfer, termination, created_at, _updated_at, _version,
+        in_force, first_change, last_change,
+    ) = row
     since, status, reason = _split(in_force or first_change)
     last_on, last_status, last_reason = _split(last_change)
     pending = PendingChange(last_status, last_on, last_reason) if last_on > on and last_status is not status else None
-    numbers, codes = numbering if numbering is not None else (values["writing_numbers"], values["codes"])
+    numbers, codes = numbering if numbering is not None else (writing_numbers, codes)
     return ContractStatus(
-        contract_id=UUID(values["contract_id"]),
-        kind=values["kind"],
-        chain=tuple(UUID(p) for p in json_from(values["chain"])),
-        carrier_id=UUID(values["carrier_id"]),
-        advisor_id=id_from(values["advisor_id"]),
+        contract_id=_id(contract_id),  # type: ignore[arg-type]
+        kind=kind,
+        chain=tuple(_id(p) for p in _decode_json(chain)),  # type: ignore[misc]
+        carrier_id=_id(carrier_id),  # type: ignore[arg-type]
+        advisor_id=_id(advisor_id),
         on=on,
         status=status,
         status_since=since,
         status_reason=reason,
         pending_change=pending,
-        writing_numbers=tuple(json_from(numbers)),
-        codes={c["code"]: c["status"] for c in json_from(codes)},
-        bundle_id=id_from(values["bundle_id"]),
-        predecessor_id=id_from(values["predecessor_id"]),
-        successor_id=id_from(values["successor_id"]),
-        consolidated_into=id_from(values["consolidated_into"]),
-        transfer=json_from(values["transfer"]),
-        termination=json_from(values["termination"]),
-        recorded_at=instant_from(values["created_at"]),
+        writing_numbers=tuple(_decode_json(numbers)),
+        codes={c["code"]: c["status"] for c in _decode_json(codes)},
+        bundle_id=_id(bundle_id),
+        predecessor_id=_id(predecessor_id),
+        successor_id=_id(successor_id),
+        consolidated_into=_id(consolidated_into),
+        transfer=_json(transfer),
+        termination=_json(termination),
+        recorded_at=instant_from(created_at),
     )
+
+
+# _contract_status unpacks a row by position: the columns must stay in this order
+assert CONTRACT_COLUMNS[:5] == ("contract_id", "kind", "chain", "carrier_id", "advisor_id")
+assert CONTRACT_COLUMNS[9:] == ("writing_numbers", "codes", "transfer", "termination", "created_at", "updated_at", "version")
+VERSION = CONTRACT_COLUMNS.index("version")
 
 
 def read_contracts(
@@ -407,6 +444,28 @@ def read_contracts(
     as_of: datetime | None = None,
 ) -> list[ContractStatus]:
     """The contracts ``viewer`` may see, inside an open read (for queries that join views)."""
+    return [
+        found
+        for found, _ in _read_versioned(
+            read, viewer, contract_id=contract_id, party_id=party_id, carrier_id=carrier_id, advisor_id=advisor_id,
+            status=status, on=on, as_of=as_of,
+        )
+    ]
+
+
+def _read_versioned(
+    read: Reading,
+    viewer: Viewer,
+    *,
+    contract_id: UUID | None = None,
+    party_id: UUID | None = None,
+    carrier_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    status: Status | str | None = None,
+    on: date | None = None,
+    as_of: datetime | None = None,
+) -> list[tuple[ContractStatus, int]]:
+    """As ``read_contracts``, each contract with the view's version of it (see ``versioned_contract``)."""
     ensure_instant(as_of)
     on = on or business_today()
     t = read.tables(ContractStatusView)
@@ -427,9 +486,12 @@ def read_contracts(
         params.append(id_text(party_id))
     found = [row for row in _select_contracts(read, on, as_of, where, params)]
     numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
-    contracts = [_contract_status(row, on, numbering.get(row[0], ("[]", "[]")) if as_of else None) for row in found]
+    contracts = [
+        (_contract_status(row, on, numbering.get(row[0], ("[]", "[]")) if as_of else None), int(row[VERSION]))
+        for row in found
+    ]
     if status is not None:
-        contracts = [c for c in contracts if c.status is Status(status)]
+        contracts = [(c, version) for c, version in contracts if c.status is Status(status)]
     return contracts
 
 
@@ -463,6 +525,22 @@ def contract(
     exist for ``viewer`` (a party not on the contract is told nothing of it)."""
     with reading(database) as read:
         found = read_contracts(read, viewer, contract_id=contract_id, on=on, as_of=as_of)
+    return found[0] if found else None
+
+
+def versioned_contract(
+    database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, on: date | None = None
+) -> tuple[ContractStatus, int] | None:
+    """One contract as ``contract`` answers it now, with the version of the
+    contract it shows: the originator version of the last event of the
+    contract this view has applied (every contract event moves it). Read in
+    the same row as what is shown, so the two always agree; once the view has
+    applied the contract's newest event it is the aggregate's own version,
+    the one a conditional command (If-Match) is checked against. None as
+    ``contract`` answers None. (A past ``as_of`` has no version here: the view
+    keeps only the current one.)"""
+    with reading(database) as read:
+        found = _read_versioned(read, viewer, contract_id=contract_id, on=on)
     return found[0] if found else None
 
 
