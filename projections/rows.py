@@ -145,8 +145,10 @@ class UpsertBuffer:
         self._rows: dict[Any, dict[str, Any]] = {}
         self._known: dict[Any, dict[str, Any]] = {}
         self._missing: set[Any] = set()
-        # True once every row of the table is in memory (see load_all)
+        # True once every row of the table is in memory (see load_all and
+        # check_empty); asked whether the table is empty once per start
         self._complete = False
+        self._checked_empty = False
         self._select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} = ?"
         self._select_many = f"SELECT {', '.join(self.columns)} FROM {table} WHERE {self.key} IN "
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c != self.key)
@@ -177,9 +179,22 @@ class UpsertBuffer:
             row = self._rows[key] = dict(zip(self.columns, found))
         return row
 
+    def check_empty(self, tx: ViewTransaction) -> None:
+        """Once (per start, or after a failed batch): an empty table has all
+        its rows in memory (none), and keeps them there as they are written,
+        so a view filling fresh tables, as a rebuild does, reads nothing back."""
+        if self._checked_empty:
+            return
+        self._checked_empty = True
+        if not self._complete and not self._rows and not self._known:
+            tx.execute(f"SELECT 1 FROM {self.table} LIMIT 1")
+            self._complete = tx.fetchone() is None
+
     def load(self, tx: ViewTransaction, keys: Any) -> None:
         """Reads the rows of ``keys`` not yet in memory, many per query
         (before a batch, so that its handlers find them without a query each)."""
+        if self._complete:
+            return
         wanted = [k for k in dict.fromkeys(keys) if k not in self._rows and k not in self._known and k not in self._missing]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
@@ -234,6 +249,7 @@ class UpsertBuffer:
         self._known.clear()
         self._missing.clear()
         self._complete = False
+        self._checked_empty = False
 
 
 class AppendBuffer:
@@ -297,6 +313,9 @@ class BufferedView(View):
         """Before a batch (the runner calls it with the events this view will apply)."""
         if events and events[0][0] <= self._last_seen:
             self.forget()
+        for buffer in self.buffers:
+            if isinstance(buffer, UpsertBuffer):
+                buffer.check_empty(tx)
         self.prefetch(tx, events)
 
     def prefetch(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:

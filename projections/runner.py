@@ -27,6 +27,7 @@ from contractledger.projections import positions
 from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.write_pipeline import WritePipeline
 
 
 class UndecodableEvent(RuntimeError):
@@ -90,22 +91,37 @@ class ViewRunner:
         ``until`` if given), a batch per transaction. Returns the position.
 
         While a batch is applied, the next page is read by a helper thread
-        (the database does that work while this thread decodes and applies)."""
+        (the database does that work while this thread decodes and applies),
+        and on PostgreSQL the previous batch is written and committed by
+        another (``write_pipeline``): its server works while this thread
+        applies. Returns once every batch has committed."""
         page = self._page(self.position, until)
         if not page:
             return self.position
+        pipeline = WritePipeline(self.database) if self.database.dialect == "postgres" else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader:
-            while page:
-                ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
-                try:
-                    self.apply_batch(page)
-                except BaseException:
-                    if ahead is not None:
-                        ahead.cancel()
-                    raise
-                if until is not None and self.position >= until:
-                    break
-                page = ahead.result() if ahead is not None else self._page(self.position, until)
+            try:
+                while page:
+                    ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
+                    try:
+                        self.apply_batch(page, pipeline)
+                    except BaseException:
+                        if ahead is not None:
+                            ahead.cancel()
+                        raise
+                    last = page[-1].id
+                    if until is not None and last >= until:
+                        break
+                    page = ahead.result() if ahead is not None else self._page(last, until)
+            except BaseException:
+                if pipeline is not None:
+                    try:
+                        pipeline.close()
+                    except Exception:  # noqa: S110 - the batch in flight failed too; the first error is the one raised
+                        pass
+                raise
+            if pipeline is not None:
+                pipeline.close()
         return self.position
 
     def _page(self, after: int, until: int | None) -> Sequence[Notification]:
@@ -124,10 +140,14 @@ class ViewRunner:
                     raise UndecodableEvent(notification, error) from error
         return [(notification.id, event) for notification, event in zip(notifications, decoded)]
 
-    def apply_batch(self, notifications: Sequence[Notification]) -> None:
+    def apply_batch(self, notifications: Sequence[Notification], pipeline: WritePipeline | None = None) -> None:
+        """Applies one batch in one transaction: committed here, or, with a
+        ``pipeline``, handed to its writer (the views' positions and the
+        progress move when it has committed)."""
         events = self.decode(notifications)
         last = notifications[-1].id
-        with self.database.transaction() as tx:
+        context = self.database.transaction() if pipeline is None else pipeline.batch()
+        with context as tx:
             moved = []
             for view in self.views:
                 applied = self.applied[view.name]
@@ -140,10 +160,17 @@ class ViewRunner:
                 moved.append((view.name, view.generation, last))
             positions.record_positions(tx, moved)  # in the same transaction as the rows
             self.database.announce_change(tx)
-        for view in self.views:
-            self.applied[view.name] = max(self.applied[view.name], last)
-        if self.on_batch is not None:
-            self.on_batch(len(notifications), last)
+
+        def committed() -> None:
+            for view in self.views:
+                self.applied[view.name] = max(self.applied[view.name], last)
+            if self.on_batch is not None:
+                self.on_batch(len(notifications), last)
+
+        if pipeline is None:
+            committed()
+        else:
+            pipeline.submit(tx, committed)  # type: ignore[arg-type]
 
     def follow(self, stop: threading.Event, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Applies new events as they are recorded until ``stop`` is set (or

@@ -82,18 +82,24 @@ class ViewTransaction:
             )
 
     def _copy_rows(self, table: str, names: str, rows: Sequence[Sequence[Any]], on_conflict: str) -> None:
-        """Many rows by COPY (about twice as fast as VALUES). Rows that may
-        conflict go by COPY into a temporary table first, then one INSERT ...
-        SELECT with the conflict clause."""
-        data = io.StringIO(_copy_text(rows))
+        """Many rows by COPY (about twice as fast as VALUES)."""
+        self.copy_text(table, names, _copy_text(rows), on_conflict)
+
+    def copy_text(self, table: str, names: str, text: str, on_conflict: str = "") -> None:
+        """Rows already in COPY's text format (see ``_copy_text``), by COPY.
+        Rows that may conflict go by COPY into a temporary table first, then
+        one INSERT ... SELECT with the conflict clause. The text is handed to
+        the driver in one piece (one read of the buffer, not one per 8 kB)."""
+        data = io.StringIO(text)
+        size = max(len(text), 8192)
         if not on_conflict:
-            self._cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", data)
+            self._cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", data, size)
             return
         staging = "staging_" + table.rsplit(".", 1)[-1]
         self._cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table}) ON COMMIT DELETE ROWS"
         )
-        self._cursor.copy_expert(f"COPY {staging} ({names}) FROM STDIN", data)
+        self._cursor.copy_expert(f"COPY {staging} ({names}) FROM STDIN", data, size)
         self._cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} {on_conflict}; TRUNCATE {staging}"
         )
