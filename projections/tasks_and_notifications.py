@@ -42,7 +42,6 @@ from contractledger.projections.rows import (
     date_text,
     id_from,
     id_text,
-    instant_from,
     instant_text,
     json_from,
     json_text,

@@ -25,6 +25,7 @@ from eventsourcing.sqlite import (
 
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.hashchain import GENESIS, ChainedEvent, link
+from contractledger.store.notifications import OriginatorIds, notification
 from contractledger.store.sqlite_config import SQLITE_DBNAME
 from contractledger.store.sqlite_datastore import SQLiteLedgerDatastore
 from contractledger.store.sqlite_subscription import SQLiteLedgerSubscription
@@ -77,6 +78,7 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteLedgerDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, checked_table_name(events_table_name))
         self.datastore: SQLiteLedgerDatastore
+        self._originator_ids = OriginatorIds()
         table = self.events_table_name
         self.insert_events_statement = (
             f"INSERT INTO {table} (notification_id, originator_id, originator_version, "
@@ -211,16 +213,10 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
             f"FROM {self.events_table_name} {where}ORDER BY notification_id LIMIT ?",
             [*params, limit],
         )
-        return [
-            Notification(
-                id=row[0],
-                originator_id=self.convert_originator_id(row[1]),
-                originator_version=row[2],
-                topic=row[3],
-                state=row[4],
-            )
-            for row in c.fetchall()
-        ]
+        if self.datastore.originator_id_type != "uuid":
+            return [notification(i, o, v, t, s) for i, o, v, t, s in c.fetchall()]
+        originator = self._originator_ids
+        return [notification(i, originator(o), v, t, s) for i, o, v, t, s in c.fetchall()]
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> SQLiteLedgerSubscription:
         return SQLiteLedgerSubscription(self, gt=gt, topics=topics)
