@@ -116,13 +116,51 @@ def wait_until(url: str, token: str | None = None, seconds: float = 60.0) -> Non
         time.sleep(0.2)
 
 
-def wrk(url: str, seconds: int, token: str | None = None, script: str | None = None) -> dict[str, float]:
+def _busy_seconds() -> float:
+    """CPU time the whole machine spent busy since boot (all cores)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_seconds(root: int) -> float:
+    """CPU time used by ``root`` and its living descendants (the server's processes)."""
+    parents: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, (parent, _) in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    return sum(parents[pid][1] for pid in tree if pid in parents)
+
+
+def wrk(
+    url: str, seconds: int, token: str | None = None, script: str | None = None, server: int | None = None
+) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
     if script:
         command[1:1] = ["-s", script]
+    # The machine is shared: the CPU that neither the server nor wrk used during the run
+    # is other programs' (a run they took much of is not comparable with one they did not).
+    busy, ours, children = _busy_seconds(), _tree_seconds(server or os.getpid()), os.times()
+    started = time.monotonic()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    elapsed, now = time.monotonic() - started, os.times()
+    wrk_seconds = now.children_user + now.children_system - children.children_user - children.children_system
+    others = (_busy_seconds() - busy) - (_tree_seconds(server or os.getpid()) - ours) - wrk_seconds
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -132,6 +170,7 @@ def wrk(url: str, seconds: int, token: str | None = None, script: str | None = N
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
         "not_2xx": (int(bad.group(1)) if bad else 0) / max(total, 1),
         "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "others_cpu": max(0.0, others) / (elapsed * (os.cpu_count() or 1)),
     }
 
 
@@ -163,15 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     served = start(arguments, directory, env, serve=True)
     try:
         wait_until(f"{base}/ready", token)
-        results["contract status"] = wrk(f"{base}/contracts/{seeded['read']}", args.seconds, token)
+        results["contract status"] = wrk(f"{base}/contracts/{seeded['read']}", args.seconds, token, server=served.pid)
         results["history page (1,000 events)"] = wrk(
-            f"{base}/contracts/{seeded['long_history']}/history?limit=100", args.seconds, token
+            f"{base}/contracts/{seeded['long_history']}/history?limit=100", args.seconds, token, server=served.pid
         )
         script = directory / "status_change.lua"
         script.write_text(
             STATUS_CHANGE_LUA % {"contracts": ", ".join(f'"{c}"' for c in seeded["changing"]), "token": token}
         )
-        results["status change (POST)"] = wrk(f"{base}/", args.seconds, script=str(script))
+        results["status change (POST)"] = wrk(f"{base}/", args.seconds, script=str(script), server=served.pid)
     finally:
         served.terminate()
         served.wait(timeout=60)
@@ -179,15 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     bare = start(bare_arguments, directory, env, serve=False)
     try:
         wait_until(f"{base}/hello")
-        results["bare falcon app"] = wrk(f"{base}/hello", args.seconds)
+        results["bare falcon app"] = wrk(f"{base}/hello", args.seconds, server=bare.pid)
     finally:
         bare.terminate()
         bare.wait(timeout=60)
     workers = arguments[arguments.index("--workers") + 1]
     print(f"\n{CONNECTIONS} connections, gunicorn --workers {workers}, {args.seconds} s each, SQLite store\n")
-    print(f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8}")
+    print(f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'others':>7}")
     for name, r in results.items():
-        print(f"{name:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%}")
+        print(f"{name:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%} {r['others_cpu']:7.0%}")
+    print("(others: the share of the machine's CPU that neither the server nor wrk used while the workload ran,\n"
+          " i.e. other programs and some kernel work; runs where it is large are not comparable)")
     status, history, bare_result = results["contract status"], results["history page (1,000 events)"], results["bare falcon app"]
     ratio = status["rps"] / bare_result["rps"]
     print(
