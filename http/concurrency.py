@@ -2,12 +2,17 @@
 and a command naming the version it was based on (``If-Match``) is refused
 with 412 and the current version when someone changed the aggregate since.
 
-The version is read from the newest stored event of the aggregate (one
-indexed row), never by replaying it, for an early answer. The use case then
-runs conditional on that version (domain/expectations.py): the aggregate it
-loads must still be at it, and its save succeeds only if nothing was stored
-since, so a change landing between the check and the command is refused
-with the same 412.
+A read's ETag comes with what it shows: a contract's from its row in the
+contract status view (queries.Versioned), so the two never disagree and a
+read costs no event-store query; while the views lag it names the older
+version the body shows, and a command based on it is refused 412 here.
+
+For a command, the version is read from the newest stored event of the
+aggregate (one indexed row), never by replaying it, for an early answer.
+The use case then runs conditional on that version (domain/expectations.py):
+the aggregate it loads must still be at it, and its save succeeds only if
+nothing was stored since, so a change landing between the check and the
+command is refused with the same 412.
 """
 
 from __future__ import annotations
