@@ -14,20 +14,37 @@ SQLite) and a second one refuses to start.
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any
-
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from contractledger.projections import positions
 from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 from contractledger.projections.write_pipeline import WritePipeline
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+
+
+@contextmanager
+def young_collections_only() -> Iterator[None]:
+    """Python's cycle collector off for the block (the caller collects the
+    young generations itself, once a batch). A catch-up keeps hundreds of
+    thousands of objects alive (remembered ids, rows, decoded values), and
+    every automatic full collection walks them all: reading and decoding
+    1,000,000 events ran at 25,000 events/s with it and 64,000 without.
+    Objects freed by their reference count are freed as always."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class UndecodableEvent(RuntimeError):
@@ -99,7 +116,7 @@ class ViewRunner:
         if not page:
             return self.position
         pipeline = WritePipeline(self.database) if self.database.dialect == "postgres" else None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader:
+        with young_collections_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader:
             try:
                 while page:
                     ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
@@ -110,6 +127,7 @@ class ViewRunner:
                             ahead.cancel()
                         raise
                     last = page[-1].id
+                    gc.collect(1)  # what the batch left in cycles (the oldest objects are not walked)
                     if until is not None and last >= until:
                         break
                     page = ahead.result() if ahead is not None else self._page(last, until)
