@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
@@ -38,7 +40,6 @@ from contractledger.projections.rows import (
     id_text,
     instant_from,
     instant_text,
-    json_from,
 )
 from contractledger.projections.view import handles
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
@@ -207,19 +208,23 @@ def _id(text: str | None, ids: dict[str, UUID]) -> UUID | None:
     return found
 
 
+_details = msgspec.json.Decoder().decode  # the same values as json.loads, several times faster
+
+
 def _entry(row: tuple, ids: dict[str, UUID]) -> HistoryEntry:
-    v = dict(zip(HISTORY_COLUMNS, row))
+    (notification_id, contract_id, subject, record_id, sequence, event, recorded_at, effective_on,
+     actor_party_id, actor_role, actor_user, details) = row  # HISTORY_COLUMNS, in order
     return HistoryEntry(
-        notification_id=int(v["notification_id"]),
-        contract_id=_id(v["contract_id"], ids),  # type: ignore[arg-type]
-        subject=v["subject"],
-        record_id=_id(v["record_id"], ids),
-        sequence=int(v["sequence"]),
-        event=v["event"],
-        recorded_at=instant_from(v["recorded_at"]),
-        effective_on=date_from(v["effective_on"]),
-        actor_party_id=_id(v["actor_party_id"], ids),
-        actor_role=v["actor_role"],
-        actor_user=v["actor_user"],
-        details=json_from(v["details"]),
+        notification_id=int(notification_id),
+        contract_id=_id(contract_id, ids),  # type: ignore[arg-type]
+        subject=subject,
+        record_id=_id(record_id, ids),
+        sequence=int(sequence),
+        event=event,
+        recorded_at=instant_from(recorded_at),
+        effective_on=date_from(effective_on),
+        actor_party_id=_id(actor_party_id, ids),
+        actor_role=actor_role,
+        actor_user=actor_user,
+        details=_details(details),
     )
