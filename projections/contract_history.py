@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
@@ -37,9 +36,11 @@ from contractledger.projections.rows import (
     date_from,
     details_text,
     date_text,
+    id_from,
     id_text,
     instant_from,
     instant_text,
+    json_from,
 )
 from contractledger.projections.view import handles
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
@@ -194,37 +195,23 @@ def contract_history(
             if limit is None or len(rows) < limit or len(shown) >= limit:
                 break
             position = int(rows[-1][0])
-    # The same few ids recur on every row of one contract's history: parse each once.
-    ids: dict[str, UUID] = {id_text(contract_id): contract_id}
-    return [_entry(row, ids) for row in (shown if limit is None else shown[:limit])]
+    return [_entry(row) for row in (shown if limit is None else shown[:limit])]
 
 
-def _id(text: str | None, ids: dict[str, UUID]) -> UUID | None:
-    if text is None:
-        return None
-    found = ids.get(text)
-    if found is None:
-        found = ids[text] = UUID(text)
-    return found
-
-
-_details = msgspec.json.Decoder().decode  # the same values as json.loads, several times faster
-
-
-def _entry(row: tuple, ids: dict[str, UUID]) -> HistoryEntry:
+def _entry(row: tuple) -> HistoryEntry:
     (notification_id, contract_id, subject, record_id, sequence, event, recorded_at, effective_on,
      actor_party_id, actor_role, actor_user, details) = row  # HISTORY_COLUMNS, in order
     return HistoryEntry(
         notification_id=int(notification_id),
-        contract_id=_id(contract_id, ids),  # type: ignore[arg-type]
+        contract_id=id_from(contract_id),  # type: ignore[arg-type]
         subject=subject,
-        record_id=_id(record_id, ids),
+        record_id=id_from(record_id),
         sequence=int(sequence),
         event=event,
         recorded_at=instant_from(recorded_at),
         effective_on=date_from(effective_on),
-        actor_party_id=_id(actor_party_id, ids),
+        actor_party_id=id_from(actor_party_id),
         actor_role=actor_role,
         actor_user=actor_user,
-        details=_details(details),
+        details=json_from(details),
     )

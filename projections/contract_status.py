@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
@@ -35,8 +34,8 @@ from contractledger.projections.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
-    date_from,
     date_text,
+    id_from,
     id_text,
     instant_from,
     instant_text,
@@ -369,27 +368,6 @@ def _numbering_as_of(read: Reading, contract_ids: list[str], as_of: datetime) ->
     return {contract_id: (numbers, codes) for contract_id, _, numbers, codes in rows}
 
 
-_decode_json = msgspec.json.decode  # the views' JSON texts, read several times faster than json.loads
-_ids: dict[str, UUID] = {}
-"""Id texts already parsed (UUIDs are immutable; the same few recur on every read)."""
-_IDS_KEPT = 100_000
-
-
-def _id(text: str | None) -> UUID | None:
-    if text is None:
-        return None
-    found = _ids.get(text)
-    if found is None:
-        if len(_ids) >= _IDS_KEPT:
-            _ids.clear()
-        found = _ids[text] = UUID(text)
-    return found
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else _decode_json(text)
-
-
 def _contract_status(row: tuple, on: date, numbering: tuple[str, str] | None) -> ContractStatus:
     """The contract of a ``_select_contracts`` row (its version is ``row[VERSION]``)."""
     # CONTRACT_COLUMNS in their order (checked below), then the three changes
@@ -403,24 +381,24 @@ def _contract_status(row: tuple, on: date, numbering: tuple[str, str] | None) ->
     pending = PendingChange(last_status, last_on, last_reason) if last_on > on and last_status is not status else None
     numbers, codes = numbering if numbering is not None else (writing_numbers, codes)
     return ContractStatus(
-        contract_id=_id(contract_id),  # type: ignore[arg-type]
+        contract_id=id_from(contract_id),  # type: ignore[arg-type]
         kind=kind,
-        chain=tuple(_id(p) for p in _decode_json(chain)),  # type: ignore[misc]
-        carrier_id=_id(carrier_id),  # type: ignore[arg-type]
-        advisor_id=_id(advisor_id),
+        chain=tuple(id_from(p) for p in json_from(chain)),  # type: ignore[misc]
+        carrier_id=id_from(carrier_id),  # type: ignore[arg-type]
+        advisor_id=id_from(advisor_id),
         on=on,
         status=status,
         status_since=since,
         status_reason=reason,
         pending_change=pending,
-        writing_numbers=tuple(_decode_json(numbers)),
-        codes={c["code"]: c["status"] for c in _decode_json(codes)},
-        bundle_id=_id(bundle_id),
-        predecessor_id=_id(predecessor_id),
-        successor_id=_id(successor_id),
-        consolidated_into=_id(consolidated_into),
-        transfer=_json(transfer),
-        termination=_json(termination),
+        writing_numbers=tuple(json_from(numbers)),
+        codes={c["code"]: c["status"] for c in json_from(codes)},
+        bundle_id=id_from(bundle_id),
+        predecessor_id=id_from(predecessor_id),
+        successor_id=id_from(successor_id),
+        consolidated_into=id_from(consolidated_into),
+        transfer=json_from(transfer),
+        termination=json_from(termination),
         recorded_at=instant_from(created_at),
     )
 
