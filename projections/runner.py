@@ -19,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
 from contractledger.projections import positions
@@ -115,31 +115,25 @@ class ViewRunner:
         page = self._page(self.position, until)
         if not page:
             return self.position
-        pipeline = WritePipeline(self.database) if self.database.dialect == "postgres" else None
-        with young_collections_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader:
-            try:
-                while page:
-                    ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
-                    try:
-                        self.apply_batch(page, pipeline)
-                    except BaseException:
-                        if ahead is not None:
-                            ahead.cancel()
-                        raise
-                    last = page[-1].id
-                    gc.collect(1)  # what the batch left in cycles (the oldest objects are not walked)
-                    if until is not None and last >= until:
-                        break
-                    page = ahead.result() if ahead is not None else self._page(last, until)
-            except BaseException:
-                if pipeline is not None:
-                    try:
-                        pipeline.close()
-                    except Exception:  # noqa: S110 - the batch in flight failed too; the first error is the one raised
-                        pass
-                raise
-            if pipeline is not None:
-                pipeline.close()
+        pipelined = self.database.dialect == "postgres"
+        with (
+            young_collections_only(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-runner-read") as reader,
+            WritePipeline(self.database) if pipelined else nullcontext() as pipeline,
+        ):
+            while page:
+                ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
+                try:
+                    self.apply_batch(page, pipeline)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                    raise
+                last = page[-1].id
+                gc.collect(1)  # what the batch left in cycles (the oldest objects are not walked)
+                if until is not None and last >= until:
+                    break
+                page = ahead.result() if ahead is not None else self._page(last, until)
         return self.position
 
     def _page(self, after: int, until: int | None) -> Sequence[Notification]:

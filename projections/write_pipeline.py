@@ -212,3 +212,16 @@ class WritePipeline:
         finally:
             self._executor.shutdown(wait=True)
 
+    def __enter__(self) -> WritePipeline:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> None:
+        """Closes; when the block failed, a failure of the batch in flight as
+        well is not raised over the block's own error (that one is the cause)."""
+        if kind is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except Exception:  # noqa: S110
+            pass
