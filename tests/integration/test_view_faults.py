@@ -116,7 +116,17 @@ def assert_live_views_equal_a_full_replay(world: World) -> None:
     """Every live view, brought to the head, equals a fresh replay of the whole log."""
     live = live_generations(world.database, VIEWS)
     runner = ViewRunner(world.ledger.recorder, world.ledger.mapper, world.database, [v(live[v.name]) for v in VIEWS])
-    runner.acquire()
+    # As a restarted runner does (service.run_views): wait while the killed
+    # runner's database session still holds its lock. PostgreSQL ends that
+    # session, and releases the lock, only when it next reads the socket.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            runner.acquire()
+            break
+        except ViewRunnerAlreadyRunning:
+            assert time.monotonic() < deadline, "the killed runner's lock was never released"
+            time.sleep(0.05)
     try:
         runner.prepare()
         runner.catch_up()
