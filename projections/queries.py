@@ -41,7 +41,7 @@ class Reading:
             generation = positions.live_generation(self.tx, view_class.name)
             if generation is None:
                 raise ViewNotBuilt(view_class.name)
-            tables = self._tables[view_class.name] = view_class(generation).t
+            tables = self._tables[view_class.name] = view_class.table_names(generation)
         return tables
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -69,7 +69,12 @@ class View:
 
     def __init__(self, generation: int = 1) -> None:
         self.generation = generation
-        self.t = {logical: f"{logical}__g{generation}" for logical in self.tables}
+        self.t = self.table_names(generation)
+
+    @classmethod
+    def table_names(cls, generation: int) -> dict[str, str]:
+        """The physical table of each logical table in ``generation``."""
+        return {logical: f"{logical}__g{generation}" for logical in cls.tables}
 
     def schema(self) -> list[str]:
         """CREATE statements for this generation's tables (use ``self.t``)."""
