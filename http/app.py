@@ -67,4 +67,7 @@ def get_app() -> falcon.App:
         requests.setLevel(logging.INFO)
         requests.propagate = False
     logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
+    # No format of the served process shows the thread or process of a line:
+    # not looking them up makes each log record (one per request) cheaper.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     return create_app(config_from_environment())
