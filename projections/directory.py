@@ -44,7 +44,7 @@ PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifie
 
 class DirectoryView(BufferedView):
     name = "directory"
-    rebuild_cost = 0.5
+    rebuild_cost = 1.0
     tables = ("parties", "profile_changes", "associations", "direct_relationships")
     ignores = (
         Contract.Event,

@@ -99,12 +99,14 @@ def rebuild_all(
     try:
         for view_class, generation, current in plans:
             _drop_old_generations(database, view_class, keep={generation, current})
-        runner.prepare()
+        runner.prepare(indexes=False)  # built once the tables are filled
         resumed = dict(runner.applied)
         runner.catch_up()
         if switch:
-            # The last stretch and the switch: events recorded while catching
-            # up are applied, then the pointers move, together.
+            # The indexes the queries need, then the last stretch and the
+            # switch: events recorded while catching up are applied, then the
+            # pointers move, together.
+            runner.build_indexes()
             runner.catch_up()
             with database.transaction() as tx:
                 for view_class, generation, _ in plans:

@@ -28,6 +28,7 @@ from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 from contractledger.projections.write_pipeline import WritePipeline
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.utils import resolve_topic
 
 
 @contextmanager
@@ -73,6 +74,9 @@ class ViewRunner:
         self.on_batch = on_batch
         self.applied: dict[str, int] = {}
         self.decoder = BatchDecoder(mapper)
+        self._wanted_topics: dict[str, bool] = {}
+        # States that are plain JSON can be read as text where the store offers it (PostgreSQL)
+        self._utf8_states = self.decoder.fast and getattr(recorder, "reads_utf8_states", False)
         self._locks = ExitStack()
 
     def lock_name(self, view: View) -> str:
@@ -90,14 +94,23 @@ class ViewRunner:
     def release(self) -> None:
         self._locks.close()
 
-    def prepare(self) -> None:
-        """Creates the views' tables and reads where each stands."""
+    def prepare(self, *, indexes: bool = True) -> None:
+        """Creates the views' tables and reads where each stands. Without
+        ``indexes`` the secondary indexes are left for :meth:`build_indexes`
+        (a rebuild fills the tables first)."""
         with self.database.transaction() as tx:
             positions.ensure_schema(tx)  # also serialises concurrent schema changes
             for view in self.views:
-                for statement in view.schema():
+                for statement in view.schema() if indexes else view.tables_schema():
                     tx.execute(statement)
                 self.applied[view.name] = positions.position(tx, view.name, view.generation)
+
+    def build_indexes(self) -> None:
+        """Creates the views' secondary indexes that do not exist yet."""
+        with self.database.transaction() as tx:
+            for view in self.views:
+                for statement in view.indexes_schema():
+                    tx.execute(statement)
 
     @property
     def position(self) -> int:
@@ -137,10 +150,33 @@ class ViewRunner:
         return self.position
 
     def _page(self, after: int, until: int | None) -> Sequence[Notification]:
+        if self._utf8_states:
+            return self.recorder.select_notifications(
+                start=after, limit=self.batch_size, stop=until, inclusive_of_start=False, utf8_states=True
+            )
         return self.recorder.select_notifications(start=after, limit=self.batch_size, stop=until, inclusive_of_start=False)
 
+    def _wanted(self, topic: str) -> bool:
+        """Whether any of the views may need events of ``topic`` (remembered
+        per topic): a topic every view ignores is not decoded at all, as
+        when a parallel rebuild's worker applies only some of the views."""
+        wanted = self._wanted_topics.get(topic)
+        if wanted is None:
+            try:
+                event_class = resolve_topic(topic)
+            except Exception:  # decoding it names the event at fault
+                wanted = True
+            else:
+                wanted = not all(type(view).ignores_class(event_class) for view in self.views)
+            self._wanted_topics[topic] = wanted
+        return wanted
+
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
-        """The batch's events, decoded once for all views."""
+        """The batch's events, decoded once for all views (but those of
+        topics that every view ignores)."""
+        wanted = self._wanted
+        if not all(wanted(topic) for topic in {n.topic for n in notifications}):
+            notifications = [n for n in notifications if wanted(n.topic)]
         try:
             decoded = self.decoder.decode_all(notifications)
         except Exception:
@@ -165,7 +201,7 @@ class ViewRunner:
                 applied = self.applied[view.name]
                 if applied >= last:
                     continue
-                todo = events if events[0][0] > applied else [(i, e) for i, e in events if i > applied]
+                todo = events if not events or events[0][0] > applied else [(i, e) for i, e in events if i > applied]
                 view.begin(tx, todo)
                 view.apply_all(tx, todo)
                 view.flush(tx)

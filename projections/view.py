@@ -49,8 +49,9 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     ignores: ClassVar[tuple[type, ...]] = ()
-    # the rebuild's work for this view relative to others', to share views
-    # out among parallel rebuild workers (rebuild.rebuild_in_parallel)
+    # the rebuild's work for this view (seconds of applying 1,000,000 events
+    # of the benchmark's workload, measured), to share views out among
+    # parallel rebuild workers evenly (rebuild.rebuild_in_parallel)
     rebuild_cost: ClassVar[float] = 1.0
     _handlers: ClassVar[dict[type, str]]
     # event class -> handler name, or "" for an ignored class: worked out
@@ -79,6 +80,18 @@ class View:
     def schema(self) -> list[str]:
         """CREATE statements for this generation's tables (use ``self.t``)."""
         raise NotImplementedError(f"view {self.name!r} must declare its schema")
+
+    def tables_schema(self) -> list[str]:
+        """``schema()`` without its secondary indexes: the tables with their
+        keys, which the handlers' upserts need."""
+        return [statement for statement in self.schema() if not _is_secondary_index(statement)]
+
+    def indexes_schema(self) -> list[str]:
+        """The secondary indexes of ``schema()``: what the view's queries
+        need, and its handlers do not. A rebuild builds them at the end, in
+        one pass over the finished tables, instead of keeping them up to date
+        row by row while it fills them."""
+        return [statement for statement in self.schema() if _is_secondary_index(statement)]
 
     def apply(self, tx: ViewTransaction, event: Any, notification_id: int) -> None:
         attribute = self._dispatch.get(type(event))
@@ -117,6 +130,15 @@ class View:
         type(self)._dispatch[event_class] = attribute
         return attribute
 
+    @classmethod
+    def ignores_class(cls, event_class: type) -> bool:
+        """True when the view deliberately ignores events of ``event_class``
+        (no handler of it or of a base, and listed as ignored): a runner need
+        not even decode them for this view. An unknown class is not ignored."""
+        if any(klass in cls._handlers for klass in event_class.__mro__):
+            return False
+        return issubclass(event_class, cls.ignores)
+
     def begin(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
         """Called at the start of every batch, inside its transaction, with the
         (notification id, event) pairs this view is about to apply."""
@@ -127,3 +149,7 @@ class View:
 
     def drop_statements(self) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}" for table in self.t.values()]
+
+
+def _is_secondary_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("CREATE INDEX")

@@ -436,6 +436,23 @@ def test_appends_of_any_size_keep_every_byte_and_every_link(ledger, count) -> No
     assert verify(ledger.chained_events()).intact
 
 
+def test_states_read_as_text_are_the_same_bytes_and_a_page_that_is_not_utf8_is_read_as_bytes(ledger) -> None:
+    json_states = [StoredEvent(uuid.uuid4(), 1, "json", '{"name":"Zoë \\u00e9","n":%d}'.encode() % i) for i in range(3)]
+    ledger.insert_events(json_states)
+
+    def read(**options: Any) -> list[tuple[Any, ...]]:
+        page = ledger.select_notifications(5, 10, inclusive_of_start=False, **options)
+        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+
+    as_bytes = read()
+    assert [row[4] for row in as_bytes] == [e.state for e in json_states]
+    assert read(utf8_states=True) == as_bytes
+    # a state that is not UTF-8 (a cipher's or a compressor's bytes) in the page: read as bytes, unchanged
+    ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "binary", b"\xff\x00\xfe")])
+    assert read(utf8_states=True) == read()
+    assert read(utf8_states=True)[-1][4] == b"\xff\x00\xfe"
+
+
 @pytest.mark.parametrize("who", ["the ledger user", "the superuser"])
 @pytest.mark.parametrize(
     "statement",

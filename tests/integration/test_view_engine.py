@@ -68,6 +68,19 @@ class StrictTallyView(TallyView):
     ignores = ()
 
 
+class IndexedTallyView(TallyView):
+    name = "indexed_tallies"
+
+    def schema(self) -> list[str]:
+        return [*super().schema(), f"CREATE INDEX IF NOT EXISTS {self.t['tally']}_label ON {self.t['tally']} (label)"]
+
+
+def index_names(database: ViewDatabase) -> set[str]:
+    if database.dialect == "postgres":
+        return {name for (name,) in database.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+    return {name for (name,) in database.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
 class Tallies(Application[UUID]):
     pass
 
@@ -178,6 +191,56 @@ def test_a_rebuild_fills_a_new_generation_and_switches_to_it(database: ViewDatab
     with database.transaction(write=False) as tx:
         assert positions.live_generation(tx, "tallies") == 2
     assert compare(database, TallyView, 1, 2) == []
+
+
+def test_a_rebuild_builds_the_secondary_indexes_once_the_tables_are_filled_and_before_it_switches(
+    database: ViewDatabase,
+) -> None:
+    app = Tallies()
+    record_tallies(app, 4, 2)
+    index = f"{IndexedTallyView(1).t['tally']}_label"
+    unswitched = rebuild(app.recorder, app.mapper, database, IndexedTallyView, batch_size=3, switch=False)
+    assert unswitched.position == 12
+    assert index not in index_names(database)  # filled without keeping an index up to date
+    record_tallies(app, 1, 1)
+    switched = rebuild(app.recorder, app.mapper, database, IndexedTallyView, batch_size=3)
+    assert (switched.generation, switched.resumed_from, switched.position) == (1, 12, 14)
+    assert index in index_names(database)  # the live generation has what its queries need
+    assert database.query(f"SELECT COUNT(*), SUM(count) FROM {IndexedTallyView(1).t['tally']}") == [(5, 9)]
+    # a runner preparing a view (not a rebuild) creates everything at once
+    fresh = ViewRunner(app.recorder, app.mapper, database, [IndexedTallyView(7)])
+    fresh.prepare()
+    assert f"{IndexedTallyView(7).t['tally']}_label" in index_names(database)
+
+
+def test_events_that_every_view_of_a_runner_ignores_are_not_decoded(database: ViewDatabase) -> None:
+    app = Tallies()
+    tally = record_tallies(app, 2, 1)[0]
+    decoded: list[str] = []
+
+    def runner_for(view: View) -> ViewRunner:
+        runner = ViewRunner(app.recorder, app.mapper, database, [view], batch_size=3)
+        decode_all = runner.decoder.decode_all
+        runner.decoder.decode_all = lambda page: decoded.extend(n.topic for n in page) or decode_all(page)  # type: ignore[method-assign]
+        return runner
+
+    runner = runner_for(TallyView())
+    runner.prepare()
+    runner.catch_up()
+    for label in ("a", "b", "c", "d"):  # the last batches hold nothing but events the view ignores
+        tally = app.repository.get(tally.id)
+        tally.rename(label)
+        app.save(tally)
+    assert runner.catch_up() == app.recorder.max_notification_id() == 8
+    assert decoded and not any(topic.endswith("Tally.Renamed") for topic in decoded)
+    assert counts(database, TallyView()) == {"t0": 1, "t1": 1}
+    with database.transaction(write=False) as tx:
+        assert positions.position(tx, "tallies", 1) == 8
+    # a view that does not list them as ignored still meets them, and stops
+    strict = runner_for(StrictTallyView(2))
+    strict.prepare()
+    with pytest.raises(UnhandledEvent, match="Renamed"):
+        strict.catch_up()
 
 
 def test_a_killed_rebuild_resumes_where_it_stopped(database: ViewDatabase) -> None:
