@@ -80,10 +80,13 @@ def rebuild_all(
     batch_size: int = REBUILD_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
     switch: bool = True,
+    indexes: bool | None = None,
 ) -> list[Rebuilt]:
     """Builds (or resumes building) a new generation of each view in one pass
     over the log (each event read and decoded once for all of them), then
-    makes them all live in one transaction."""
+    makes them all live in one transaction. The secondary indexes are built
+    once the tables are filled: before the switch, or without one when
+    ``indexes`` says so."""
     with database.transaction() as tx:
         positions.ensure_schema(tx)
     plans = []
@@ -102,11 +105,12 @@ def rebuild_all(
         runner.prepare(indexes=False)  # built once the tables are filled
         resumed = dict(runner.applied)
         runner.catch_up()
-        if switch:
-            # The indexes the queries need, then the last stretch and the
-            # switch: events recorded while catching up are applied, then the
-            # pointers move, together.
+        if switch if indexes is None else indexes:
             runner.build_indexes()
+        if switch:
+            # The last stretch and the switch: events recorded while catching
+            # up (and building the indexes the queries need) are applied, then
+            # the pointers move, together.
             runner.catch_up()
             with database.transaction() as tx:
                 for view_class, generation, _ in plans:
@@ -255,7 +259,7 @@ def _rebuild_group(env: dict[str, str], names: list[str], batch_size: int, progr
         rebuild_all(
             ledger.recorder, ledger.mapper, database, [v for v in VIEWS if v.name in names],
             batch_size=batch_size, on_batch=lambda events, position: progress.put((worker, events, position)),
-            switch=False,
+            switch=False, indexes=True,  # while the other workers may still be applying
         )
     except BaseException:
         progress.put((worker, -1, -1))
