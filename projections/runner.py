@@ -96,14 +96,18 @@ class ViewRunner:
 
     def prepare(self, *, indexes: bool = True) -> None:
         """Creates the views' tables and reads where each stands. Without
-        ``indexes`` the secondary indexes are left for :meth:`build_indexes`
-        (a rebuild fills the tables first)."""
+        ``indexes``, a view starting from nothing (a rebuild's fresh
+        generation) gets its secondary indexes later, from
+        :meth:`build_indexes` once its tables are filled; a view resuming
+        from a position gets them now (its handlers hold the whole tables in
+        memory only when they start from empty ones, and may otherwise look
+        rows up through an index)."""
         with self.database.transaction() as tx:
             positions.ensure_schema(tx)  # also serialises concurrent schema changes
             for view in self.views:
-                for statement in view.schema() if indexes else view.tables_schema():
+                applied = self.applied[view.name] = positions.position(tx, view.name, view.generation)
+                for statement in view.schema() if indexes or applied else view.tables_schema():
                     tx.execute(statement)
-                self.applied[view.name] = positions.position(tx, view.name, view.generation)
 
     def build_indexes(self) -> None:
         """Creates the views' secondary indexes that do not exist yet."""
@@ -174,9 +178,9 @@ class ViewRunner:
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
         """The batch's events, decoded once for all views (but those of
         topics that every view ignores)."""
-        wanted = self._wanted
-        if not all(wanted(topic) for topic in {n.topic for n in notifications}):
-            notifications = [n for n in notifications if wanted(n.topic)]
+        unwanted = {topic for topic in {n.topic for n in notifications} if not self._wanted(topic)}
+        if unwanted:
+            notifications = [n for n in notifications if n.topic not in unwanted]
         try:
             decoded = self.decoder.decode_all(notifications)
         except Exception:
