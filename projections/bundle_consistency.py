@@ -34,7 +34,7 @@ MEMBER_COLUMNS = ("contract_id", "bundle_id", "chain", "status", "detached")
 
 class BundleConsistencyView(BufferedView):
     name = "bundle_consistency"
-    rebuild_cost = 4.0
+    rebuild_cost = 9.1
     tables = ("bundle_members",)
     ignores = (
         Contract.Event,

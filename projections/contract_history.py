@@ -57,7 +57,7 @@ HISTORY_COLUMNS = (
 
 class ContractHistoryView(BufferedView):
     name = "contract_history"
-    rebuild_cost = 11.0
+    rebuild_cost = 20.3
     tables = ("history", "record_contracts")
     ignores = (
         Party.Event,

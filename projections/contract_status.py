@@ -95,7 +95,7 @@ CONTRACT_COLUMNS = (
 
 class ContractStatusView(BufferedView):
     name = "contract_status"
-    rebuild_cost = 17.0
+    rebuild_cost = 21.0
     tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
     ignores = (
         Party.Event,

@@ -44,7 +44,7 @@ PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifie
 
 class DirectoryView(BufferedView):
     name = "directory"
-    rebuild_cost = 1.0
+    rebuild_cost = 3.5
     tables = ("parties", "profile_changes", "associations", "direct_relationships")
     ignores = (
         Contract.Event,

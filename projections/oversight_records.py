@@ -91,7 +91,7 @@ class _LatestState:
 
 class OversightRecordsView(BufferedView):
     name = "oversight_records"
-    rebuild_cost = 1.3
+    rebuild_cost = 4.5
     tables = ("monitoring_versions", "debt_versions")
     ignores = (
         Contract.Event,

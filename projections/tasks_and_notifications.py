@@ -72,7 +72,7 @@ PRELOAD_LIMIT = 300_000
 
 class TasksAndNotificationsView(BufferedView):
     name = "tasks_and_notifications"
-    rebuild_cost = 6.5
+    rebuild_cost = 13.8
     tables = ("tasks", "task_records", "notifications", "contract_chains", "triggers")
     ignores = (
         Contract.Event,

@@ -49,9 +49,11 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     ignores: ClassVar[tuple[type, ...]] = ()
-    # the rebuild's work for this view (seconds of applying 1,000,000 events
-    # of the benchmark's workload, measured), to share views out among
-    # parallel rebuild workers evenly (rebuild.rebuild_in_parallel)
+    # the rebuild's work for this view, to share views out among parallel
+    # rebuild workers evenly (rebuild.rebuild_in_parallel): CPU seconds of
+    # rebuilding this view alone over 1,000,000 events of the benchmark's
+    # workload on PostgreSQL (decoding the events it reads, applying them,
+    # writing its rows), less reading the log, which every worker does
     rebuild_cost: ClassVar[float] = 1.0
     _handlers: ClassVar[dict[type, str]]
     # event class -> handler name, or "" for an ignored class: worked out
