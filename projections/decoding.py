@@ -98,7 +98,6 @@ class BatchDecoder:
             return self.mapper.to_domain_event(notification)
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
-        cls, convert, class_version = self._class(notification.topic, notification.originator_id)
         try:
             state: dict[str, Any] = self._decoder.decode(notification.state.decode("utf8"))
         except Exception as error:
@@ -107,6 +106,13 @@ class BatchDecoder:
                 f"originator_id '{notification.originator_id}' and "
                 f"originator_version {notification.originator_version}: {error}"
             ) from error
+        return self._event(notification, state)
+
+    def _event(self, notification: Notification, state: dict[str, Any]) -> Any:
+        """The domain event of a notification and its decoded state: the
+        envelope's ids set, upcast to its class's version, made without
+        running the class's ``__init__`` (as the mapper makes it)."""
+        cls, convert, class_version = self._class(notification.topic, notification.originator_id)
         state["originator_id"] = convert(notification.originator_id)
         state["originator_version"] = notification.originator_version
         from_version = state.pop("class_version", 1)
@@ -132,24 +138,11 @@ class BatchDecoder:
         if len(states) != len(notifications):
             return [self.decode(n) for n in notifications]
         events = []
-        classes = self._classes
         for notification, state in zip(notifications, states):
             if type(state) is not dict:
                 events.append(self.decode(notification))  # raises as the mapper would
                 continue
-            found = classes.get((notification.topic, type(notification.originator_id)))
-            if found is None:
-                found = self._class(notification.topic, notification.originator_id)
-            cls, convert, class_version = found
-            state["originator_id"] = convert(notification.originator_id)
-            state["originator_version"] = notification.originator_version
-            from_version = state.pop("class_version", 1)
-            while from_version < class_version:
-                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
-                from_version += 1
-            event = object.__new__(cls)
-            object.__setattr__(event, "__dict__", state)
-            events.append(event)
+            events.append(self._event(notification, state))
         return events
 
 

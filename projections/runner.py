@@ -76,7 +76,8 @@ class ViewRunner:
         self.decoder = BatchDecoder(mapper)
         self._wanted_topics: dict[str, bool] = {}
         # States that are plain JSON can be read as text where the store offers it (PostgreSQL)
-        self._utf8_states = self.decoder.fast and getattr(recorder, "reads_utf8_states", False)
+        utf8_states = self.decoder.fast and getattr(recorder, "reads_utf8_states", False)
+        self._page_options = {"utf8_states": True} if utf8_states else {}
         self._locks = ExitStack()
 
     def lock_name(self, view: View) -> str:
@@ -154,11 +155,9 @@ class ViewRunner:
         return self.position
 
     def _page(self, after: int, until: int | None) -> Sequence[Notification]:
-        if self._utf8_states:
-            return self.recorder.select_notifications(
-                start=after, limit=self.batch_size, stop=until, inclusive_of_start=False, utf8_states=True
-            )
-        return self.recorder.select_notifications(start=after, limit=self.batch_size, stop=until, inclusive_of_start=False)
+        return self.recorder.select_notifications(
+            start=after, limit=self.batch_size, stop=until, inclusive_of_start=False, **self._page_options
+        )
 
     def _wanted(self, topic: str) -> bool:
         """Whether any of the views may need events of ``topic`` (remembered

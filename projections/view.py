@@ -120,26 +120,29 @@ class View:
 
     def _route(self, event_class: type, notification_id: int) -> str:
         """The handler of ``event_class`` ("" when ignored), remembered per class."""
-        for klass in event_class.__mro__:
-            attribute = self._handlers.get(klass)
-            if attribute is not None:
-                break
-        else:
-            if not issubclass(event_class, self.ignores):
-                topic = f"{event_class.__module__}:{event_class.__qualname__}"
-                raise UnhandledEvent(self.name, notification_id, topic)
-            attribute = ""
+        attribute = self._handler_name(event_class)
+        if attribute is None:
+            topic = f"{event_class.__module__}:{event_class.__qualname__}"
+            raise UnhandledEvent(self.name, notification_id, topic)
         type(self)._dispatch[event_class] = attribute
         return attribute
 
     @classmethod
+    def _handler_name(cls, event_class: type) -> str | None:
+        """The handler of ``event_class`` or of its nearest base; "" when the
+        class is ignored; None when the view does not know it."""
+        for klass in event_class.__mro__:
+            attribute = cls._handlers.get(klass)
+            if attribute is not None:
+                return attribute
+        return "" if issubclass(event_class, cls.ignores) else None
+
+    @classmethod
     def ignores_class(cls, event_class: type) -> bool:
-        """True when the view deliberately ignores events of ``event_class``
-        (no handler of it or of a base, and listed as ignored): a runner need
-        not even decode them for this view. An unknown class is not ignored."""
-        if any(klass in cls._handlers for klass in event_class.__mro__):
-            return False
-        return issubclass(event_class, cls.ignores)
+        """True when the view deliberately ignores events of ``event_class``:
+        a runner need not even decode them for this view. An unknown class
+        is not ignored."""
+        return cls._handler_name(event_class) == ""
 
     def begin(self, tx: ViewTransaction, events: Sequence[tuple[int, Any]]) -> None:
         """Called at the start of every batch, inside its transaction, with the
