@@ -53,3 +53,29 @@ def test_conflicting_rows_update_in_place_twice_in_one_transaction(database: Vie
     with database.transaction() as tx:
         tx.insert_rows("t", ("k", "a", "n", "b"), _rows(count, offset=count), on_conflict=on_conflict)
     assert sorted(database.query("SELECT k, a, n, b FROM t")) == sorted(changed + _rows(count, offset=count))
+
+
+def test_postgres_view_tables_keep_ids_dates_and_instants_in_byte_order() -> None:
+    """On PostgreSQL a view's ids, dates and instants are created in the "C"
+    collation (compared as bytes, their order); names keep the server's."""
+    from contractledger.projections.contract_status import ContractStatusView
+    from contractledger.projections.directory import DirectoryView
+
+    for database in postgres_views():
+        status, directory = ContractStatusView(1), DirectoryView(1)
+        with database.transaction() as tx:
+            for statement in status.tables_schema() + directory.tables_schema():
+                tx.execute(statement)
+        collations = dict(
+            database.query(
+                "SELECT table_name || '.' || column_name, COALESCE(collation_name, 'default')"
+                " FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'text'"
+            )
+        )
+        contracts, parties = status.t["contracts"], directory.t["parties"]
+        assert collations[f"{contracts}.contract_id"] == "C"
+        assert collations[f"{contracts}.created_at"] == "C"
+        assert collations[f"{status.t['status_changes']}.effective_on"] == "C"
+        assert collations[f"{parties}.party_id"] == "C"
+        assert collations[f"{parties}.name"] == "default"
+        assert collations[f"{contracts}.chain"] == "default"
