@@ -201,6 +201,12 @@ def ensure_postgres_copy(source: Any, events: int, seed: int) -> dict[str, str]:
         copy_events(source, ledger.recorder)
         say(f"  copied in {time.monotonic() - started:.0f} s")
         ledger.close()
+    # The server's own upkeep of a freshly filled table (autovacuum marking a
+    # million rows visible, statistics) happens now, not in the middle of a line
+    ledger = ContractLedger(env)
+    table = ledger.recorder.events_table
+    ledger.close()
+    pg_admin(f"VACUUM (ANALYZE) {table}")
     return env
 
 
@@ -221,15 +227,14 @@ class Line:
 def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: int | None = None, batch: int = 40_000) -> Line:
     """Reading every event and decoding it, nothing else: the ceiling of a
     rebuild (with the cycle collector as a catch-up runs it, for both decoders)."""
-    import gc
 
     from contractledger.projections.decoding import BatchDecoder
-    from contractledger.projections.runner import young_collections_only
+    from contractledger.projections.runner import batch_collections
 
     decoder = BatchDecoder(mapper)
     started = time.monotonic()
     position = done = 0
-    with young_collections_only():
+    with batch_collections() as after_batch:
         while True:
             page = recorder.select_notifications(start=position, limit=batch, stop=until, inclusive_of_start=False)
             if not page:
@@ -240,7 +245,7 @@ def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: in
                 decoder.decode_all(page)
             done += len(page)
             position = page[-1].id
-            gc.collect(1)
+            after_batch()
     return Line("", done, time.monotonic() - started)
 
 
