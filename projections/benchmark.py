@@ -136,10 +136,12 @@ def machine(pg_connect: Mapping[str, Any] | None) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             version = cursor.fetchone()[0]
-            cursor.execute("SHOW synchronous_commit")
-            sync = cursor.fetchone()[0]
+            settings = []
+            for name in ("synchronous_commit", "shared_buffers", "max_wal_size"):
+                cursor.execute(f"SHOW {name}")
+                settings.append(f"{name}={cursor.fetchone()[0]}")
         connection.close()
-        lines.append(f"PostgreSQL {version} (synchronous_commit={sync})")
+        lines.append(f"PostgreSQL {version} ({', '.join(settings)})")
     import sqlite3
 
     lines.append(f"SQLite {sqlite3.sqlite_version}")
