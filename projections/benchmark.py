@@ -234,19 +234,28 @@ def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: in
     from contractledger.projections.runner import batch_collections
 
     decoder = BatchDecoder(mapper)
+    in_columns = not library and decoder.fast and hasattr(recorder, "select_state_page")  # as a runner reads
     started = time.monotonic()
     position = done = 0
     with batch_collections() as after_batch:
         while True:
-            page = recorder.select_notifications(start=position, limit=batch, stop=until, inclusive_of_start=False)
-            if not page:
-                break
-            if library:
-                [mapper.to_domain_event(n) for n in page]
+            if in_columns:
+                columns = recorder.select_state_page(position, batch, until)
+                if not columns:
+                    break
+                decoder.decode_page(columns)
+                done += len(columns)
+                position = columns.last_id
             else:
-                decoder.decode_all(page)
-            done += len(page)
-            position = page[-1].id
+                page = recorder.select_notifications(start=position, limit=batch, stop=until, inclusive_of_start=False)
+                if not page:
+                    break
+                if library:
+                    [mapper.to_domain_event(n) for n in page]
+                else:
+                    decoder.decode_all(page)
+                done += len(page)
+                position = page[-1].id
             after_batch()
     return Line("", done, time.monotonic() - started)
 

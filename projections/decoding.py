@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from contractledger.domain.actor import Actor, Role
+from contractledger.store.notifications import StatePage
 
 # Shared decoded values are kept until there are this many, then forgotten.
 MEMO_LIMIT = 200_000
@@ -106,15 +107,15 @@ class BatchDecoder:
                 f"originator_id '{notification.originator_id}' and "
                 f"originator_version {notification.originator_version}: {error}"
             ) from error
-        return self._event(notification, state)
+        return self._event(notification.topic, notification.originator_id, notification.originator_version, state)
 
-    def _event(self, notification: Notification, state: dict[str, Any]) -> Any:
-        """The domain event of a notification and its decoded state: the
-        envelope's ids set, upcast to its class's version, made without
+    def _event(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> Any:
+        """The domain event of a stored event's envelope and decoded state:
+        the envelope's ids set, upcast to its class's version, made without
         running the class's ``__init__`` (as the mapper makes it)."""
-        cls, convert, class_version = self._class(notification.topic, notification.originator_id)
-        state["originator_id"] = convert(notification.originator_id)
-        state["originator_version"] = notification.originator_version
+        cls, convert, class_version = self._class(topic, originator_id)
+        state["originator_id"] = convert(originator_id)
+        state["originator_version"] = originator_version
         from_version = state.pop("class_version", 1)
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
@@ -142,8 +143,33 @@ class BatchDecoder:
             if type(state) is not dict:
                 events.append(self.decode(notification))  # raises as the mapper would
                 continue
-            events.append(self._event(notification, state))
+            events.append(self._event(notification.topic, notification.originator_id, notification.originator_version, state))
         return events
+
+    def decode_page(self, page: StatePage) -> list[tuple[int, Any]] | None:
+        """The (notification id, event) pairs of a page of the log read in
+        columns, its states parsed as the one JSON array they arrive as.
+        None when that array does not parse into one object per event: the
+        caller then decodes the page event by event, to name the one at fault."""
+        if not self.fast:
+            return None
+        if len(self._memo) > MEMO_LIMIT:
+            self._memo.clear()
+        try:
+            states = self._decoder.decode(page.states)
+        except Exception:
+            return None
+        if type(states) is not list or len(states) != len(page.ids):
+            return None
+        event = self._event
+        pairs = []
+        for notification_id, topic, originator_id, version, state in zip(
+            page.ids, page.topics, page.originator_ids, page.versions, states
+        ):
+            if type(state) is not dict:
+                return None
+            pairs.append((notification_id, event(topic, originator_id, version, state)))
+        return pairs
 
 
 def _memoised(name: str, decode: Callable[[Any], Any], memo: dict[tuple[str, Any], Any]) -> Callable[[Any], Any]:

@@ -27,6 +27,7 @@ from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 from contractledger.projections.write_pipeline import WritePipeline
+from contractledger.store.notifications import StatePage
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
@@ -56,6 +57,10 @@ def batch_collections() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
+def _last_id(page: Sequence[Notification] | StatePage) -> int:
+    return page.last_id if isinstance(page, StatePage) else page[-1].id
+
+
 class UndecodableEvent(RuntimeError):
     def __init__(self, notification: Notification, error: Exception) -> None:
         super().__init__(
@@ -83,9 +88,12 @@ class ViewRunner:
         self.applied: dict[str, int] = {}
         self.decoder = BatchDecoder(mapper)
         self._wanted_topics: dict[str, bool] = {}
-        # States that are plain JSON can be read as text where the store offers it (PostgreSQL)
+        # States that are plain JSON can be read as text where the store offers it (PostgreSQL),
+        # and a catch-up's pages in columns, their states joined into one JSON array
         utf8_states = self.decoder.fast and getattr(recorder, "reads_utf8_states", False)
         self._page_options = {"utf8_states": True} if utf8_states else {}
+        self._reads_state_pages = self.decoder.fast and hasattr(recorder, "select_state_page")
+        self._skipped_topics: tuple[str, ...] = ()  # every view ignores them (replaced whole: read by the reader thread)
         self._locks = ExitStack()
 
     def lock_name(self, view: View) -> str:
@@ -148,23 +156,32 @@ class ViewRunner:
             WritePipeline(self.database) if pipelined else nullcontext() as pipeline,
         ):
             while page:
-                ahead = reader.submit(self._page, page[-1].id, until) if len(page) == self.batch_size else None
+                last = _last_id(page)
+                ahead = reader.submit(self._page, last, until) if len(page) == self.batch_size else None
                 try:
                     self.apply_batch(page, pipeline)
                 except BaseException:
                     if ahead is not None:
                         ahead.cancel()
                     raise
-                last = page[-1].id
                 after_batch()
                 if until is not None and last >= until:
                     break
                 page = ahead.result() if ahead is not None else self._page(last, until)
         return self.position
 
-    def _page(self, after: int, until: int | None) -> Sequence[Notification]:
+    def _page(self, after: int, until: int | None) -> Sequence[Notification] | StatePage:
+        if self._reads_state_pages:
+            page = self.recorder.select_state_page(  # type: ignore[attr-defined]
+                after, self.batch_size, until, skip_topics=self._skipped_topics
+            )
+            if page is not None:
+                return page
+        return self._notifications(after, self.batch_size, until)
+
+    def _notifications(self, after: int, limit: int, until: int | None) -> Sequence[Notification]:
         return self.recorder.select_notifications(
-            start=after, limit=self.batch_size, stop=until, inclusive_of_start=False, **self._page_options
+            start=after, limit=limit, stop=until, inclusive_of_start=False, **self._page_options
         )
 
     def _wanted(self, topic: str) -> bool:
@@ -180,11 +197,24 @@ class ViewRunner:
             else:
                 wanted = not all(type(view).ignores_class(event_class) for view in self.views)
             self._wanted_topics[topic] = wanted
+            if not wanted:
+                self._skipped_topics = (*self._skipped_topics, topic)
         return wanted
 
-    def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
+    def decode(self, page: Sequence[Notification] | StatePage) -> list[tuple[int, Any]]:
         """The batch's events, decoded once for all views (but those of
         topics that every view ignores)."""
+        if isinstance(page, StatePage):
+            try:
+                pairs = self.decoder.decode_page(page)
+            except Exception:
+                pairs = None
+            if pairs is None:  # event by event, to name the one at fault
+                return self.decode(self._notifications(page.after, page.count, page.last_id))
+            if all(map(self._wanted, set(page.topics))):
+                return pairs
+            return [(i, event) for (i, event), topic in zip(pairs, page.topics) if self._wanted(topic)]
+        notifications = page
         unwanted = {topic for topic in {n.topic for n in notifications} if not self._wanted(topic)}
         if unwanted:
             notifications = [n for n in notifications if n.topic not in unwanted]
@@ -199,12 +229,12 @@ class ViewRunner:
                     raise UndecodableEvent(notification, error) from error
         return [(notification.id, event) for notification, event in zip(notifications, decoded)]
 
-    def apply_batch(self, notifications: Sequence[Notification], pipeline: WritePipeline | None = None) -> None:
+    def apply_batch(self, notifications: Sequence[Notification] | StatePage, pipeline: WritePipeline | None = None) -> None:
         """Applies one batch in one transaction: committed here, or, with a
         ``pipeline``, handed to its writer (the views' positions and the
         progress move when it has committed)."""
         events = self.decode(notifications)
-        last = notifications[-1].id
+        last = _last_id(notifications)
         context = self.database.transaction() if pipeline is None else pipeline.batch()
         with context as tx:
             moved = []

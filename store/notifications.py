@@ -8,6 +8,8 @@ same object filled directly and an id made once per recurring originator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -42,3 +44,24 @@ class OriginatorIds:
                 self._ids.clear()
             found = self._ids[text] = UUID(text)
         return found
+
+
+@dataclass(frozen=True)
+class StatePage:
+    """A page of the log in columns, for a reader that decodes JSON states
+    in bulk (a view runner): the ids, originators, versions and topics of
+    its events, and their states already joined into one JSON array text.
+    No object is made per event. ``count`` and ``last_id`` cover every
+    event of the page's range, those of skipped topics included."""
+
+    after: int
+    count: int
+    last_id: int
+    ids: Sequence[int]
+    originator_ids: Sequence[Any]
+    versions: Sequence[int]
+    topics: Sequence[str]
+    states: str  # "[state,state,...]"
+
+    def __len__(self) -> int:
+        return self.count

@@ -7,6 +7,7 @@ afterwards, so tests never see each other's tables.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -836,3 +837,34 @@ def test_an_application_runs_on_the_store_and_survives_a_restart(schema) -> None
         assert verify(again.recorder.chained_events()).events_checked == 2
     finally:
         again.close()
+
+
+def test_a_page_in_columns_holds_what_the_notifications_hold(ledger) -> None:
+    """``select_state_page`` gives the same events as ``select_notifications``,
+    their states as one JSON array; states of skipped topics are not sent but
+    their events count in the page's range; a state that is not UTF-8 makes
+    the page unreadable this way (None), so the reader falls back."""
+    states = [StoredEvent(uuid.uuid4(), 2, "json" if i % 2 else "skipped", b'{"name":"Zo\xc3\xab","n":%d}' % i) for i in range(6)]
+    ledger.insert_events(states)  # notification ids 6 to 11
+    notifications = ledger.select_notifications(5, 10, inclusive_of_start=False)
+    page = ledger.select_state_page(5, 10)
+    assert (len(page), page.after, page.last_id) == (6, 5, 11)
+    assert list(page.ids) == [n.id for n in notifications]
+    assert list(page.originator_ids) == [n.originator_id for n in notifications]
+    assert list(page.versions) == [n.originator_version for n in notifications]
+    assert list(page.topics) == [n.topic for n in notifications]
+    assert json.loads(page.states) == [json.loads(n.state) for n in notifications]
+
+    skipping = ledger.select_state_page(5, 10, skip_topics=["skipped"])
+    assert (len(skipping), skipping.last_id) == (6, 11)
+    assert list(skipping.ids) == [7, 9, 11] and set(skipping.topics) == {"json"}
+    assert json.loads(skipping.states) == [{"name": "Zoë", "n": n} for n in (1, 3, 5)]
+    only_skipped = ledger.select_state_page(5, 1, skip_topics=["skipped"])
+    assert (len(only_skipped), only_skipped.last_id, list(only_skipped.ids), only_skipped.states) == (1, 6, [], "[]")
+    assert ledger.select_state_page(9, 1, stop=9) is not None and len(ledger.select_state_page(9, 5, stop=10)) == 1
+
+    end = ledger.select_state_page(11, 10)
+    assert not end and end.last_id == 11
+    ledger.insert_events([StoredEvent(uuid.uuid4(), 1, "binary", b"\xff\x00\xfe")])
+    assert ledger.select_state_page(5, 10) is None
+    assert ledger.select_state_page(5, 10, skip_topics=["binary"]) is not None  # its state is not even read

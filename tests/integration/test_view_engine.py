@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.application import Application
@@ -247,6 +247,82 @@ def test_events_that_every_view_of_a_runner_ignores_are_not_decoded(database: Vi
     strict.prepare()
     with pytest.raises(UnhandledEvent, match="Renamed"):
         strict.catch_up()
+
+
+def tallies_on_postgres(database: Any) -> Tallies:
+    """The Tallies application storing its events in the view database's schema."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")}
+    return Tallies(env={**env, "PERSISTENCE_MODULE": "contractledger.store.postgres", "POSTGRES_SCHEMA": database._schema})
+
+
+@pytest.mark.parametrize("bad_state", [b'{"not json', b"\xff\xfe"], ids=["not JSON", "not UTF-8"])
+def test_a_runner_reading_pages_in_columns_stops_on_a_state_that_does_not_decode_naming_its_event(bad_state: bytes) -> None:
+    from eventsourcing.persistence import StoredEvent
+
+    from contractledger.projections.runner import UndecodableEvent
+
+    for database in postgres_views():
+        app = tallies_on_postgres(database)
+        record_tallies(app, 3, 1)  # notification ids 1 to 6
+        counted = app.recorder.select_notifications(2, 1)[0].topic
+        assert counted.endswith("Tally.Counted")
+        app.recorder.insert_events([StoredEvent(uuid4(), 1, counted, bad_state)])  # id 7
+        runner = ViewRunner(app.recorder, app.mapper, database, [TallyView()], batch_size=4)
+        runner.prepare()
+        with pytest.raises(UndecodableEvent, match="notification id 7 "):
+            runner.catch_up()
+        assert counts(database, TallyView()) == {"t0": 1, "t1": 1}  # the batch before it (1 to 4) applied
+        with database.transaction(write=False) as tx:
+            assert positions.position(tx, "tallies", 1) == 4
+
+
+def test_a_runner_on_postgres_reads_pages_in_columns_without_the_states_of_ignored_topics() -> None:
+    """On PostgreSQL a catch-up reads each page in columns (no object per
+    stored event): the states of topics every view ignores stop being sent
+    once they are known, and a view that does not ignore them still stops on
+    them."""
+    for database in postgres_views():
+        app = tallies_on_postgres(database)
+        tally = record_tallies(app, 2, 1)[0]
+        for label in ("a", "b", "c", "d", "e", "f"):
+            tally = app.repository.get(tally.id)
+            tally.rename(label)
+            app.save(tally)
+        last = Tally("t2")
+        last.count_one()
+        last.count_one()
+        app.save(last)
+        head = app.recorder.max_notification_id()
+        assert head == 13
+
+        runner = ViewRunner(app.recorder, app.mapper, database, [TallyView()], batch_size=3)
+        asked: list[tuple[str, ...]] = []
+        pages: list[Any] = []
+        select_state_page = app.recorder.select_state_page
+
+        def spy(after: int, limit: int, stop: Any = None, skip_topics: Any = ()) -> Any:
+            asked.append(tuple(skip_topics))
+            page = select_state_page(after, limit, stop, skip_topics)
+            pages.append(page)
+            return page
+
+        app.recorder.select_state_page = spy  # type: ignore[method-assign]
+        runner.decoder.decode_all = None  # type: ignore[assignment]  (not used when pages are read in columns)
+        runner.prepare()
+        assert runner.catch_up() == head
+        assert counts(database, TallyView()) == {"t0": 1, "t1": 1, "t2": 2}
+        assert not asked[0] and any(any(t.endswith("Tally.Renamed") for t in skipped) for skipped in asked)
+        assert sum(len(page) for page in pages) == head  # every event counted, skipped or not
+        assert any(len(page.ids) < len(page) for page in pages)  # states of renames not sent
+        with database.transaction(write=False) as tx:
+            assert positions.position(tx, "tallies", 1) == head
+
+        strict = ViewRunner(app.recorder, app.mapper, database, [StrictTallyView(2)], batch_size=3)
+        strict.prepare()
+        with pytest.raises(UnhandledEvent, match="Renamed"):
+            strict.catch_up()
 
 
 def test_a_killed_rebuild_resumes_where_it_stopped(database: ViewDatabase) -> None:
