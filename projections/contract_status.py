@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
