@@ -38,6 +38,11 @@ from contractledger.domain.transcodings import ALL
 from contractledger.domain.transfer_use_cases import TransferUseCases
 
 
+LEDGER_NAME = "ContractLedger"
+"""The one application name of the ledger: every process and script opens the
+log under it (the stores name their tables after it: ``contractledger_events``)."""
+
+
 class ContractLedger(
     OversightUseCases,
     PartyUseCases,
@@ -49,11 +54,17 @@ class ContractLedger(
 ):
     """The system of record for producer contracting (SPEC.md)."""
 
-    name = "ContractLedger"
+    name = LEDGER_NAME
     # A command on a contract with a long history loads the latest snapshot
     # plus at most 99 events (see scripts/bench-long-history).
     # An advisor's record index grows with every monitoring or debt record.
     snapshotting_intervals = {Contract: 100, Party: 100, AdvisorRecordIndex: 100}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The library names a subclass's application (and so its tables) after
+        # the subclass: a wrapper would silently write to a log nothing reads.
+        super().__init_subclass__(**kwargs)
+        cls.name = LEDGER_NAME
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()

@@ -26,7 +26,9 @@ import tempfile
 import time
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
+from contractledger.domain.ledger import LEDGER_NAME
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.errors import StoreConfigurationError
 
@@ -34,7 +36,7 @@ from contractledger.store.errors import StoreConfigurationError
 def check_store(env: dict[str, str]) -> None:
     """Opens the configured store once, so that a bad setting fails now."""
     check_persistence_module(env)
-    factory = InfrastructureFactory.construct(env)
+    factory = InfrastructureFactory.construct(Environment(LEDGER_NAME, env))
     try:
         factory.application_recorder()
     finally:

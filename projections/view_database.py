@@ -3,7 +3,7 @@ file as the events, reached through one small interface so that every view's
 SQL is written once.
 
 View SQL is written with ``?`` placeholders and types both dialects share
-(TEXT, INTEGER, BIGINT, REAL; JSON and timestamps as TEXT; booleans as 0/1;
+(TEXT, INTEGER, BIGINT, DOUBLE PRECISION (never REAL: four bytes on PostgreSQL); JSON and timestamps as TEXT; booleans as 0/1;
 ``INSERT ... ON CONFLICT ... DO UPDATE``). The PostgreSQL adapter turns ``?``
 into psycopg2's ``%s``, so view SQL must not contain a literal ``?`` or ``%``,
 and creates text columns named ``*_id``, ``*_on`` and ``*_at`` (ids, ISO

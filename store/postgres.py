@@ -98,6 +98,7 @@ from contractledger.store.postgres_schema import (
     snapshots_table,
     tracking_table,
 )
+from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.postgres_settings import MAX_IDENTIFIER_LENGTH, read_flag, read_settings
 
 _TRANSIENT = (InterfaceError, OperationalError)
@@ -687,6 +688,35 @@ class PostgresProcessRecorder(PostgresTrackingRecorder, PostgresApplicationRecor
         return list(range(last[0] + 1, last[0] + 1 + len(stored_events)))
 
 
+def refuse_other_logs(datastore: PostgresDatastore, events_table_name: str, schema_key: str) -> None:
+    """Refuses a schema that holds events in another ledger table than this one.
+
+    The log is one table; a second one (the tables of an application named
+    otherwise, e.g. a subclass under its own name) means some process wrote
+    where nothing reads, and serving either would hide part of the ledger.
+    """
+    with datastore.connection() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE '%%\\_events' AND c.relname <> %s "
+            "AND (SELECT count(*) FROM pg_attribute AS a WHERE a.attrelid = c.oid AND NOT a.attisdropped "
+            "     AND a.attname IN ('notification_id', 'hash', 'state', 'originator_version')) = 4 "
+            "ORDER BY c.relname",
+            (datastore.schema, events_table_name),
+        )
+        for (other,) in cursor.fetchall():
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(datastore.schema, other)})")
+            if cursor.fetchone()[0]:
+                ours = qualified(datastore.schema, events_table_name)
+                raise StoreConfigurationError(
+                    schema_key,
+                    f"Schema {datastore.schema!r} ({schema_key}) holds ledger events in {qualified(datastore.schema, other)} "
+                    f"as well as in {ours}, the one log every process reads and writes: "
+                    f"move the events of {other} into {events_table_name} or drop it before serving.",
+                )
+
+
 class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
     """Builds the store's recorders; checks the settings and the server when constructed."""
 
@@ -734,6 +764,7 @@ class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
         recorder = recorder_class(datastore=self.datastore, events_table_name=self._events_table_name())
         if self.env_create_table():
             recorder.create_table()
+        refuse_other_logs(self.datastore, recorder.events_table_name, self.settings.key("POSTGRES_SCHEMA"))
         return recorder
 
     def tracking_recorder(

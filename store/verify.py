@@ -21,11 +21,12 @@ import sys
 from eventsourcing.persistence import InfrastructureFactory, InfrastructureFactoryError, PersistenceError
 from eventsourcing.utils import Environment
 
+from contractledger.domain.ledger import LEDGER_NAME
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.hashchain import verify
 
-DEFAULT_APPLICATION = "ContractLedger"
+DEFAULT_APPLICATION = LEDGER_NAME
 
 INTACT, BROKEN, UNUSABLE = 0, 1, 2
 

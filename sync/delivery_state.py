@@ -23,7 +23,8 @@ SCHEMA = (
     " paused_at TEXT, paused_because TEXT)",
     "CREATE TABLE IF NOT EXISTS sync_delivery_outbox (peer TEXT NOT NULL, position BIGINT NOT NULL,"
     " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
-    " first_attempt_at REAL, next_attempt_at REAL NOT NULL, last_error TEXT, PRIMARY KEY (peer, position))",
+    " first_attempt_at DOUBLE PRECISION, next_attempt_at DOUBLE PRECISION NOT NULL, last_error TEXT,"
+    " PRIMARY KEY (peer, position))",
     "CREATE TABLE IF NOT EXISTS sync_dead_letters (peer TEXT NOT NULL, position BIGINT NOT NULL,"
     " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
     " last_error TEXT, given_up_at TEXT NOT NULL, PRIMARY KEY (peer, position))",
@@ -41,11 +42,24 @@ class Pending:
     first_attempt_at: float | None
 
 
+# Instants are seconds since the epoch: on PostgreSQL REAL is four bytes, and
+# rounds today's instants to 128 s (retries came due minutes late), so outboxes
+# made with it are widened.
+WIDENED = "ALTER TABLE sync_delivery_outbox ALTER COLUMN {0} TYPE DOUBLE PRECISION"
+
+
 def ensure_schema(database: ViewDatabase) -> None:
     with database.transaction() as tx:
         tx.serialise_schema_changes()
         for statement in SCHEMA:
             tx.execute(statement)
+        if tx.dialect == "postgres":
+            tx.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = 'sync_delivery_outbox' AND data_type = 'real'"
+            )
+            for (column,) in tx.fetchall():
+                tx.execute(WIDENED.format(column))
 
 
 def taken(database: ViewDatabase, peer: str) -> int:

@@ -1,6 +1,11 @@
-"""A real server (the serve command: gunicorn and the views runner) on a free
-port in a temporary directory, on the SQLite default, with tokens issued
-straight into its store; and a small HTTP client for the tests."""
+"""A real server (the serve command: gunicorn, the views runner and the
+delivery worker) on a free port in a temporary directory, started the way
+the README says, on either store: the SQLite default in that directory, or
+PostgreSQL (the server scripts/test starts) in a schema of its own. Tokens
+are issued straight into its store. And a small HTTP client for the tests.
+
+Every end-to-end test takes its server from the ``store`` fixture
+(tests/e2e/conftest.py), so it runs once on each store."""
 
 from __future__ import annotations
 
@@ -18,12 +23,26 @@ from email.message import Message
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import SqliteViewDatabase
+from contractledger.projections.view_database import ViewDatabase, view_database_for
+
+STORES = ("sqlite", "postgres")
+STORE_KEYS = ("POSTGRES_", "SQLITE_", "PERSISTENCE_")
+
+
+def ledger_environment_in(directory: Path, settings: dict[str, str]) -> dict[str, str]:
+    """The store settings the served process sees, as a test process opens them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
+    env.update(settings)
+    env.setdefault("PERSISTENCE_MODULE", "contractledger.store.sqlite")
+    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
+        env.setdefault("SQLITE_DBNAME", str(directory / "var" / "contractledger.sqlite3"))
+    return env
 
 
 def free_port() -> int:
@@ -43,21 +62,49 @@ class Answer:
         return json.loads(self.body)
 
 
+def store_settings(store: str, directory: Path) -> dict[str, str]:
+    """The settings a user sets to serve on ``store``; PostgreSQL in a new schema."""
+    if store == "sqlite":
+        return {}  # the README's default: var/contractledger.sqlite3 under the working directory
+    if not os.environ.get("POSTGRES_HOST"):
+        raise RuntimeError("no PostgreSQL server: run the suite with scripts/test")
+    keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+    return {
+        "PERSISTENCE_MODULE": "contractledger.store.postgres",
+        **{k: os.environ[k] for k in keys},
+        "POSTGRES_SCHEMA": f"e2e_{uuid4().hex[:12]}",
+    }
+
+
 class Server:
-    def __init__(self, directory: Path, workers: int = 2) -> None:
+    def __init__(
+        self, directory: Path, workers: int = 2, store: str = "sqlite", settings: dict[str, str] | None = None
+    ) -> None:
         self.directory = directory
+        self.workers = workers
+        self.store = store
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))}
-        env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{self.port}", CONTRACTLEDGER_WORKERS=str(workers))
+        self.settings = {**store_settings(store, directory), **(settings or {})}
+        self.process = self.start()
+        self.env = ledger_environment_in(directory, self.settings)
+        self.views: ViewDatabase = view_database_for(self.env)
+        self.tokens = TokenRegistry(self.views, SystemClock())
+        self.tokens.ensure_schema()
+        self.ledger = ContractLedger(self.env)
+
+    def served_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
+        env.update(self.settings, CONTRACTLEDGER_BIND=f"127.0.0.1:{self.port}", CONTRACTLEDGER_WORKERS=str(self.workers))
+        return env
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """Runs the serve command (again, after a kill: same store, same port)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "contractledger.http.serve"],
-            env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=self.served_env(), cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self._wait_until_up()
-        database = str(directory / "var" / "contractledger.sqlite3")
-        self.tokens = TokenRegistry(SqliteViewDatabase(database), SystemClock())
-        self.tokens.ensure_schema()
-        self.ledger = ContractLedger({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": database})
+        return self.process
 
     def _wait_until_up(self, seconds: float = 30.0) -> None:
         deadline = time.monotonic() + seconds
@@ -97,4 +144,5 @@ class Server:
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=40)
         self.ledger.close()
+        self.views.close()
         return code

@@ -61,8 +61,8 @@ class People:
 
 
 @pytest.fixture(scope="module")
-def people(tmp_path_factory: pytest.TempPathFactory) -> Iterator[People]:
-    server = Server(tmp_path_factory.mktemp("served"))
+def people(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[People]:
+    server = Server(tmp_path_factory.mktemp("served"), store=store)
     try:
         yield People(server)
     finally:

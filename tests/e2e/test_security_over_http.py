@@ -23,8 +23,8 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    server = Server(tmp_path_factory.mktemp("security"))
+def served(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[dict[str, Any]]:
+    server = Server(tmp_path_factory.mktemp("security"), store=store)
     peer = server.token(Actor(Role.SYNC_PEER, "manage"))
 
     def register(kind: str, name: str, **options: str) -> str:

@@ -9,9 +9,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+from eventsourcing.utils import Environment
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from served import Server, ledger_environment_in, store_settings  # noqa: E402
 
 
 def free_port() -> int:
@@ -54,6 +61,27 @@ def test_the_service_answers_health_on_the_sqlite_default(tmp_path: Path) -> Non
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_service_answers_health_on_postgresql(tmp_path: Path) -> None:
+    server = Server(tmp_path, store="postgres")
+    assert server.request("GET", "/health").json == {"status": "ok"}
+    assert server.stop() == 0
+
+
+def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tmp_path: Path) -> None:
+    settings = store_settings("postgres", tmp_path)
+    stray = InfrastructureFactory.construct(Environment("PositionedLedger", ledger_environment_in(tmp_path, settings)))
+    try:
+        stray.application_recorder().insert_events([StoredEvent(uuid.uuid4(), 1, "topic", b"{}")])
+    finally:
+        stray.close()
+    process = serve(tmp_path, CONTRACTLEDGER_BIND=f"127.0.0.1:{free_port()}", **settings)
+    _, err = process.communicate(timeout=60)
+    message = err.decode()
+    assert process.returncode == 2, message
+    assert "positionedledger_events" in message and "contractledger_events" in message
+    assert "Traceback" not in message and len(message.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

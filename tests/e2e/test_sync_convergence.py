@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from served import Server, free_port  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
-from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
 from contractledger.projections.waiting import wait_until_applied  # noqa: E402
 from contractledger.sync import delivery_state as state  # noqa: E402
 from contractledger.sync import feed  # noqa: E402
@@ -42,11 +41,11 @@ def ports() -> dict[str, int]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, ports: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, ports: dict[str, int], monkeypatch: pytest.MonkeyPatch, store: str) -> Iterator[Server]:
     for peer, port in ports.items():
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{peer.upper()}_ENDPOINT", f"http://127.0.0.1:{port}/hook")
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{peer.upper()}_SECRETS", SECRET)
-    started = Server(tmp_path)
+    started = Server(tmp_path, store=store)
     # the server logs every request to its stderr, a pipe: read it all the
     # time, or under this load the pipe fills and the server's writes block
     tail: list[bytes] = []
@@ -111,15 +110,12 @@ def test_two_peers_and_the_ledger_converge_with_no_double_apply_and_no_echo(
         wait_for(lambda: (tmp_path / f"{peer}.stopped").exists() or processes[peer].poll() is not None)
     # drained: the views have applied the whole ledger, every feed item was
     # taken by the delivery worker, and nothing waits in its outbox for a retry
-    views = SqliteViewDatabase(str(server.directory / "var" / "contractledger.sqlite3"))
-    try:
-        head = server.position()
-        assert wait_until_applied(views, head, [f"sync_feed_{peer}" for peer in PEERS], 60)
-        for peer in PEERS:
-            last = feed.read_raw(views, peer, 0, 1_000_000)[-1][0]
-            wait_for(lambda: state.standing(views, peer)[0] >= last and not state.standing(views, peer)[2], 120)
-    finally:
-        views.close()
+    views = server.views
+    head = server.position()
+    assert wait_until_applied(views, head, [f"sync_feed_{peer}" for peer in PEERS], 60)
+    for peer in PEERS:
+        last = feed.read_raw(views, peer, 0, 1_000_000)[-1][0]
+        wait_for(lambda: state.standing(views, peer)[0] >= last and not state.standing(views, peer)[2], 120)
     (tmp_path / "done").write_text("done")
     results = {}
     for peer, process in processes.items():

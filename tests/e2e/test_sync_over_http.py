@@ -39,11 +39,11 @@ def receivers() -> Iterator[dict[str, Receiver]]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, receivers: dict[str, Receiver], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, receivers: dict[str, Receiver], monkeypatch: pytest.MonkeyPatch, store: str) -> Iterator[Server]:
     for name, receiver in receivers.items():
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{name.upper()}_ENDPOINT", receiver.url)
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{name.upper()}_SECRETS", SECRET)
-    started = Server(tmp_path)
+    started = Server(tmp_path, store=store)
     yield started
     assert started.stop() == 0
 
@@ -88,7 +88,7 @@ def test_items_are_pushed_signed_and_a_peer_s_change_reaches_only_the_other(
     assert ledger.get_contract(contract_id).status is Status.PENDING_BACKGROUNDS
     export = tmp_path / "manage.jsonl"
     export.write_text(json.dumps({"contract_id": str(contract_id), "status": "Pending Backgrounds", "writing_numbers": []}) + "\n")
-    env = {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": str(tmp_path / "var" / "contractledger.sqlite3")}
+    env = server.env
     ran = subprocess.run([str(ROOT / "scripts" / "reconcile"), "manage", str(export)], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr + ran.stdout

@@ -20,11 +20,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from stores import ledger_env  # noqa: E402
 from views_scenario import ContractingWorld, project  # noqa: E402
 
 from contractledger.domain.clock import SettableClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
-from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
+from contractledger.projections.view_database import view_database_for  # noqa: E402
 from contractledger.sync import delivery_state as state  # noqa: E402
 from contractledger.sync.delivery import PeerDelivery, backoff, main  # noqa: E402
 from contractledger.sync.peer import Delivery, peers  # noqa: E402
@@ -75,13 +76,10 @@ class Receiver:
 
 
 class Ground:
-    def __init__(self, tmp_path: Path, receiver: Receiver) -> None:
-        self.path = str(tmp_path / "ledger.sqlite3")
-        self.ledger = ContractLedger(
-            {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": self.path},
-            clock=SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)),
-        )
-        self.views = SqliteViewDatabase(self.path)
+    def __init__(self, tmp_path: Path, receiver: Receiver, store: str) -> None:
+        self.env = ledger_env(store, tmp_path)
+        self.ledger = ContractLedger(self.env, clock=SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)))
+        self.views = view_database_for(self.env)
         self.world = ContractingWorld(self.ledger, self.ledger.clock)
         state.ensure_schema(self.views)
         self.now = time.time()
@@ -109,8 +107,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def ground(tmp_path: Path, receiver: Receiver) -> Iterator[Ground]:
-    made = Ground(tmp_path, receiver)
+def ground(tmp_path: Path, receiver: Receiver, store: str) -> Iterator[Ground]:
+    made = Ground(tmp_path, receiver, store)
     made.drain()  # the world's direct relationships
     receiver.received.clear()
     yield made
@@ -184,8 +182,8 @@ def test_an_item_given_up_on_is_a_dead_letter_an_operator_replays(
     receiver.plan = []
     ground.drain()
     assert state.dead_letters(ground.views, "manage") == letters  # nothing replays by itself
-    monkeypatch.setenv("PERSISTENCE_MODULE", "contractledger.store.sqlite")
-    monkeypatch.setenv("SQLITE_DBNAME", ground.path)
+    for key, value in ground.env.items():
+        monkeypatch.setenv(key, value)
     assert main(["dead-letters", "manage"]) == 0
     assert letters[0]["item_id"] in capsys.readouterr().out
     assert main(["replay", "manage", letters[0]["item_id"], "no-such-item"]) == 1  # one unknown: nothing replayed
@@ -216,3 +214,24 @@ def test_a_peer_answering_410_is_paused_until_resumed(ground: Ground, receiver: 
 def test_the_back_off_doubles_up_to_its_ceiling_with_jitter() -> None:
     assert [backoff(n, 1.0, 8.0, lambda: 1.0) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]
     assert [backoff(n, 1.0, 8.0, lambda: 0.0) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_an_outbox_made_with_four_byte_instants_is_widened_and_keeps_retries_to_the_second(tmp_path: Path) -> None:
+    env = ledger_env("postgres", tmp_path)
+    ContractLedger(env).close()  # creates the schema
+    views = view_database_for(env)
+    try:
+        with views.transaction() as tx:  # the outbox as earlier versions made it
+            tx.execute(
+                "CREATE TABLE sync_delivery_outbox (peer TEXT NOT NULL, position BIGINT NOT NULL,"
+                " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+                " first_attempt_at REAL, next_attempt_at REAL NOT NULL, last_error TEXT, PRIMARY KEY (peer, position))"
+            )
+        state.ensure_schema(views)
+        now = 1_796_284_576.66
+        state.take(views, "manage", [(7, "item-7", "contract-1", "{}", 1, now, now + 1.0, "HTTP 503")], 7)
+        assert state.due_heads(views, "manage", now + 0.5) == []
+        assert [p.position for p in state.due_heads(views, "manage", now + 1.0)] == [7]
+        assert state.next_due(views, "manage") == pytest.approx(now + 1.0, abs=0.001)
+    finally:
+        views.close()
