@@ -12,6 +12,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from stores import STORES  # noqa: E402
 
 
-@pytest.fixture(params=STORES)
+@pytest.fixture(scope="module", params=STORES)
 def store(request: pytest.FixtureRequest) -> str:
     return request.param

@@ -21,8 +21,8 @@ from contractledger.http.resources_contracts import AssignContracts  # noqa: E40
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    yield from running_api(tmp_path)
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
 
 
 def assign(api: Api, **headers: str) -> object:

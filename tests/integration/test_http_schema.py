@@ -35,8 +35,8 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from running_api(tmp_path_factory.mktemp("schema"))
+def api(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path_factory.mktemp("schema"), store)
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,8 @@ def a_transfer_waiting_for_a_relationship(w: ContractingWorld) -> tuple[UUID, UU
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    yield from running_api(tmp_path)
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
 
 
 def test_the_etag_of_every_contract_is_its_version_including_events_the_view_shows_nothing_of(api: Api) -> None:

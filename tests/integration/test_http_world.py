@@ -1,4 +1,4 @@
-"""The HTTP app on a real SQLite ledger with the views runner beside it, and
+"""The HTTP app on a real ledger (SQLite or PostgreSQL) with the views runner beside it, and
 tokens for the principals of the views' contracting world (no tests here:
 the HTTP tests' shared ground)."""
 
@@ -16,6 +16,7 @@ import falcon.testing
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from stores import ledger_env  # noqa: E402
 from views_scenario import ContractingWorld  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
@@ -27,7 +28,7 @@ from contractledger.http.read_your_writes import PositionedLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
 from contractledger.projections.catalogue import VIEWS  # noqa: E402
 from contractledger.projections.service import run_views  # noqa: E402
-from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
+from contractledger.projections.view_database import view_database_for  # noqa: E402
 from contractledger.projections.waiting import wait_until_applied  # noqa: E402
 
 
@@ -51,12 +52,11 @@ class Api:
         assert wait_until_applied(self.config.views, self.position(), [v.name for v in VIEWS], 20)
 
 
-def running_api(tmp_path: Path) -> Iterator[Api]:
-    path = str(tmp_path / "ledger.sqlite3")
-    env = {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}
+def running_api(tmp_path: Path, store: str = "sqlite") -> Iterator[Api]:
+    env = ledger_env(store, tmp_path)
     clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0))
     ledger = PositionedLedger(env, clock)
-    views = SqliteViewDatabase(path)
+    views = view_database_for(env)
     tokens = TokenRegistry(views, clock)
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)

@@ -26,8 +26,8 @@ CONTRACTING = Actor(Role.SYNC_PEER, "contracting")
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    yield from running_api(tmp_path)
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
 
 
 def feed(api: Api, actor: Actor, peer: str = "manage", **params: Any) -> Any:

@@ -71,9 +71,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str) -> Iterator[Api]:
     monkeypatch.setenv(OPERATORS_VARIABLE, "olive, oscar")
-    yield from running_api(tmp_path)
+    yield from running_api(tmp_path, store)
 
 
 @pytest.fixture
