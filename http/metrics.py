@@ -95,7 +95,12 @@ class Metrics:
 
     # -- the exposition ---------------------------------------------------------------------
 
-    def exposition(self, view_lag: dict[str, int], sync_backlog: dict[str, tuple[int, int]] | None = None) -> str:
+    def exposition(
+        self,
+        view_lag: dict[str, int],
+        sync_backlog: dict[str, tuple[int, int]] | None = None,
+        processes: dict[str, Any] | None = None,
+    ) -> str:
         requests: Counter[tuple[str, str, str]] = Counter()
         latency: dict[str, list[float]] = {}
         for state in self._every_worker():
@@ -141,6 +146,23 @@ class Metrics:
         for peer, (waiting, dead) in sorted((sync_backlog or {}).items()):
             lines.append(f'contractledger_sync_backlog_items{{peer="{_label(peer)}",state="waiting"}} {waiting}')
             lines.append(f'contractledger_sync_backlog_items{{peer="{_label(peer)}",state="dead_letter"}} {dead}')
+        if processes is not None:
+            lines += [
+                "# HELP contractledger_process_restarts_total Times a supervised process was started again after it died.",
+                "# TYPE contractledger_process_restarts_total counter",
+            ]
+            lines += [
+                f'contractledger_process_restarts_total{{process="{_label(key)}"}} {int(state.get("restarts", 0))}'
+                for key, state in sorted(processes.items())
+            ]
+            lines += [
+                "# HELP contractledger_process_up Whether a supervised process is running (1) or waiting to restart (0).",
+                "# TYPE contractledger_process_up gauge",
+            ]
+            lines += [
+                f'contractledger_process_up{{process="{_label(key)}"}} {1 if state.get("running") else 0}'
+                for key, state in sorted(processes.items())
+            ]
         return "\n".join(lines) + "\n"
 
 

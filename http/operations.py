@@ -1,5 +1,6 @@
 """Operations routes: ``/ready`` (store reachable, views caught up within a
-bound, each view's lag) and ``/metrics`` (Prometheus text format)."""
+bound, each view's lag, the supervised processes running) and ``/metrics``
+(Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import falcon
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
 from contractledger.http.routing import Handler, Operation
+from contractledger.http.supervision import read_state
 from contractledger.projections.catalogue import VIEWS
 from contractledger.projections.waiting import applied_positions
 from contractledger.sync.delivery_state import backlog
@@ -33,6 +35,21 @@ READINESS_SCHEMA: dict[str, Any] = {
         "store": {"enum": ["reachable", "unreachable"]},
         "ledger_position": {"type": "integer"},
         "max_lag": {"type": "integer"},
+        "processes": {
+            "type": "object",
+            "description": "The processes the serve command supervises (absent when not served by it).",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["running", "restarts"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "running": {"type": "boolean"},
+                    "pid": {"type": ["integer", "null"]},
+                    "restarts": {"type": "integer", "description": "times it was started again after it died"},
+                    "last_exit": {"type": ["string", "null"], "description": "how it last ended"},
+                },
+            },
+        },
         "views": {
             "type": "object",
             "additionalProperties": {
@@ -49,8 +66,8 @@ class Readiness(Handler):
     operation = Operation(
         method="GET",
         operation_id="ready",
-        summary="Ready to serve: the store answers and every view is within the bound of the ledger "
-        "(503 with each view's lag when not).",
+        summary="Ready to serve: the store answers, every view is within the bound of the ledger and every "
+        "supervised process runs (503 with each view's lag and each process's state when not).",
         tag="operations",
         answer=READINESS_SCHEMA,
         refusals=(401, 503),
@@ -60,18 +77,24 @@ class Readiness(Handler):
         self.config = config
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        processes = read_state(self.config.metrics.directory)
+        shown = {} if processes is None else {"processes": processes}
         try:
             newest, lag = view_lag(self.config)
         except Exception as error:  # the store's own driver errors, whichever store it is
             log.warning("readiness: the store did not answer: %s", error)
-            send(resp, {"ready": False, "store": "unreachable", "max_lag": self.config.ready_max_lag}, falcon.HTTP_503)
+            answer = {"ready": False, "store": "unreachable", "max_lag": self.config.ready_max_lag, **shown}
+            send(resp, answer, falcon.HTTP_503)
             return
-        ready = all(behind <= self.config.ready_max_lag for behind in lag.values())
+        ready = all(behind <= self.config.ready_max_lag for behind in lag.values()) and all(
+            process.get("running") for process in (processes or {}).values()
+        )
         answer = {
             "ready": ready,
             "store": "reachable",
             "ledger_position": newest,
             "max_lag": self.config.ready_max_lag,
+            **shown,
             "views": {name: {"lag": behind} for name, behind in lag.items()},
         }
         send(resp, answer, falcon.HTTP_200 if ready else falcon.HTTP_503)
@@ -94,4 +117,5 @@ class Metrics(Handler):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         _, lag = view_lag(self.config)
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.text = self.config.metrics.exposition(lag, backlog(self.config.views))
+        processes = read_state(self.config.metrics.directory)
+        resp.text = self.config.metrics.exposition(lag, backlog(self.config.views), processes)

@@ -21,6 +21,7 @@ from contractledger.domain.errors import (
     NotPermitted,
     RuleBroken,
 )
+from contractledger.store.availability import is_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("contractledger.http")
@@ -78,9 +79,25 @@ def handle_ledger_error(req: falcon.Request, resp: falcon.Response, error: Ledge
     raise from_ledger_error(error)
 
 
+STORE_RETRY_AFTER_SECONDS = 1
+
+
+def store_unavailable() -> Problem:
+    return Problem(
+        falcon.HTTP_503,
+        "store.unavailable",
+        "The ledger's store cannot be reached for the moment; nothing was changed by this request. "
+        f"Retry in {STORE_RETRY_AFTER_SECONDS} s (with the same Idempotency-Key for a command).",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
     if isinstance(error, falcon.HTTPError):
         raise error
+    if is_unavailable(error):
+        log.warning("store unavailable on %s %s: %s", req.method, req.path, (str(error).strip().splitlines() or [type(error).__name__])[0])
+        raise store_unavailable()
     log.exception("unexpected error on %s %s", req.method, req.path)
     raise Problem(
         falcon.HTTP_500,

@@ -1,14 +1,15 @@
 """The serve command: checks the configuration, then runs gunicorn, the
-views runner and the sync delivery worker side by side, and stops them together.
+views runner and the sync delivery worker side by side.
 
 Bad configuration stops here with one sentence naming the setting, before
 any worker starts (a worker failing to boot would print a traceback).
 
-The children run in this process's care: SIGTERM or SIGINT is passed on to
-each; when any one ends by itself, the others are stopped too and the
-command exits non-zero (a service without its views answers stale reads
-forever; views without the API serve nobody). The workers share a
-temporary directory for their metrics (see ``metrics``), removed on exit.
+The children run in this process's care (``supervision``): SIGTERM or
+SIGINT is passed on to each; one that dies is restarted with back-off while
+the others keep serving, and only one failing again and again stops the
+service. The processes share a temporary folder for their metrics and their
+state (see ``metrics`` and ``supervision``), removed on exit, and by the
+next serve when this one was killed.
 
 Settings (environment): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
 CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2), plus the store's
@@ -19,8 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,18 +28,49 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from contractledger.domain.ledger import LEDGER_NAME
+from contractledger.http.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
-from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.availability import is_unavailable
+from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
 
 
-def check_store(env: dict[str, str]) -> None:
-    """Opens the configured store once, so that a bad setting fails now."""
+STORE_WAIT_SECONDS = 10.0
+
+
+def check_store(env: dict[str, str], wait: float = STORE_WAIT_SECONDS) -> None:
+    """Opens the configured store once, so that a bad setting fails now. A store
+    out of reach for a moment (a database still starting, a SQLite file another
+    process is recovering) is waited for, up to ``wait`` seconds."""
     check_persistence_module(env)
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            _open_once(env)
+            return
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            if time.monotonic() >= deadline:
+                if isinstance(error, StoreConfigurationError):
+                    raise
+                raise StoreUnavailable("PERSISTENCE_MODULE", f"The store did not answer within {wait:g} s: {_first_line(error)}.") from None
+            if not said:
+                print(f"contractledger: waiting up to {wait:g} s for the store ({_first_line(error)})", file=sys.stderr)
+                said = True
+            time.sleep(0.5)
+
+
+def _open_once(env: dict[str, str]) -> None:
     factory = InfrastructureFactory.construct(Environment(LEDGER_NAME, env))
     try:
         factory.application_recorder()
     finally:
         factory.close()
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
 
 
 def gunicorn_arguments(env: dict[str, str]) -> list[str]:
@@ -59,7 +89,43 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
     ]
 
 
-STOP_GRACE_SECONDS = 20.0
+METRICS_PREFIX = "contractledger-metrics-"
+
+
+def make_metrics_directory() -> str:
+    """The service's shared folder for worker metrics and the processes' state,
+    named after this process; folders of services no longer running (killed
+    before they could remove their own) are removed first."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith(METRICS_PREFIX):
+            continue
+        owner = name[len(METRICS_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def children(arguments: list[str]) -> list[ChildSpec]:
+    return [
+        ChildSpec("the views runner", "views_runner", [sys.executable, "-m", "contractledger.projections.service"]),
+        # when the supervisor dies, gunicorn shuts down gracefully (SIGTERM): it closes its socket at once, so a
+        # new serve can listen, and lets each worker finish the request it is answering (its quick shutdown,
+        # SIGQUIT, would answer those with its own HTML 500 page)
+        ChildSpec("gunicorn", "http", [sys.executable, "-m", "gunicorn", *arguments]),
+        # pushes the sync peers' feeds to their endpoints (sync/delivery.py)
+        ChildSpec("the sync delivery worker", "delivery_worker", [sys.executable, "-m", "contractledger.sync.delivery", "run"]),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,51 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     except StoreConfigurationError as error:
         print(f"contractledger: {error}", file=sys.stderr)
         return 2
-    metrics = tempfile.mkdtemp(prefix="contractledger-metrics-")
-    env = {**env, "CONTRACTLEDGER_METRICS_DIR": env.get("CONTRACTLEDGER_METRICS_DIR") or metrics}
+    own_metrics = env.get("CONTRACTLEDGER_METRICS_DIR") is None
+    metrics = make_metrics_directory() if own_metrics else env["CONTRACTLEDGER_METRICS_DIR"]
+    env = {**env, "CONTRACTLEDGER_METRICS_DIR": metrics}
     try:
-        return supervise(
-            [
-                [sys.executable, "-m", "contractledger.projections.service"],
-                [sys.executable, "-m", "gunicorn", *arguments, *(argv or [])],
-                # pushes the sync peers' feeds to their endpoints (sync/delivery.py)
-                [sys.executable, "-m", "contractledger.sync.delivery", "run"],
-            ],
-            env,
-        )
+        return Supervisor(children([*arguments, *(argv or [])]), env, metrics).run()
     finally:
-        shutil.rmtree(metrics, ignore_errors=True)
-
-
-def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
-    """Runs the commands together until asked to stop or until one ends."""
-    asked_to_stop: list[int] = []
-
-    def stop(signum: int, frame: object) -> None:
-        asked_to_stop.append(signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
-    children = [subprocess.Popen(command, env=env) for command in commands]
-    ended = None
-    while not asked_to_stop and ended is None:
-        ended = next((child for child in children if child.poll() is not None), None)
-        time.sleep(0.1)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    if asked_to_stop:
-        return 0
-    name = ("the views runner", "gunicorn", "the sync delivery worker")[children.index(ended)]
-    print(f"contractledger: {name} stopped (exit status {ended.returncode}); stopped the rest too.", file=sys.stderr)
-    return 1
+        if own_metrics:
+            shutil.rmtree(metrics, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@ contractledger.projections.service``). When a rebuild switches a view to a
 new generation, the runner notices on its next idle moment and rebinds. A
 second runner waits until the first one stops (it never applies events
 twice). A view that meets an event it cannot handle stops the runner with a
-message naming the event.
+message naming the event. When the store goes away (a database restart, an
+outage) the runner says so in one line, waits (half a second, doubling to
+two) and starts over from the views' committed positions: nothing is
+applied twice and nothing skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from contractledger.projections import positions
 from contractledger.projections.runner import UndecodableEvent, ViewRunner
 from contractledger.projections.view import UnhandledEvent, View
 from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
+from contractledger.store.availability import StoreOutage, is_unavailable
 
 log = logging.getLogger("contractledger.views")
 
@@ -50,26 +54,49 @@ def run_views(
     wait_for_other_runner: float = 1.0,
 ) -> None:
     """Runs until ``stop`` is set; raises UnhandledEvent/UndecodableEvent if a view cannot go on."""
+    outage = StoreOutage()
     while not stop.is_set():
-        bound = live_generations(database, view_classes)
-        views = [view_class(bound[view_class.name]) for view_class in view_classes]
-        runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size)
         try:
-            runner.acquire()
-        except ViewRunnerAlreadyRunning as busy:
-            log.warning("%s; waiting", busy)
-            stop.wait(wait_for_other_runner)
-            continue
+            _run_once(recorder, mapper, database, view_classes, stop, batch_size, wait_for_other_runner)
+            outage.over()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            stop.wait(outage.wait(error))
+
+
+def _run_once(
+    recorder: Any,
+    mapper: Any,
+    database: ViewDatabase,
+    view_classes: Sequence[type[View]],
+    stop: threading.Event,
+    batch_size: int,
+    wait_for_other_runner: float,
+) -> None:
+    bound = live_generations(database, view_classes)
+    views = [view_class(bound[view_class.name]) for view_class in view_classes]
+    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size)
+    try:
+        runner.acquire()
+    except ViewRunnerAlreadyRunning as busy:
+        log.warning("%s; waiting", busy)
+        stop.wait(wait_for_other_runner)
+        return
+    try:
+        runner.prepare()
+        runner.catch_up()
+
+        def switched() -> bool:
+            return live_generations(database, view_classes) != bound
+
+        runner.follow(stop, should_stop=switched)
+    finally:
         try:
-            runner.prepare()
-            runner.catch_up()
-
-            def switched() -> bool:
-                return live_generations(database, view_classes) != bound
-
-            runner.follow(stop, should_stop=switched)
-        finally:
             runner.release()
+        except Exception as error:  # its lock's connection died with the store: the lock went with it
+            if not is_unavailable(error):
+                raise
 
 
 def main() -> int:
@@ -77,19 +104,29 @@ def main() -> int:
     from contractledger.projections.catalogue import VIEWS
     from contractledger.projections.view_database import view_database_for
     from contractledger.store.environment import ledger_environment
-    from contractledger.store.errors import StoreConfigurationError
+    from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
     env = ledger_environment()
-    try:
-        ledger = ContractLedger(env)
-        database = view_database_for(env)
-    except StoreConfigurationError as error:
-        print(f"contractledger views: {error}", file=sys.stderr)
-        return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    outage = StoreOutage()
+    while True:  # restarted while the database is down, it waits for it rather than failing again and again
+        ledger = None
+        try:
+            ledger = ContractLedger(env)
+            database = view_database_for(env)
+            break
+        except StoreUnavailable as error:
+            if ledger is not None:
+                ledger.close()
+            if stop.wait(outage.wait(error)):
+                return 0
+        except StoreConfigurationError as error:
+            print(f"contractledger views: {error}", file=sys.stderr)
+            return 2
+    outage.over()
     started = time.monotonic()
     log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
     try:

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
 
 CHANGES_CHANNEL = "contractledger_view_changes"
 
@@ -115,6 +115,18 @@ class ViewTransaction:
     @property
     def rowcount(self) -> int:
         return self._cursor.rowcount
+
+    def columns(self, table: str) -> set[str]:
+        """The names of a table's columns (for a table made by an earlier version, to widen it)."""
+        if self.dialect == "postgres":
+            self.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = ?",
+                (table,),
+            )
+            return {row[0] for row in self.fetchall()}
+        self.execute(f"PRAGMA table_info({table})")
+        return {row[1] for row in self.fetchall()}
 
 
 class ViewDatabase(ABC):
@@ -262,6 +274,7 @@ class PostgresViewDatabase(ViewDatabase):
         self._listener_pid: int | None = None
         self._listener_lock = threading.Lock()
         self._lock_connections: dict[str, Any] = {}
+        self._connected_once = False
         self._connection()
 
     def _connect(self) -> Any:
@@ -271,7 +284,10 @@ class PostgresViewDatabase(ViewDatabase):
             connection = psycopg2.connect(**self._connect_kwargs)
         except psycopg2.OperationalError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
-            raise StoreConfigurationError(
+            # once connected, the settings are known good: a failure now is the server going away
+            transient = self._connected_once or is_transient_connect_failure(str(error))
+            kind = StoreUnavailable if transient else StoreConfigurationError
+            raise kind(
                 "POSTGRES_HOST",
                 f"Cannot connect to PostgreSQL for the views (POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER): {first_line}.",
             ) from None
@@ -279,6 +295,7 @@ class PostgresViewDatabase(ViewDatabase):
             with connection.cursor() as cursor:
                 cursor.execute(f'SET search_path TO "{self._schema}"')
             connection.commit()
+        self._connected_once = True
         return connection
 
     def _connection(self) -> Any:
@@ -292,12 +309,17 @@ class PostgresViewDatabase(ViewDatabase):
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
+        import psycopg2
+
         connection = self._connection()
         cursor = connection.cursor()
         try:
             yield ViewTransaction(cursor, _to_pyformat, self.dialect)
         except BaseException:
-            connection.rollback()
+            try:
+                connection.rollback()
+            except psycopg2.Error:  # the connection itself is gone (the server restarted): the next one is new
+                connection.close()
             raise
         else:
             connection.commit()

@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
 )
 
-from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
 from contractledger.store.postgres_settings import PostgresSettings
 
 # Most specific first: psycopg2's classes form the DB-API hierarchy.
@@ -76,7 +76,7 @@ def configuration_error(error: BaseException, settings: PostgresSettings) -> Sto
     pgcode = getattr(error, "pgcode", None) or getattr(cause, "pgcode", None)
 
     if "connection refused" in lowered:
-        return StoreConfigurationError(
+        return StoreUnavailable(
             "POSTGRES_HOST",
             f"Cannot connect to PostgreSQL at {where} ({host_port}): connection refused.",
         )
@@ -87,7 +87,7 @@ def configuration_error(error: BaseException, settings: PostgresSettings) -> Sto
             f"no such host {settings.host!r}.",
         )
     if "timeout expired" in lowered or "timed out" in lowered:
-        return StoreConfigurationError(
+        return StoreUnavailable(
             "POSTGRES_HOST",
             f"Cannot connect to PostgreSQL at {where} ({host_port}): no answer within "
             f"{settings.connect_timeout} seconds ({settings.key('POSTGRES_CONNECT_TIMEOUT')}).",
@@ -122,12 +122,13 @@ def configuration_error(error: BaseException, settings: PostgresSettings) -> Sto
             f"({settings.key('POSTGRES_SCHEMA')}): {_first_line(error)}.",
         )
     if "too many" in lowered and "connection" in lowered:
-        return StoreConfigurationError(
+        return StoreUnavailable(
             "POSTGRES_POOL_SIZE",
             f"PostgreSQL at {where} has no connection to spare ({settings.key('POSTGRES_POOL_SIZE')}/"
             f"{settings.key('POSTGRES_MAX_OVERFLOW')}): {_first_line(error)}.",
         )
-    return StoreConfigurationError(
+    kind = StoreUnavailable if is_transient_connect_failure(text) else StoreConfigurationError
+    return kind(
         "POSTGRES_HOST",
         f"Cannot use PostgreSQL at {where} ({host_port}, database {settings.dbname!r}): {_first_line(error)}.",
     )

@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.store.availability import StoreOutage, is_unavailable
 from contractledger.sync import delivery_state as state
 from contractledger.sync import feed
 from contractledger.sync.cloudevents import MEDIA_TYPE
@@ -218,36 +219,64 @@ def run(
     """Delivers for every chosen peer (one thread each) until ``stop`` is set.
     Each thread opens its own database: a change announcement consumed by one
     listener must not be missed by another peer's thread."""
-    first = open_database()
-    try:
-        state.ensure_schema(first)
-    finally:
-        first.close()
-    threads = [threading.Thread(target=_follow, args=(open_database, p, env, stop), name=f"deliver-{p.name}") for p in chosen]
+    outage = StoreOutage("delivery worker")
+    while not stop.is_set():  # started while the database is down, it waits for it
+        try:
+            first = open_database()
+            try:
+                state.ensure_schema(first)
+            finally:
+                first.close()
+            break
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            stop.wait(outage.wait(error))
+    outage.over()
+    failures: list[BaseException] = []
+
+    def follow(peer: Peer) -> None:
+        try:
+            _follow(open_database, peer, env, stop)
+        except BaseException as error:
+            log.exception("%s: delivery stopped", peer.name)
+            failures.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=follow, args=(p,), name=f"deliver-{p.name}") for p in chosen]
     for thread in threads:
         thread.start()
     # with no peer to push to, the worker still lives as long as the service
-    # (the serve command stops everything when one of its children ends)
+    # (the serve command restarts a worker that ends)
     stop.wait()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _follow(open_database: Callable[[], ViewDatabase], peer: Peer, env: Mapping[str, str], stop: threading.Event) -> None:
+    """One peer's delivery until ``stop``. The store going away (a database
+    restart) is waited out with back-off, reconnecting; any other failure
+    ends the whole worker (see ``run``), so that its supervisor restarts it
+    rather than a peer silently going without delivery."""
+    outage = StoreOutage(f"delivery to {peer.name}")
     database = open_database()
     delivery = PeerDelivery(database, peer, env)
-    if isinstance(database, PostgresViewDatabase):
-        database.start_listening()
     try:
         while not stop.is_set():
             try:
+                if isinstance(database, PostgresViewDatabase):
+                    database.start_listening()
                 wait = delivery.step()
-            except Exception:  # the database went away for a moment: log, and try again shortly
-                log.exception("%s: delivery round failed; retrying", peer.name)
-                wait = 1.0
-            if wait is None or wait > 0:
-                # a committed view batch (or the next retry, or a check for a stop) ends the wait
-                database.wait_for_change(min(wait if wait is not None else 1.0, 1.0))
+                if wait is None or wait > 0:
+                    # a committed view batch (or the next retry, or a check for a stop) ends the wait
+                    database.wait_for_change(min(wait if wait is not None else 1.0, 1.0))
+                outage.over()
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                stop.wait(outage.wait(error))
     finally:
         delivery.close()
         database.close()
@@ -284,6 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(arguments, "peer", None) is not None and arguments.peer not in configured:
         print(f"sync-deliver: there is no sync peer {arguments.peer!r} (see sync/peers/).", file=sys.stderr)
         return 2
+    if arguments.command == "run":
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        run(lambda: view_database_for(env), deliverable(configured, env), env, stop)
+        return 0
     database = view_database_for(env)
     try:
         state.ensure_schema(database)
@@ -302,11 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"sync-deliver: delivery to {arguments.peer} is not paused.", file=sys.stderr)
                 return 1
             print(f"delivery to {arguments.peer} resumed")
-        else:
-            stop = threading.Event()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
-            run(lambda: view_database_for(env), deliverable(configured, env), env, stop)
     finally:
         database.close()
     return 0

@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -87,31 +89,74 @@ class Server:
         self.settings = {**store_settings(store, directory), **(settings or {})}
         self.process = self.start()
         self.env = ledger_environment_in(directory, self.settings)
+        self.open()
+
+    def open(self) -> None:
+        """The test's own connections to the served store (again after the database restarted)."""
         self.views: ViewDatabase = view_database_for(self.env)
         self.tokens = TokenRegistry(self.views, SystemClock())
         self.tokens.ensure_schema()
         self.ledger = ContractLedger(self.env)
+
+    def reopen(self) -> None:
+        self.ledger.close()
+        self.views.close()
+        self.open()
 
     def served_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
         env.update(self.settings, CONTRACTLEDGER_BIND=f"127.0.0.1:{self.port}", CONTRACTLEDGER_WORKERS=str(self.workers))
         return env
 
-    def start(self) -> subprocess.Popen[bytes]:
-        """Runs the serve command (again, after a kill: same store, same port)."""
+    def start(self, wait: bool = True) -> subprocess.Popen[bytes]:
+        """Runs the serve command (again, after a kill: same store, same port).
+        Its standard error (one line per request, and every process's log) is
+        read all the time, or the pipe fills and the server's writes block;
+        the last lines are kept for a failing test to show (``log_tail``)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "contractledger.http.serve"],
             env=self.served_env(), cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        self._wait_until_up()
+        self.log: deque[str] = getattr(self, "log", deque(maxlen=400))
+        threading.Thread(target=self._read_log, args=(self.process,), daemon=True).start()
+        if wait:
+            self.wait_until_up()
         return self.process
 
-    def _wait_until_up(self, seconds: float = 30.0) -> None:
+    def _read_log(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None
+        with open(self.directory / "serve.log", "ab") as kept:
+            for line in process.stderr:
+                kept.write(line)
+                self.log.append(line.decode(errors="replace").rstrip("\n"))
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(list(self.log)[-lines:])
+
+    def wait_until_up(self, seconds: float = 30.0) -> None:
         deadline = time.monotonic() + seconds
         while self.request("GET", "/health").status != 200:
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {self.process.stderr.read().decode()[-2000:]}")
+                time.sleep(0.2)  # the last lines reach the log
+                raise RuntimeError(f"the server did not start:\n{self.log_tail()}")
             time.sleep(0.2)
+
+    def children(self) -> dict[str, int]:
+        """The serve command's processes by what they are: views_runner, gunicorn, delivery_worker,
+        and each gunicorn worker (worker_1, worker_2...)."""
+        found: dict[str, int] = {}
+        kids = _children_of(self.process.pid)
+        for pid in kids:
+            command = _command_line(pid)
+            if "contractledger.projections.service" in command:
+                found["views_runner"] = pid
+            elif "contractledger.sync.delivery" in command:
+                found["delivery_worker"] = pid
+            elif "gunicorn" in command:
+                found["gunicorn"] = pid
+                for number, worker in enumerate(sorted(_children_of(pid)), start=1):
+                    found[f"worker_{number}"] = worker
+        return found
 
     def token(self, actor: Actor, lifetime: timedelta = timedelta(days=1)) -> str:
         return self.tokens.issue(actor, lifetime).secret
@@ -146,3 +191,26 @@ class Server:
         self.ledger.close()
         self.views.close()
         return code
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

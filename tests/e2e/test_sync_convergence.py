@@ -14,7 +14,6 @@ import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,13 +45,8 @@ def server(tmp_path: Path, ports: dict[str, int], monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{peer.upper()}_ENDPOINT", f"http://127.0.0.1:{port}/hook")
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{peer.upper()}_SECRETS", SECRET)
     started = Server(tmp_path, store=store)
-    # the server logs every request to its stderr, a pipe: read it all the
-    # time, or under this load the pipe fills and the server's writes block
-    tail: list[bytes] = []
-    reader = threading.Thread(target=lambda: [tail.append(line) for line in started.process.stderr], daemon=True)
-    reader.start()
     yield started
-    assert started.stop() == 0, b"".join(tail[-40:]).decode()
+    assert started.stop() == 0, started.log_tail(40)
 
 
 def wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
