@@ -2,12 +2,14 @@
 loopback, beside a bare falcon app with one trivial JSON route under the
 same gunicorn settings.
 
-In one run, at 32 connections each: GET one contract's status, GET a page
-of a 1,000-event contract's history, POST a status change (spread over 64
-pending contracts, moving each between two holds), and GET the bare app's
-route. Each reports requests/s, p50 and p99, and the share of answers that
-were not 2xx. Targets (issue 5): status reads at 0.5x or more of the bare
-app's requests/s with p99 under 25 ms; history page p99 under 50 ms.
+In one run, at 32 connections each, on each store (SQLite, and PostgreSQL
+when ``POSTGRES_*`` is set, as ``scripts/bench-http`` does beside a throwaway
+server): GET one contract's status, GET a page of a 1,000-event contract's
+history, POST a status change (spread over 64 pending contracts, moving each
+between two holds); and GET the bare app's route. Each reports requests/s,
+p50 and p99, and the share of answers that were not 2xx, in one table.
+Targets (issues 5 and 12), on each store: status reads at 0.5x or more of
+the bare app's requests/s with p99 under 25 ms; history page p99 under 50 ms.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.serve import gunicorn_arguments
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import SqliteViewDatabase
+from contractledger.projections.view_database import view_database_for
 
 CONNECTIONS = 32
 HOLDS = ("pending_backgrounds", "pending_new_business")
@@ -67,10 +69,44 @@ def bare_app() -> falcon.App:
     return app
 
 
-def seed(directory: Path) -> dict[str, object]:
-    database = str(directory / "var" / "contractledger.sqlite3")
+STORE_KEYS = ("POSTGRES_", "SQLITE_", "PERSISTENCE_")
+
+
+def store_env(store: str, directory: Path) -> dict[str, str]:
+    """The settings the served ledger runs with: a new SQLite file, or a new PostgreSQL schema."""
     (directory / "var").mkdir(parents=True, exist_ok=True)
-    ledger = ContractLedger({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": database})
+    if store == "sqlite":
+        return {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": str(directory / "var" / "contractledger.sqlite3")}
+    keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+    return {
+        "PERSISTENCE_MODULE": "contractledger.store.postgres",
+        **{k: os.environ[k] for k in keys},
+        "POSTGRES_SCHEMA": f"bench_http_{os.getpid()}_{int(time.time())}",
+    }
+
+
+def seed_parties(env: dict[str, str], contracts: int) -> tuple[str, list[object]]:
+    """A carrier and ``contracts`` advisors each with a contract from it (pending with the
+    producer); a carrier staff token for them."""
+    ledger = ContractLedger(env)
+    system = Actor.system()
+    carrier = ledger.register_party(system, "carrier", {"name": "Northern Life"})
+    staff = Actor(Role.CARRIER_STAFF, "bench", carrier)
+    contract_ids: list[object] = []
+    for number in range(contracts):
+        advisor = ledger.register_party(system, "advisor", {"name": f"Advisor {number}"}, advisor_kind="individual")
+        contract_ids += ledger.assign_contracts(staff, [[carrier, advisor]], "producer")["contract_ids"]
+    ledger.close()
+    views = view_database_for(env)
+    tokens = TokenRegistry(views, SystemClock())
+    tokens.ensure_schema()
+    token = tokens.issue(staff, timedelta(days=1)).secret
+    views.close()
+    return token, contract_ids
+
+
+def seed(env: dict[str, str]) -> dict[str, object]:
+    ledger = ContractLedger(env)
     system = Actor.system()
 
     def register(kind: str, name: str, **options: str):  # noqa: ANN202 - a UUID
@@ -90,9 +126,11 @@ def seed(directory: Path) -> dict[str, object]:
     for contract in changing:
         ledger.set_manual_status(admin, contract, HOLDS[1])
     ledger.close()
-    tokens = TokenRegistry(SqliteViewDatabase(database), SystemClock())
+    views = view_database_for(env)
+    tokens = TokenRegistry(views, SystemClock())
     tokens.ensure_schema()
     token = tokens.issue(admin, timedelta(days=1)).secret
+    views.close()
     return {"read": read, "long_history": long_history, "changing": changing, "token": token}
 
 
@@ -183,59 +221,72 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench-http", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="load per workload (default 10)")
     parser.add_argument("--workers", default=os.environ.get("CONTRACTLEDGER_WORKERS", ""), help="gunicorn workers")
+    parser.add_argument(
+        "--store", choices=("sqlite", "postgres"), action="append",
+        help="the stores to serve on (default: both; PostgreSQL needs POSTGRES_*, which scripts/bench-http sets)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("bench-http: wrk is missing; install it with 'apt-get install wrk'", file=sys.stderr)
         return 2
+    stores = args.store or (["sqlite", "postgres"] if os.environ.get("POSTGRES_HOST") else ["sqlite"])
+    if "postgres" in stores and not os.environ.get("POSTGRES_HOST"):
+        print("bench-http: PostgreSQL needs POSTGRES_* (run it through scripts/bench-http)", file=sys.stderr)
+        return 2
     directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))}
-    env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
+    base_env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
     if args.workers:
-        env["CONTRACTLEDGER_WORKERS"] = args.workers
-    arguments = [a for a in gunicorn_arguments(env)]
-    print("seeding: 66 contracts, one with 1,000 events ...", file=sys.stderr)
-    seeded = seed(directory)
-    token = str(seeded["token"])
+        base_env["CONTRACTLEDGER_WORKERS"] = args.workers
+    arguments = [a for a in gunicorn_arguments(base_env)]
     base = f"http://127.0.0.1:{port}"
-    results: dict[str, dict[str, float]] = {}
-    served = start(arguments, directory, env, serve=True)
-    try:
-        wait_until(f"{base}/ready", token)
-        results["contract status"] = wrk(f"{base}/contracts/{seeded['read']}", args.seconds, token, server=served.pid)
-        results["history page (1,000 events)"] = wrk(
-            f"{base}/contracts/{seeded['long_history']}/history?limit=100", args.seconds, token, server=served.pid
-        )
-        script = directory / "status_change.lua"
-        script.write_text(
-            STATUS_CHANGE_LUA % {"contracts": ", ".join(f'"{c}"' for c in seeded["changing"]), "token": token}
-        )
-        results["status change (POST)"] = wrk(f"{base}/", args.seconds, script=str(script), server=served.pid)
-    finally:
-        served.terminate()
-        served.wait(timeout=60)
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    for store in stores:
+        env = {**base_env, **store_env(store, directory / store)}
+        print(f"seeding {store}: 66 contracts, one with 1,000 events ...", file=sys.stderr)
+        seeded = seed(env)
+        token = str(seeded["token"])
+        served = start(arguments, directory / store, env, serve=True)
+        try:
+            wait_until(f"{base}/ready", token)
+            results[(store, "contract status")] = wrk(f"{base}/contracts/{seeded['read']}", args.seconds, token, server=served.pid)
+            results[(store, "history page (1,000 events)")] = wrk(
+                f"{base}/contracts/{seeded['long_history']}/history?limit=100", args.seconds, token, server=served.pid
+            )
+            script = directory / store / "status_change.lua"
+            script.write_text(
+                STATUS_CHANGE_LUA % {"contracts": ", ".join(f'"{c}"' for c in seeded["changing"]), "token": token}
+            )
+            results[(store, "status change (POST)")] = wrk(f"{base}/", args.seconds, script=str(script), server=served.pid)
+        finally:
+            served.terminate()
+            served.wait(timeout=60)
     bare_arguments = arguments[:-1] + ["contractledger.http.bench_http:bare_app()"]
-    bare = start(bare_arguments, directory, env, serve=False)
+    bare = start(bare_arguments, directory, base_env, serve=False)
     try:
         wait_until(f"{base}/hello")
-        results["bare falcon app"] = wrk(f"{base}/hello", args.seconds, server=bare.pid)
+        results[("-", "bare falcon app")] = wrk(f"{base}/hello", args.seconds, server=bare.pid)
     finally:
         bare.terminate()
         bare.wait(timeout=60)
     workers = arguments[arguments.index("--workers") + 1]
-    print(f"\n{CONNECTIONS} connections, gunicorn --workers {workers}, {args.seconds} s each, SQLite store\n")
-    print(f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'others':>7}")
-    for name, r in results.items():
-        print(f"{name:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%} {r['others_cpu']:7.0%}")
+    print(f"\n{CONNECTIONS} connections, gunicorn --workers {workers}, {args.seconds} s each; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}\n")
+    print(f"{'store':9} {'workload':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'others':>7}")
+    for (store, name), r in results.items():
+        print(f"{store:9} {name:30} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%} {r['others_cpu']:7.0%}")
     print("(others: the share of the machine's CPU that neither the server nor wrk used while the workload ran,\n"
           " i.e. other programs and some kernel work; runs where it is large are not comparable)")
-    status, history, bare_result = results["contract status"], results["history page (1,000 events)"], results["bare falcon app"]
-    ratio = status["rps"] / bare_result["rps"]
-    print(
-        f"\nstatus reads: {ratio:.2f}x the bare app (target >= 0.5x): {'met' if ratio >= 0.5 else 'MISSED'}; "
-        f"p99 {status['p99']:.1f} ms (target < 25): {'met' if status['p99'] < 25 else 'MISSED'}"
-    )
-    print(f"history page p99 {history['p99']:.1f} ms (target < 50): {'met' if history['p99'] < 50 else 'MISSED'}")
+    bare_result = results[("-", "bare falcon app")]
+    for store in stores:
+        status, history = results[(store, "contract status")], results[(store, "history page (1,000 events)")]
+        ratio = status["rps"] / bare_result["rps"]
+        print(
+            f"\n{store}: status reads {ratio:.2f}x the bare app (target >= 0.5x): {'met' if ratio >= 0.5 else 'MISSED'}; "
+            f"p99 {status['p99']:.1f} ms (target < 25): {'met' if status['p99'] < 25 else 'MISSED'}; "
+            f"history page p99 {history['p99']:.1f} ms (target < 50): {'met' if history['p99'] < 50 else 'MISSED'}"
+        )
     shutil.rmtree(directory, ignore_errors=True)
     return 0
 

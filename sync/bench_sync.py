@@ -1,36 +1,40 @@
-"""Sync lag benchmark (``scripts/bench-sync``): from a change's commit in the
-ledger to each peer's endpoint receiving its item, on PostgreSQL.
+"""Sync lag benchmark (``scripts/bench-sync``): from a command's answer over
+HTTP to each peer's endpoint receiving its item, served as users serve it,
+on SQLite and on PostgreSQL.
 
-    python -m contractledger.sync.bench_sync [--changes 1000] [--contracts 50] [--pause-ms 0]
+    python -m contractledger.sync.bench_sync [--changes 1000] [--contracts 50] [--pause-ms 0] [--store ...]
 
-Needs ``POSTGRES_*`` (``scripts/bench-sync`` starts a throwaway server when
-they are not set). In a fresh schema it starts the views runner and the
-delivery worker as their own processes (as the serve command does), two
-receiving endpoints on loopback (one per peer, in this process), then makes
-the changes one at a time through ContractLedger (a writing number added,
-by turns to each contract). For every change and every peer it measures
-from the moment the save returned (the commit) to the moment that peer's
-endpoint received the item (its ``webhook-id`` names the change), and prints
-p50, p99 and the worst, per peer and together, against the 100 ms target.
+For each store, in a fresh SQLite file or PostgreSQL schema (PostgreSQL
+needs ``POSTGRES_*``; ``scripts/bench-sync`` starts a throwaway server), it
+starts the serve command (gunicorn, the views runner, the delivery worker)
+with two receiving endpoints on loopback (one per peer, in this process),
+then sends the changes one at a time through the served API (a writing
+number added, ``POST /contracts/{id}/add-writing-number``, by turns to each
+contract). For every change and every peer it measures from the moment
+the command's answer arrived (it is committed by then) to the moment that
+peer's endpoint received the item (its ``webhook-id`` names the change),
+and prints p50, p99 and the worst, per peer and together, against the
+100 ms target.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from contractledger.domain.actor import Actor, Role
-from contractledger.domain.ledger import ContractLedger
 from contractledger.sync.cloudevents import item_id
 from contractledger.sync.signing import verify
 
@@ -78,49 +82,54 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(changes: int, contracts: int, pause: float) -> dict[str, Any]:
-    from contractledger.projections.benchmark import pg_admin, postgres_env
+def run(store: str, changes: int, contracts: int, pause: float) -> dict[str, Any]:
+    from contractledger.http.bench_http import STORE_KEYS, _free_port, seed_parties, store_env, wait_until
 
-    schema = f"bench_sync_{os.getpid()}_{int(time.time())}"
-    pg_admin(f"CREATE SCHEMA {schema}")
-    env = postgres_env(schema)
+    directory = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    env = store_env(store, directory)
     endpoints = {peer: Endpoint() for peer in PEERS}
     for peer, endpoint in endpoints.items():
         env[f"CONTRACTLEDGER_SYNC_{peer.upper()}_ENDPOINT"] = endpoint.url
         env[f"CONTRACTLEDGER_SYNC_{peer.upper()}_SECRETS"] = SECRET
-    ledger = ContractLedger(env)
-    system = Actor.system()
-    carrier = ledger.register_party(system, "carrier", {"name": "Northern Life"})
-    staff = Actor(Role.CARRIER_STAFF, "bench", carrier)
-    contract_ids: list[UUID] = []
-    for number in range(contracts):
-        advisor = ledger.register_party(system, "advisor", {"name": f"Advisor {number}"}, advisor_kind="individual")
-        contract_ids += ledger.assign_contracts(staff, [[carrier, advisor]], "producer")["contract_ids"]
-    children = [
-        subprocess.Popen([sys.executable, "-m", "contractledger.projections.service"], env={**os.environ, **env},
-                         stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "contractledger.sync.delivery", "run"], env={**os.environ, **env},
-                         stderr=subprocess.DEVNULL),
-    ]
+    port = _free_port()
+    served_env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
+    served_env.update(env, CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
+    token, contract_ids = seed_parties(env, contracts)
+    base = f"http://127.0.0.1:{port}"
+    served = subprocess.Popen(
+        [sys.executable, "-m", "contractledger.http.serve"], cwd=directory, env=served_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    connection = None
     try:
-        warm_up = [item_id(peer, c, 1) for peer in PEERS for c in contract_ids]
-        _wait(lambda: all(i in endpoints[p].arrived for p, i in zip([p for p in PEERS for _ in contract_ids], warm_up)), 120)
+        wait_until(f"{base}/ready", token)
+        warm_up = [(peer, item_id(peer, c, 1)) for peer in PEERS for c in contract_ids]
+        _wait(lambda: all(i in endpoints[p].arrived for p, i in warm_up), 120)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         committed: list[tuple[str, str, float]] = []
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         for number in range(changes):
             contract_id = contract_ids[number % len(contract_ids)]
-            version = ledger.add_writing_number(staff, contract_id, f"WN-{number}")
+            body = json.dumps({"writing_number": f"WN-{number}"})
+            connection.request("POST", f"/contracts/{contract_id}/add-writing-number", body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
             at = time.time()
+            if response.status != 200:
+                raise RuntimeError(f"the command answered {response.status}: {answer[:300]!r}")
+            version = json.loads(answer)["version"]
             committed += [(peer, item_id(peer, contract_id, version), at) for peer in PEERS]
             if pause:
                 time.sleep(pause)
         _wait(lambda: all(i in endpoints[p].arrived for p, i, _ in committed), 120)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=30)
-        ledger.close()
-        pg_admin(f"DROP SCHEMA {schema} CASCADE")
+        if connection is not None:
+            connection.close()
+        served.terminate()
+        served.wait(timeout=60)
+        for endpoint in endpoints.values():
+            endpoint.server.shutdown()
+        shutil.rmtree(directory, ignore_errors=True)
     lags: dict[str, list[float]] = {peer: [] for peer in PEERS}
     for peer, delivery_id, at in committed:
         lags[peer].append((endpoints[peer].arrived[delivery_id] - at) * 1000)
@@ -130,6 +139,7 @@ def run(changes: int, contracts: int, pause: float) -> dict[str, Any]:
     }
     summary["both"] = {"p50_ms": statistics.median(every), "p99_ms": percentile(every, 0.99), "max_ms": max(every)}
     return {
+        "store": store,
         "changes": changes,
         "contracts": contracts,
         "deliveries": len(every),
@@ -153,15 +163,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--contracts", type=int, default=50)
     parser.add_argument("--pause-ms", type=float, default=0.0, help="a pause between changes (0: back to back)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), action="append", help="default: both")
     arguments = parser.parse_args(argv)
-    if not os.environ.get("POSTGRES_HOST"):
-        print("bench-sync: needs POSTGRES_* (run it through scripts/bench-sync)", file=sys.stderr)
+    stores = arguments.store or ["sqlite", "postgres"]
+    if "postgres" in stores and not os.environ.get("POSTGRES_HOST"):
+        print("bench-sync: PostgreSQL needs POSTGRES_* (run it through scripts/bench-sync)", file=sys.stderr)
         return 2
-    result = run(arguments.changes, arguments.contracts, arguments.pause_ms / 1000)
-    for name, figures in result["lag"].items():
-        print(f"{name:12} p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms   max {figures['max_ms']:7.1f} ms")
-    print(json.dumps(result))
-    return 0 if result["met"] and not result["bad_signatures"] else 1
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {arguments.changes} changes over HTTP, "
+          f"{arguments.contracts} contracts, two peers")
+    met = True
+    for store in stores:
+        result = run(store, arguments.changes, arguments.contracts, arguments.pause_ms / 1000)
+        for name, figures in result["lag"].items():
+            print(f"{store:9} {name:12} p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms   "
+                  f"max {figures['max_ms']:7.1f} ms")
+        print(json.dumps(result))
+        met = met and result["met"] and not result["bad_signatures"]
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
