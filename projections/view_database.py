@@ -310,8 +310,26 @@ class PostgresViewDatabase(ViewDatabase):
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
         import psycopg2
+        import psycopg2.extensions
 
         connection = self._connection()
+        if not write and connection.status == psycopg2.extensions.STATUS_READY:
+            # A read sees what READ COMMITTED would show it statement by statement
+            # anyway: in autocommit each statement is one round trip, with no BEGIN
+            # before it and no COMMIT after (a status GET: 2 round trips, not 6).
+            connection.autocommit = True
+            cursor = connection.cursor()
+            try:
+                yield ViewTransaction(cursor, _to_pyformat, self.dialect)
+            except BaseException:
+                if connection.closed == 0 and connection.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN:
+                    connection.close()
+                raise
+            finally:
+                cursor.close()
+                if connection.closed == 0:
+                    connection.autocommit = False
+            return
         cursor = connection.cursor()
         try:
             yield ViewTransaction(cursor, _to_pyformat, self.dialect)

@@ -182,8 +182,8 @@ class Server:
                 return Answer(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.headers, error.read())
-        except OSError:
-            return Answer(0, Message(), b"")
+        except OSError as error:  # no answer: the connection refused, dropped or timed out (said in the body)
+            return Answer(0, Message(), f"{type(error).__name__}: {error}".encode())
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
