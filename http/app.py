@@ -40,7 +40,7 @@ def create_app(config: AppConfig) -> falcon.App:
 
 def config_from_environment() -> AppConfig:
     env = ledger_environment()
-    clock = SystemClock()
+    clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (SPEC 10)
     views = view_database_for(env)
     tokens = TokenRegistry(views, clock)
     tokens.ensure_schema()
