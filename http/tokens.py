@@ -67,6 +67,7 @@ class TokenRegistry:
 
     def ensure_schema(self) -> None:
         with self.database.transaction() as tx:
+            tx.serialise_schema_changes()  # every gunicorn worker makes it at boot, as do scripts/tokens and tests
             for statement in SCHEMA:
                 tx.execute(statement)
 
