@@ -125,12 +125,12 @@ def seed(env: dict[str, str]) -> dict[str, object]:
         ledger.add_writing_number(admin, long_history, f"WN-{n:04d}")
     for contract in changing:
         ledger.set_manual_status(admin, contract, HOLDS[1])
-    ledger.close()
     views = view_database_for(env)
-    tokens = TokenRegistry(views, SystemClock())
+    tokens = TokenRegistry(views, SystemClock(), ledger)
     tokens.ensure_schema()
     token = tokens.issue(admin, timedelta(days=1)).secret
     views.close()
+    ledger.close()
     return {"read": read, "long_history": long_history, "changing": changing, "token": token}
 
 

@@ -83,6 +83,19 @@ def check_business_time_zone(env: dict[str, str]) -> None:
         raise StoreConfigurationError(error.setting, str(error)) from None
 
 
+RETIRED_SETTINGS = {
+    "CONTRACTLEDGER_SYNC_OPERATORS": "CONTRACTLEDGER_SYNC_OPERATORS is no longer read: operators now have tokens of their "
+    "own, so issue one to each user it lists (scripts/tokens issue --role operator --user NAME) and unset it.",
+}
+
+
+def refuse_retired_settings(env: dict[str, str]) -> None:
+    """A setting that no longer does anything stops the service rather than be silently ignored."""
+    for setting, sentence in RETIRED_SETTINGS.items():
+        if env.get(setting, "").strip():
+            raise StoreConfigurationError(setting, sentence)
+
+
 def gunicorn_arguments(env: dict[str, str]) -> list[str]:
     bind = env.get("CONTRACTLEDGER_BIND", "127.0.0.1:8000")
     workers = env.get("CONTRACTLEDGER_WORKERS") or str(max(2, 2 * (os.cpu_count() or 1)))
@@ -142,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     env = ledger_environment()
     try:
         check_business_time_zone(env)
+        refuse_retired_settings(env)
         check_store(env)
         arguments = gunicorn_arguments(env)
     except StoreConfigurationError as error:

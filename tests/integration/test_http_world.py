@@ -59,7 +59,7 @@ def running_api(tmp_path: Path, store: str = "sqlite", settings: dict[str, str] 
     clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0), business_zone=zone)
     ledger = PositionedLedger(env, clock)
     views = view_database_for(env)
-    tokens = TokenRegistry(views, clock)
+    tokens = TokenRegistry(views, clock, ledger)
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()
