@@ -13,15 +13,17 @@ class Role(str, Enum):
     PRODUCER = "producer"
     AUDITOR = "auditor"
     SYNC_PEER = "sync_peer"
+    OPERATOR = "operator"  # runs the service (SPEC 1): registers carriers and agencies, replays dead letters
     SYSTEM = "system"  # the ledger itself (e.g. a transfer completing)
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A user acting for a party (or an auditor, a sync peer, the system).
+    """A user acting for a party (or an auditor, a sync peer, an operator, the system).
 
-    ``party_id`` is the party the user acts for; auditors have none. ``user``
-    names the individual (or the peer system) for the audit trail.
+    ``party_id`` is the party the user acts for; auditors, peers and
+    operators have none. ``user`` names the individual (or the peer system)
+    for the audit trail.
     """
 
     role: Role

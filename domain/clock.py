@@ -1,14 +1,38 @@
 """Business time: one injectable clock, never scattered ``datetime.now()``.
 
-The ledger's business time zone is UTC unless configured otherwise; day
-counting (the 30-day reactivation window, the 5-day debt publication rule)
-uses dates in that zone.
+The ledger's business time zone is a setting (SPEC 10), UTC unless
+``CONTRACTLEDGER_BUSINESS_TIME_ZONE`` names an IANA zone; day counting (the
+30-day reactivation window, the 5-day debt publication rule) uses dates in
+that zone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+BUSINESS_TIME_ZONE_SETTING = "CONTRACTLEDGER_BUSINESS_TIME_ZONE"
+
+
+class UnknownBusinessTimeZone(ValueError):
+    """The setting names no time zone; its message is the one sentence to print."""
+
+    setting = BUSINESS_TIME_ZONE_SETTING
+
+
+def business_zone_named(name: str | None) -> tzinfo:
+    """SPEC 10: the zone an IANA name stands for (such as America/Toronto); UTC when not set."""
+    if name is None or not name.strip():
+        return timezone.utc
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnknownBusinessTimeZone(
+            f"{BUSINESS_TIME_ZONE_SETTING}={name!r} is not a time zone this system knows; give an IANA name "
+            "such as 'America/Toronto', or leave it unset for UTC."
+        ) from None
 
 
 class Clock(Protocol):
@@ -34,6 +58,11 @@ class SystemClock:
 
     def __init__(self, business_zone: tzinfo = timezone.utc) -> None:
         self.business_zone = business_zone
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> "SystemClock":
+        """The clock in the business time zone the settings name (UnknownBusinessTimeZone if none)."""
+        return cls(business_zone_named(settings.get(BUSINESS_TIME_ZONE_SETTING)))
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)

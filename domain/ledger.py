@@ -67,7 +67,9 @@ class ContractLedger(
         cls.name = LEDGER_NAME
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
-        self.clock: Clock = clock or SystemClock()
+        # Without a clock given, the real one in the configured business time
+        # zone (SPEC 10), checked before the store is opened.
+        self.clock: Clock = clock or SystemClock.from_settings(self.construct_env(self.name, env))
         super().__init__(env)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

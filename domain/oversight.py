@@ -394,6 +394,18 @@ class OversightUseCases:
         self._ensure_visible(viewer, record)
         return record
 
+    def reminder_record(self, record_id: UUID, *, viewer: Actor | None = None) -> MonitoringRecord | DebtRecord:
+        """SPEC 8: the monitoring or debt record a reminder task belongs to. One the
+        viewer may not see is not found exactly as one that does not exist (SPEC 6)."""
+        record = self._find(record_id)
+        if isinstance(record, (MonitoringRecord, DebtRecord)):
+            try:
+                self._ensure_visible(viewer, record)
+                return record
+            except NotFound:
+                pass
+        raise NotFound("reminder.record_not_found", "No monitoring or debt record has this id; check it.", "record_id")
+
     def monitoring_as_of(
         self, record_id: UUID, instant: datetime, *, viewer: Actor | None = None
     ) -> MonitoringRecord:
@@ -507,13 +519,7 @@ class OversightUseCases:
 
     def _record_to_act_on(self, actor: Actor, record_id: UUID) -> MonitoringRecord | DebtRecord:
         ensure_may_change(actor)
-        record = self._find(record_id)
-        if not isinstance(record, (MonitoringRecord, DebtRecord)):
-            raise NotFound(
-                "reminder.record_not_found", "No monitoring or debt record has this id; check it.", "record_id"
-            )
-        self._ensure_visible(actor, record)
-        return record
+        return self.reminder_record(record_id, viewer=actor)
 
     def _ensure_visible(self, viewer: Actor | None, record: MonitoringRecord | DebtRecord) -> None:
         if viewer is None:

@@ -6,7 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from contractledger.domain.actor import Actor
-from contractledger.domain.permissions import ensure_acts_for, ensure_may_change
+from contractledger.domain.errors import NotFound
+from contractledger.domain.permissions import ensure_acts_for, ensure_may_change, ensure_may_register, ensure_token_fits
 from contractledger.domain.party import Party
 
 
@@ -21,10 +22,12 @@ class PartyUseCases:
         level: str | None = None,
         command_id: str | None = None,
     ) -> UUID:
-        """SPEC 1: a carrier, an agency (with a level label) or an advisor (individual or corporate)."""
+        """SPEC 1: a carrier, an agency (with a level label) or an advisor (individual or corporate);
+        who registers whom is SPEC 1's rule: operators carriers and agencies, an agency
+        admin or carrier staff the advisors it recruits."""
 
         def use_case() -> tuple[UUID, list[Party]]:
-            ensure_may_change(actor)
+            ensure_may_register(actor, kind, self._kind_of_party(actor.party_id))
             party = Party.register(
                 kind=kind,
                 advisor_kind=advisor_kind,
@@ -38,6 +41,19 @@ class PartyUseCases:
 
         arguments = dict(actor=actor, kind=kind, profile=profile, advisor_kind=advisor_kind, level=level)
         return self._run(command_id, arguments, use_case)
+
+    def ensure_may_hold_token(self, actor: Actor) -> None:
+        """SPEC 1 (Who registers whom): a token is issued only for a party that exists,
+        with the role that fits its kind; refused with the sentence saying why."""
+        ensure_token_fits(actor, self._kind_of_party(actor.party_id))
+
+    def _kind_of_party(self, party_id: UUID | None) -> str | None:
+        if party_id is None:
+            return None
+        try:
+            return self._load_party(party_id).kind
+        except NotFound:
+            return None
 
     def change_profile(
         self, actor: Actor, party_id: UUID, changes: dict[str, Any], *, command_id: str | None = None

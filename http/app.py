@@ -40,14 +40,15 @@ def create_app(config: AppConfig) -> falcon.App:
 
 def config_from_environment() -> AppConfig:
     env = ledger_environment()
-    clock = SystemClock()
+    clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (SPEC 10)
     views = view_database_for(env)
-    tokens = TokenRegistry(views, clock)
+    ledger = PositionedLedger(env, clock)
+    tokens = TokenRegistry(views, clock, ledger)
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()
     return AppConfig(
-        ledger=PositionedLedger(env, clock),
+        ledger=ledger,
         views=views,
         tokens=tokens,
         responses=responses,

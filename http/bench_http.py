@@ -96,12 +96,12 @@ def seed_parties(env: dict[str, str], contracts: int) -> tuple[str, list[object]
     for number in range(contracts):
         advisor = ledger.register_party(system, "advisor", {"name": f"Advisor {number}"}, advisor_kind="individual")
         contract_ids += ledger.assign_contracts(staff, [[carrier, advisor]], "producer")["contract_ids"]
-    ledger.close()
     views = view_database_for(env)
-    tokens = TokenRegistry(views, SystemClock())
+    tokens = TokenRegistry(views, SystemClock(), ledger)
     tokens.ensure_schema()
     token = tokens.issue(staff, timedelta(days=1)).secret
     views.close()
+    ledger.close()
     return token, contract_ids
 
 
@@ -125,12 +125,12 @@ def seed(env: dict[str, str]) -> dict[str, object]:
         ledger.add_writing_number(admin, long_history, f"WN-{n:04d}")
     for contract in changing:
         ledger.set_manual_status(admin, contract, HOLDS[1])
-    ledger.close()
     views = view_database_for(env)
-    tokens = TokenRegistry(views, SystemClock())
+    tokens = TokenRegistry(views, SystemClock(), ledger)
     tokens.ensure_schema()
     token = tokens.issue(admin, timedelta(days=1)).secret
     views.close()
+    ledger.close()
     return {"read": read, "long_history": long_history, "changing": changing, "token": token}
 
 

@@ -1,6 +1,8 @@
 """Operations routes: ``/ready`` (store reachable, views caught up within a
 bound, each view's lag, the supervised processes running) and ``/metrics``
-(Prometheus text format)."""
+(Prometheus text format), which only operators read: its counts are the
+whole service's (debts posted, by status, for one), not any one party's to
+know."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from typing import Any
 
 import falcon
 
+from contractledger.domain.actor import Role
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
+from contractledger.http.problems import Problem
 from contractledger.http.routing import Handler, Operation
 from contractledger.http.supervision import read_state
 from contractledger.projections.catalogue import VIEWS
@@ -104,17 +108,24 @@ class Metrics(Handler):
     operation = Operation(
         method="GET",
         operation_id="metrics",
-        summary="Requests by route and status, latency histogram and view lag, in Prometheus text format.",
+        summary="Requests by route and status, latency histogram and view lag, in Prometheus text format. "
+        "Operators only (scrape with an operator's token).",
         tag="operations",
         answer={"type": "string"},
         answer_media_type="text/plain; version=0.0.4",
-        refusals=(401,),
+        refusals=(401, 403),
     )
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        if req.context.actor.role is not Role.OPERATOR:
+            raise Problem(
+                falcon.HTTP_403,
+                "metrics.operators_only",
+                "Only an operator reads the service's metrics; scrape /metrics with an operator's token.",
+            )
         _, lag = view_lag(self.config)
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
         processes = read_state(self.config.metrics.directory)

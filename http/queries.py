@@ -22,6 +22,7 @@ from uuid import UUID
 import falcon
 import msgspec
 
+from contractledger.domain.clock import today
 from contractledger.http.answers import etag, send
 from contractledger.http.config import AppConfig
 from contractledger.http.pagination import Key, page
@@ -97,7 +98,7 @@ class QueryHandler(Handler):
         self.operation = query.operation()
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **path: Any) -> None:
-        parameters = parse(req, self.query.parameters)
+        parameters = self._on_a_business_day(parse(req, self.query.parameters))
         self._refuse_the_future(parameters)
         wait_for_position(
             self.config.ledger, self.config.views, parameters.wait_for, self.query.views, self.config.wait_bound
@@ -127,6 +128,12 @@ class QueryHandler(Handler):
         send(resp, found.item if isinstance(found, Versioned) else found)
         if version is not None:
             resp.set_header("ETag", etag(version))
+
+    def _on_a_business_day(self, parameters: Any) -> Any:
+        """A query answering for a day answers for today in the business time zone unless told otherwise."""
+        if "on" in getattr(parameters, "__struct_fields__", ()) and parameters.on is None:
+            return msgspec.structs.replace(parameters, on=today(self.config.clock))
+        return parameters
 
     def _refuse_the_future(self, parameters: Any) -> None:
         as_of = getattr(parameters, "as_of", None)

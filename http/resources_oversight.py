@@ -80,12 +80,7 @@ def _debt_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
 
 
 def _record_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
-    from contractledger.domain.errors import NotFound
-
-    try:
-        ledger.monitoring_record(record_id, viewer=actor)
-    except NotFound:
-        ledger.debt_record(record_id, viewer=actor)
+    ledger.reminder_record(record_id, viewer=actor)
 
 
 COMMANDS = (

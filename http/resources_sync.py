@@ -7,19 +7,15 @@ Only the peer's own token (role ``sync_peer``, user = the peer's name) may
 use its routes; auditors may read its feed too. ``{peer}`` is the peer's
 name as in its file under ``sync/peers/`` (``contracting``, ``manage``).
 
-Delivery is operated by people, not by the peer: any auditor may read a
-peer's delivery state and dead letters; replaying them and resuming a
-paused peer change what is sent, so only a *sync operator* may: an auditor
-whose user name is listed in ``CONTRACTLEDGER_SYNC_OPERATORS`` (names
-separated by spaces or commas; read at start-up). An auditor changes
-nothing in the ledger, so the grant reaches no further than delivery.
+Delivery is operated by people, not by the peer: operators and auditors
+may read a peer's delivery state and dead letters; replaying them and
+resuming a paused peer change what is sent, so only an operator may
+(SPEC 1: operators run the service, replay dead letters included).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -41,7 +37,6 @@ from contractledger.sync.peer import Peer, peers
 from contractledger.sync.reconcile import PeerView, reconcile
 
 TAG = "sync"
-OPERATORS_VARIABLE = "CONTRACTLEDGER_SYNC_OPERATORS"
 STATUS_OF_REFUSAL = {
     "Conflict": falcon.HTTP_409,
     "InvalidInput": falcon.HTTP_422,
@@ -346,35 +341,27 @@ REPLAYED_SCHEMA: dict[str, Any] = {
 }
 
 
-def operators_from(env: Mapping[str, str]) -> frozenset[str]:
-    """The auditors' user names granted the operator's actions."""
-    return frozenset(env.get(OPERATORS_VARIABLE, "").replace(",", " ").split())
-
-
 class _DeliveryRoute(_PeerRoute):
-    """A route of a peer's push delivery: auditors read, sync operators act."""
+    """A route of a peer's push delivery: operators and auditors read, operators act."""
 
     operators_only = True
 
-    def __init__(self, config: AppConfig, operators: frozenset[str]) -> None:
+    def __init__(self, config: AppConfig) -> None:
         super().__init__(config)
-        self.operators = operators
         self._tables_ready = False
 
     def peer(self, req: falcon.Request, name: str) -> Peer:
         actor = req.context.actor
         peer = configured_peer(name)
+        if actor.role is Role.OPERATOR or (actor.role is Role.AUDITOR and not self.operators_only):
+            return peer
         if self.operators_only:
-            if actor.role is Role.AUDITOR and actor.user in self.operators:
-                return peer
             raise Problem(
                 falcon.HTTP_403,
                 "sync.operator_only",
-                f"Only a sync operator may do this: an auditor whose user name is listed in {OPERATORS_VARIABLE}.",
+                "Only an operator may do this; ask the service's operator (scripts/tokens issue --role operator).",
             )
-        if actor.role is Role.AUDITOR:
-            return peer
-        raise Problem(falcon.HTTP_403, "sync.auditors_only", "Only an auditor (or a sync operator) may read a peer's delivery.")
+        raise Problem(falcon.HTTP_403, "sync.auditors_only", "Only an operator or an auditor may read a peer's delivery.")
 
     @property
     def views(self) -> Any:
@@ -390,7 +377,7 @@ class ReadDeadLetters(_DeliveryRoute):
         method="GET",
         operation_id="readSyncDeadLetters",
         summary="A peer's dead letters (items given up on after its give-up time), oldest first, each with the item "
-        "itself, beside whether delivery is paused and how many items wait for (re)delivery. Auditors only.",
+        "itself, beside whether delivery is paused and how many items wait for (re)delivery. Operators and auditors only.",
         tag=TAG,
         path_parameters=("peer",),
         query=DeadLetterParameters,
@@ -421,7 +408,7 @@ class ReplayDeadLetters(_DeliveryRoute):
         operation_id="replaySyncDeadLetters",
         summary="Puts a peer's dead letters (those named, or every one) back for delivery at once, first of their "
         "contracts, with fresh attempts and the same delivery ids. An id that is not a dead letter of the peer "
-        "replays nothing (404). Sync operators only.",
+        "replays nothing (404). Operators only.",
         tag=TAG,
         path_parameters=("peer",),
         body=Replay,
@@ -456,7 +443,7 @@ class ResumeDelivery(_DeliveryRoute):
         method="POST",
         operation_id="resumeSyncDelivery",
         summary="Resumes push delivery to a peer paused because its endpoint answered 410 Gone; what waited is sent "
-        "at once. A peer that is not paused is 409. Sync operators only.",
+        "at once. A peer that is not paused is 409. Operators only.",
         tag=TAG,
         path_parameters=("peer",),
         body=Resume,
@@ -499,15 +486,14 @@ def refusal_problem(refusal: dict[str, Any]) -> Problem:
     )
 
 
-def routes(config: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, list[Handler]]:
-    operators = operators_from(os.environ if env is None else env)
+def routes(config: AppConfig) -> dict[str, list[Handler]]:
     return {
         "/sync/{peer}/feed": [ReadFeed(config)],
         "/sync/{peer}/ack": [Acknowledge(config)],
         "/sync/{peer}/changes": [PostChange(config)],
         "/sync/{peer}/links": [PostLink(config)],
         "/sync/{peer}/reconcile": [Reconcile(config)],
-        "/sync/{peer}/dead-letters": [ReadDeadLetters(config, operators)],
-        "/sync/{peer}/dead-letters/replay": [ReplayDeadLetters(config, operators)],
-        "/sync/{peer}/resume": [ResumeDelivery(config, operators)],
+        "/sync/{peer}/dead-letters": [ReadDeadLetters(config)],
+        "/sync/{peer}/dead-letters/replay": [ReplayDeadLetters(config)],
+        "/sync/{peer}/resume": [ResumeDelivery(config)],
     }

@@ -12,8 +12,9 @@ state (see ``metrics`` and ``supervision``), removed on exit, and by the
 next serve when this one was killed.
 
 Settings (environment): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
-CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2), plus the store's
-settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*).
+CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2),
+CONTRACTLEDGER_BUSINESS_TIME_ZONE (an IANA name, default UTC), plus the
+store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.ledger import LEDGER_NAME
 from contractledger.http.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
@@ -71,6 +73,27 @@ def _open_once(env: dict[str, str]) -> None:
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+
+
+def check_business_time_zone(env: dict[str, str]) -> None:
+    """SPEC 10: the business time zone is a setting; a name no zone answers to stops here."""
+    try:
+        SystemClock.from_settings(env)
+    except UnknownBusinessTimeZone as error:
+        raise StoreConfigurationError(error.setting, str(error)) from None
+
+
+RETIRED_SETTINGS = {
+    "CONTRACTLEDGER_SYNC_OPERATORS": "CONTRACTLEDGER_SYNC_OPERATORS is no longer read: operators now have tokens of their "
+    "own, so issue one to each user it lists (scripts/tokens issue --role operator --user NAME) and unset it.",
+}
+
+
+def refuse_retired_settings(env: dict[str, str]) -> None:
+    """A setting that no longer does anything stops the service rather than be silently ignored."""
+    for setting, sentence in RETIRED_SETTINGS.items():
+        if env.get(setting, "").strip():
+            raise StoreConfigurationError(setting, sentence)
 
 
 def gunicorn_arguments(env: dict[str, str]) -> list[str]:
@@ -131,6 +154,8 @@ def children(arguments: list[str]) -> list[ChildSpec]:
 def main(argv: list[str] | None = None) -> int:
     env = ledger_environment()
     try:
+        check_business_time_zone(env)
+        refuse_retired_settings(env)
         check_store(env)
         arguments = gunicorn_arguments(env)
     except StoreConfigurationError as error:

@@ -1,12 +1,17 @@
 """``scripts/tokens``: issue, list and revoke bearer tokens.
 
+    scripts/tokens issue --role operator --user olive          # the first step of a new deployment
     scripts/tokens issue --role agency_admin --user alice --party <uuid> [--days 30] [--label "..."]
     scripts/tokens issue --role auditor --user carol
     scripts/tokens issue --role sync_peer --user manage
     scripts/tokens list
     scripts/tokens revoke <token id>
 
-The token is printed once, on issue; only its hash is kept.
+The token is printed once, on issue; only its hash is kept. A token is
+issued only as SPEC 1 allows (a party that exists, the role that fits its
+kind: carrier_staff, agency_admin, producer); anything else is refused with
+one sentence and exit status 2. Tokens are issued here, on the server, and
+never over the API: a token's secret is never in an HTTP answer.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from datetime import timedelta
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.clock import SystemClock
+from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
+from contractledger.domain.errors import LedgerError
+from contractledger.domain.ledger import ContractLedger
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
 from contractledger.store.environment import ledger_environment
@@ -40,20 +47,30 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("token_id")
     args = parser.parse_args(argv)
 
+    env = ledger_environment()
     try:
-        registry = TokenRegistry(view_database_for(ledger_environment()), SystemClock())
+        ledger = ContractLedger(env)
+        registry = TokenRegistry(view_database_for(env), SystemClock.from_settings(env), ledger)
         registry.ensure_schema()
-    except StoreConfigurationError as error:
+    except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
         print(f"tokens: {error}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, registry)
+    finally:
+        ledger.close()
+        registry.database.close()
 
+
+def _run(args: argparse.Namespace, registry: TokenRegistry) -> int:
     if args.verb == "issue":
         try:
             issued = registry.issue(
                 Actor(Role(args.role), args.user, args.party), timedelta(days=args.days), args.label
             )
-        except ValueError as error:
-            print(f"tokens: {error}", file=sys.stderr)
+        except (LedgerError, OverflowError, ValueError) as error:
+            message = error.message if isinstance(error, LedgerError) else "Give the lifetime as a number of days, such as 30."
+            print(f"tokens: {message}", file=sys.stderr)
             return 2
         print(f"token id: {issued.token_id}  expires: {issued.expires_at.isoformat()}", file=sys.stderr)
         print(issued.secret)

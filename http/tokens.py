@@ -1,10 +1,13 @@
 """Bearer tokens: random, shown once, stored only as hashes, expiring, revocable.
 
 A token belongs to one principal: a user acting for one party with a role, an
-auditor, or a sync peer (an :class:`~contractledger.domain.actor.Actor`). The
-table keeps the SHA-256 of each token, never the token. Verified tokens are
-remembered per process for a few seconds, so a revocation takes effect within
-``CACHE_SECONDS`` everywhere.
+auditor, a sync peer or an operator (an
+:class:`~contractledger.domain.actor.Actor`). It is issued only as SPEC 1
+allows: for a party that exists, with the role that fits its kind (the
+ledger's rule, ``ensure_may_hold_token``), and a sync peer's only for a
+configured peer. The table keeps the SHA-256 of each token, never the token.
+Verified tokens are remembered per process for a few seconds, so a
+revocation takes effect within ``CACHE_SECONDS`` everywhere.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import Clock
+from contractledger.domain.errors import InvalidInput
 from contractledger.projections.view_database import ViewDatabase
+from contractledger.sync.peer import peers
 
 PREFIX = "clt_"
 CACHE_SECONDS = 2.0
@@ -30,6 +36,12 @@ SCHEMA = (
     " user_name TEXT NOT NULL, party_id TEXT, label TEXT NOT NULL, issued_at TEXT NOT NULL,"
     " expires_at TEXT NOT NULL, revoked_at TEXT)",
 )
+
+
+class TokenHolders(Protocol):
+    """Who may hold a token: the ledger, which knows the parties."""
+
+    def ensure_may_hold_token(self, actor: Actor) -> None: ...
 
 
 class TokenRefused(Exception):
@@ -59,22 +71,33 @@ def _hash(secret: str) -> str:
 
 
 class TokenRegistry:
-    def __init__(self, database: ViewDatabase, clock: Clock) -> None:
+    def __init__(self, database: ViewDatabase, clock: Clock, holders: TokenHolders) -> None:
         self.database = database
         self.clock = clock
+        self.holders = holders
         self._verified: dict[str, tuple[Actor, datetime, float]] = {}
         self._lock = threading.Lock()
 
     def ensure_schema(self) -> None:
         with self.database.transaction() as tx:
+            tx.serialise_schema_changes()  # every gunicorn worker makes it at boot, as do scripts/tokens and tests
             for statement in SCHEMA:
                 tx.execute(statement)
 
     def issue(self, actor: Actor, lifetime: timedelta, label: str = "") -> IssuedToken:
-        if actor.role in (Role.AGENCY_ADMIN, Role.CARRIER_STAFF, Role.PRODUCER) and actor.party_id is None:
-            raise ValueError(f"a {actor.role.value} token must name the party the user acts for")
+        """A new token for ``actor``; a LedgerError with the sentence saying why not."""
+        if not actor.user.strip():
+            raise InvalidInput("token.user_required", "Name the user the token is for.", "user")
+        self.holders.ensure_may_hold_token(actor)
+        if actor.role is Role.SYNC_PEER and actor.user not in peers():
+            raise InvalidInput(
+                "token.peer_unknown",
+                f"There is no sync peer {actor.user!r}; a sync_peer token is for one of "
+                f"{', '.join(sorted(peers()))} (sync/peers/).",
+                "user",
+            )
         if lifetime <= timedelta(0):
-            raise ValueError("a token's lifetime must be positive")
+            raise InvalidInput("token.lifetime_not_positive", "A token's lifetime must be positive; give days > 0.", "days")
         secret = PREFIX + secrets.token_urlsafe(32)
         token_hash = _hash(secret)
         token_id = token_hash[:16]

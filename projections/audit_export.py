@@ -140,6 +140,7 @@ def write(out: TextIO, form: str, head: dict[str, Any], records: Iterator[dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from contractledger.domain.clock import UnknownBusinessTimeZone
     from contractledger.domain.ledger import ContractLedger
     from contractledger.store.environment import ledger_environment
     from contractledger.store.errors import StoreConfigurationError
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         ledger = ContractLedger(ledger_environment())
-    except StoreConfigurationError as error:
+    except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
         print(f"export-history: {error}", file=sys.stderr)
         return 2
     try:

@@ -9,6 +9,7 @@ inside one read transaction, through :func:`reading`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -63,8 +64,9 @@ def reading(database: ViewDatabase) -> Iterator[Reading]:
 
 
 def business_today() -> date:
-    """Today in the ledger's business time zone: the default date of a query."""
-    return today(SystemClock())
+    """Today in the ledger's business time zone (its setting, SPEC 10): the default
+    date of a query whose caller gave none (the HTTP routes give their clock's)."""
+    return today(SystemClock.from_settings(os.environ))
 
 
 def placeholders(values: Sequence[Any]) -> str:

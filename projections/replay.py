@@ -67,6 +67,7 @@ def verify_against_live(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from contractledger.domain.clock import UnknownBusinessTimeZone
     from contractledger.domain.ledger import ContractLedger
     from contractledger.projections.catalogue import VIEWS
     from contractledger.projections.view_database import view_database_for
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ledger = ContractLedger(env)
         database = view_database_for(env)
-    except StoreConfigurationError as error:
+    except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
         print(f"rebuild-views: {error}", file=sys.stderr)
         return 2
     head = ledger.recorder.max_notification_id() or 0

@@ -100,6 +100,7 @@ def _run_once(
 
 
 def main() -> int:
+    from contractledger.domain.clock import UnknownBusinessTimeZone
     from contractledger.domain.ledger import ContractLedger
     from contractledger.projections.catalogue import VIEWS
     from contractledger.projections.view_database import view_database_for
@@ -123,7 +124,7 @@ def main() -> int:
                 ledger.close()
             if stop.wait(outage.wait(error)):
                 return 0
-        except StoreConfigurationError as error:
+        except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
             print(f"contractledger views: {error}", file=sys.stderr)
             return 2
     outage.over()

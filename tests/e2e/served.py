@@ -94,9 +94,9 @@ class Server:
     def open(self) -> None:
         """The test's own connections to the served store (again after the database restarted)."""
         self.views: ViewDatabase = view_database_for(self.env)
-        self.tokens = TokenRegistry(self.views, SystemClock())
-        self.tokens.ensure_schema()
         self.ledger = ContractLedger(self.env)
+        self.tokens = TokenRegistry(self.views, SystemClock(), self.ledger)
+        self.tokens.ensure_schema()
 
     def reopen(self) -> None:
         self.ledger.close()

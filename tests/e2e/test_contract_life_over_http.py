@@ -22,30 +22,33 @@ LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86
 
 
 class People:
-    """The parties, registered over HTTP by a sync peer, and a token for each user."""
+    """The parties, registered over HTTP as SPEC 1 says (an operator registers the
+    carrier and the agencies, each agency admin the advisor it recruits), and a
+    token for each user."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.last_position = "0"
         self.peer = server.token(Actor(Role.SYNC_PEER, "manage"))
-        self.carrier = self.register("carrier", "Northern Life")
-        self.mga = self.register("agency", "Summit MGA", level="MGA")
-        self.other_mga = self.register("agency", "Ridge MGA", level="MGA")
-        self.advisor = self.register("advisor", "Ada Lovelace", advisor_kind="individual")
-        self.stranger = self.register("advisor", "Grace Hopper", advisor_kind="individual")
-        for lower in (self.mga, self.other_mga):
-            relationship = self.call("POST", "/direct-relationships", self.peer, {"upper_id": self.carrier, "lower_id": lower})
-            self.call("POST", f"/contracts/{relationship['contract_id']}/set-manual-status", self.peer, {"status": "active"})
+        self.operator = server.token(Actor(Role.OPERATOR, "olive"))
+        self.carrier = self.register(self.operator, "carrier", "Northern Life")
+        self.mga = self.register(self.operator, "agency", "Summit MGA", level="MGA")
+        self.other_mga = self.register(self.operator, "agency", "Ridge MGA", level="MGA")
         self.mga_admin = server.token(Actor(Role.AGENCY_ADMIN, "mike", UUID(self.mga)))
         self.other_mga_admin = server.token(Actor(Role.AGENCY_ADMIN, "rita", UUID(self.other_mga)))
         self.carrier_staff = server.token(Actor(Role.CARRIER_STAFF, "carol", UUID(self.carrier)))
+        self.advisor = self.register(self.mga_admin, "advisor", "Ada Lovelace", advisor_kind="individual")
+        self.stranger = self.register(self.other_mga_admin, "advisor", "Grace Hopper", advisor_kind="individual")
+        for lower in (self.mga, self.other_mga):
+            relationship = self.call("POST", "/direct-relationships", self.peer, {"upper_id": self.carrier, "lower_id": lower})
+            self.call("POST", f"/contracts/{relationship['contract_id']}/set-manual-status", self.peer, {"status": "active"})
         self.producer = server.token(Actor(Role.PRODUCER, "ada", UUID(self.advisor)))
         self.stranger_producer = server.token(Actor(Role.PRODUCER, "grace", UUID(self.stranger)))
         self.auditor = server.token(Actor(Role.AUDITOR, "audrey"))
 
-    def register(self, kind: str, name: str, **options: str) -> str:
+    def register(self, token: str, kind: str, name: str, **options: str) -> str:
         body = {"kind": kind, "profile": {"name": name, "identifiers": {"npn": name[:3]}}, **options}
-        return self.call("POST", "/parties", self.peer, body)["party_id"]
+        return self.call("POST", "/parties", token, body)["party_id"]
 
     def call(self, method: str, path: str, token: str, body: Any = None, expect: int | None = None) -> Any:
         answer = self.server.request(method, path, token, body if body is not None else ({} if method == "POST" else None))

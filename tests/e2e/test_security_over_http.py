@@ -26,16 +26,20 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 def served(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[dict[str, Any]]:
     server = Server(tmp_path_factory.mktemp("security"), store=store)
     peer = server.token(Actor(Role.SYNC_PEER, "manage"))
+    operator = server.token(Actor(Role.OPERATOR, "olive"))
 
-    def register(kind: str, name: str, **options: str) -> str:
+    def register(token: str, kind: str, name: str, **options: str) -> str:
         body = {"kind": kind, "profile": {"name": name}, **options}
-        return server.request("POST", "/parties", peer, body).json["party_id"]
+        answer = server.request("POST", "/parties", token, body)
+        assert answer.status == 201, (answer.status, answer.body, kind, name)
+        return answer.json["party_id"]
 
-    carrier, mga = register("carrier", "Northern Life"), register("agency", "Summit MGA", level="MGA")
-    advisor, stranger = register("advisor", "Ada", advisor_kind="individual"), register("advisor", "Grace", advisor_kind="individual")
+    carrier, mga = register(operator, "carrier", "Northern Life"), register(operator, "agency", "Summit MGA", level="MGA")
+    admin = server.token(Actor(Role.AGENCY_ADMIN, "mike", UUID(mga)))
+    advisor = register(admin, "advisor", "Ada", advisor_kind="individual")
+    stranger = register(admin, "advisor", "Grace", advisor_kind="individual")
     relationship = server.request("POST", "/direct-relationships", peer, {"upper_id": carrier, "lower_id": mga}).json
     server.request("POST", f"/contracts/{relationship['contract_id']}/set-manual-status", peer, {"status": "active"})
-    admin = server.token(Actor(Role.AGENCY_ADMIN, "mike", UUID(mga)))
     assigned = server.request("POST", "/bundles", admin, {"chains": [[carrier, mga, advisor]], "initially_filled_by": "agency_admin"})
     try:
         yield {
@@ -43,6 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[dic
             "admin": admin,
             "stranger": server.token(Actor(Role.PRODUCER, "grace", UUID(stranger))),
             "auditor": server.token(Actor(Role.AUDITOR, "audrey")),
+            "operator": operator,
             "contract": assigned.json["contract_ids"][0],
             "position": assigned.headers["Ledger-Position"],
         }
@@ -77,7 +82,7 @@ def test_a_made_up_token_is_401(served: dict[str, Any]) -> None:
 
 def test_an_expired_token_is_401(served: dict[str, Any]) -> None:
     server: Server = served["server"]
-    expiring = server.token(Actor(Role.AGENCY_ADMIN, "mike", UUID(int=1)), timedelta(seconds=1))
+    expiring = server.token(Actor(Role.AUDITOR, "audrey"), timedelta(seconds=1))
     time.sleep(1.2)
     answer = unchanged(served, lambda s: s.request("GET", "/contracts", expiring))
     assert answer.status == 401 and "expired" in answer.json["detail"]
@@ -160,7 +165,7 @@ def test_ready_and_metrics_answer_over_the_socket(served: dict[str, Any]) -> Non
     assert ready.status == 200 and ready.json["views"]["contract_status"]["lag"] <= ready.json["max_lag"]
     time.sleep(1.1)  # the other worker writes its counts at most once a second
     server.request("GET", "/contracts", served["auditor"])
-    metrics = server.request("GET", "/metrics", served["auditor"]).body.decode()
+    metrics = server.request("GET", "/metrics", served["operator"]).body.decode()
     assert 'contractledger_http_requests_total{route="/parties",method="POST",status="201"} 4' in metrics
     assert 'contractledger_view_lag_events{view="contract_history"}' in metrics
     assert "# TYPE contractledger_sync_backlog_items gauge" in metrics

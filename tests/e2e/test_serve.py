@@ -90,6 +90,10 @@ def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tm
         ({"PERSISTENCE_MODULE": "contractledger.store.nosuchstore"}, "PERSISTENCE_MODULE"),
         ({"SQLITE_DBNAME": "/nonexistent-folder/ledger.sqlite3"}, "SQLITE_DBNAME"),
         ({"CONTRACTLEDGER_WORKERS": "many"}, "CONTRACTLEDGER_WORKERS"),
+        ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "Mars/Olympus_Mons"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
+        ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "../../etc/passwd"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
+        # retired: operators have tokens of their own (the sentence says what to do)
+        ({"CONTRACTLEDGER_SYNC_OPERATORS": "olive"}, "scripts/tokens issue --role operator"),
     ],
 )
 def test_bad_configuration_stops_the_service_with_one_sentence_naming_the_setting(

@@ -109,7 +109,7 @@ def lagging(tmp_path: Path) -> Iterator[tuple[falcon.testing.TestClient, Contrac
     clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0))
     ledger = PositionedLedger({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}, clock)
     views = SqliteViewDatabase(path)
-    tokens = TokenRegistry(views, clock)
+    tokens = TokenRegistry(views, clock, ledger)
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()

@@ -20,7 +20,7 @@ from stores import ledger_env  # noqa: E402
 from views_scenario import ContractingWorld  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
-from contractledger.domain.clock import SettableClock  # noqa: E402
+from contractledger.domain.clock import BUSINESS_TIME_ZONE_SETTING, SettableClock, business_zone_named  # noqa: E402
 from contractledger.http.app import create_app  # noqa: E402
 from contractledger.http.config import AppConfig  # noqa: E402
 from contractledger.http.idempotency import IdempotentResponses  # noqa: E402
@@ -52,12 +52,14 @@ class Api:
         assert wait_until_applied(self.config.views, self.position(), [v.name for v in VIEWS], 20)
 
 
-def running_api(tmp_path: Path, store: str = "sqlite") -> Iterator[Api]:
-    env = ledger_env(store, tmp_path)
-    clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0))
+def running_api(tmp_path: Path, store: str = "sqlite", settings: dict[str, str] | None = None) -> Iterator[Api]:
+    """``settings`` are the service's own (such as the business time zone), read as the app reads them."""
+    env = {**ledger_env(store, tmp_path), **(settings or {})}
+    zone = business_zone_named(env.get(BUSINESS_TIME_ZONE_SETTING))
+    clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0), business_zone=zone)
     ledger = PositionedLedger(env, clock)
     views = view_database_for(env)
-    tokens = TokenRegistry(views, clock)
+    tokens = TokenRegistry(views, clock, ledger)
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()

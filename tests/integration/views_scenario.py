@@ -98,6 +98,7 @@ class ContractingWorld:
         self.second_producer = Actor(Role.PRODUCER, "grace", self.second_advisor)
         self.auditor = Actor(Role.AUDITOR, "audrey")
         self.peer = Actor(Role.SYNC_PEER, "manage")
+        self.operator = Actor(Role.OPERATOR, "olive")
         self.carrier_mga = self.relate(self.carrier, self.mga)
         self.mga_aga = self.relate(self.mga, self.aga)
         self.mga_other_aga = self.relate(self.mga, self.other_aga)

@@ -158,9 +158,9 @@ class TestReminderTasks(ReminderScenario):
             lambda: self.ledger.close_reminder_task(self.mga_admin, monitoring),
             monitoring,
         )
-        debt = self.debt()
+        debt = self.debt()  # private to its party: for the carrier not there, as an id nothing has (SPEC 6)
         self.assert_refused(
-            NotFound, "debt.not_found", lambda: self.ledger.close_reminder_task(self.carrier_staff, debt), debt
+            NotFound, "reminder.record_not_found", lambda: self.ledger.close_reminder_task(self.carrier_staff, debt), debt
         )
 
     def test_auditors_close_no_tasks(self) -> None:
