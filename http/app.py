@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import falcon
 
 from contractledger.domain.clock import SystemClock
 from contractledger.http import problems
 from contractledger.http.auth import BearerTokens
+from contractledger.http.boot import BootWhenTheStoreAnswers
 from contractledger.http.catalogue import routes
 from contractledger.http.config import AppConfig
 from contractledger.http.idempotency import IdempotentResponses
@@ -59,7 +61,7 @@ def config_from_environment() -> AppConfig:
     )
 
 
-def get_app() -> falcon.App:
+def get_app() -> Any:
     requests = logging.getLogger("contractledger.http.requests")
     if not requests.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -71,4 +73,5 @@ def get_app() -> falcon.App:
     # No format of the served process shows the thread or process of a line:
     # not looking them up makes each log record (one per request) cheaper.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    return create_app(config_from_environment())
+    # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
+    return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment())).first_try()

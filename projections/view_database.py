@@ -300,6 +300,8 @@ class PostgresViewDatabase(ViewDatabase):
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
+        if connection is not None and not connection.closed and _ended_by_the_server(connection):
+            connection.close()
         # A connection opened before a fork must never be used in the child.
         if connection is None or connection.closed or getattr(self._local, "pid", None) != os.getpid():
             connection = self._connect()
@@ -396,6 +398,27 @@ class PostgresViewDatabase(ViewDatabase):
             connection.close()
         if self._listener is not None and not self._listener.closed:
             self._listener.close()
+
+
+def _ended_by_the_server(connection: Any) -> bool:
+    """Whether an idle connection was ended by the server (a restart, an
+    administrator): its socket then has the server's goodbye (or its end) to
+    read, which a live idle connection never has. Costs a syscall, not a round
+    trip; the request that would otherwise have found out answers normally."""
+    import psycopg2
+    import psycopg2.extensions
+
+    if connection.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        return False
+    try:
+        for _ in range(3):  # the server's last message, then the end of the stream
+            readable, _, _ = select.select([connection], [], [], 0)
+            if not readable:
+                break
+            connection.poll()  # a notice or a parameter status: harmless; the end: an error
+    except (psycopg2.Error, OSError, ValueError):
+        return True
+    return bool(connection.closed)
 
 
 # Bulk writes of at least this many rows go by COPY on PostgreSQL.

@@ -66,3 +66,31 @@ def test_an_empty_table_of_another_name_is_no_second_log(tmp_path: Path) -> None
     finally:
         empty.close()
     ContractLedger(env).close()
+
+
+def test_a_view_connection_the_server_ended_is_replaced_before_a_read_finds_out(tmp_path: Path) -> None:
+    import os
+
+    import psycopg2
+
+    from contractledger.projections.view_database import view_database_for
+
+    env = ledger_env("postgres", tmp_path)
+    ContractLedger(env).close()
+    views = view_database_for(env)
+    try:
+        (backend,) = views.query("SELECT pg_backend_pid()")[0]
+        admin = psycopg2.connect(
+            host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+            user=os.environ["POSTGRES_SUPERUSER"], password=os.environ["POSTGRES_SUPERUSER_PASSWORD"],
+        )
+        admin.autocommit = True
+        admin.cursor().execute("SELECT pg_terminate_backend(%s)", (backend,))
+        admin.close()
+        import time
+
+        time.sleep(0.2)  # the server's goodbye reaches the socket
+        assert views.query("SELECT 1") == [(1,)]  # no error: a new connection answered
+        assert views.query("SELECT pg_backend_pid()")[0][0] != backend
+    finally:
+        views.close()
