@@ -1,8 +1,10 @@
-"""Reading a command's JSON body strictly: media type, size, shape, types.
+"""Reading a command's JSON body strictly: media type, size, shape, types, bounds.
 
 Bodies are decoded straight into typed request structs (msgspec), which
 refuses unknown fields, missing fields and wrong types with the path of the
-offending field; the same structs give the API document its schemas.
+offending field; then ``inputs.checked`` refuses what the types allow but
+nobody could mean (dates out of range, control characters, ...). The same
+structs give the API document its schemas.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 import falcon
 import msgspec
 
+from contractledger.http.inputs import Unmeant, checked
 from contractledger.http.problems import Problem
 
 MAX_BODY_BYTES = 256 * 1024
@@ -52,19 +55,21 @@ def read(req: falcon.Request, shape: type[T]) -> T:
             f"The body nests objects or arrays deeper than {MAX_NESTING} levels.",
         )
     try:
-        return msgspec.json.decode(raw, type=shape, strict=True)
+        return checked(msgspec.json.decode(raw, type=shape, strict=True), shape)
+    except Unmeant as unmeant:
+        raise invalid_field(unmeant.field or None, f"{unmeant.detail} (field '{unmeant.field}')." if unmeant.field
+                            else unmeant.detail) from None
     except msgspec.ValidationError as error:
         message = str(error)
         match = _PATH.search(message)
         field = match.group(1) if match and match.group(1) else _missing_field(message)
-        raise Problem(
-            falcon.HTTP_422,
-            "request.invalid_field",
-            _PATH.sub("", message) + (f" (field '{field}')" if field else "") + ".",
-            field=field,
-        ) from None
+        raise invalid_field(field, _PATH.sub("", message) + (f" (field '{field}')" if field else "") + ".") from None
     except msgspec.DecodeError as error:
         raise Problem(falcon.HTTP_400, "request.malformed_json", f"The body is not valid JSON: {error}.") from None
+
+
+def invalid_field(field: str | None, detail: str) -> Problem:
+    return Problem(falcon.HTTP_422, "request.invalid_field", detail, field=field)
 
 
 def _missing_field(message: str) -> str | None:

@@ -17,6 +17,7 @@ command is refused with the same 412.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
@@ -27,6 +28,7 @@ from contractledger.domain.errors import Conflict
 from contractledger.domain.expectations import VERSION_MISMATCH, expecting
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.answers import etag
+from contractledger.http.inputs import whole_number
 from contractledger.http.problems import Problem
 
 
@@ -36,20 +38,24 @@ def current_version(ledger: ContractLedger, aggregate_id: UUID) -> int | None:
     return newest[0].originator_version if newest else None
 
 
+_VERSION = re.compile(r'(?:W/)?"([^"]*)"|([^"]*)')
+
+
 def expected_version(req: falcon.Request) -> int | None:
     """The version named by ``If-Match`` (``"7"``, ``W/"7"`` or ``7``); None without one or with ``*``."""
     header = req.get_header("If-Match")
     if header is None or header.strip() == "*":
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    written = _VERSION.fullmatch(header.strip())
+    version = whole_number(next(d for d in written.groups() if d is not None)) if written else None
+    if version is None:
         raise Problem(
             falcon.HTTP_400,
             "request.if_match_invalid",
             'If-Match takes the version from the ETag of your last read, such as "7".',
             field="If-Match",
         )
-    return int(text)
+    return version
 
 
 def _mismatch(expected: int, current: int) -> Problem:

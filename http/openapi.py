@@ -149,6 +149,8 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
 def _header_schema(name: str) -> dict[str, Any]:
     if name == "Idempotency-Key":
         return {"type": "string", "minLength": 1, "maxLength": 255}
+    if name == "If-Match":  # a version: 0 to 2^63-1 in ASCII digits, quoted as the ETag sends it or not
+        return {"type": "string", "pattern": '^(W/)?"[0-9]{1,19}"$|^[0-9]{1,19}$|^[*]$', "maxLength": 23}
     return {"type": "string"}
 
 

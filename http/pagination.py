@@ -3,7 +3,8 @@
 Each list route names the key that orders its items (a tuple of text and
 numbers, unique per item). A page is the items after the cursor's key, in
 key order; its ``next`` cursor is the last item's key, opaque to clients
-(base64url of its JSON). Because a cursor is a key, not an offset, items
+(base64url of its JSON): text and whole numbers from 0 to 2^63-1, never
+true or false (which Python and SQL would take for 1 and 0). Because a cursor is a key, not an offset, items
 recorded meanwhile never shift a page; an empty page means caught up.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import falcon
 import msgspec
 
+from contractledger.http.inputs import LARGEST_WHOLE_NUMBER
 from contractledger.http.problems import Problem
 
 Key = tuple[Any, ...]
@@ -31,7 +33,7 @@ def key_of(cursor: str) -> Key:
         decoded = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, msgspec.DecodeError):
         decoded = None
-    if not isinstance(decoded, list) or not all(isinstance(part, (str, int)) for part in decoded):
+    if not isinstance(decoded, list) or not all(map(_key_part, decoded)):
         raise Problem(
             falcon.HTTP_400,
             "query.cursor_invalid",
@@ -39,6 +41,12 @@ def key_of(cursor: str) -> Key:
             field="after",
         )
     return tuple(decoded)
+
+
+def _key_part(part: Any) -> bool:
+    if isinstance(part, bool):
+        return False
+    return isinstance(part, str) or (isinstance(part, int) and 0 <= part <= LARGEST_WHOLE_NUMBER)
 
 
 def page(items: Sequence[Any], key: Callable[[Any], Key], after: str | None, limit: int) -> dict[str, Any]:

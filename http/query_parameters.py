@@ -1,27 +1,23 @@
 """Query parameters, typed: each query route declares a msgspec Struct of its
-parameters, which both parses the query string (unknown parameters and
-wrong types are 400 problems naming the parameter) and gives the API
-document its parameter schemas."""
+parameters, which both parses the query string (unknown parameters, wrong
+types and what nobody could mean, see ``inputs``, are 400 problems naming
+the parameter) and gives the API document its parameter schemas."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import falcon
 import msgspec
 
+from contractledger.http.inputs import Position, Unmeant, checked, plain_numbers
 from contractledger.http.problems import Problem
 
 T = TypeVar("T")
 
-Instant = Annotated[
-    datetime, msgspec.Meta(tz=True, description="An instant with its time zone, such as 2026-01-31T17:00:00Z.")
-]
-
 
 class Reading(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    wait_for: Annotated[int, msgspec.Meta(ge=0, description="A Ledger-Position to wait for (read your writes).")] | None = None
+    wait_for: Annotated[Position, msgspec.Meta(description="A Ledger-Position to wait for (read your writes).")] | None = None
 
 
 class Paging(Reading):
@@ -30,8 +26,15 @@ class Paging(Reading):
 
 
 def parse(req: falcon.Request, shape: type[T]) -> T:
+    parameters = dict(req.params)
     try:
-        return msgspec.convert(dict(req.params), type=shape, strict=False)
+        plain_numbers(parameters, shape)
+        return checked(msgspec.convert(parameters, type=shape, strict=False), shape)
+    except Unmeant as unmeant:
+        raise Problem(
+            falcon.HTTP_400, "query.invalid_parameter", f"{unmeant.detail} (parameter '{unmeant.field}').",
+            field=unmeant.field,
+        ) from None
     except msgspec.ValidationError as error:
         message = str(error)
         field = _parameter_named(message)

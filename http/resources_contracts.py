@@ -4,10 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import msgspec
+
 from contractledger.domain.actor import Actor
+from contractledger.domain.consolidation import CODE_HANDLINGS
+from contractledger.domain.contract import CODE_STATUSES
+from contractledger.domain.status import Status
+from contractledger.domain.termination import SYSTEM_REASONS, TERMINATION_REASONS
+from contractledger.domain.transfer import ACCEPT_OPTIONS
+from contractledger.domain.workflow import INITIAL_STATUS
 from contractledger.http.command_answers import (
     BundleAssigned,
     ContractsMoved,
@@ -15,16 +23,20 @@ from contractledger.http.command_answers import (
     RelationshipRequested,
     TransferAccepted,
 )
-from contractledger.http.command_bodies import Body, Dated, Document, references
+from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason, references
 from contractledger.http.commands import Command
 
 CONTRACT = "/contracts/{contract_id:uuid}"
 
 
+CodeStatus = Literal[CODE_STATUSES]  # type: ignore[valid-type]
+OptionalNote = NoteText | None
+
+
 class AssignContracts(Dated, kw_only=True):
-    chains: list[list[UUID]]
-    """Each chain: carrier, agencies..., advisor."""
-    initially_filled_by: str
+    chains: Annotated[list[Annotated[list[UUID], msgspec.Meta(max_length=6)]], msgspec.Meta(max_length=100)]
+    """Each chain: carrier, agencies..., advisor (2 to 6 parties); at most 100 contracts in one bundle."""
+    initially_filled_by: Literal[tuple(INITIAL_STATUS)]  # type: ignore[valid-type]
     """producer or agency_admin"""
 
 
@@ -38,76 +50,77 @@ class WorkflowStep(Dated, kw_only=True):
 
 
 class Note(Body):
-    note: str | None = None
+    note: OptionalNote = None
 
 
 class SetManualStatus(Dated, kw_only=True):
-    status: str
-    note: str | None = None
-    documents: list[Document] = []
+    status: Status
+    note: OptionalNote = None
+    documents: Documents = []
 
 
 class Nullify(Dated, kw_only=True):
-    note: str | None = None
+    note: OptionalNote = None
 
 
 class WritingNumber(Body):
-    writing_number: str
+    writing_number: Identifier
 
 
 class WritingNumberChange(Body):
-    old_writing_number: str
-    new_writing_number: str
+    old_writing_number: Identifier
+    new_writing_number: Identifier
 
 
 class ContractCode(Body):
-    code: str
-    status: str = "active"
+    code: Identifier
+    status: CodeStatus = "active"
 
 
 class ContractCodeRename(Body):
-    old_code: str
-    new_code: str
+    old_code: Identifier
+    new_code: Identifier
 
 
 class ContractCodeStatus(Body):
-    code: str
-    status: str
+    code: Identifier
+    status: CodeStatus
 
 
 class TransferRequest(Dated, kw_only=True):
     relinquishing_entity_id: UUID
     accepting_entity_id: UUID
-    note: str | None = None
-    documents: list[Document] = []
+    note: OptionalNote = None
+    documents: Documents = []
 
 
 class TransferAcceptance(Body):
-    option: str
+    option: Literal[ACCEPT_OPTIONS]  # type: ignore[valid-type]
     """third_party, other_corporation or request_relationship"""
     third_party_id: UUID
-    note: str | None = None
+    note: OptionalNote = None
 
 
 class LifecycleAction(Dated, kw_only=True):
-    note: str | None = None
-    documents: list[Document] = []
+    note: OptionalNote = None
+    documents: Documents = []
 
 
 class WithReason(LifecycleAction, kw_only=True):
-    reason: str
+    reason: Reason
 
 
 class Termination(Dated, kw_only=True):
-    reason: str
-    documents: list[Document]
+    # the system's own reasons decode, so that the domain can say why they are refused
+    reason: Literal[TERMINATION_REASONS + SYSTEM_REASONS]  # type: ignore[valid-type]
+    documents: Documents
     """At least one: a termination needs its document (SPEC 5)."""
-    note: str | None = None
+    note: OptionalNote = None
 
 
 class Consolidation(LifecycleAction, kw_only=True):
     target_id: UUID
-    code_handling: str
+    code_handling: Literal[CODE_HANDLINGS]  # type: ignore[valid-type]
     """copy or merge"""
 
 

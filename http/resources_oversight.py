@@ -2,69 +2,74 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from msgspec import UNSET, UnsetType
 
 from contractledger.domain.actor import Actor
-from contractledger.domain.debt import KEEP
+from contractledger.domain.debt import KEEP, DebtStatus
+from contractledger.domain.monitoring import MonitoringLevel
 from contractledger.http.command_answers import NewVersion, RecordPlaced
 from contractledger.http.command_bodies import Body
+from contractledger.http.inputs import Amount, Day, Prose
 from contractledger.http.commands import Command
 
 MONITORING = "/monitoring/{record_id:uuid}"
 DEBT = "/debts/{record_id:uuid}"
 
 
+MonitoringReason = Literal[tuple(r for level in MonitoringLevel for r in level.reasons)]  # type: ignore[valid-type]
+"""Every level's reasons; that a reason belongs to its level is the domain's rule."""
+Description = Prose(2000, "What the debt is for.")
+
+
 class PlaceMonitoring(Body):
-    level: int
-    reason: str
-    effective_on: date
-    reminder_on: date
+    level: MonitoringLevel
+    reason: MonitoringReason
+    effective_on: Day
+    reminder_on: Day
 
 
 class ChangeMonitoring(Body):
-    level: int | None = None
-    reason: str | None = None
-    effective_on: date | None = None
-    reminder_on: date | None = None
+    level: MonitoringLevel | None = None
+    reason: MonitoringReason | None = None
+    effective_on: Day | None = None
+    reminder_on: Day | None = None
 
 
 class RemoveMonitoring(Body):
-    removed_on: date | None = None
+    removed_on: Day | None = None
 
 
 class LogDebt(Body):
-    amount: Decimal
+    amount: Amount
     """positive, two decimal places"""
-    effective_on: date
-    reminder_on: date
-    status: str = "unresolved"
-    description: str | None = None
-    last_paid_on: date | None = None
-    last_payment_amount: Decimal | None = None
+    effective_on: Day
+    reminder_on: Day
+    status: DebtStatus = DebtStatus.UNRESOLVED
+    description: Description | None = None
+    last_paid_on: Day | None = None
+    last_payment_amount: Amount | None = None
 
 
 class ChangeDebt(Body):
     """Only the terms given change; null clears an optional one."""
 
-    amount: Decimal | UnsetType = UNSET
-    status: str | UnsetType = UNSET
-    description: str | None | UnsetType = UNSET
-    effective_on: date | UnsetType = UNSET
-    reminder_on: date | UnsetType = UNSET
-    last_paid_on: date | None | UnsetType = UNSET
-    last_payment_amount: Decimal | None | UnsetType = UNSET
+    amount: Amount | UnsetType = UNSET
+    status: DebtStatus | UnsetType = UNSET
+    description: Description | None | UnsetType = UNSET
+    effective_on: Day | UnsetType = UNSET
+    reminder_on: Day | UnsetType = UNSET
+    last_paid_on: Day | None | UnsetType = UNSET
+    last_payment_amount: Amount | None | UnsetType = UNSET
 
     def terms(self) -> dict[str, Any]:
         return {name: KEEP if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__}
 
 
 class CloseDebt(Body):
-    closed_on: date | None = None
+    closed_on: Day | None = None
 
 
 class NothingMore(Body):

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import msgspec
+
+from contractledger.domain.party import ADVISOR_KINDS, KINDS
+from contractledger.domain.triggers import NotificationKind
 from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
 from contractledger.http.command_bodies import Body
 from contractledger.http.commands import Command
+from contractledger.http.inputs import Line
+
+Profile = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        max_length=20,
+        description="Sections: name, identifiers, addresses, errors_and_omissions, attributes. Each text in it "
+        "is one line of at most 1000 characters.",
+    ),
+]
+
+AgencyLevel = Line(50, "The agency's level, such as MGA or AGA.")
 
 
 class RegisterParty(Body):
-    kind: str
+    kind: Literal[KINDS]  # type: ignore[valid-type]
     """carrier, agency or advisor"""
-    profile: dict[str, Any]
-    advisor_kind: str | None = None
+    profile: Profile
+    advisor_kind: Literal[ADVISOR_KINDS] | None = None  # type: ignore[valid-type]
     """individual or corporate (advisors only)"""
-    level: str | None = None
+    level: AgencyLevel | None = None
     """the agency's level label, such as MGA or AGA (agencies only)"""
 
 
 class ChangeProfile(Body):
-    changes: dict[str, Any]
+    changes: Profile
 
 
 class Association(Body):
@@ -29,7 +45,7 @@ class Association(Body):
 
 
 class ConfigureTriggers(Body):
-    kinds: list[str]
+    kinds: Annotated[list[NotificationKind], msgspec.Meta(max_length=len(NotificationKind))]
 
 
 def _party_is_public(ledger: Any, actor: Any, party_id: UUID) -> None:

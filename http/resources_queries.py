@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
+from contractledger.domain.party import KINDS
+from contractledger.domain.status import Status
 from contractledger.http.command_answers import TriggersChosen
 from contractledger.http.concurrency import current_version
 from contractledger.http.pagination import key_of
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
-from contractledger.http.query_parameters import Instant, Paging, Reading
+from contractledger.http.inputs import Day, Instant, Position
+from contractledger.http.query_parameters import Paging, Reading
 from contractledger.projections import (
     bundle_consistency,
     contract_history,
@@ -33,7 +35,7 @@ TASKS, DIRECTORY, BUNDLES = "tasks_and_notifications", "directory", "bundle_cons
 
 
 class OnADay(Reading):
-    on: date | None = None
+    on: Day | None = None
     """The business date to answer for (today by default)."""
 
 
@@ -46,8 +48,8 @@ class ContractFilters(Paging):
     party_id: UUID | None = None
     carrier_id: UUID | None = None
     advisor_id: UUID | None = None
-    status: str | None = None
-    on: date | None = None
+    status: Status | None = None
+    on: Day | None = None
     as_of: Instant | None = None
 
 
@@ -66,27 +68,27 @@ class RecordParameters(Reading):
 
 
 class TaskFilters(Paging):
-    due_by: date | None = None
+    due_by: Day | None = None
     include_closed: bool = False
 
 
 class NotificationFilters(Paging):
-    since_position: int = 0
+    since_position: Position = 0
     """Only what happened after this ledger position."""
-    on: date | None = None
+    on: Day | None = None
 
 
 class PartyFilters(Paging):
-    kind: str | None = None
+    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
 
 
 class DatedList(Paging):
-    on: date | None = None
+    on: Day | None = None
 
 
 class RelationshipFilters(Paging):
     party_id: UUID | None = None
-    on: date | None = None
+    on: Day | None = None
 
 
 # ---- how items are ordered ----------------------------------------------------------

@@ -28,6 +28,7 @@ from contractledger.http import bodies
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
 from contractledger.http.idempotency import KeptResponse, idempotency_key, principal_of, request_fingerprint
+from contractledger.http.inputs import Position
 from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
 from contractledger.http.query_parameters import parse
 from contractledger.http.routing import Handler, Operation
@@ -47,13 +48,13 @@ STATUS_OF_REFUSAL = {
 
 
 class FeedParameters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    after: Annotated[int, msgspec.Meta(ge=0, description="The position of the last item held (0: from the start).")] = 0
+    after: Annotated[Position, msgspec.Meta(description="The position of the last item held (0: from the start).")] = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000, description="At most this many items.")] = 100
     wait: Annotated[float, msgspec.Meta(ge=0, le=60, description="Seconds to wait for a new item when caught up.")] = 0.0
 
 
 class Acknowledgement(msgspec.Struct, forbid_unknown_fields=True):
-    position: Annotated[int, msgspec.Meta(ge=0, description="Every item up to this position is held by the peer.")]
+    position: Annotated[Position, msgspec.Meta(description="Every item up to this position is held by the peer.")]
 
 
 class Link(msgspec.Struct, forbid_unknown_fields=True):
@@ -282,7 +283,7 @@ class Reconcile(_PeerRoute):
 
 
 class DeadLetterParameters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    after: Annotated[int, msgspec.Meta(ge=0, description="The position of the last dead letter read (0: from the first).")] = 0
+    after: Annotated[Position, msgspec.Meta(description="The position of the last dead letter read (0: from the first).")] = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000, description="At most this many dead letters.")] = 100
 
 

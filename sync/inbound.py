@@ -31,7 +31,6 @@ very same use case with the same arguments and gets the first outcome back.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal, NoReturn
 from uuid import UUID
 
@@ -47,16 +46,18 @@ from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, No
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
+from contractledger.http.inputs import Day, Prose
 from contractledger.sync import links
 from contractledger.sync.peer import Peer
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+NoteText = Prose(2000)
 
 
 class StatusChange(msgspec.Struct, tag="status", tag_field="kind", forbid_unknown_fields=True, kw_only=True):
     status: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="The status in the peer's own words.")]
-    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    effective_on: date | None = None
+    note: NoteText | None = None
+    effective_on: Day | None = None
 
 
 class WritingNumberAdded(msgspec.Struct, tag="writing_number_added", tag_field="kind", forbid_unknown_fields=True):
@@ -85,7 +86,9 @@ class InboundChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     change_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="The peer's own id of this change.")]
     contract_id: UUID | None = None
     external_id: Text | None = None
-    seen_version: Annotated[int, msgspec.Meta(ge=1, description="The contract version the peer's change is based on.")]
+    seen_version: Annotated[
+        int, msgspec.Meta(ge=1, le=2**63 - 1, description="The contract version the peer's change is based on.")
+    ]
     change: Change
 
 

@@ -100,7 +100,7 @@ def test_a_refusal_is_kept_and_replayed_too(api: Api) -> None:
     w = api.world
     (contract_id,) = w.assign()
     headers = {**api.as_(w.aga_admin), "Idempotency-Key": "terminate-pending"}
-    letter = {"name": "l.pdf", "media_type": "application/pdf", "sha256": "ab", "location": "s3://x"}
+    letter = {"name": "l.pdf", "media_type": "application/pdf", "sha256": "ab" * 32, "location": "s3://x"}
     body = {"reason": "Retired", "documents": [letter]}
     first = api.client.simulate_post(f"/contracts/{contract_id}/terminate", headers=headers, json=body)
     repeat = api.client.simulate_post(f"/contracts/{contract_id}/terminate", headers=headers, json=body)
