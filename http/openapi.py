@@ -127,7 +127,9 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
                 for name in op.response_headers
             },
         }
-    for status in op.refusals:
+    # a route that takes no query parameters refuses any with 400 (routing.py)
+    refusals = sorted(set(op.refusals) | ({400} if op.query is None else set()))
+    for status in refusals:
         responses[str(status)] = {
             "description": falcon.code_to_http_status(status)[4:],
             "content": {"application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}},

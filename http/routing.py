@@ -4,7 +4,9 @@ document are built from, so neither can know a route the other does not.
 A route is a path and the handlers answering its methods. Each handler
 carries its :class:`Operation`: what the API document says of it (summary,
 parameters, body, answer, refusals). :class:`Endpoint` is the falcon
-resource of a route: its responders are the handlers themselves.
+resource of a route: its responders are the handlers themselves. A route
+whose operation declares no query parameters refuses any it is sent, as
+the others refuse the ones they do not declare.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import falcon
+
+from contractledger.http.problems import Problem
 
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -73,10 +77,17 @@ class Endpoint:
 def _responder(handler: Handler) -> Callable[..., None]:
     def respond(req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         req.context.operation = handler.operation
+        if handler.operation.query is None and req.query_string:
+            name = next(iter(req.params), None)
+            raise Problem(
+                falcon.HTTP_400,
+                "query.invalid_parameter",
+                "This route takes no query parameters; see /openapi.json." + (f" (parameter '{name}')" if name else ""),
+                field=name,
+            )
         handler(req, resp, **params)
 
     return respond
-
 
 
 def operation_for(resource: Any, method: str) -> Operation | None:
