@@ -83,7 +83,12 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
             "title": "contractledger",
             "version": "1",
             "description": "The system of record for insurance producer contracting. Every route but /health "
-            "and this document needs 'Authorization: Bearer <token>'; refusals are application/problem+json.",
+            "and this document needs 'Authorization: Bearer <token>'; refusals are application/problem+json. "
+            "Every input is decoded one way: dates from 1900-01-01 to 2199-12-31 and instants within those days "
+            "in UTC; positions and cursors from 0 to 2^63-1; vocabularies exactly as listed; text trimmed, not "
+            "empty, without control characters (notes may hold line breaks and tabs), at most its maxLength (200 "
+            "where none is given); money as a string such as \"1250.00\"; no undeclared query parameters. "
+            "Anything else is 400 (query, header) or 422 (body) with the input named in `field`.",
         },
         "paths": paths,
         "components": {

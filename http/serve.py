@@ -95,6 +95,14 @@ def refuse_retired_settings(env: dict[str, str]) -> None:
         if env.get(setting, "").strip():
             raise StoreConfigurationError(setting, sentence)
 
+# What gunicorn itself refuses before the app sees a request (README, "Limits"):
+# a longer request line is 414, more header fields or a longer one is 431.
+# The longest request line the API means is under 1,000 bytes (three ids, a
+# status, a day, an instant, a 512-character cursor); a bearer token is 47.
+REQUEST_LINE_BYTES = 4096
+REQUEST_HEADER_FIELDS = 64
+REQUEST_HEADER_FIELD_BYTES = 8190
+
 
 def gunicorn_arguments(env: dict[str, str]) -> list[str]:
     bind = env.get("CONTRACTLEDGER_BIND", "127.0.0.1:8000")
@@ -107,6 +115,9 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
         "--no-control-socket",
         "--bind", bind,
         "--workers", workers,
+        "--limit-request-line", str(REQUEST_LINE_BYTES),
+        "--limit-request-fields", str(REQUEST_HEADER_FIELDS),
+        "--limit-request-field_size", str(REQUEST_HEADER_FIELD_BYTES),
         # no gunicorn access log: the app writes one structured line per request
         "contractledger.http.app:get_app()",
     ]
