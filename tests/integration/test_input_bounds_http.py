@@ -19,7 +19,6 @@ from test_http_world import Api, running_api  # noqa: E402
 from views_scenario import LETTER  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
-from contractledger.http.resources_sync import OPERATORS_VARIABLE  # noqa: E402
 
 TOO_BIG = 2**63
 DOCUMENT = {"name": LETTER.name, "media_type": LETTER.media_type, "sha256": LETTER.sha256, "location": LETTER.location}
@@ -27,9 +26,7 @@ DOCUMENT = {"name": LETTER.name, "media_type": LETTER.media_type, "sha256": LETT
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Api]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(OPERATORS_VARIABLE, "olive")
-        yield from running_api(tmp_path_factory.mktemp("bounds"), store)
+    yield from running_api(tmp_path_factory.mktemp("bounds"), store)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +90,7 @@ def test_a_termination_effective_outside_the_ledgers_range_is_refused(api: Api, 
 
 def test_positions_and_cursors_of_two_to_the_63_or_more_are_refused(api: Api) -> None:
     w = api.world
-    peer, operator = Actor(Role.SYNC_PEER, "manage"), Actor(Role.AUDITOR, "olive")
+    peer, operator = Actor(Role.SYNC_PEER, "manage"), Actor(Role.OPERATOR, "olive")
     for value in (TOO_BIG, 2**64, 10**30):
         for path, actor, parameter in (
             ("/sync/manage/feed", peer, "after"),

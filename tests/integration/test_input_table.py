@@ -38,7 +38,6 @@ from test_http_world import Api, running_api  # noqa: E402
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
 from contractledger.http.openapi import Document, document  # noqa: E402
-from contractledger.http.resources_sync import OPERATORS_VARIABLE  # noqa: E402
 
 OPERATOR_NAME = "olive"
 PEER = "manage"
@@ -385,9 +384,7 @@ def cases_of(schemas: Schemas, path: str, method: str, operation: dict[str, Any]
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Api]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(OPERATORS_VARIABLE, OPERATOR_NAME)
-        yield from running_api(tmp_path_factory.mktemp("input-table"), store)
+    yield from running_api(tmp_path_factory.mktemp("input-table"), store)
 
 
 @pytest.fixture(scope="module")
@@ -418,12 +415,9 @@ def principals(api: Api) -> list[tuple[str, dict[str, str]]]:
     w = api.world
     actors = [
         ("agency admin", w.aga_admin), ("carrier staff", w.carrier_staff), ("producer", w.producer),
-        ("auditor", w.auditor), ("sync operator", Actor(Role.AUDITOR, OPERATOR_NAME)),
+        ("auditor", w.auditor), ("operator", Actor(Role.OPERATOR, OPERATOR_NAME)),
         ("peer", Actor(Role.SYNC_PEER, PEER)),
     ]
-    operator = getattr(Role, "OPERATOR", None)
-    if operator is not None:
-        actors.append(("operator", Actor(operator, "opal")))
     return [(name, api.as_(actor)) for name, actor in actors]
 
 
