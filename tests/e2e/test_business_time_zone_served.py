@@ -18,7 +18,7 @@ from served import Server  # noqa: E402
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
-LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188", "location": "s3://docs/letter.pdf"}
+LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188" + "0" * 54, "location": "s3://docs/letter.pdf"}
 
 
 def a_zone_on_another_date_than_utc() -> str:

@@ -21,7 +21,7 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 
-LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188", "location": "s3://docs/letter.pdf"}
+LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188" + "0" * 54, "location": "s3://docs/letter.pdf"}
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ PUBLIC = {"party_id", "advisor_id"}  # the directory is public (SPEC 1): a party
 FIELD_SAMPLES: dict[str, Any] = {  # values a body decodes and a use case would read, so that the walk gets past them
     "status": "active", "reason": "Retired", "level": 1, "option": "third_party", "code_handling": "copy",
     "initially_filled_by": "agency_admin", "amount": "10.00", "changes": {"attributes": {"walk": "1"}},
-    "name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188", "location": "s3://docs/letter.pdf",
+    "name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86d08188" + "0" * 54, "location": "s3://docs/letter.pdf",
 }
 
 
@@ -73,7 +73,10 @@ def hidden(api: Api) -> dict[str, tuple[uuid.UUID, list[Actor]]]:
 
 def sample(type_info: Any, name: str, today: dt.date) -> Any:
     info = msgspec.inspect
-    if name in FIELD_SAMPLES:
+    if isinstance(type_info, info.Metadata):  # a bounded type (http/inputs.py): the type it bounds
+        return sample(type_info.type, name, today)
+    fits = not isinstance(type_info, info.LiteralType) or FIELD_SAMPLES.get(name) in type_info.values
+    if name in FIELD_SAMPLES and fits:
         return FIELD_SAMPLES[name]
     if isinstance(type_info, info.StructType):
         return {f.encode_name: sample(f.type, f.name, today) for f in type_info.fields if f.required}
