@@ -9,7 +9,6 @@ from uuid import UUID
 from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
 from contractledger.http.command_answers import TriggersChosen
-from contractledger.http.concurrency import current_version
 from contractledger.http.pagination import key_of
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
@@ -139,11 +138,13 @@ def _contract(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf)
     return Versioned(*found) if found is not None else None
 
 
-def _aggregate_version(parameter: str) -> Any:
-    def version(config: AppConfig, path: dict[str, UUID], found: Any) -> int | None:
-        return current_version(config.ledger, path[parameter])
-
-    return version
+def _party_profile(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf) -> Any:
+    """The profile with the version of what it shows (its ETag), both as the
+    viewer's sight of the profile allows (projections/profile_sight.py)."""
+    if p.as_of is not None:
+        return directory.party_profile(config.views, viewer, path["party_id"], on=p.on, as_of=p.as_of)
+    found = directory.versioned_party_profile(config.views, viewer, path["party_id"], on=p.on)
+    return Versioned(*found) if found is not None else None
 
 
 QUERIES = (
@@ -277,10 +278,10 @@ QUERIES = (
     ),
     Query(
         "party_profile", "/parties/{party_id:uuid}",
-        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then).",
+        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then); "
+        "ETag is the version of what it shows.",
         "parties", AsOf, (DIRECTORY, STATUS),
-        lambda c, viewer, path, p: directory.party_profile(c.views, viewer, path["party_id"], on=p.on, as_of=p.as_of),
-        dict[str, Any], version=_aggregate_version("party_id"), missing="party.not_found",
+        _party_profile, dict[str, Any], version=carried_version, missing="party.not_found",
     ),
     Query(
         "associations", "/parties/{party_id:uuid}/associations",

@@ -193,7 +193,8 @@ class ContractStatusView(BufferedView):
         elif isinstance(e, Contract.Terminated):
             row["transfer"] = None
             row["termination"] = json_text(
-                {"reason": e.reason, "effective_on": e.effective_on, "advisor_profile": e.advisor_profile}
+                {"reason": e.reason, "effective_on": e.effective_on, "advisor_profile": e.advisor_profile,
+                 "recorded_at": instant_text(e.timestamp)}
             )
         elif isinstance(e, Contract.Reactivated):
             row["termination"] = None
