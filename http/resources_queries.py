@@ -21,11 +21,13 @@ from contractledger.projections import (
     health_status,
     oversight_records,
     tasks_and_notifications,
+    transfer_requests,
 )
 from contractledger.projections.viewer import Viewer
 
 STATUS, HISTORY, RECORDS = "contract_status", "contract_history", "oversight_records"
 TASKS, DIRECTORY, BUNDLES = "tasks_and_notifications", "directory", "bundle_consistency"
+TRANSFERS = "transfer_requests"
 
 
 # ---- parameters -------------------------------------------------------------------
@@ -77,6 +79,13 @@ class NotificationFilters(Paging):
 
 class PartyFilters(Paging):
     kind: str | None = None
+
+
+class TransferRequestFilters(Paging):
+    contract_id: UUID | None = None
+    state: transfer_requests.RequestState | None = None
+    """Only requests in this state (requested, awaiting_relationship, accepted, transferred, rescinded, denied,
+    fell_through)."""
 
 
 class DatedList(Paging):
@@ -173,7 +182,7 @@ QUERIES = (
             contract_history.contract_history(
                 c.views, viewer, path["contract_id"], as_of=p.as_of,
                 # one page (and one more entry, to know there is a next) read in SQL
-                after=_history_cursor(p.after), limit=p.limit + 1,
+                after=_position_cursor(p.after), limit=p.limit + 1,
             )
         ),
         contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
@@ -271,6 +280,26 @@ QUERIES = (
         "notifications", Reading, (), _triggers, TriggersChosen,
     ),
     Query(
+        "transfer_requests", "/transfer-requests",
+        "SPEC 5: the transfer requests you may see, in ledger order: made to you as the accepting entity (your "
+        "request history: advisor, carrier, the chain as it is and as it would be, relinquishing entity, date, "
+        "note, state), or on a contract you are on.",
+        "contracts", TransferRequestFilters, (TRANSFERS,),
+        lambda c, viewer, path, p: transfer_requests.transfer_requests(
+            c.views, viewer, contract_id=p.contract_id, state=p.state,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_position_cursor(p.after), limit=p.limit + 1,
+        ),
+        transfer_requests.TransferRequest, key=lambda r: (r.position,),
+    ),
+    Query(
+        "transfer_request", "/transfer-requests/{request_id:uuid}",
+        "SPEC 5: one transfer request you may see (its accepting entity, a party on its contract, an auditor).",
+        "contracts", Reading, (TRANSFERS,),
+        lambda c, viewer, path, p: transfer_requests.transfer_request(c.views, viewer, path["request_id"]),
+        transfer_requests.TransferRequest, missing="transfer_request.not_found",
+    ),
+    Query(
         "parties", "/parties", "SPEC 1: the directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
         lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind),
@@ -293,9 +322,10 @@ QUERIES = (
 )
 
 
-def _history_cursor(after: str | None) -> int | None:
-    """The notification id a history cursor stands for; a cursor of another
-    list is left to the pager, which refuses it."""
+def _position_cursor(after: str | None) -> int | None:
+    """The ledger position a cursor of a list ordered by position (a history,
+    the transfer requests) stands for; a cursor of another list is left to
+    the pager, which refuses it."""
     if after is None:
         return None
     key = key_of(after)
