@@ -28,7 +28,7 @@ from typing import Any
 from uuid import UUID
 
 from contractledger.domain.status import Status
-from contractledger.projections.contract_status import ContractStatus, read_contracts
+from contractledger.projections.contract_status import ContractStatus, read_advisors_terminated_with, read_contracts
 from contractledger.projections.queries import Reading, business_end_of_day
 from contractledger.projections.rows import instant_from
 from contractledger.projections.viewer import Viewer
@@ -79,15 +79,21 @@ def advisor_sights(
 ) -> dict[UUID, Sight]:
     """The sight of a party's viewer of each advisor it has a contract with
     (of those named, when named); an advisor missing here is seen as its card
-    (the advisor itself sees its whole profile: ask :func:`sight_of`)."""
+    (the advisor itself sees its whole profile: ask :func:`sight_of`), and,
+    when none are named, one missing is seen whole or as its card: only
+    the sights that hide something are answered then."""
     if sees_every_profile(viewer) or viewer.party_id is None:
         return {}
-    named = list(advisor_ids) if advisor_ids is not None else [None]
+    if advisor_ids is None:
+        # only an advisor with a termination in effect can be seen other than whole: the viewer's
+        # other advisors (most of a carrier's thousands) need no contract read
+        terminated = read_advisors_terminated_with(read, viewer.party_id, on=on, as_of=as_of)
+        sights = advisor_sights(read, viewer, on=on, as_of=as_of, advisor_ids=terminated) if terminated else {}
+        return {advisor_id: sight for advisor_id, sight in sights.items() if sight is not WHOLE}
     shared: dict[UUID, list[ContractStatus]] = {}
-    for advisor_id in named:
-        for contract in read_contracts(read, viewer, advisor_id=advisor_id, on=on, as_of=as_of):
-            if contract.advisor_id is not None:
-                shared.setdefault(contract.advisor_id, []).append(contract)
+    for contract in read_contracts(read, viewer, advisor_ids=list(advisor_ids), on=on, as_of=as_of):
+        if contract.advisor_id is not None:
+            shared.setdefault(contract.advisor_id, []).append(contract)
     return {advisor_id: _sight(contracts) for advisor_id, contracts in shared.items() if advisor_id != viewer.party_id}
 
 
