@@ -9,7 +9,7 @@ that zone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +51,12 @@ def today(clock: Clock) -> date:
 def business_date(clock: Clock, instant: datetime) -> date:
     """The date an instant falls on in the ledger's business time zone."""
     return instant.astimezone(clock.business_zone).date()
+
+
+def end_of_day(clock: Clock, day: date) -> datetime:
+    """The last instant of ``day`` in the ledger's business time zone."""
+    start_of_next = datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.business_zone)
+    return start_of_next - timedelta(microseconds=1)
 
 
 class SystemClock:

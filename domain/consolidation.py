@@ -78,10 +78,16 @@ def codes_for_target(source: Contract, target: Contract, code_handling: str) -> 
     """The code entries the target receives.
 
     Copy carries every code over as its own entry, even where the target has
-    the same string. Merge keeps one entry per code string: the target's own
-    entry stands, and only strings new to the target are added.
+    the same string. Merge keeps one entry per code string: only strings new
+    to the target are added, once each. Neither changes the status of a code
+    the target already has (SPEC 5): a copied entry of such a string takes
+    the target's status, so every entry of one string says the same.
     """
+    own = target.code_statuses
     if code_handling == COPY:
-        return [dict(c) for c in source.codes]
-    known = set(target.code_statuses)
-    return [dict(c) for c in source.codes if c["code"] not in known]
+        return [{**c, "status": own.get(c["code"], c["status"])} for c in source.codes]
+    new: dict[str, dict[str, str]] = {}
+    for c in source.codes:
+        if c["code"] not in own:
+            new.setdefault(c["code"], dict(c))
+    return list(new.values())

@@ -9,7 +9,7 @@ a repeated command id with the first outcome. A refused command saves nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.bundle import Bundle
-from contractledger.domain.clock import Clock, SystemClock, today
+from contractledger.domain.clock import Clock, SystemClock, end_of_day, today
 from contractledger.domain.command_record import CommandRecord, fingerprint, generated_command_id, mark_caused_by, record_id
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, NotFound
@@ -90,8 +90,7 @@ class ContractLedger(
 
     def _end_of_day(self, day: date) -> datetime:
         """The last instant of ``day`` in the business time zone."""
-        start_of_next = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.clock.business_zone)
-        return start_of_next - timedelta(microseconds=1)
+        return end_of_day(self.clock, day)
 
     # -- loading --------------------------------------------------------------
 

@@ -1,9 +1,10 @@
-"""Plain data: ids and dates as strings, value objects as dicts, ready for JSON."""
+"""Plain data: ids, dates and amounts as strings, value objects as dicts, ready for JSON."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -18,6 +19,8 @@ def plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)  # an amount exactly as written, "250.00", never a float
     if isinstance(value, Actor):
         return {"role": value.role.value, "user": value.user, "party_id": plain(value.party_id)}
     if is_dataclass(value) and not isinstance(value, type):

@@ -3,8 +3,8 @@ entity to an accepting entity, within the same carrier."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from uuid import UUID
+from collections.abc import Callable, Sequence
+from uuid import UUID, uuid5
 
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.chain import ensure_chain_length, ensure_distinct_parties
@@ -13,10 +13,29 @@ from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, R
 from contractledger.domain.party import Party
 from contractledger.domain.permissions import ADMIN_ROLES, ensure_may_change
 
+# Request ids derive from it: changing it would change every id clients hold.
+TRANSFER_REQUEST_NAMESPACE = UUID("1d87e3ab-6784-40d5-a0f3-722262686c5a")
+
 THIRD_PARTY = "third_party"
 OTHER_CORPORATION = "other_corporation"
 REQUEST_RELATIONSHIP = "request_relationship"
 ACCEPT_OPTIONS = (THIRD_PARTY, OTHER_CORPORATION, REQUEST_RELATIONSHIP)
+
+
+def transfer_request_id(contract_id: UUID, request_version: int) -> UUID:
+    """A transfer request's id: the contract and the version its request made,
+    so the same request has the same id in every read model, rebuilt or not."""
+    return uuid5(TRANSFER_REQUEST_NAMESPACE, f"{contract_id}/{request_version}")
+
+
+def chain_after_transfer(chain: Sequence[UUID], relinquishing_entity_id: UUID, accepting_entity_id: UUID) -> list[UUID]:
+    """The chain as a transfer would leave it when accepted through the party
+    above the relinquishing entity (the 'third_party' option, the one the
+    advisor already does business with): the accepting entity in the
+    relinquishing entity's place, the advisor below it (what
+    :func:`successor_chain` makes of that upline)."""
+    above = list(chain[: list(chain).index(relinquishing_entity_id)])
+    return [*above, accepting_entity_id, chain[-1]]
 
 
 def ensure_accept_option(option: str) -> None:

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from contractledger.http import (
     resources_contracts,
+    resources_exports,
     resources_oversight,
     resources_parties,
     resources_queries,
@@ -29,6 +30,8 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
     for query in resources_queries.QUERIES:
         by_path[query.path].append(QueryHandler(query, config))
     for path, handlers in resources_sync.routes(config).items():
+        by_path[path].extend(handlers)
+    for path, handlers in resources_exports.routes(config).items():
         by_path[path].extend(handlers)
     by_path["/health"].append(Health())
     by_path["/ready"].append(Readiness(config))

@@ -58,7 +58,8 @@ class Command:
     aggregate: str | None = None
     """The path parameter naming the aggregate ``If-Match`` is checked against."""
     visible: Callable[[PositionedLedger, Actor, UUID], None] | None = None
-    """Raises NotFound when the actor may not see that aggregate (before a 412 reveals its version)."""
+    """Refuses, as the use case would, an actor who may not be told the aggregate's version (NotFound
+    when it may not see it): run before a 412 reveals that version."""
     location: Callable[[Any], str | None] | None = None
     """Where the created thing is read (a 201 with Location); None: nothing was created."""
     method: str = "POST"

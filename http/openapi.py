@@ -126,7 +126,9 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
     if answer is not None:
         responses[str(op.success)] = {
             "description": "done" if op.method != "GET" else "found",
-            "content": {op.answer_media_type: {"schema": answer}},
+            "content": {
+                media_type: {"schema": answer} for media_type in (op.answer_media_type, *op.other_answer_media_types)
+            },
             "headers": {
                 name: {"description": HEADER_DESCRIPTIONS[name], "schema": {"type": "string"}}
                 for name in op.response_headers

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+<<<<<<< HEAD
 import msgspec
 
 from contractledger.domain.party import ADVISOR_KINDS, KINDS
 from contractledger.domain.triggers import NotificationKind
+=======
+from contractledger.domain.actor import Actor
+from contractledger.domain.errors import NotFound
+from contractledger.domain.permissions import ensure_acts_for
+>>>>>>> issue13-a
 from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
 from contractledger.http.command_bodies import Body
 from contractledger.http.commands import Command
@@ -48,8 +54,35 @@ class ConfigureTriggers(Body):
     kinds: Annotated[list[NotificationKind], msgspec.Meta(max_length=len(NotificationKind))]
 
 
-def _party_is_public(ledger: Any, actor: Any, party_id: UUID) -> None:
-    """The directory is public (SPEC 1): a party's version reveals nothing."""
+def _only_those_who_may_change(code: str, message: str, corporations_too: bool = False) -> Any:
+    """Before a 412 tells a party's current version: refuses, as the use case
+    would, anyone who may not change the party. The version is the party's
+    as it stands, and a party that no longer sees an advisor's profile
+    changes (SPEC 5: after a termination) must not learn that it moved on;
+    those who may change a party see all of it. (An association is made by
+    the advisor or by a corporation: a corporation is never on an
+    individual advisor's contracts, so never a terminating party.)"""
+
+    def ensure(ledger: Any, actor: Actor, party_id: UUID) -> None:
+        if corporations_too and actor.party_id is not None and actor.party_id != party_id:
+            try:
+                if ledger.get_party(actor.party_id).is_corporate_advisor:
+                    return
+            except NotFound:
+                pass
+        ensure_acts_for(actor, party_id, code, message)
+
+    return ensure
+
+
+_changes_its_profile = _only_those_who_may_change(
+    "party.profile.not_yours", "Only the party itself changes its profile; ask them."
+)
+_changes_its_associations = _only_those_who_may_change(
+    "party.association.not_yours",
+    "Only the advisor or the corporation changes their association; ask one of them.",
+    corporations_too=True,
+)
 
 
 COMMANDS = (
@@ -69,7 +102,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.change_profile(
             actor, path["party_id"], body.changes, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_party_is_public,
+        NewVersion, aggregate="party_id", visible=_changes_its_profile,
     ),
     Command(
         "associate_advisor_with_corporation", "/parties/{party_id:uuid}/associate",
@@ -78,7 +111,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.associate_advisor_with_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_party_is_public,
+        NewVersion, aggregate="party_id", visible=_changes_its_associations,
     ),
     Command(
         "dissociate_advisor_from_corporation", "/parties/{party_id:uuid}/dissociate",
@@ -87,7 +120,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.dissociate_advisor_from_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_party_is_public,
+        NewVersion, aggregate="party_id", visible=_changes_its_associations,
     ),
     Command(
         "configure_triggers", "/trigger-settings",

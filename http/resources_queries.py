@@ -10,7 +10,6 @@ from contractledger.domain.health import HealthStatus
 from contractledger.domain.party import KINDS
 from contractledger.domain.status import Status
 from contractledger.http.command_answers import TriggersChosen
-from contractledger.http.concurrency import current_version
 from contractledger.http.pagination import key_of
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
@@ -24,11 +23,13 @@ from contractledger.projections import (
     health_status,
     oversight_records,
     tasks_and_notifications,
+    transfer_requests,
 )
 from contractledger.projections.viewer import Viewer
 
 STATUS, HISTORY, RECORDS = "contract_status", "contract_history", "oversight_records"
 TASKS, DIRECTORY, BUNDLES = "tasks_and_notifications", "directory", "bundle_consistency"
+TRANSFERS = "transfer_requests"
 
 
 # ---- parameters -------------------------------------------------------------------
@@ -80,6 +81,13 @@ class NotificationFilters(Paging):
 
 class PartyFilters(Paging):
     kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
+
+
+class TransferRequestFilters(Paging):
+    contract_id: UUID | None = None
+    state: transfer_requests.RequestState | None = None
+    """Only requests in this state (requested, awaiting_relationship, accepted, transferred, rescinded, denied,
+    fell_through)."""
 
 
 class DatedList(Paging):
@@ -141,11 +149,13 @@ def _contract(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf)
     return Versioned(*found) if found is not None else None
 
 
-def _aggregate_version(parameter: str) -> Any:
-    def version(config: AppConfig, path: dict[str, UUID], found: Any) -> int | None:
-        return current_version(config.ledger, path[parameter])
-
-    return version
+def _party_profile(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf) -> Any:
+    """The profile with the version of what it shows (its ETag), both as the
+    viewer's sight of the profile allows (projections/profile_sight.py)."""
+    if p.as_of is not None:
+        return directory.party_profile(config.views, viewer, path["party_id"], on=p.on, as_of=p.as_of)
+    found = directory.versioned_party_profile(config.views, viewer, path["party_id"], on=p.on)
+    return Versioned(*found) if found is not None else None
 
 
 QUERIES = (
@@ -174,7 +184,7 @@ QUERIES = (
             contract_history.contract_history(
                 c.views, viewer, path["contract_id"], as_of=p.as_of,
                 # one page (and one more entry, to know there is a next) read in SQL
-                after=_history_cursor(p.after), limit=p.limit + 1,
+                after=_position_cursor(p.after), limit=p.limit + 1,
             )
         ),
         contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
@@ -272,6 +282,26 @@ QUERIES = (
         "notifications", Reading, (), _triggers, TriggersChosen,
     ),
     Query(
+        "transfer_requests", "/transfer-requests",
+        "SPEC 5: the transfer requests you may see, in ledger order: made to you as the accepting entity (your "
+        "request history: advisor, carrier, the chain as it is and as it would be, relinquishing entity, date, "
+        "note, state), or on a contract you are on.",
+        "contracts", TransferRequestFilters, (TRANSFERS,),
+        lambda c, viewer, path, p: transfer_requests.transfer_requests(
+            c.views, viewer, contract_id=p.contract_id, state=p.state,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_position_cursor(p.after), limit=p.limit + 1,
+        ),
+        transfer_requests.TransferRequest, key=lambda r: (r.position,),
+    ),
+    Query(
+        "transfer_request", "/transfer-requests/{request_id:uuid}",
+        "SPEC 5: one transfer request you may see (its accepting entity, a party on its contract, an auditor).",
+        "contracts", Reading, (TRANSFERS,),
+        lambda c, viewer, path, p: transfer_requests.transfer_request(c.views, viewer, path["request_id"]),
+        transfer_requests.TransferRequest, missing="transfer_request.not_found",
+    ),
+    Query(
         "parties", "/parties", "SPEC 1: the directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
         lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind),
@@ -279,10 +309,10 @@ QUERIES = (
     ),
     Query(
         "party_profile", "/parties/{party_id:uuid}",
-        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then).",
+        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then); "
+        "ETag is the version of what it shows.",
         "parties", AsOf, (DIRECTORY, STATUS),
-        lambda c, viewer, path, p: directory.party_profile(c.views, viewer, path["party_id"], on=p.on, as_of=p.as_of),
-        dict[str, Any], version=_aggregate_version("party_id"), missing="party.not_found",
+        _party_profile, dict[str, Any], version=carried_version, missing="party.not_found",
     ),
     Query(
         "associations", "/parties/{party_id:uuid}/associations",
@@ -294,9 +324,10 @@ QUERIES = (
 )
 
 
-def _history_cursor(after: str | None) -> int | None:
-    """The notification id a history cursor stands for; a cursor of another
-    list is left to the pager, which refuses it."""
+def _position_cursor(after: str | None) -> int | None:
+    """The ledger position a cursor of a list ordered by position (a history,
+    the transfer requests) stands for; a cursor of another list is left to
+    the pager, which refuses it."""
     if after is None:
         return None
     key = key_of(after)

@@ -37,6 +37,8 @@ class Operation:
     """The success body's type (a Struct or dataclass) or a JSON Schema dict."""
     success: int = 200
     answer_media_type: str = "application/json"
+    other_answer_media_types: tuple[str, ...] = ()
+    """Further media types the same answer comes in (chosen by a query parameter)."""
     refusals: tuple[int, ...] = ()
     request_headers: tuple[str, ...] = ()
     response_headers: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from contractledger.projections.contract_status import ContractStatusView
 from contractledger.projections.directory import DirectoryView
 from contractledger.projections.oversight_records import OversightRecordsView
 from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView
+from contractledger.projections.transfer_requests import TransferRequestsView
 from contractledger.projections.view import View
 from contractledger.sync.feed_view import FEED_VIEWS
 
@@ -18,5 +19,6 @@ VIEWS: tuple[type[View], ...] = (
     TasksAndNotificationsView,
     DirectoryView,
     BundleConsistencyView,
+    TransferRequestsView,
     *FEED_VIEWS,
 )

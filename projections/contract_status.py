@@ -11,7 +11,7 @@ before that day, exactly as ``Contract.status_on`` reads its timeline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -193,7 +193,8 @@ class ContractStatusView(BufferedView):
         elif isinstance(e, Contract.Terminated):
             row["transfer"] = None
             row["termination"] = json_text(
-                {"reason": e.reason, "effective_on": e.effective_on, "advisor_profile": e.advisor_profile}
+                {"reason": e.reason, "effective_on": e.effective_on, "advisor_profile": e.advisor_profile,
+                 "recorded_at": instant_text(e.timestamp)}
             )
         elif isinstance(e, Contract.Reactivated):
             row["termination"] = None
@@ -419,13 +420,14 @@ def read_contracts(
     status: Status | str | None = None,
     on: date | None = None,
     as_of: datetime | None = None,
+    advisor_ids: Collection[UUID] | None = None,
 ) -> list[ContractStatus]:
     """The contracts ``viewer`` may see, inside an open read (for queries that join views)."""
     return [
         found
         for found, _ in _read_versioned(
             read, viewer, contract_id=contract_id, party_id=party_id, carrier_id=carrier_id, advisor_id=advisor_id,
-            status=status, on=on, as_of=as_of,
+            status=status, on=on, as_of=as_of, advisor_ids=advisor_ids,
         )
     ]
 
@@ -441,6 +443,7 @@ def _read_versioned(
     status: Status | str | None = None,
     on: date | None = None,
     as_of: datetime | None = None,
+    advisor_ids: Collection[UUID] | None = None,
 ) -> list[tuple[ContractStatus, int]]:
     """As ``read_contracts``, each contract with the view's version of it (see ``versioned_contract``)."""
     ensure_instant(as_of)
@@ -461,6 +464,11 @@ def _read_versioned(
     if party_id is not None:
         where.append(on_chain)
         params.append(id_text(party_id))
+    if advisor_ids is not None:
+        if not advisor_ids:
+            return []
+        where.append(f"c.advisor_id IN ({', '.join('?' for _ in advisor_ids)})")
+        params.extend(id_text(a) for a in advisor_ids)
     found = [row for row in _select_contracts(read, on, as_of, where, params)]
     numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
     contracts = [
@@ -519,6 +527,20 @@ def versioned_contract(
     with reading(database) as read:
         found = _read_versioned(read, viewer, contract_id=contract_id, on=on)
     return found[0] if found else None
+
+
+def read_advisors_terminated_with(read: Reading, party_id: UUID, *, on: date, as_of: datetime | None = None) -> set[UUID]:
+    """The advisors with a contract with ``party_id`` whose termination had
+    taken effect by ``on`` (as recorded by ``as_of``), at any time: a cheap
+    first cut for readers that need the contracts of a few advisors only."""
+    t = read.tables(ContractStatusView)
+    rows = read.rows(
+        f"SELECT DISTINCT s.advisor_id FROM {t['contract_parties']} p JOIN {t['status_changes']} s"
+        " ON s.contract_id = p.contract_id WHERE p.party_id = ? AND s.status = ? AND s.effective_on <= ?"
+        " AND s.recorded_at <= ? AND s.advisor_id IS NOT NULL",
+        [id_text(party_id), Status.TERMINATED.value, date_text(on), instant_text(as_of) if as_of else END_OF_TIME],
+    )
+    return {UUID(advisor_id) for (advisor_id,) in rows}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@ advisors' associations with corporations, and the direct relationships
 between organisations.
 
 Every profile change is kept, so a profile as the ledger knew it at an
-instant is the registration plus the changes recorded by then (SPEC 10).
+instant is the registration plus the changes recorded by then (SPEC 10);
+and every party event's version, so the version a reader is shown is the
+party's version at the last instant of the history it sees. Which part of
+a profile's history a viewer sees is :mod:`profile_sight`'s to say; every
+read here asks it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from contractledger.domain.party import Party
 from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.status import Status
 from contractledger.domain.triggers import TriggerSettings
-from contractledger.projections.contract_status import ContractStatus, END_OF_TIME, read_contracts
+from contractledger.projections import profile_sight
+from contractledger.projections.contract_status import END_OF_TIME, read_contracts
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -45,7 +50,7 @@ PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifie
 class DirectoryView(BufferedView):
     name = "directory"
     rebuild_cost = 3.5
-    tables = ("parties", "profile_changes", "associations", "direct_relationships")
+    tables = ("parties", "profile_changes", "party_versions", "associations", "direct_relationships")
     ignores = (
         Contract.Event,
         Bundle.Event,
@@ -63,6 +68,7 @@ class DirectoryView(BufferedView):
         self.profile_changes: AppendBuffer = self.buffer(
             AppendBuffer, "profile_changes", ("party_id", "version", "recorded_at", "changes")
         )
+        self.versions: AppendBuffer = self.buffer(AppendBuffer, "party_versions", ("party_id", "version", "recorded_at"))
         self.relationships: AppendBuffer = self.buffer(
             AppendBuffer, "direct_relationships", ("contract_id", "upper_id", "lower_id", "requested_at")
         )
@@ -75,6 +81,8 @@ class DirectoryView(BufferedView):
             " registered_at TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t['profile_changes']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " recorded_at TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (party_id, version))",
+            f"CREATE TABLE IF NOT EXISTS {t['party_versions']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
+            " recorded_at TEXT NOT NULL, PRIMARY KEY (party_id, version))",
             f"CREATE TABLE IF NOT EXISTS {t['associations']} (individual_id TEXT NOT NULL,"
             " corporation_id TEXT NOT NULL, associated_at TEXT NOT NULL, PRIMARY KEY (individual_id, corporation_id))",
             f"CREATE TABLE IF NOT EXISTS {t['direct_relationships']} (contract_id TEXT PRIMARY KEY,"
@@ -98,6 +106,7 @@ class DirectoryView(BufferedView):
             }
         )
         self.profile_changes.append(party_id, e.originator_version, at, profile)
+        self.versions.append(party_id, e.originator_version, at)
 
     @handles(Party.ProfileChanged)
     def profile_changed(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
@@ -106,6 +115,7 @@ class DirectoryView(BufferedView):
         profile = {**json_from(row["profile"]), **json_from(json_text(e.changes))}
         row.update(profile=json_text(profile), name=str(profile.get("name", "")), identifiers=json_text(profile.get("identifiers")))
         self.profile_changes.append(party_id, e.originator_version, instant_text(e.timestamp), json_text(e.changes))
+        self.versions.append(party_id, e.originator_version, instant_text(e.timestamp))
 
     # associations are rare: written at once rather than buffered
     @handles(Party.AssociatedWithCorporation)
@@ -114,6 +124,7 @@ class DirectoryView(BufferedView):
             f"INSERT INTO {self.t['associations']} (individual_id, corporation_id, associated_at) VALUES (?, ?, ?)",
             (id_text(e.originator_id), id_text(e.corporation_id), instant_text(e.timestamp)),
         )
+        self.versions.append(id_text(e.originator_id), e.originator_version, instant_text(e.timestamp))
 
     @handles(Party.DissociatedFromCorporation)
     def dissociated(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
@@ -121,6 +132,7 @@ class DirectoryView(BufferedView):
             f"DELETE FROM {self.t['associations']} WHERE individual_id = ? AND corporation_id = ?",
             (id_text(e.originator_id), id_text(e.corporation_id)),
         )
+        self.versions.append(id_text(e.originator_id), e.originator_version, instant_text(e.timestamp))
 
     @handles(Contract.DirectRelationshipRequested)
     def relationship_requested(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
@@ -143,15 +155,34 @@ class PartyCard:
     identifiers: Any
 
 
-def parties(database: ViewDatabase, viewer: Viewer, *, kind: str | None = None) -> list[PartyCard]:
-    """SPEC 1: the directory of parties (kind, level, advisor kind, name and
+def parties(
+    database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None
+) -> list[PartyCard]:
+    """SPEC 1 and 5: the directory of parties (kind, level, advisor kind, name and
     identifiers), which every viewer may search to find whom to contract
-    with. The rest of a profile is read through :func:`party_profile`."""
+    with; an advisor's card as ``viewer`` may see it on ``on`` (after a
+    termination, a terminating party's card of the advisor is the snapshot's:
+    :mod:`profile_sight`). The rest of a profile is read through :func:`party_profile`."""
+    on = on or business_today()
     with reading(database) as read:
         t = read.tables(DirectoryView)
         sql = f"SELECT party_id, kind, advisor_kind, level, name, identifiers FROM {t['parties']}"
-        rows = read.rows(sql + " WHERE kind = ? ORDER BY name, party_id", [kind]) if kind else read.rows(sql + " ORDER BY name, party_id")
-    return [PartyCard(UUID(p), k, a, lv, n, json_from(i)) for p, k, a, lv, n, i in rows]
+        rows = read.rows(sql + " WHERE kind = ?", [kind]) if kind else read.rows(sql)
+        frozen = {
+            advisor_id: sight.snapshot
+            for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on).items()
+            if sight.snapshot is not None
+        }
+    cards = []
+    for p, k, a, lv, n, i in rows:
+        party_id = UUID(p)
+        snapshot = frozen.get(party_id)
+        if snapshot is not None:
+            n, identifiers = str(snapshot.get("name", "")), snapshot.get("identifiers")
+        else:
+            identifiers = json_from(i)
+        cards.append(PartyCard(party_id, k, a, lv, n, identifiers))
+    return sorted(cards, key=lambda card: (card.name, str(card.party_id)))
 
 
 def read_profile(read: Reading, party_id: UUID, as_of: datetime | None = None) -> dict[str, Any] | None:
@@ -168,43 +199,61 @@ def read_profile(read: Reading, party_id: UUID, as_of: datetime | None = None) -
     return profile
 
 
+def read_version(read: Reading, party_id: UUID, as_of: datetime | None = None) -> int | None:
+    """The party's version (its last event's) as the ledger knew it at ``as_of``."""
+    t = read.tables(DirectoryView)
+    ((version,),) = read.rows(
+        f"SELECT MAX(version) FROM {t['party_versions']} WHERE party_id = ? AND recorded_at <= ?",
+        [id_text(party_id), instant_text(as_of) if as_of else END_OF_TIME],
+    )
+    return None if version is None else int(version)
+
+
 def party_profile(
     database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None, as_of: datetime | None = None
 ) -> dict[str, Any] | None:
-    """SPEC 1, 5 and 10: a party's profile as ``viewer`` may read it on ``on``.
+    """SPEC 1, 5 and 10: a party's profile as ``viewer`` may read it on ``on``
+    (:mod:`profile_sight` says which): for a party whose every contract with
+    the advisor is terminated on ``on``, the snapshot recorded at termination,
+    not the later changes (reactivation lifts that); for a party with no
+    contract with the advisor, its directory card (name and identifiers).
+    ``as_of`` reads it as the ledger knew it then. None when there is no
+    such party."""
+    found = _visible_profile(database, viewer, party_id, on, as_of)
+    return found[0] if found else None
 
-    For an advisor, a party whose every contract with the advisor is
-    terminated on ``on`` (the termination has taken effect) reads the
-    snapshot recorded at termination, not the later changes; reactivation
-    lifts that. A party with no contract with the advisor reads only its
-    directory card (name and identifiers). The advisor itself, auditors and
-    sync peers read the profile; ``as_of`` reads it as the ledger knew it
-    then. None when there is no such party."""
+
+def versioned_party_profile(
+    database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None
+) -> tuple[dict[str, Any], int | None] | None:
+    """``party_profile`` now, with the version of what it shows (its ETag):
+    the party's version when the viewer's sight of it ends, so a terminating
+    party is never told that the advisor's profile moved on. (None for a
+    view generation built before it kept versions: rebuild the directory.)"""
+    return _visible_profile(database, viewer, party_id, on, None)
+
+
+def _visible_profile(
+    database: ViewDatabase, viewer: Viewer, party_id: UUID, on: date | None, as_of: datetime | None
+) -> tuple[dict[str, Any], int | None] | None:
     ensure_instant(as_of)
     on = on or business_today()
     with reading(database) as read:
-        profile = read_profile(read, party_id, as_of)
+        t = read.tables(DirectoryView)
+        kinds = read.rows(f"SELECT kind FROM {t['parties']} WHERE party_id = ?", [id_text(party_id)])
+        if not kinds:
+            return None
+        sight = profile_sight.sight_of(read, viewer, party_id, kinds[0][0], on=on, as_of=as_of)
+        until = sight.until(as_of)
+        profile = read_profile(read, party_id, until)
         if profile is None:
             return None
-        t = read.tables(DirectoryView)
-        (kind,) = read.rows(f"SELECT kind FROM {t['parties']} WHERE party_id = ?", [id_text(party_id)])[0]
-        if kind != "advisor" or viewer.sees_every_contract or viewer.party_id == party_id:
-            return profile
-        shared = read_contracts(read, viewer, advisor_id=party_id, on=on, as_of=as_of)
-    return _advisor_profile_for(profile, shared)
-
-
-def _advisor_profile_for(profile: dict[str, Any], shared: list[ContractStatus]) -> dict[str, Any]:
-    if any(c.status is not Status.TERMINATED for c in shared):
-        return profile
-    snapshots = sorted(
-        (c.termination["effective_on"], c.termination["advisor_profile"])
-        for c in shared
-        if c.termination and c.termination.get("advisor_profile") is not None
-    )
-    if snapshots:
-        return dict(snapshots[-1][1])
-    return {"name": profile.get("name"), "identifiers": profile.get("identifiers")}
+        version = read_version(read, party_id, until)
+    if sight.snapshot is not None:
+        return dict(sight.snapshot), version
+    if not sight.whole:
+        return {"name": profile.get("name"), "identifiers": profile.get("identifiers")}, version
+    return profile, version
 
 
 def read_corporations_of_individuals(read: Reading) -> dict[UUID, set[UUID]]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from contractledger.domain.clock import SystemClock, today
+from contractledger.domain.clock import SystemClock, end_of_day, today
 from contractledger.projections import positions
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
@@ -67,6 +67,11 @@ def business_today() -> date:
     """Today in the ledger's business time zone (its setting, SPEC 10): the default
     date of a query whose caller gave none (the HTTP routes give their clock's)."""
     return today(SystemClock.from_settings(os.environ))
+
+
+def business_end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in the ledger's business time zone (its setting, SPEC 10)."""
+    return end_of_day(SystemClock.from_settings(os.environ), day)
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -46,6 +46,7 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
+from contractledger.projections.transfer_requests import request_details
 from contractledger.projections.view import handles
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
@@ -228,9 +229,13 @@ class TasksAndNotificationsView(BufferedView):
             return
         self._notify(tx, chain, Kind.STATUS_CHANGED, e, notification_id, contract_id, details={"status": status_after(e).value})
         if isinstance(e, Contract.TransferRequested):
-            relinquishing, accepting = id_text(e.relinquishing_entity_id), id_text(e.accepting_entity_id)
-            self._notify(tx, [relinquishing], Kind.TRANSFER_REQUESTED_ON_CONTRACT_I_RELINQUISH, e, notification_id, contract_id)
-            self._notify(tx, [accepting], Kind.NEW_TRANSFER_REQUEST_I_MAY_ACCEPT, e, notification_id, contract_id)
+            # the request itself (SPEC 5): the accepting entity decides from it, seeing nothing else of the contract
+            request = request_details(e.originator_id, e.originator_version, chain, e)
+            relinquishing, accepting = request["relinquishing_entity_id"], request["accepting_entity_id"]
+            self._notify(tx, [relinquishing], Kind.TRANSFER_REQUESTED_ON_CONTRACT_I_RELINQUISH, e, notification_id,
+                         contract_id, details=request)
+            self._notify(tx, [accepting], Kind.NEW_TRANSFER_REQUEST_I_MAY_ACCEPT, e, notification_id, contract_id,
+                         details=request)
         kind = _STATUS_KINDS.get(type(e))
         if kind is Kind.CONTRACT_DOWNGRADED:
             # public (SPEC 5): every party working with the advisor hears of it

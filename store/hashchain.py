@@ -67,16 +67,40 @@ class Verdict:
         )
 
 
+class ChainWalker:
+    """Checks the links of a ledger one event at a time, in the ledger's order:
+    what :func:`verify` does, for a reader that does something with each event
+    as it is proven (an export writes exactly the events whose links it checked).
+
+    After the first broken link nothing later is proven: a tamperer can
+    recompute every hash after the one it changed, so later links that match
+    their stored hashes prove nothing."""
+
+    def __init__(self) -> None:
+        self.previous = GENESIS
+        self.checked = 0
+        self.first_broken_notification_id: int | None = None
+
+    def check(self, event: ChainedEvent) -> bool:
+        """True when ``event`` is proven: its link and every one before it hold."""
+        if self.first_broken_notification_id is not None:
+            return False
+        expected = link(self.previous, event.originator_id, event.originator_version, event.topic, bytes(event.state))
+        if expected != bytes(event.stored_hash):
+            self.first_broken_notification_id = event.notification_id
+            return False
+        self.previous = expected
+        self.checked += 1
+        return True
+
+    def verdict(self) -> Verdict:
+        return Verdict(self.first_broken_notification_id is None, self.checked, self.first_broken_notification_id)
+
+
 def verify(events: Iterable[ChainedEvent]) -> Verdict:
     """Walks events in the ledger's order and recomputes every link."""
-    previous = GENESIS
-    checked = 0
+    walker = ChainWalker()
     for event in events:
-        expected = link(
-            previous, event.originator_id, event.originator_version, event.topic, bytes(event.state)
-        )
-        if expected != bytes(event.stored_hash):
-            return Verdict(False, checked, event.notification_id)
-        previous = expected
-        checked += 1
-    return Verdict(True, checked)
+        if not walker.check(event):
+            break
+    return walker.verdict()

@@ -53,6 +53,17 @@ bookkeeping; the status moves come as their own events)."""
 
 HEARD = (*CREATIONS, *STATUS_MOVES, Contract.Terminated, Contract.Reactivated, *NUMBERING)
 
+PUBLIC_REASONS = (Contract.Downgraded,)
+"""The actions whose reason a change carries: a downgrade is public (SPEC 5).
+
+A feed item carries only what every receiver of its peer may see (SPEC 9), and
+a peer serves parties that are not on the contract. So no change carries a
+note or a document, and of the reasons only a downgrade's: a vest's is private
+to the contract's parties, and so is a termination's (Market Conduct, Deceased,
+...), like everything of a contract beyond its status, chain, writing numbers
+and codes. For those the item says the status alone (a transfer's end is its
+kind, ``transferred``)."""
+
 
 class ContractState:
     """What a feed keeps of a contract between its events: enough to say its
@@ -80,12 +91,11 @@ def change_of(event: Any, state: ContractState | None) -> tuple[str, ContractSta
     assert state is not None
     if kind_of_event in STATUS_MOVES:
         moved_to = STATUS_MOVES[kind_of_event] or Status(event.status)
-        details = {"reason": getattr(event, "reason", None)} if hasattr(event, "reason") else {}
+        details = {"reason": event.reason} if kind_of_event in PUBLIC_REASONS else {}
         return "status_changed", ContractState(moved_to.value, state.writing_numbers, state.codes), details
     if kind_of_event is Contract.Terminated:
         kind = "transferred" if event.reason == TRANSFERRED else "terminated"
-        after = ContractState(Status.TERMINATED.value, state.writing_numbers, state.codes)
-        return kind, after, {"reason": event.reason}
+        return kind, ContractState(Status.TERMINATED.value, state.writing_numbers, state.codes), {}
     if kind_of_event is Contract.Reactivated:
         return "reactivated", ContractState(Status.ACTIVE.value, state.writing_numbers, state.codes), {}
     return _numbering(event, state)

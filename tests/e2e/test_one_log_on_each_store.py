@@ -1,7 +1,8 @@
 """What is written over HTTP is the one log every other part reads: the
-views, both peers' feeds, verify-ledger and export-history see exactly the
-events the served commands recorded, on SQLite and on PostgreSQL (where a
-differently named application once wrote to a table nothing read)."""
+views, both peers' feeds, verify-ledger and export-history (and the same
+export over the API) see exactly the events the served commands recorded,
+on SQLite and on PostgreSQL (where a differently named application once
+wrote to a table nothing read)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,16 @@ def test_commands_served_over_http_are_what_views_feeds_verify_and_export_see(tm
         events = [line for line in lines if "notification_id" in line]
         assert [e["notification_id"] for e in events] == list(range(1, head + 1))
         assert {e["aggregate_id"] for e in events} >= {contract}
+        assert json.loads(exported.stdout.splitlines()[-1])["verdict"]["events_exported"] == head
+
+        # the same export over the API, streamed (chunked): the same bytes, the verdict last
+        for path in ("/ledger/export?format=jsonl", f"/contracts/{contract}/export?format=csv"):
+            served = server.request("GET", path, p.auditor)
+            assert served.status == 200 and served.headers["Transfer-Encoding"] == "chunked", served.headers
+            scope = ["--all"] if path.startswith("/ledger") else ["--contract", contract, "--format", "csv"]
+            written = tmp_path / "export"
+            assert script(server, "export-history", *scope, "--output", str(written)).returncode == 0
+            assert served.body == written.read_bytes()
     finally:
         assert server.stop() == 0
 

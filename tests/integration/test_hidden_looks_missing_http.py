@@ -36,6 +36,8 @@ from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
 from contractledger.http.openapi import Document  # noqa: E402
 from contractledger.http.routing import Operation  # noqa: E402
+from contractledger.projections import transfer_requests  # noqa: E402
+from contractledger.projections.viewer import Viewer  # noqa: E402
 
 PUBLIC = {"party_id", "advisor_id"}  # the directory is public (SPEC 1): a party's existence is no secret
 FIELD_SAMPLES: dict[str, Any] = {  # values a body decodes and a use case would read, so that the walk gets past them
@@ -59,7 +61,11 @@ def hidden(api: Api) -> dict[str, tuple[uuid.UUID, list[Actor]]]:
                                        effective_on=w.today, reminder_on=w.in_days(5))
     debt = ledger.log_debt(w.aga_admin, contract, amount=Decimal("10.00"), effective_on=w.today, reminder_on=w.in_days(5))
     bundle = ledger.get_contract(contract).bundle_id
+    moving = w.active_contract()
+    accepting = w.register("agency", "Beacon AGA", level="AGA")
+    ledger.request_transfer(w.producer, moving, w.aga, accepting, note="walk")
     api.caught_up()
+    (request,) = [r.request_id for r in transfer_requests.transfer_requests(api.config.views, Viewer.auditor("walk"))]
     off_the_contract = [w.other_aga_admin, w.second_producer, w.operator]
     # private records: not for the other parties on the contract either, nor for sync peers
     record_hiders = [w.carrier_staff, w.producer, w.peer, w.other_aga_admin, w.operator]
@@ -68,6 +74,8 @@ def hidden(api: Api) -> dict[str, tuple[uuid.UUID, list[Actor]]]:
         "bundle_id": (bundle, [w.other_aga_admin, w.operator]),
         "monitoring": (monitoring, record_hiders),
         "debt": (debt, record_hiders),
+        # a transfer request: for its contract's parties, its accepting entity and auditors only
+        "request_id": (request, [w.other_aga_admin, w.second_producer, w.peer, w.operator]),
     }
 
 

@@ -44,6 +44,34 @@ class TestConsolidation(LedgerScenario):
         codes = self.ledger.get_contract(self.target).codes
         self.assertEqual(["LIFE-01", "LIFE-01", "HEALTH-02"], [c["code"] for c in codes])
 
+    def test_neither_choice_changes_the_status_of_a_code_the_target_already_has(self) -> None:
+        for code_handling in ("copy", "merge"):
+            with self.subTest(code_handling=code_handling):
+                relinquished, target = self.active_contract(), self.active_contract()
+                # each code the target has arrives from the relinquished contract with the other status
+                for contract, active, inactive in ((relinquished, "SHARED-A", "SHARED-B"), (target, "SHARED-B", "SHARED-A")):
+                    self.ledger.add_contract_code(self.carrier_staff, contract, active, status="active")
+                    self.ledger.add_contract_code(self.carrier_staff, contract, inactive, status="inactive")
+                self.ledger.add_contract_code(self.carrier_staff, relinquished, "NEW-C", status="inactive")
+                self.ledger.consolidate(self.carrier_staff, relinquished, target, code_handling)
+                codes = self.ledger.get_contract(target).codes
+                self.assertEqual({"SHARED-A": "inactive", "SHARED-B": "active", "NEW-C": "inactive"},
+                                 self.ledger.get_contract(target).code_statuses)
+                # every entry of one string says the same (a copy's second entry too)
+                self.assertEqual(
+                    {("SHARED-A", "inactive"), ("SHARED-B", "active"), ("NEW-C", "inactive")},
+                    {(c["code"], c["status"]) for c in codes},
+                )
+
+    def test_merging_keeps_one_code_per_string_even_when_the_relinquished_contract_holds_two(self) -> None:
+        once_copied = self.active_contract()
+        self.ledger.add_contract_code(self.carrier_staff, once_copied, "LIFE-01")
+        self.ledger.consolidate(self.carrier_staff, once_copied, self.relinquished, "copy")
+        self.assertEqual(["LIFE-01", "HEALTH-02", "LIFE-01"], [c["code"] for c in self.ledger.get_contract(self.relinquished).codes])
+        fresh = self.active_contract()
+        self.ledger.consolidate(self.carrier_staff, self.relinquished, fresh, "merge")
+        self.assertEqual(["LIFE-01", "HEALTH-02"], [c["code"] for c in self.ledger.get_contract(fresh).codes])
+
     def test_both_contracts_change_in_one_save(self) -> None:
         before = self.ledger.recorder.max_notification_id()
         self.consolidate()

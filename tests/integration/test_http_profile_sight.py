@@ -1,0 +1,110 @@
+"""SPEC 5 over HTTP, on both stores: after a termination takes effect, the
+terminating parties no longer see the advisor's profile changes on any
+surface (the party read, its ETag, the directory's lists and filters, the
+version a refused command would tell), while everyone else who may see the
+profile does; reactivation makes the changes visible again."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_http_world import Api, running_api  # noqa: E402
+from views_scenario import LETTER  # noqa: E402
+
+from contractledger.domain.actor import Actor  # noqa: E402
+
+NEW = {"name": "Grace Brewster Murray", "identifiers": {"npn": "NEW-NPN"}}
+
+
+@pytest.fixture
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
+
+
+def read(api: Api, actor: Actor, path: str, **params: str) -> Any:
+    api.caught_up()
+    answer = api.client.simulate_get(path, headers=api.as_(actor), params=params)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def card(api: Api, actor: Actor, party: Any, **filters: str) -> dict[str, Any]:
+    items = read(api, actor, "/parties", limit="500", **filters).json["items"]
+    (found,) = [c for c in items if c["party_id"] == str(party)]
+    return {"name": found["name"], "identifiers": found["identifiers"]}
+
+
+def seen(api: Api, actor: Actor, party: Any) -> tuple[str, dict[str, Any], str]:
+    answer = read(api, actor, f"/parties/{party}")
+    return answer.json["name"], answer.json.get("identifiers"), answer.headers["ETag"]
+
+
+def test_after_the_effective_date_the_terminating_parties_no_longer_see_the_advisors_profile_changes(api: Api) -> None:
+    w = api.world
+    advisor, producer = w.second_advisor, w.second_producer
+    ended = w.active_contract(advisor=advisor)  # carrier, MGA, AGA, advisor
+    w.active_contract(advisor=advisor, aga=w.other_aga)  # carrier, MGA, the other AGA: still in force
+    terminated = api.client.simulate_post(
+        f"/contracts/{ended}/terminate", headers=api.as_(w.carrier_staff),
+        json={"reason": "Retired", "documents": [LETTER.__dict__], "effective_on": w.today.isoformat()},
+    )
+    assert terminated.status_code == 200, terminated.json
+    old = {"name": "Grace Hopper", "identifiers": {"npn": "Gra"}}
+    before = seen(api, w.aga_admin, advisor)
+    assert before[:2] == (old["name"], old["identifiers"])
+    api.clock.advance(seconds=1)
+
+    changed = api.client.simulate_post(
+        f"/parties/{advisor}/change-profile", headers={**api.as_(producer), "If-Match": before[2]},
+        json={"changes": {**NEW, "addresses": [{"city": "Arlington"}]}},
+    )
+    assert changed.status_code == 200, changed.json
+
+    # the terminating party (on no contract in force with the advisor): the profile as it was, on every surface
+    assert seen(api, w.aga_admin, advisor) == before
+    for filters in ({}, {"kind": "advisor"}):
+        assert card(api, w.aga_admin, advisor, **filters) == old
+    assert "addresses" not in read(api, w.aga_admin, f"/parties/{advisor}").json
+    # a refused command tells it no version either (a 412 would say "it is now at version 2")
+    for path, body in ((f"/parties/{advisor}/change-profile", {"changes": {"name": "x"}}),
+                       (f"/parties/{advisor}/associate", {"corporation_id": str(w.corporation)}),
+                       (f"/parties/{advisor}/dissociate", {"corporation_id": str(w.corporation)})):
+        refused = api.client.simulate_post(path, headers={**api.as_(w.aga_admin), "If-Match": '"1"'}, json=body)
+        assert refused.status_code == 403 and "current_version" not in refused.json, (path, refused.json)
+
+    # positive controls: those with a contract in force, the advisor, auditors and the public directory see the change
+    for actor in (w.carrier_staff, w.mga_admin, w.other_aga_admin, producer, w.auditor):
+        name, identifiers, tag = seen(api, actor, advisor)
+        assert (name, identifiers) == (NEW["name"], NEW["identifiers"]) and tag != before[2], actor
+        assert card(api, actor, advisor, kind="advisor") == NEW
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    assert card(api, stranger, advisor, kind="advisor") == NEW
+
+    # reactivation: the changes made while terminated become visible
+    reactivated = api.client.simulate_post(f"/contracts/{ended}/reactivate", headers=api.as_(w.carrier_staff), json={})
+    assert reactivated.status_code == 200, reactivated.json
+    name, identifiers, tag = seen(api, w.aga_admin, advisor)
+    assert (name, identifiers, tag) == (NEW["name"], NEW["identifiers"], seen(api, w.auditor, advisor)[2])
+    assert card(api, w.aga_admin, advisor, kind="advisor") == NEW
+
+
+def test_before_the_effective_date_the_terminating_parties_still_follow_the_profile(api: Api) -> None:
+    w = api.world
+    advisor = w.second_advisor
+    ended = w.active_contract(advisor=advisor)
+    w.ledger.terminate(w.carrier_staff, ended, "Retired", [LETTER], effective_on=w.in_days(10))
+    api.clock.advance(seconds=1)
+    w.ledger.change_profile(w.second_producer, advisor, NEW)
+    assert card(api, w.aga_admin, advisor, kind="advisor") == NEW
+    assert seen(api, w.aga_admin, advisor)[:2] == (NEW["name"], NEW["identifiers"])
+    # the same reads on a day after the termination takes effect show the profile as it was when it was recorded
+    later = w.in_days(11).isoformat()
+    frozen = read(api, w.aga_admin, f"/parties/{advisor}", on=later)
+    assert frozen.json["name"] == "Grace Hopper" and frozen.headers["ETag"] == '"1"'
