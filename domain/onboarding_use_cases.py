@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.bundle import Bundle
+from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle, ensure_may_move_alone, ensure_moving_as_one
 from contractledger.domain.chain import (
     ensure_advisor_chain,
     ensure_direct_relationship_chain,
@@ -28,8 +28,14 @@ from contractledger.domain.permissions import (
     ensure_may_change,
 )
 from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.status import TERMINAL, WORKFLOW, Status
-from contractledger.domain.workflow import WorkflowStep, initial_status, parse_status
+from contractledger.domain.status import Status
+from contractledger.domain.workflow import (
+    WorkflowStep,
+    ensure_manual_change,
+    ensure_step_applies,
+    initial_status,
+    parse_status,
+)
 
 
 def ensure_one_advisor(chains: Sequence[Sequence[UUID]]) -> None:
@@ -155,7 +161,10 @@ class OnboardingUseCases:
         contract = self._load_contract(contract_id)
         ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract
         ensure_permission(actor, contract)
-        members = self._moving_together(contract)
+        ensure_step_applies(contract.status, step)
+        attached = self._attached_members(contract)
+        ensure_moving_as_one(contract, attached)
+        members = [contract, *attached]
         day, at = self._effective(effective_on), self._now()
         for member in members:
             if member.id != contract.id:
@@ -163,17 +172,14 @@ class OnboardingUseCases:
             member.advance(step, actor=actor, effective_on=day, at=at)
         return [m.id for m in members], members
 
-    def _moving_together(self, contract: Contract) -> list[Contract]:
-        """The contract and every other bundle member still in the workflow.
-
-        Members that left the workflow (a carrier decision, a hold, a terminal
-        status) no longer take workflow steps, so they are not moved.
-        """
+    def _attached_members(self, contract: Contract) -> list[Contract]:
+        """The other members of the contract's bundle that move with it: those
+        not detached and not terminal (a terminal member stays where it ended)."""
         if contract.bundle_id is None:
-            return [contract]
+            return []
         bundle = self._load_bundle(contract.bundle_id)
         others = [self._load_contract(m) for m in bundle.member_ids if m != contract.id]
-        return [contract, *(m for m in others if m.status not in TERMINAL and m.status in WORKFLOW)]
+        return [m for m in others if not m.is_terminal]
 
     def _step(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None, command_id: str | None) -> list[UUID]:
         def use_case() -> tuple[list[UUID], list[Aggregate]]:
@@ -245,6 +251,9 @@ class OnboardingUseCases:
         an active contract goes only to a terminal status. A direct
         relationship is approved only by the upper organisation. A transfer
         package's outcome decides its original (SPEC 5) in the same save.
+        While its bundle is with the agency or the producer, a contract with
+        other members still attached is refused (``bundle.detach_first``):
+        detach it first, or use :meth:`set_bundle_manual_status`.
         """
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -252,12 +261,10 @@ class OnboardingUseCases:
             contract = self._load_contract(contract_id)
             ensure_admin_on_contract(actor, contract)
             target = parse_status(status)
-            if contract.is_direct_relationship and target is Status.ACTIVE and actor.role not in (Role.SYNC_PEER, Role.SYSTEM):
-                if actor.party_id != contract.primary_owner_id:
-                    raise NotPermitted(
-                        "relationship.approve.upper_party_only",
-                        "Only the upper organisation approves a direct relationship; ask its admin.",
-                    )
+            self._ensure_may_approve(actor, contract, target)
+            ensure_manual_change(contract.status, target)
+            if contract.status in WITH_AGENCY_OR_PRODUCER:
+                ensure_may_move_alone(contract, self._attached_members(contract))
             day = self._effective(effective_on)
             contract.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=self._now())
             return contract.version, [contract, *self._consequences_of(contract, actor, day)]
@@ -266,6 +273,56 @@ class OnboardingUseCases:
             actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
         )
         return self._run(command_id, arguments, use_case)
+
+    def set_bundle_manual_status(
+        self,
+        actor: Actor,
+        contract_id: UUID,
+        status: Status | str,
+        *,
+        note: str | None = None,
+        documents: Sequence[DocumentReference] = (),
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> dict[str, object]:
+        """SPEC 4 (bundle.detach_first): a manual status asked for the whole
+        bundle of ``contract_id``: every member not detached and not terminal
+        takes it in one atomic save, or none does (each by the rules of
+        :meth:`set_manual_status`; the members must share one status).
+        Returns the named contract's new version and every contract moved."""
+
+        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
+            ensure_may_change(actor)
+            contract = self._load_contract(contract_id)
+            ensure_admin_on_contract(actor, contract)
+            target = parse_status(status)
+            attached = self._attached_members(contract)
+            ensure_moving_as_one(contract, attached)
+            members = [contract, *attached]
+            day, at = self._effective(effective_on), self._now()
+            consequences: list[Aggregate] = []
+            for member in members:
+                if member.id != contract.id:
+                    ensure_admin_on_contract(actor, member)
+                self._ensure_may_approve(actor, member, target)
+                member.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=at)
+                consequences += self._consequences_of(member, actor, day)
+            outcome = {"version": contract.version, "contract_ids": [m.id for m in members]}
+            return outcome, [*members, *consequences]
+
+        arguments = dict(
+            actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
+        )
+        return self._run(command_id, arguments, use_case)
+
+    @staticmethod
+    def _ensure_may_approve(actor: Actor, contract: Contract, target: Status) -> None:
+        if contract.is_direct_relationship and target is Status.ACTIVE and actor.role not in (Role.SYNC_PEER, Role.SYSTEM):
+            if actor.party_id != contract.primary_owner_id:
+                raise NotPermitted(
+                    "relationship.approve.upper_party_only",
+                    "Only the upper organisation approves a direct relationship; ask its admin.",
+                )
 
     def nullify(
         self,
