@@ -1,7 +1,13 @@
 """Bundles (SPEC 4): the contracts assigned together, which move together.
 
 The bundle records its members so that a workflow step on one member can
-find and move all the others in the same atomic save.
+find and move all the others in the same atomic save. A member's own
+``bundle_id`` says whether it is still in: the bundle's list, read a moment
+earlier, may not show a detach that raced the move yet. A move of several
+members is recorded on the bundle too (``MovedTogether``), so its save is
+checked against the bundle's version and a detach that raced it (which
+records ``MemberDetached`` there) makes one of the two saves fail whole:
+they end in one serial order, on every store and across processes.
 
 While the bundle is still with the agency or the producer its members move
 as one (``bundle.detach_first``): a manual status on one member alone is
@@ -41,6 +47,12 @@ class Bundle(LedgerAggregate):
         def apply(self, bundle: Bundle) -> None:
             bundle.member_ids = [m for m in bundle.member_ids if m != self.contract_id]
 
+    class MovedTogether(LedgerAggregate.Event):
+        """Members moved as one (a workflow step, a whole-bundle status), saved with their own events."""
+
+        contract_ids: list[UUID]
+        status: str
+
     def __init__(self, member_ids: list[UUID]) -> None:
         self.member_ids = list(member_ids)
 
@@ -53,6 +65,18 @@ class Bundle(LedgerAggregate):
     def detach(self, contract_id: UUID, *, actor: Actor, effective_on: date, at: datetime) -> None:
         self.trigger_event(
             self.MemberDetached, timestamp=at, actor=actor, effective_on=effective_on, contract_id=contract_id
+        )
+
+    def record_moved_together(
+        self, contract_ids: Sequence[UUID], status: Status, *, actor: Actor, effective_on: date, at: datetime
+    ) -> None:
+        self.trigger_event(
+            self.MovedTogether,
+            timestamp=at,
+            actor=actor,
+            effective_on=effective_on,
+            contract_ids=list(contract_ids),
+            status=status.value,
         )
 
 

@@ -5,7 +5,7 @@ relationships between organisations."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -156,13 +156,13 @@ class OnboardingUseCases:
 
     def _advance(
         self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None
-    ) -> tuple[list[UUID], list[Contract]]:
+    ) -> tuple[list[UUID], list[Aggregate]]:
         ensure_may_change(actor)
         contract = self._load_contract(contract_id)
         ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract
         ensure_permission(actor, contract)
         ensure_step_applies(contract.status, step)
-        attached = self._attached_members(contract)
+        bundle, attached = self._attached_members(contract)
         ensure_moving_as_one(contract, attached)
         members = [contract, *attached]
         day, at = self._effective(effective_on), self._now()
@@ -170,16 +170,31 @@ class OnboardingUseCases:
             if member.id != contract.id:
                 ensure_permission(actor, member)
             member.advance(step, actor=actor, effective_on=day, at=at)
-        return [m.id for m in members], members
+        return [m.id for m in members], [*members, *self._moved_together(bundle, members, actor, day, at)]
 
-    def _attached_members(self, contract: Contract) -> list[Contract]:
-        """The other members of the contract's bundle that move with it: those
-        not detached and not terminal (a terminal member stays where it ended)."""
+    def _attached_members(self, contract: Contract) -> tuple[Bundle | None, list[Contract]]:
+        """The contract's bundle and its other members that move with it: those
+        still in it by their own word (the bundle's list may be older than a
+        detach that raced this read) and not terminal (a terminal member stays
+        where it ended)."""
         if contract.bundle_id is None:
-            return []
+            return None, []
         bundle = self._load_bundle(contract.bundle_id)
         others = [self._load_contract(m) for m in bundle.member_ids if m != contract.id]
-        return [m for m in others if not m.is_terminal]
+        return bundle, [m for m in others if m.bundle_id == bundle.id and not m.is_terminal]
+
+    @staticmethod
+    def _moved_together(
+        bundle: Bundle | None, members: Sequence[Contract], actor: Actor, day: date, at: datetime
+    ) -> list[Aggregate]:
+        """The bundle, recording a move of several of its members, to be saved
+        with them: the save then fails whole if a detach changed the bundle
+        since it was read. A member moving alone needs no record there (the
+        bundle changes only by detaching, which would change that member)."""
+        if bundle is None or len(members) < 2:
+            return []
+        bundle.record_moved_together([m.id for m in members], members[0].status, actor=actor, effective_on=day, at=at)
+        return [bundle]
 
     def _step(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None, command_id: str | None) -> list[UUID]:
         def use_case() -> tuple[list[UUID], list[Aggregate]]:
@@ -264,7 +279,7 @@ class OnboardingUseCases:
             self._ensure_may_approve(actor, contract, target)
             ensure_manual_change(contract.status, target)
             if contract.status in WITH_AGENCY_OR_PRODUCER:
-                ensure_may_move_alone(contract, self._attached_members(contract))
+                ensure_may_move_alone(contract, self._attached_members(contract)[1])
             day = self._effective(effective_on)
             contract.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=self._now())
             return contract.version, [contract, *self._consequences_of(contract, actor, day)]
@@ -296,7 +311,7 @@ class OnboardingUseCases:
             contract = self._load_contract(contract_id)
             ensure_admin_on_contract(actor, contract)
             target = parse_status(status)
-            attached = self._attached_members(contract)
+            bundle, attached = self._attached_members(contract)
             ensure_moving_as_one(contract, attached)
             members = [contract, *attached]
             day, at = self._effective(effective_on), self._now()
@@ -308,7 +323,7 @@ class OnboardingUseCases:
                 member.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=at)
                 consequences += self._consequences_of(member, actor, day)
             outcome = {"version": contract.version, "contract_ids": [m.id for m in members]}
-            return outcome, [*members, *consequences]
+            return outcome, [*members, *self._moved_together(bundle, members, actor, day, at), *consequences]
 
         arguments = dict(
             actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on

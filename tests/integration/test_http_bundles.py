@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_http_world import Api, running_api  # noqa: E402
 
+from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
 
@@ -119,3 +120,39 @@ def test_bundle_detach_first_the_api_document_says_how_to_ask_for_the_whole_bund
     assert whole_bundle["type"] == "boolean" and "bundle.detach_first" in whole_bundle["description"]
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert set(document["components"]["schemas"][answer]["properties"]) == {"version", "contract_ids"}
+
+
+@pytest.mark.parametrize("moment", ["after the bundle was read", "after the members were read"])
+def test_a_detach_landing_inside_a_bundle_step_ends_in_one_serial_order(
+    api: Api, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Another process detaches a member while the served step is deciding:
+    the step is refused whole (409) and the detached member never moves
+    after it left (seen: Assigned, DetachedFromBundle, SentToProducer)."""
+    w = api.world
+    bundle_id, ids = three_contracts(api)
+    served = api.config.ledger
+    other = ContractLedger(dict(served.env), clock=api.clock)  # another process's writer on the same store
+    name = "_load_bundle" if moment == "after the bundle was read" else "_load_contract"
+    loader, landed = getattr(served, name), []
+
+    def load(aggregate_id: UUID) -> Any:
+        found = loader(aggregate_id)
+        if not landed and (name == "_load_bundle" or aggregate_id == UUID(ids[2])):
+            landed.append(other.detach_from_bundle(w.mga_admin, UUID(ids[2])))
+        return found
+
+    monkeypatch.setattr(served, name, load)
+    try:
+        refused = post(api, ids[0], "send-to-producer")
+    finally:
+        monkeypatch.undo()
+        other.close()
+    assert landed and refused.status_code == 409 and refused.json["code"] == "contract.concurrent_change", refused.json
+    assert [e["event"] for e in w.ledger.history(UUID(ids[2]))] == ["Assigned", "DetachedFromBundle"]
+    sent = post(api, ids[0], "send-to-producer")  # tried again: the bundle as it now is
+    assert set(sent.json["contract_ids"]) == {ids[0], ids[1]}
+    assert statuses_of(api, bundle_id, int(sent.headers["Ledger-Position"])) == {
+        ids[0]: "pending_producer", ids[1]: "pending_producer", ids[2]: "pending_agency"
+    }
+    assert [e["event"] for e in w.ledger.history(UUID(ids[2]))] == ["Assigned", "DetachedFromBundle"]

@@ -274,13 +274,13 @@ def test_every_event_a_command_saves_names_the_command(ground: Ground) -> None:
     ground.ledger.send_to_producer(w.mga_admin, members[0], command_id="mike-send")
     saved = ground.ledger.recorder.select_notifications(before + 1, 100)
     events = [ground.ledger.mapper.to_domain_event(n) for n in saved]
-    assert len(events) == 3  # both members and the command's record
+    assert len(events) == 4  # both members, the bundle's record of their move and the command's record
     assert {e.causation_id for e in events} == {"mike-send"}
     later = ground.ledger.recorder.max_notification_id()
     ground.ledger.submit_by_producer(w.producer, members[0])
     made_up = {ground.ledger.mapper.to_domain_event(n).causation_id for n in ground.ledger.recorder.select_notifications(later + 1, 100)}
     assert len(made_up) == 1 and made_up.pop().startswith("ledger:")
-    assert ground.ledger.recorder.max_notification_id() == later + 2  # no record for a command without an id
+    assert ground.ledger.recorder.max_notification_id() == later + 3  # the members and the bundle, no command record
 
 
 def test_an_event_stored_before_events_named_their_command_still_decodes(ground: Ground) -> None:

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from ledger_scenarios import LedgerScenario  # noqa: E402
 
-from contractledger.domain.errors import NotFound, RuleBroken  # noqa: E402
+from contractledger.domain.errors import Conflict, NotFound, RuleBroken  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
 
@@ -40,7 +40,8 @@ class TestBundles(LedgerScenario):
         moved = self.ledger.send_to_producer(self.aga_admin, ids[1])
         self.assertEqual(set(ids), set(moved))
         self.assertEqual([Status.PENDING_PRODUCER] * 3, self.statuses(ids))
-        self.assertEqual(before + 3, self.ledger.recorder.max_notification_id())
+        # the three members' steps and the bundle's record of them
+        self.assertEqual(before + 4, self.ledger.recorder.max_notification_id())
 
     def test_the_producer_submits_the_whole_bundle(self) -> None:
         ids = self.assign_bundle()
@@ -207,3 +208,56 @@ class TestBundles(LedgerScenario):
         self.assertEqual(
             [Status.PENDING_PRODUCER, Status.AWAITING_INCOMING_RELEASE, Status.PENDING_PRODUCER], self.statuses(ids)
         )
+
+    # -- a detach racing a bundle move (SPEC 4): one serial order -----------------------
+
+    def detach_lands(self, moment: str, detached, step) -> None:  # type: ignore[no-untyped-def]
+        """Runs ``step`` with a detach of ``detached`` landing at ``moment``:
+        right after the step read the bundle, or after it read the members."""
+        ledger = self.ledger
+        loaded = {"bundle": ledger._load_bundle, "members": ledger._load_contract}[moment]
+        landed: list[object] = []
+
+        def load(aggregate_id):  # type: ignore[no-untyped-def]
+            found = loaded(aggregate_id)
+            if not landed and (moment == "bundle" or aggregate_id == detached):
+                landed.append(detached)  # first: the detach loads them too
+                ledger.detach_from_bundle(self.aga_admin, detached)
+            return found
+
+        setattr(ledger, {"bundle": "_load_bundle", "members": "_load_contract"}[moment], load)
+        try:
+            step()
+        finally:
+            delattr(ledger, {"bundle": "_load_bundle", "members": "_load_contract"}[moment])
+        self.assertEqual(1, len(landed))
+
+    def test_a_detach_racing_a_bundle_step_leaves_the_detached_member_where_it_was(self) -> None:
+        for moment in ("bundle", "members"):
+            with self.subTest(moment=moment):
+                ids = self.assign_bundle()
+                with self.assertRaises(Conflict) as refused:
+                    self.detach_lands(moment, ids[2], lambda: self.ledger.send_to_producer(self.aga_admin, ids[0]))
+                self.assertEqual("contract.concurrent_change", refused.exception.code)
+                events = [type(e).__name__ for e in self.ledger.events.get(ids[2])]
+                self.assertEqual(["Assigned", "DetachedFromBundle"], events)
+                self.assertEqual([Status.PENDING_AGENCY] * 3, self.statuses(ids))  # the step saved nothing
+                moved = self.ledger.send_to_producer(self.aga_admin, ids[0])  # tried again: the bundle without it
+                self.assertEqual({ids[0], ids[1]}, set(moved))
+                self.assertEqual([Status.PENDING_PRODUCER, Status.PENDING_PRODUCER, Status.PENDING_AGENCY], self.statuses(ids))
+
+    def test_a_detach_racing_a_whole_bundle_status_leaves_the_detached_member_where_it_was(self) -> None:
+        ids = self.assign_bundle()
+        with self.assertRaises(Conflict):
+            self.detach_lands(
+                "bundle", ids[2], lambda: self.ledger.set_bundle_manual_status(self.aga_admin, ids[0], Status.WITHDRAWN)
+            )
+        self.assertEqual(["Assigned", "DetachedFromBundle"], [type(e).__name__ for e in self.ledger.events.get(ids[2])])
+        self.assertEqual([Status.PENDING_AGENCY] * 3, self.statuses(ids))
+
+    def test_a_step_records_on_the_bundle_which_members_moved_together(self) -> None:
+        ids = self.assign_bundle()
+        bundle_id = self.ledger.get_contract(ids[0]).bundle_id
+        self.ledger.send_to_producer(self.aga_admin, ids[1])
+        (formed, moved) = list(self.ledger.events.get(bundle_id))
+        self.assertEqual((set(ids), "pending_producer"), (set(moved.contract_ids), moved.status))
