@@ -24,8 +24,8 @@ from contractledger.domain.permissions import (
     ADMIN_ROLES,
     ensure_admin_of_one_of,
     ensure_admin_on_contract,
-    ensure_advisor_of,
     ensure_may_change,
+    ensure_may_take_step,
 )
 from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.status import Status
@@ -159,8 +159,7 @@ class OnboardingUseCases:
     ) -> tuple[list[UUID], list[Aggregate]]:
         ensure_may_change(actor)
         contract = self._load_contract(contract_id)
-        ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract
-        ensure_permission(actor, contract)
+        ensure_may_take_step(actor, contract, step.taken_by)
         ensure_step_applies(contract.status, step)
         bundle, attached = self._attached_members(contract)
         ensure_moving_as_one(contract, attached)
@@ -168,7 +167,7 @@ class OnboardingUseCases:
         day, at = self._effective(effective_on), self._now()
         for member in members:
             if member.id != contract.id:
-                ensure_permission(actor, member)
+                ensure_may_take_step(actor, member, step.taken_by)
             member.advance(step, actor=actor, effective_on=day, at=at)
         return [m.id for m in members], [*members, *self._moved_together(bundle, members, actor, day, at)]
 

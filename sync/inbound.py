@@ -27,6 +27,13 @@ the peer saw. The refusal carries the contract's current state.
 How a status name becomes a use case is read from the contract *as the peer
 saw it* (history does not change), so a repeat of an applied change runs the
 very same use case with the same arguments and gets the first outcome back.
+
+A status name that means an onboarding step (SPEC 9, relayed steps: "Pending
+Agency" after "Pending Producer" means the producer signed) is applied as
+that step, when the peer's file lists it under ``relays``: recorded as the
+step, by ``Actor.relaying(<peer>, <role that takes it>)``, so the peer stays
+its origin (and is not sent it back) while the event says who took it. A
+step the peer does not relay is refused (``sync.step_not_relayed``).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, No
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
+from contractledger.domain.workflow import WorkflowStep
 from contractledger.sync import links
 from contractledger.sync.peer import Peer
 
@@ -247,13 +255,15 @@ def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, chang
         )
     step = _workflow_step(ledger, seen, target)
     if step is not None:
-        return step(actor, contract_id, effective_on=change.effective_on, command_id=command_id)
+        ensure_relays(peer, step, change.status)
+        relayed = getattr(ledger, step.action)
+        return relayed(Actor.relaying(peer.name, step.taken_by), contract_id, effective_on=change.effective_on, command_id=command_id)
     return ledger.set_manual_status(
         actor, contract_id, target, note=change.note, effective_on=change.effective_on, command_id=command_id
     )
 
 
-def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> Any:
+def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> WorkflowStep | None:
     """The onboarding step a peer's status name stands for (SPEC 4), or None
     for a manual status change (whose own rules then refuse what is not one).
     A step moves the contract's whole bundle, or nothing."""
@@ -262,12 +272,27 @@ def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> An
         submitted = any(
             isinstance(e, Contract.SubmittedByProducer) for e in ledger.events.get(seen.id, lte=seen.version)
         )
-        return ledger.return_to_producer if submitted else ledger.send_to_producer
+        return WorkflowStep.RETURN_TO_PRODUCER if submitted else WorkflowStep.SEND_TO_PRODUCER
     if seen.status is Status.PENDING_PRODUCER and target is Status.PENDING_AGENCY:
-        return ledger.submit_by_producer  # the producer's own act: a peer is refused by the domain's rule
+        return WorkflowStep.SUBMIT_BY_PRODUCER  # the producer signed
     if seen.status is Status.PENDING_AGENCY and target is Status.PENDING_CARRIER:
-        return ledger.submit_to_carrier
+        return WorkflowStep.SUBMIT_TO_CARRIER
     return None
+
+
+STEP_NOT_RELAYED = "sync.step_not_relayed"
+
+
+def ensure_relays(peer: Peer, step: WorkflowStep, name: str) -> None:
+    """SPEC 9: a peer relays only the steps its file lists."""
+    if step not in peer.relays:
+        relayed = ", ".join(sorted(s.action for s in peer.relays)) or "none"
+        raise NotPermitted(
+            STEP_NOT_RELAYED,
+            f"{name!r} means the workflow step {step.action} here, which {peer.name} may not relay "
+            f"(its peer file relays: {relayed}); that step is taken in the ledger, or by a peer that relays it.",
+            "change.status",
+        )
 
 
 # -- answers and refusals -------------------------------------------------------------------
@@ -302,11 +327,11 @@ def _version_after(ledger: ContractLedger, contract_id: UUID, command_id: str) -
         return max(named)
     record = _record(ledger, command_id)
     assert record is not None
-    version = 0
+    version, peer = 0, command_id.split(":", 1)[0]
     for event in events:
         if event.timestamp > record.created_on:
             break
-        if event.actor == Actor(Role.SYNC_PEER, command_id.split(":", 1)[0]):
+        if event.actor.role is Role.SYNC_PEER and event.actor.user == peer:  # relaying a step or not
             version = event.originator_version
     return version
 

@@ -194,3 +194,26 @@ def test_a_change_that_other_writers_collide_with_twice_is_409_with_the_current_
     assert (again.status_code, again.content) == (409, refused.content)
     assert api.config.ledger.get_contract(contract_id).writing_numbers == []
     other.close()
+
+
+def test_relayed_steps_the_onboarding_app_relays_the_producer_s_signature_over_http(api: Api) -> None:
+    w = api.world
+    members = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    api.config.ledger.send_to_producer(w.mga_admin, members[0])
+    version = api.config.ledger.get_contract(members[0]).version
+    signed = change(api, CONTRACTING, "contracting", "c-sign", members[0], version, kind="status", status="Pending Agency")
+    assert signed.status_code == 200, signed.json
+    assert set(signed.json["moved_contract_ids"]) == {str(m) for m in members}
+    assert {api.config.ledger.get_contract(m).status for m in members} == {Status.PENDING_AGENCY}
+    relayed = [i for i in feed(api, MANAGE, limit=1000).json["items"] if i["causationid"] == "contracting:c-sign"]
+    assert len(relayed) == 2 and {i["origin"] for i in relayed} == {"contracting"}
+    assert {i["data"]["actor"]["on_behalf_of"] for i in relayed} == {"producer"}
+    assert {i["type"].rsplit(".", 1)[-1] for i in relayed} == {"status_changed"}
+    echoed = [i for i in feed(api, CONTRACTING, peer="contracting", limit=1000).json["items"] if i["origin"] == "contracting"]
+    assert echoed == []
+    # manage runs no part of the workflow: the same meaning from it is refused, and recorded
+    position = api.position()
+    refused = change(api, MANAGE, "manage", "m-send", members[1], version + 1, kind="status", status="Pending with Producer")
+    assert refused.status_code == 403 and refused.json["code"] == "sync.step_not_relayed", refused.json
+    assert api.position() == position + 1
+    assert {api.config.ledger.get_contract(m).status for m in members} == {Status.PENDING_AGENCY}
