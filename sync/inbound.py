@@ -14,10 +14,13 @@ change id is either applied or refused, never both. Only the reuse of a
 change id for another change is not recorded (the id is taken already).
 
 A concurrent writer may save on the contract between the change's read and
-its save; the store then refuses the save whole. The change is judged again
-against what is there now, once: refused as stale (with the current state)
-when what it is about moved since the version the peer saw, else run again.
-Should another writer collide again, it is refused as
+its save; the store then refuses the save whole. One may also save between
+the staleness check and the change's own read of the contract, so the change
+runs conditional on the version it was judged on (``expecting``), and a
+write landing there is refused like a collision. Either way the change is
+judged again against what is there now, once: refused as stale (with the
+current state) when what it is about moved since the version the peer saw,
+else run again. Should another writer collide again, it is refused as
 ``sync.concurrent_change``, recorded, with the current state.
 
 A stale version is refused only when it conflicts: when what the change is
@@ -51,6 +54,7 @@ from contractledger.domain.clock import today
 from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, NotFound, NotPermitted, RuleBroken
+from contractledger.domain.expectations import VERSION_MISMATCH, expecting
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
@@ -136,9 +140,9 @@ def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> 
     try:
         contract_id = _contract_of(ledger, peer, request)
         seen = _contract_at(ledger, contract_id, request.seen_version)
-        if earlier is None:
-            _ensure_not_stale(ledger, peer, request, seen)
-        outcome = _run_judging_collisions(ledger, actor, peer, request, seen, command_id)
+        # a repeat of an applied change is answered by the ledger as the first time: nothing to judge
+        judged = None if earlier is not None else _ensure_not_stale(ledger, peer, request, seen)
+        outcome = _run_judging_collisions(ledger, actor, peer, request, seen, command_id, judged)
     except LedgerError as error:
         if error.code == "command.id_reused":
             raise ChangeRefused(_refusal(error, request, None)) from None  # the id is taken: not recorded
@@ -149,23 +153,36 @@ def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> 
 
 COLLIDED = "contract.concurrent_change"
 """The ledger's code for a save refused because another writer saved first."""
+LANDED = VERSION_MISMATCH
+"""The ledger's code for a contract no longer at the version the change was judged on."""
 
 
 def _run_judging_collisions(
-    ledger: ContractLedger, actor: Actor, peer: Peer, request: InboundChange, seen: Contract, command_id: str
+    ledger: ContractLedger,
+    actor: Actor,
+    peer: Peer,
+    request: InboundChange,
+    seen: Contract,
+    command_id: str,
+    judged: int | None,
 ) -> Any:
-    """Runs the change; after a collision with a concurrent writer, judges it
-    again against the contract as it is now and runs it once more."""
+    """Runs the change on the version it was judged on (``judged``; None: a
+    repeat, answered as first decided); after another writer collided with
+    it or landed before it, judges it again against the contract as it is
+    now and runs it once more."""
     for attempt in (1, 2):
         try:
-            return _run(ledger, actor, peer, seen, request.change, command_id)
+            if judged is None:
+                return _run(ledger, actor, peer, seen, request.change, command_id)
+            with expecting(seen.id, judged):
+                return _run(ledger, actor, peer, seen, request.change, command_id)
         except Conflict as error:
-            if error.code != COLLIDED:
+            if error.code not in (COLLIDED, LANDED):
                 raise
         # (a concurrent repeat of this very change is no collision: the
         # ledger answers it with the first outcome)
         if attempt == 1:
-            _ensure_not_stale(ledger, peer, request, seen)
+            judged = _ensure_not_stale(ledger, peer, request, seen)
     raise _Stale(
         "sync.concurrent_change",
         "Other writers changed the contract at the same moment as this change, twice; "
@@ -208,10 +225,12 @@ class _Stale(Conflict):
         self.contract = current
 
 
-def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange, seen: Contract) -> None:
+def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange, seen: Contract) -> int:
+    """Refuses the change when what it is about moved since the version the
+    peer saw; answers the version it was judged on (the contract's current one)."""
     current = ledger.get_contract(seen.id)
     if seen.version == current.version:
-        return
+        return current.version
     change = request.change
     if isinstance(change, StatusChange):
         moved = seen.status is not current.status
@@ -229,6 +248,7 @@ def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange
             "reconcile with the current state and send a new change.",
             current,
         )
+    return current.version
 
 
 # -- running the use case ---------------------------------------------------------------

@@ -29,7 +29,7 @@ from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections.audit_export import Selection, rows  # noqa: E402
 from contractledger.projections.decoding import BatchDecoder  # noqa: E402
 from contractledger.projections.view_database import view_database_for  # noqa: E402
-from contractledger.sync import feed, links  # noqa: E402
+from contractledger.sync import feed, inbound, links  # noqa: E402
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change  # noqa: E402
 from contractledger.sync.peer import PEERS_DIRECTORY, load_peer, peers  # noqa: E402
 
@@ -508,3 +508,41 @@ def test_relayed_steps_a_step_the_peer_file_does_not_list_is_refused_with_a_stab
         apply_change(ground.ledger, narrower, request)
     assert refused.value.refusal["code"] == "sync.step_not_relayed"
     assert {ground.ledger.get_contract(m).status for m in members} == {Status.PENDING_PRODUCER}
+
+
+def test_a_writer_landing_after_the_change_was_judged_and_before_it_ran_is_judged_again(
+    either_store: Ground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race loop found it: a user's status landing between the staleness
+    check and the change's own read of the contract let the peer's status be
+    applied on a contract it never saw (both answered 200: active, then
+    declined). Now the change runs conditional on the version it was judged
+    on, and is judged again: refused as stale, with the current state."""
+    ground = either_store
+    w = ground.world
+    (contract_id,) = w.assign()
+    w.onboard(contract_id)
+    seen = ground.ledger.get_contract(contract_id).version
+    other = ContractLedger(ground.env, clock=ground.clock)
+    original, went = inbound._run, []
+    lands = [lambda: other.set_manual_status(w.carrier_staff, contract_id, Status.ACTIVE)]
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if lands:
+            went.append(lands.pop(0)())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "_run", run)
+    try:
+        refusal = ground.refused("manage", "m-late", contract_id, seen, kind="status", status="Declined")
+        assert went and (refusal["code"], refusal["error"]) == ("sync.stale_version", "Conflict")
+        assert refusal["current"]["status"] == "active" and refusal["current"]["version"] == seen + 1
+        contract = ground.ledger.get_contract(contract_id)
+        assert (contract.status, contract.version) == (Status.ACTIVE, seen + 1)  # only the user's change
+        # a writer landing there on something else: judged again, and applied after it
+        lands.append(lambda: other.add_writing_number(w.carrier_staff, contract_id, "WN-1"))
+        answer = ground.change("manage", "m-code", contract_id, seen + 1, kind="code_added", code="C-1")
+        assert not lands and answer["outcome"] == "applied" and answer["version"] == seen + 3
+        assert answer["contract"]["writing_numbers"] == ["WN-1"]
+    finally:
+        other.close()
