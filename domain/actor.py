@@ -23,16 +23,28 @@ class Actor:
 
     ``party_id`` is the party the user acts for; auditors, peers and
     operators have none. ``user`` names the individual (or the peer system)
-    for the audit trail.
+    for the audit trail. ``on_behalf_of`` is set on a sync peer relaying a
+    workflow step taken in it (SPEC 9): the role of whoever took the step
+    there (the producer who signed, the agency admin who reviewed); the peer
+    stays the origin.
     """
 
     role: Role
     user: str
     party_id: UUID | None = None
+    on_behalf_of: Role | None = None
 
     @property
     def is_auditor(self) -> bool:
         return self.role is Role.AUDITOR
+
+    @classmethod
+    def relaying(cls, peer: str, taken_by: Role) -> "Actor":
+        """A sync peer relaying a step that ``taken_by`` took in the peer's system."""
+        return cls(role=Role.SYNC_PEER, user=peer, on_behalf_of=taken_by)
+
+    def relays_for(self, role: Role) -> bool:
+        return self.role is Role.SYNC_PEER and self.on_behalf_of is role
 
     @classmethod
     def system(cls) -> "Actor":

@@ -5,13 +5,13 @@ relationships between organisations."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.bundle import Bundle
+from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle, ensure_may_move_alone, ensure_moving_as_one
 from contractledger.domain.chain import (
     ensure_advisor_chain,
     ensure_direct_relationship_chain,
@@ -24,12 +24,18 @@ from contractledger.domain.permissions import (
     ADMIN_ROLES,
     ensure_admin_of_one_of,
     ensure_admin_on_contract,
-    ensure_advisor_of,
     ensure_may_change,
+    ensure_may_take_step,
 )
 from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.status import TERMINAL, WORKFLOW, Status
-from contractledger.domain.workflow import WorkflowStep, initial_status, parse_status
+from contractledger.domain.status import Status
+from contractledger.domain.workflow import (
+    WorkflowStep,
+    ensure_manual_change,
+    ensure_step_applies,
+    initial_status,
+    parse_status,
+)
 
 
 def ensure_one_advisor(chains: Sequence[Sequence[UUID]]) -> None:
@@ -150,30 +156,44 @@ class OnboardingUseCases:
 
     def _advance(
         self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None
-    ) -> tuple[list[UUID], list[Contract]]:
+    ) -> tuple[list[UUID], list[Aggregate]]:
         ensure_may_change(actor)
         contract = self._load_contract(contract_id)
-        ensure_permission = ensure_advisor_of if step is WorkflowStep.SUBMIT_BY_PRODUCER else ensure_admin_on_contract
-        ensure_permission(actor, contract)
-        members = self._moving_together(contract)
+        ensure_may_take_step(actor, contract, step.taken_by)
+        ensure_step_applies(contract.status, step)
+        bundle, attached = self._attached_members(contract)
+        ensure_moving_as_one(contract, attached)
+        members = [contract, *attached]
         day, at = self._effective(effective_on), self._now()
         for member in members:
             if member.id != contract.id:
-                ensure_permission(actor, member)
+                ensure_may_take_step(actor, member, step.taken_by)
             member.advance(step, actor=actor, effective_on=day, at=at)
-        return [m.id for m in members], members
+        return [m.id for m in members], [*members, *self._moved_together(bundle, members, actor, day, at)]
 
-    def _moving_together(self, contract: Contract) -> list[Contract]:
-        """The contract and every other bundle member still in the workflow.
-
-        Members that left the workflow (a carrier decision, a hold, a terminal
-        status) no longer take workflow steps, so they are not moved.
-        """
+    def _attached_members(self, contract: Contract) -> tuple[Bundle | None, list[Contract]]:
+        """The contract's bundle and its other members that move with it: those
+        still in it by their own word (the bundle's list may be older than a
+        detach that raced this read) and not terminal (a terminal member stays
+        where it ended)."""
         if contract.bundle_id is None:
-            return [contract]
+            return None, []
         bundle = self._load_bundle(contract.bundle_id)
         others = [self._load_contract(m) for m in bundle.member_ids if m != contract.id]
-        return [contract, *(m for m in others if m.status not in TERMINAL and m.status in WORKFLOW)]
+        return bundle, [m for m in others if m.bundle_id == bundle.id and not m.is_terminal]
+
+    @staticmethod
+    def _moved_together(
+        bundle: Bundle | None, members: Sequence[Contract], actor: Actor, day: date, at: datetime
+    ) -> list[Aggregate]:
+        """The bundle, recording a move of several of its members, to be saved
+        with them: the save then fails whole if a detach changed the bundle
+        since it was read. A member moving alone needs no record there (the
+        bundle changes only by detaching, which would change that member)."""
+        if bundle is None or len(members) < 2:
+            return []
+        bundle.record_moved_together([m.id for m in members], members[0].status, actor=actor, effective_on=day, at=at)
+        return [bundle]
 
     def _step(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None, command_id: str | None) -> list[UUID]:
         def use_case() -> tuple[list[UUID], list[Aggregate]]:
@@ -245,6 +265,9 @@ class OnboardingUseCases:
         an active contract goes only to a terminal status. A direct
         relationship is approved only by the upper organisation. A transfer
         package's outcome decides its original (SPEC 5) in the same save.
+        While its bundle is with the agency or the producer, a contract with
+        other members still attached is refused (``bundle.detach_first``):
+        detach it first, or use :meth:`set_bundle_manual_status`.
         """
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -252,12 +275,10 @@ class OnboardingUseCases:
             contract = self._load_contract(contract_id)
             ensure_admin_on_contract(actor, contract)
             target = parse_status(status)
-            if contract.is_direct_relationship and target is Status.ACTIVE and actor.role not in (Role.SYNC_PEER, Role.SYSTEM):
-                if actor.party_id != contract.primary_owner_id:
-                    raise NotPermitted(
-                        "relationship.approve.upper_party_only",
-                        "Only the upper organisation approves a direct relationship; ask its admin.",
-                    )
+            self._ensure_may_approve(actor, contract, target)
+            ensure_manual_change(contract.status, target)
+            if contract.status in WITH_AGENCY_OR_PRODUCER:
+                ensure_may_move_alone(contract, self._attached_members(contract)[1])
             day = self._effective(effective_on)
             contract.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=self._now())
             return contract.version, [contract, *self._consequences_of(contract, actor, day)]
@@ -266,6 +287,56 @@ class OnboardingUseCases:
             actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
         )
         return self._run(command_id, arguments, use_case)
+
+    def set_bundle_manual_status(
+        self,
+        actor: Actor,
+        contract_id: UUID,
+        status: Status | str,
+        *,
+        note: str | None = None,
+        documents: Sequence[DocumentReference] = (),
+        effective_on: date | None = None,
+        command_id: str | None = None,
+    ) -> dict[str, object]:
+        """SPEC 4 (bundle.detach_first): a manual status asked for the whole
+        bundle of ``contract_id``: every member not detached and not terminal
+        takes it in one atomic save, or none does (each by the rules of
+        :meth:`set_manual_status`; the members must share one status).
+        Returns the named contract's new version and every contract moved."""
+
+        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
+            ensure_may_change(actor)
+            contract = self._load_contract(contract_id)
+            ensure_admin_on_contract(actor, contract)
+            target = parse_status(status)
+            bundle, attached = self._attached_members(contract)
+            ensure_moving_as_one(contract, attached)
+            members = [contract, *attached]
+            day, at = self._effective(effective_on), self._now()
+            consequences: list[Aggregate] = []
+            for member in members:
+                if member.id != contract.id:
+                    ensure_admin_on_contract(actor, member)
+                self._ensure_may_approve(actor, member, target)
+                member.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=at)
+                consequences += self._consequences_of(member, actor, day)
+            outcome = {"version": contract.version, "contract_ids": [m.id for m in members]}
+            return outcome, [*members, *self._moved_together(bundle, members, actor, day, at), *consequences]
+
+        arguments = dict(
+            actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
+        )
+        return self._run(command_id, arguments, use_case)
+
+    @staticmethod
+    def _ensure_may_approve(actor: Actor, contract: Contract, target: Status) -> None:
+        if contract.is_direct_relationship and target is Status.ACTIVE and actor.role not in (Role.SYNC_PEER, Role.SYSTEM):
+            if actor.party_id != contract.primary_owner_id:
+                raise NotPermitted(
+                    "relationship.approve.upper_party_only",
+                    "Only the upper organisation approves a direct relationship; ask its admin.",
+                )
 
     def nullify(
         self,

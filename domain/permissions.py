@@ -75,6 +75,20 @@ def ensure_advisor_of(actor: Actor, contract: Contract) -> None:
         )
 
 
+def ensure_may_take_step(actor: Actor, contract: Contract, taken_by: Role) -> None:
+    """A workflow step (SPEC 4): the producer's by the advisor on the contract,
+    the others by an admin on it; or a sync peer relaying the step for the
+    role that took it in the peer's system (SPEC 9; its peer file says which
+    steps it relays, checked where the peer's change comes in)."""
+    if actor.relays_for(taken_by):
+        ensure_on_contract(actor, contract)
+        return
+    if taken_by is Role.PRODUCER:
+        ensure_advisor_of(actor, contract)
+    else:
+        ensure_admin_on_contract(actor, contract)
+
+
 def ensure_admin_of_one_of(actor: Actor, party_ids: Collection[UUID], code: str, message: str) -> None:
     """An admin acting for one of these organisations (or the ledger itself, or a sync peer)."""
     ensure_may_change(actor)

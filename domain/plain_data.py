@@ -22,7 +22,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)  # an amount exactly as written, "250.00", never a float
     if isinstance(value, Actor):
-        return {"role": value.role.value, "user": value.user, "party_id": plain(value.party_id)}
+        actor = {"role": value.role.value, "user": value.user, "party_id": plain(value.party_id)}
+        if value.on_behalf_of is not None:
+            actor["on_behalf_of"] = value.on_behalf_of.value
+        return actor
     if is_dataclass(value) and not isinstance(value, type):
         return plain(asdict(value))
     if isinstance(value, dict):

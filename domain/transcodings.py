@@ -28,15 +28,23 @@ class ActorAsDict(Transcoding):
     name = "actor"
 
     def encode(self, obj: Actor) -> dict[str, Any]:
-        return {
+        encoded: dict[str, Any] = {
             "role": obj.role.value,
             "user": obj.user,
             "party_id": obj.party_id.hex if obj.party_id else None,
         }
+        if obj.on_behalf_of is not None:  # only on a relayed step: every other actor is stored as it always was
+            encoded["on_behalf_of"] = obj.on_behalf_of.value
+        return encoded
 
     def decode(self, data: dict[str, Any]) -> Actor:
-        party = data["party_id"]
-        return Actor(role=Role(data["role"]), user=data["user"], party_id=UUID(party) if party else None)
+        party, behalf = data["party_id"], data.get("on_behalf_of")
+        return Actor(
+            role=Role(data["role"]),
+            user=data["user"],
+            party_id=UUID(party) if party else None,
+            on_behalf_of=Role(behalf) if behalf else None,
+        )
 
 
 class DocumentReferenceAsDict(Transcoding):

@@ -9,22 +9,29 @@ from __future__ import annotations
 
 from enum import Enum
 
+from contractledger.domain.actor import Role
 from contractledger.domain.errors import InvalidInput, RuleBroken
 from contractledger.domain.status import MANUAL, PENDING, TERMINAL, WORKFLOW, Status
 
 
 class WorkflowStep(Enum):
-    """An onboarding step: the status it starts from and the one it leads to."""
+    """An onboarding step: the status it starts from, the one it leads to, and
+    who takes it (the producer signs; the agency admin sends and reviews)."""
 
-    SEND_TO_PRODUCER = ("send_to_producer", Status.PENDING_AGENCY, Status.PENDING_PRODUCER)
-    SUBMIT_BY_PRODUCER = ("submit_by_producer", Status.PENDING_PRODUCER, Status.PENDING_AGENCY)
-    RETURN_TO_PRODUCER = ("return_to_producer", Status.PENDING_AGENCY, Status.PENDING_PRODUCER)
-    SUBMIT_TO_CARRIER = ("submit_to_carrier", Status.PENDING_AGENCY, Status.PENDING_CARRIER)
+    SEND_TO_PRODUCER = ("send_to_producer", Status.PENDING_AGENCY, Status.PENDING_PRODUCER, Role.AGENCY_ADMIN)
+    SUBMIT_BY_PRODUCER = ("submit_by_producer", Status.PENDING_PRODUCER, Status.PENDING_AGENCY, Role.PRODUCER)
+    RETURN_TO_PRODUCER = ("return_to_producer", Status.PENDING_AGENCY, Status.PENDING_PRODUCER, Role.AGENCY_ADMIN)
+    SUBMIT_TO_CARRIER = ("submit_to_carrier", Status.PENDING_AGENCY, Status.PENDING_CARRIER, Role.AGENCY_ADMIN)
 
-    def __init__(self, action: str, starts_from: Status, leads_to: Status) -> None:
+    def __init__(self, action: str, starts_from: Status, leads_to: Status, taken_by: Role) -> None:
         self.action = action
         self.starts_from = starts_from
         self.leads_to = leads_to
+        self.taken_by = taken_by
+
+    @classmethod
+    def named(cls, action: str) -> "WorkflowStep | None":
+        return next((step for step in cls if step.action == action), None)
 
 
 # Moving these back into the workflow would nullify it (the source system's

@@ -28,6 +28,18 @@ class NewVersion(Answer):
         return cls(version=int(outcome))
 
 
+class StatusSet(Answer):
+    """A manual status: the named contract's new version (its ETag) and every
+    contract that took the status (that one alone, or its whole bundle)."""
+
+    version: int
+    contract_ids: list[UUID]
+
+    @classmethod
+    def of(cls, outcome: Any) -> "StatusSet":
+        return cls(version=int(outcome["version"]), contract_ids=[_uuid(c) for c in outcome["contract_ids"]])
+
+
 class PartyRegistered(Answer):
     party_id: UUID
 

@@ -21,6 +21,7 @@ from contractledger.http.command_answers import (
     ContractsMoved,
     NewVersion,
     RelationshipRequested,
+    StatusSet,
     TransferAccepted,
 )
 from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason, references
@@ -57,6 +58,15 @@ class SetManualStatus(Dated, kw_only=True):
     status: Status
     note: OptionalNote = None
     documents: Documents = []
+    whole_bundle: Annotated[
+        bool,
+        msgspec.Meta(
+            description="SPEC 4 (bundle.detach_first): true sets the status on every member of the contract's "
+            "bundle that is not detached and not terminal, in one atomic write, or on none. While a bundle is "
+            "pending_agency or pending_producer, a status for one member alone is refused (422 "
+            "bundle.detach_first) unless it is the last member attached: detach it first, or send true."
+        ),
+    ] = False
 
 
 class Nullify(Dated, kw_only=True):
@@ -138,6 +148,14 @@ def _on_contract(
     )
 
 
+def _set_manual_status(ledger: Any, actor: Actor, contract_id: UUID, body: SetManualStatus, cid: str | None) -> Any:
+    arguments = dict(note=body.note, documents=references(body.documents), effective_on=body.effective_on, command_id=cid)
+    if body.whole_bundle:
+        return ledger.set_bundle_manual_status(actor, contract_id, body.status, **arguments)
+    version = ledger.set_manual_status(actor, contract_id, body.status, **arguments)
+    return {"version": version, "contract_ids": [contract_id]}
+
+
 def _workflow(operation_id: str, summary: str) -> Command:
     def run(ledger: Any, actor: Actor, contract_id: UUID, body: WorkflowStep, cid: str | None) -> Any:
         return getattr(ledger, operation_id)(actor, contract_id, effective_on=body.effective_on, command_id=cid)
@@ -177,12 +195,11 @@ COMMANDS = (
     ),
     _on_contract(
         "set_manual_status", "set-manual-status",
-        "SPEC 3 and 4: an admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract.",
-        SetManualStatus,
-        lambda ledger, actor, contract_id, body, cid: ledger.set_manual_status(
-            actor, contract_id, body.status, note=body.note, documents=references(body.documents),
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        "SPEC 3 and 4: an admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract, "
+        "or with whole_bundle on its whole bundle; answers the contract's new version and every contract that "
+        "took the status.",
+        SetManualStatus, lambda ledger, actor, contract_id, body, cid: _set_manual_status(ledger, actor, contract_id, body, cid),
+        StatusSet,
     ),
     _on_contract(
         "nullify", "nullify", "SPEC 4: end the contract as nullified; a new assignment is needed to start over.",

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-<<<<<<< HEAD
 import msgspec
 
-from contractledger.domain.party import ADVISOR_KINDS, KINDS
-from contractledger.domain.triggers import NotificationKind
-=======
 from contractledger.domain.actor import Actor
 from contractledger.domain.errors import NotFound
 from contractledger.domain.permissions import ensure_acts_for
->>>>>>> issue13-a
+from contractledger.domain.party import ADVISOR_KINDS, KINDS
+from contractledger.domain.triggers import NotificationKind
 from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
 from contractledger.http.command_bodies import Body
 from contractledger.http.commands import Command

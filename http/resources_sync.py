@@ -27,10 +27,11 @@ from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
-from contractledger.http.idempotency import KeptResponse, idempotency_key, principal_of, request_fingerprint
+from contractledger.http.idempotency import KEPT_HEADERS, KeptResponse, idempotency_key, principal_of, request_fingerprint
 from contractledger.http.inputs import Position
 from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
 from contractledger.http.query_parameters import parse
+from contractledger.http.read_your_writes import POSITION_HEADER
 from contractledger.http.routing import Handler, Operation
 from contractledger.sync import delivery_state, feed, links
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change
@@ -144,6 +145,8 @@ class _PeerRoute(Handler):
         kept = self.config.responses.begin(principal, key, fingerprint)
         if kept is not None:
             resp.status, resp.content_type, resp.data = kept.status, kept.content_type, kept.body
+            for name, value in kept.headers.items():
+                resp.set_header(name, value)
             resp.set_header("Idempotent-Replayed", "true")
             return
         try:
@@ -152,12 +155,34 @@ class _PeerRoute(Handler):
             except LedgerError as error:
                 raise from_ledger_error(error) from None
         except Problem as problem:
-            self.config.responses.keep(principal, key, KeptResponse(int(problem.status_code), PROBLEM_JSON, {}, problem_body(problem)))
+            headers = _kept_headers(dict(problem.headers or {}))
+            self.config.responses.keep(principal, key, KeptResponse(int(problem.status_code), PROBLEM_JSON, headers, problem_body(problem)))
             raise
         except BaseException:
             self.config.responses.forget(principal, key)
             raise
-        self.config.responses.keep(principal, key, KeptResponse(int(resp.status_code), resp.content_type, {}, resp.data))
+        headers = _kept_headers({name: resp.headers[name.lower()] for name in KEPT_HEADERS if name.lower() in resp.headers})
+        self.config.responses.keep(principal, key, KeptResponse(int(resp.status_code), resp.content_type, headers, resp.data))
+
+    def positioned(self, resp: falcon.Response, run: Any) -> Any:
+        """``run`` as the answer of a route that records in the ledger: the
+        answer names the ledger position of what it recorded
+        (``Ledger-Position``, as a command's does), refusals recorded as
+        refused too; a repeat that recorded nothing names the ledger's
+        newest position, never one behind the first attempt."""
+        ledger = self.config.ledger
+
+        def answer() -> Any:
+            ledger.forget_position()
+            try:
+                value = run()
+            except Problem as problem:
+                problem.headers = {**dict(problem.headers or {}), POSITION_HEADER: str(ledger.position_after_command())}
+                raise
+            resp.set_header(POSITION_HEADER, str(ledger.position_after_command()))
+            return value
+
+        return answer
 
     def peer(self, req: falcon.Request, name: str) -> Peer:
         actor = req.context.actor
@@ -223,6 +248,7 @@ class PostChange(_PeerRoute):
         path_parameters=("peer",),
         body=InboundChange,
         request_headers=("Idempotency-Key",),
+        response_headers=(POSITION_HEADER,),
         answer=APPLIED_SCHEMA,
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
@@ -237,7 +263,7 @@ class PostChange(_PeerRoute):
             except ChangeRefused as refused:
                 raise refusal_problem(refused.refusal) from None
 
-        self.answer_once(req, resp, body, run)
+        self.answer_once(req, resp, body, self.positioned(resp, run))
 
 
 class PostLink(_PeerRoute):
@@ -249,6 +275,7 @@ class PostLink(_PeerRoute):
         path_parameters=("peer",),
         body=Link,
         request_headers=("Idempotency-Key",),
+        response_headers=(POSITION_HEADER,),
         answer={"type": "object", "required": ["peer", "contract_id", "external_id"]},
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
@@ -256,7 +283,8 @@ class PostLink(_PeerRoute):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         peer = self.peer(req, params["peer"])
         body = bodies.read(req, Link)
-        self.answer_once(req, resp, body, lambda: links.link(self.config.ledger, peer.name, body.contract_id, body.external_id))
+        run = self.positioned(resp, lambda: links.link(self.config.ledger, peer.name, body.contract_id, body.external_id))
+        self.answer_once(req, resp, body, run)
 
 
 class Reconcile(_PeerRoute):
@@ -467,6 +495,10 @@ class ResumeDelivery(_DeliveryRoute):
             return {"peer": peer.name, "resumed": True}
 
         self.answer_once(req, resp, body, run)
+
+
+def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name in KEPT_HEADERS}
 
 
 def configured_peer(name: str) -> Peer:

@@ -1,9 +1,14 @@
 """Bundle consistency view (SPEC 4): every bundle with its members' statuses.
 
 SPEC 4 promises that the non-terminal members of a bundle never disagree on
-their workflow status; :func:`mixed_bundles` looks for a bundle that breaks
-that promise, so the promise is checked against the ledger's real history
-rather than trusted. A detached member moves alone and no longer counts.
+their workflow status: while a bundle is with the agency or the producer it
+moves as one (``bundle.detach_first``). :func:`mixed_bundles` looks for a
+bundle that breaks that promise, so the promise is checked against the
+ledger's real history rather than trusted: any disagreement among its
+attached, non-terminal members while one of them is still before
+pending_carrier (a member held alone, one a step left behind). From
+pending_carrier on each carrier decides its own contract, so members then
+differ by design. A detached member moves alone and no longer counts.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
+from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
@@ -20,7 +25,7 @@ from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.oversight import AdvisorRecordIndex
 from contractledger.domain.party import Party
 from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.status import WORKFLOW, Status
+from contractledger.domain.status import TERMINAL, Status
 from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
 from contractledger.projections.queries import placeholders, reading
@@ -116,8 +121,15 @@ class BundleStatuses:
     members: tuple[BundleMember, ...]
 
     @property
-    def workflow_statuses(self) -> frozenset[Status]:
-        return frozenset(m.status for m in self.members if not m.detached and m.status in WORKFLOW)
+    def member_statuses(self) -> frozenset[Status]:
+        """The statuses of the members that move with the bundle (attached, not terminal)."""
+        return frozenset(m.status for m in self.members if not m.detached and m.status not in TERMINAL)
+
+    @property
+    def is_mixed(self) -> bool:
+        """SPEC 4: members that should move as one disagree (one is still before pending_carrier)."""
+        statuses = self.member_statuses
+        return len(statuses) > 1 and bool(statuses & WITH_AGENCY_OR_PRODUCER)
 
 
 def bundles(database: ViewDatabase, viewer: Viewer, *, bundle_ids: list[UUID] | None = None) -> list[BundleStatuses]:
@@ -136,17 +148,21 @@ def bundles(database: ViewDatabase, viewer: Viewer, *, bundle_ids: list[UUID] | 
 
 
 def mixed_bundles(database: ViewDatabase, viewer: Viewer) -> list[BundleStatuses]:
-    """SPEC 4 (bundles move together): the bundles whose attached members in
-    the workflow disagree on their workflow status. The ledger promises this
-    is always empty; anything here is a defect to investigate."""
+    """SPEC 4 (bundles move together): the bundles whose attached, non-terminal
+    members disagree on their status while one of them is still with the
+    agency or the producer. The ledger promises this is always empty;
+    anything here is a defect to investigate (or a bundle split before
+    bundle.detach_first: detach the member standing apart)."""
     with reading(database) as read:
         t = read.tables(BundleConsistencyView)
-        workflow = sorted(s.value for s in WORKFLOW)
+        terminal = sorted(s.value for s in TERMINAL)
+        before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
         rows = read.rows(
-            f"SELECT bundle_id FROM {t['bundle_members']} WHERE detached = 0 AND status IN ({placeholders(workflow)})"
-            " GROUP BY bundle_id HAVING COUNT(DISTINCT status) > 1",
-            workflow,
+            f"SELECT bundle_id FROM {t['bundle_members']} WHERE detached = 0 AND status NOT IN ({placeholders(terminal)})"
+            f" GROUP BY bundle_id HAVING COUNT(DISTINCT status) > 1"
+            f" AND SUM(CASE WHEN status IN ({placeholders(before_the_carrier)}) THEN 1 ELSE 0 END) > 0",
+            [*terminal, *before_the_carrier],
         )
     if not rows:
         return []
-    return [b for b in bundles(database, viewer, bundle_ids=[UUID(r[0]) for r in rows]) if len(b.workflow_statuses) > 1]
+    return [b for b in bundles(database, viewer, bundle_ids=[UUID(r[0]) for r in rows]) if b.is_mixed]

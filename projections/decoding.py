@@ -67,11 +67,17 @@ class BatchDecoder:
         return decoders
 
     def _actor(self, data: dict[str, Any]) -> Actor:
-        key = ("actor", (data["role"], data["user"], data["party_id"]))
+        behalf = data.get("on_behalf_of")
+        key = ("actor", (data["role"], data["user"], data["party_id"], behalf))
         found = self._memo.get(key)
         if found is None:
             party = data["party_id"]
-            found = Actor(role=Role(data["role"]), user=data["user"], party_id=UUID(party) if party else None)
+            found = Actor(
+                role=Role(data["role"]),
+                user=data["user"],
+                party_id=UUID(party) if party else None,
+                on_behalf_of=Role(behalf) if behalf else None,
+            )
             self._memo[key] = found
         return found
 

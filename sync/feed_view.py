@@ -201,7 +201,7 @@ class FeedView(View):
             "writing_numbers": list(state.writing_numbers),
             "codes": [dict(c) for c in state.codes],
             "change": details,
-            "actor": {"role": event.actor.role.value, "user": event.actor.user},
+            "actor": _actor_shown(event.actor),
         }
         item = cloudevents.event(
             peer=self.peer.name,
@@ -242,6 +242,14 @@ class FeedView(View):
                 tracked = _Tracked(ContractState(status, json.loads(numbers), json.loads(codes)), external_id, int(sequence), True)
             self._contracts[contract_id] = tracked
         return tracked
+
+
+def _actor_shown(actor: Actor) -> dict[str, str]:
+    """Who acted, as an item says it: a relayed step also names the role that took it (SPEC 9)."""
+    shown = {"role": actor.role.value, "user": actor.user}
+    if actor.on_behalf_of is not None:
+        shown["on_behalf_of"] = actor.on_behalf_of.value
+    return shown
 
 
 def _actor_key(actor: Actor | None) -> str | None:

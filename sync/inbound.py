@@ -14,10 +14,13 @@ change id is either applied or refused, never both. Only the reuse of a
 change id for another change is not recorded (the id is taken already).
 
 A concurrent writer may save on the contract between the change's read and
-its save; the store then refuses the save whole. The change is judged again
-against what is there now, once: refused as stale (with the current state)
-when what it is about moved since the version the peer saw, else run again.
-Should another writer collide again, it is refused as
+its save; the store then refuses the save whole. One may also save between
+the staleness check and the change's own read of the contract, so the change
+runs conditional on the version it was judged on (``expecting``), and a
+write landing there is refused like a collision. Either way the change is
+judged again against what is there now, once: refused as stale (with the
+current state) when what it is about moved since the version the peer saw,
+else run again. Should another writer collide again, it is refused as
 ``sync.concurrent_change``, recorded, with the current state.
 
 A stale version is refused only when it conflicts: when what the change is
@@ -27,6 +30,13 @@ the peer saw. The refusal carries the contract's current state.
 How a status name becomes a use case is read from the contract *as the peer
 saw it* (history does not change), so a repeat of an applied change runs the
 very same use case with the same arguments and gets the first outcome back.
+
+A status name that means an onboarding step (SPEC 9, relayed steps: "Pending
+Agency" after "Pending Producer" means the producer signed) is applied as
+that step, when the peer's file lists it under ``relays``: recorded as the
+step, by ``Actor.relaying(<peer>, <role that takes it>)``, so the peer stays
+its origin (and is not sent it back) while the event says who took it. A
+step the peer does not relay is refused (``sync.step_not_relayed``).
 """
 
 from __future__ import annotations
@@ -43,9 +53,11 @@ from contractledger.domain.clock import today
 from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, NotFound, NotPermitted, RuleBroken
+from contractledger.domain.expectations import VERSION_MISMATCH, expecting
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
+from contractledger.domain.workflow import WorkflowStep
 from contractledger.http.inputs import Day, Prose
 from contractledger.sync import links
 from contractledger.sync.peer import Peer
@@ -131,9 +143,9 @@ def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> 
     try:
         contract_id = _contract_of(ledger, peer, request)
         seen = _contract_at(ledger, contract_id, request.seen_version)
-        if earlier is None:
-            _ensure_not_stale(ledger, peer, request, seen)
-        outcome = _run_judging_collisions(ledger, actor, peer, request, seen, command_id)
+        # a repeat of an applied change is answered by the ledger as the first time: nothing to judge
+        judged = None if earlier is not None else _ensure_not_stale(ledger, peer, request, seen)
+        outcome = _run_judging_collisions(ledger, actor, peer, request, seen, command_id, judged)
     except LedgerError as error:
         if error.code == "command.id_reused":
             raise ChangeRefused(_refusal(error, request, None)) from None  # the id is taken: not recorded
@@ -144,23 +156,36 @@ def apply_change(ledger: ContractLedger, peer: Peer, request: InboundChange) -> 
 
 COLLIDED = "contract.concurrent_change"
 """The ledger's code for a save refused because another writer saved first."""
+LANDED = VERSION_MISMATCH
+"""The ledger's code for a contract no longer at the version the change was judged on."""
 
 
 def _run_judging_collisions(
-    ledger: ContractLedger, actor: Actor, peer: Peer, request: InboundChange, seen: Contract, command_id: str
+    ledger: ContractLedger,
+    actor: Actor,
+    peer: Peer,
+    request: InboundChange,
+    seen: Contract,
+    command_id: str,
+    judged: int | None,
 ) -> Any:
-    """Runs the change; after a collision with a concurrent writer, judges it
-    again against the contract as it is now and runs it once more."""
+    """Runs the change on the version it was judged on (``judged``; None: a
+    repeat, answered as first decided); after another writer collided with
+    it or landed before it, judges it again against the contract as it is
+    now and runs it once more."""
     for attempt in (1, 2):
         try:
-            return _run(ledger, actor, peer, seen, request.change, command_id)
+            if judged is None:
+                return _run(ledger, actor, peer, seen, request.change, command_id)
+            with expecting(seen.id, judged):
+                return _run(ledger, actor, peer, seen, request.change, command_id)
         except Conflict as error:
-            if error.code != COLLIDED:
+            if error.code not in (COLLIDED, LANDED):
                 raise
         # (a concurrent repeat of this very change is no collision: the
         # ledger answers it with the first outcome)
         if attempt == 1:
-            _ensure_not_stale(ledger, peer, request, seen)
+            judged = _ensure_not_stale(ledger, peer, request, seen)
     raise _Stale(
         "sync.concurrent_change",
         "Other writers changed the contract at the same moment as this change, twice; "
@@ -203,10 +228,12 @@ class _Stale(Conflict):
         self.contract = current
 
 
-def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange, seen: Contract) -> None:
+def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange, seen: Contract) -> int:
+    """Refuses the change when what it is about moved since the version the
+    peer saw; answers the version it was judged on (the contract's current one)."""
     current = ledger.get_contract(seen.id)
     if seen.version == current.version:
-        return
+        return current.version
     change = request.change
     if isinstance(change, StatusChange):
         moved = seen.status is not current.status
@@ -224,6 +251,7 @@ def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange
             "reconcile with the current state and send a new change.",
             current,
         )
+    return current.version
 
 
 # -- running the use case ---------------------------------------------------------------
@@ -250,13 +278,15 @@ def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, chang
         )
     step = _workflow_step(ledger, seen, target)
     if step is not None:
-        return step(actor, contract_id, effective_on=change.effective_on, command_id=command_id)
+        ensure_relays(peer, step, change.status)
+        relayed = getattr(ledger, step.action)
+        return relayed(Actor.relaying(peer.name, step.taken_by), contract_id, effective_on=change.effective_on, command_id=command_id)
     return ledger.set_manual_status(
         actor, contract_id, target, note=change.note, effective_on=change.effective_on, command_id=command_id
     )
 
 
-def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> Any:
+def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> WorkflowStep | None:
     """The onboarding step a peer's status name stands for (SPEC 4), or None
     for a manual status change (whose own rules then refuse what is not one).
     A step moves the contract's whole bundle, or nothing."""
@@ -265,12 +295,27 @@ def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> An
         submitted = any(
             isinstance(e, Contract.SubmittedByProducer) for e in ledger.events.get(seen.id, lte=seen.version)
         )
-        return ledger.return_to_producer if submitted else ledger.send_to_producer
+        return WorkflowStep.RETURN_TO_PRODUCER if submitted else WorkflowStep.SEND_TO_PRODUCER
     if seen.status is Status.PENDING_PRODUCER and target is Status.PENDING_AGENCY:
-        return ledger.submit_by_producer  # the producer's own act: a peer is refused by the domain's rule
+        return WorkflowStep.SUBMIT_BY_PRODUCER  # the producer signed
     if seen.status is Status.PENDING_AGENCY and target is Status.PENDING_CARRIER:
-        return ledger.submit_to_carrier
+        return WorkflowStep.SUBMIT_TO_CARRIER
     return None
+
+
+STEP_NOT_RELAYED = "sync.step_not_relayed"
+
+
+def ensure_relays(peer: Peer, step: WorkflowStep, name: str) -> None:
+    """SPEC 9: a peer relays only the steps its file lists."""
+    if step not in peer.relays:
+        relayed = ", ".join(sorted(s.action for s in peer.relays)) or "none"
+        raise NotPermitted(
+            STEP_NOT_RELAYED,
+            f"{name!r} means the workflow step {step.action} here, which {peer.name} may not relay "
+            f"(its peer file relays: {relayed}); that step is taken in the ledger, or by a peer that relays it.",
+            "change.status",
+        )
 
 
 # -- answers and refusals -------------------------------------------------------------------
@@ -305,11 +350,11 @@ def _version_after(ledger: ContractLedger, contract_id: UUID, command_id: str) -
         return max(named)
     record = _record(ledger, command_id)
     assert record is not None
-    version = 0
+    version, peer = 0, command_id.split(":", 1)[0]
     for event in events:
         if event.timestamp > record.created_on:
             break
-        if event.actor == Actor(Role.SYNC_PEER, command_id.split(":", 1)[0]):
+        if event.actor.role is Role.SYNC_PEER and event.actor.user == peer:  # relaying a step or not
             version = event.originator_version
     return version
 

@@ -3,9 +3,12 @@
 A peer file names the peer, the kinds of change it receives, how each of our
 statuses (SPEC 3) is called in its vocabulary (``[outbound]``: every status
 of the ledger, none left out, so no change is ever dropped for want of a
-name) and which of its names it may send us (``[inbound]``), the column of
-its exports that holds its own contract id, and where and how its items are
-pushed (``[delivery]``). Adding a peer is adding a file.
+name) and which of its names it may send us (``[inbound]``), which onboarding
+workflow steps taken in it it may relay to us (``relays``: SPEC 9, e.g. the
+producer's signature in the onboarding app; none for a peer that runs no part
+of the workflow), the column of its exports that holds its own contract id,
+and where and how its items are pushed (``[delivery]``). Adding a peer is
+adding a file.
 
 A file that names a status the ledger does not have, leaves one of ours
 unmapped, or lacks a setting is refused when the peers are loaded (the views
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from contractledger.domain.status import Status
+from contractledger.domain.workflow import WorkflowStep
 
 PEERS_DIRECTORY = Path(__file__).parent / "peers"
 DIRECTORY_VARIABLE = "CONTRACTLEDGER_SYNC_PEERS"
@@ -64,6 +68,8 @@ class Peer:
     receives: frozenset[str]
     outbound: Mapping[Status, str]
     inbound: Mapping[str, Status]
+    relays: frozenset[WorkflowStep]
+    """The workflow steps taken in the peer that it may relay (SPEC 9)."""
     external_id_column: str
     delivery: Delivery
     source: Path
@@ -122,6 +128,7 @@ def load_peer(path: Path) -> Peer:
                 f"sync peer file {path}: [inbound] accepts {theirs!r}, a name [outbound] never uses; "
                 "a peer reads back the names it is sent."
             )
+    relays = [_step(path, action) for action in reader.list_of_text("relays")]
     delivery = _Reader(path, reader.table("delivery"), "delivery.")
     return Peer(
         name=name,
@@ -129,6 +136,7 @@ def load_peer(path: Path) -> Peer:
         receives=frozenset(receives),
         outbound=outbound,
         inbound=inbound,
+        relays=frozenset(relays),
         external_id_column=_Reader(path, reader.table("contracts"), "contracts.").text("external_id_column"),
         delivery=Delivery(
             endpoint=delivery.text("endpoint"),
@@ -170,6 +178,16 @@ def _status(path: Path, where: str, value: Any) -> Status:
             f"sync peer file {path}: [{where}] names the status {value!r}, which the ledger does not have; "
             f"use one of {', '.join(s.value for s in Status)}."
         ) from None
+
+
+def _step(path: Path, action: str) -> WorkflowStep:
+    step = WorkflowStep.named(action)
+    if step is None:
+        raise PeerDefinitionError(
+            f"sync peer file {path}: relays {action!r}, which is not a workflow step; "
+            f"use some of {', '.join(s.action for s in WorkflowStep)} (or none: relays = [])."
+        )
+    return step
 
 
 def _text(path: Path, where: str, value: Any) -> str:

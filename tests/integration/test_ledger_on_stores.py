@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,79 @@ class TestConcurrentDecisionsOnPostgres(test_transfers.TransferScenario):
         self.assertEqual(before + (2 if winner == "accept" else 1), self.ledger.recorder.max_notification_id())
         expected = Status.ACTIVE if winner == "deny" else Status.TRANSFER_REQUESTED
         self.assertEqual(expected, self.status_of(self.contract_id))
+
+
+def _detach_or_step(
+    env: dict[str, str], waits_on: Any, then: float, actor: Actor, command: str, contract_id: Any, barrier: Any, results: Any
+) -> None:
+    """One process: read ``waits_on`` (the bundle for the step, the leaving member
+    for the detach), wait for the other, ``then`` seconds more, and finish the command."""
+
+    class RacingLedger(ContractLedger):
+        def _load(self, aggregate_id, *args):  # type: ignore[no-untyped-def]
+            found = super()._load(aggregate_id, *args)
+            if aggregate_id == waits_on and not getattr(self, "waited", False):
+                self.waited = True
+                barrier.wait(timeout=30)
+                time.sleep(then)
+            return found
+
+    ledger = RacingLedger(env=env, clock=SettableClock(ledger_scenarios.START))
+    try:
+        getattr(ledger, command)(actor, contract_id)
+        results.put((command, "won"))
+    except Conflict as conflict:
+        results.put((command, conflict.code))
+    except Exception as error:  # reported to the parent, which fails the test
+        results.put((command, repr(error)))
+    finally:
+        ledger.close()
+
+
+class TestConcurrentBundleMovesOnPostgres(ledger_scenarios.LedgerScenario):
+    """A detach and a bundle step at the same moment, each having read what it
+    decides on, in two processes: they end in one serial order (SPEC 4), the
+    loser told of the conflict, and the leaving member never moves after it
+    left."""
+
+    def make_ledger(self, clock: SettableClock) -> ContractLedger:
+        self.env = postgres_env(f"t_{uuid4().hex[:16]}")
+        return ContractLedger(env=self.env, clock=clock)
+
+    def test_a_detach_and_a_bundle_step_end_in_one_serial_order(self) -> None:
+        other_carrier = self.register("carrier", "Southern Mutual")
+        self.relate(other_carrier, self.mga)
+        # the step reads the bundle, then its members: the later it reads them, the likelier
+        # the detach has committed in between (where the step once moved the member that left)
+        for then in (0.0, 0.005, 0.02, 0.05):
+            with self.subTest(step_reads_the_members_after=then):
+                self.race_detach_against_step(other_carrier, then)
+
+    def race_detach_against_step(self, other_carrier: Any, then: float) -> None:
+        ids = self.assign(self.full_chain, [other_carrier, self.mga, self.aga, self.advisor])
+        bundle_id = self.ledger.get_contract(ids[0]).bundle_id
+        context = multiprocessing.get_context("fork")
+        barrier, results = context.Barrier(2), context.Queue()
+        racers = (("send_to_producer", ids[0], bundle_id, then), ("detach_from_bundle", ids[1], ids[1], 0.0))
+        workers = [
+            context.Process(
+                target=_detach_or_step, args=(self.env, waits_on, delay, self.aga_admin, command, contract_id, barrier, results)
+            )
+            for command, contract_id, waits_on, delay in racers
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = dict(results.get(timeout=60) for _ in workers)
+        for worker in workers:
+            worker.join(timeout=60)
+        won = (outcomes["send_to_producer"] == "won", outcomes["detach_from_bundle"] == "won")
+        self.assertTrue(set(outcomes.values()) <= {"won", "contract.concurrent_change"} and any(won), outcomes)
+        # the serial orders: the step first (the detach then collides with it on the member), or
+        # the detach first (the step collides with it on the bundle, or moves what was left)
+        leaving, stepped = {
+            (True, False): (["Assigned", "SentToProducer"], Status.PENDING_PRODUCER),
+            (False, True): (["Assigned", "DetachedFromBundle"], Status.PENDING_AGENCY),
+            (True, True): (["Assigned", "DetachedFromBundle"], Status.PENDING_PRODUCER),
+        }[won]
+        self.assertEqual(leaving, [type(e).__name__ for e in self.ledger.events.get(ids[1])], outcomes)
+        self.assertEqual(stepped, self.status_of(ids[0]), outcomes)

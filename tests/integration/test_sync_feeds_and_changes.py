@@ -29,9 +29,9 @@ from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections.audit_export import Selection, rows  # noqa: E402
 from contractledger.projections.decoding import BatchDecoder  # noqa: E402
 from contractledger.projections.view_database import view_database_for  # noqa: E402
-from contractledger.sync import feed, links  # noqa: E402
+from contractledger.sync import feed, inbound, links  # noqa: E402
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change  # noqa: E402
-from contractledger.sync.peer import peers  # noqa: E402
+from contractledger.sync.peer import PEERS_DIRECTORY, load_peer, peers  # noqa: E402
 
 
 class Ground:
@@ -128,13 +128,13 @@ def test_causation_survives_a_runner_batch_ending_between_a_change_and_its_recor
     w = ground.world
     first, second = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
     version = ground.ledger.get_contract(first).version
-    # a bundle step: two contract events, then the record, in one save
-    answer = ground.change("manage", "m-step", first, version, kind="status", status="Pending with Producer")
+    # a relayed bundle step: two contract events, the bundle's, then the record, in one save
+    answer = ground.change("contracting", "c-step", first, version, kind="status", status="Pending Producer")
     assert sorted(answer["moved_contract_ids"]) == sorted([str(first), str(second)])
-    items = ground.feed("contracting", batch_size=batch_size)
-    moved = [i for i in items if i["origin"] == "manage"]
+    items = ground.feed("manage", batch_size=batch_size)
+    moved = [i for i in items if i["origin"] == "contracting"]
     assert [i["subject"] for i in moved] == [str(first), str(second)]
-    assert {i["causationid"] for i in moved} == {"manage:m-step"}
+    assert {i["causationid"] for i in moved} == {"contracting:c-step"}
     assert items == sorted(items, key=lambda i: i["position"])
 
 
@@ -156,9 +156,9 @@ def test_a_repeated_workflow_step_is_answered_the_same_after_the_contract_moved_
     w = ground.world
     (contract_id,) = w.assign()
     version = ground.ledger.get_contract(contract_id).version
-    first = ground.change("manage", "m-send", contract_id, version, kind="status", status="Pending with Producer")
+    first = ground.change("contracting", "c-send", contract_id, version, kind="status", status="Pending Producer")
     ground.ledger.submit_by_producer(w.producer, contract_id)
-    again = ground.change("manage", "m-send", contract_id, version, kind="status", status="Pending with Producer")
+    again = ground.change("contracting", "c-send", contract_id, version, kind="status", status="Pending Producer")
     assert again == first and first["version"] == version + 1
 
 
@@ -210,10 +210,14 @@ def test_a_bundle_moves_whole_through_an_inbound_step_or_not_at_all(ground: Grou
     version = ground.ledger.get_contract(members[0]).version
     ground.change("contracting", "c-send", members[0], version, kind="status", status="Pending Producer")
     assert {ground.ledger.get_contract(m).status for m in members} == {Status.PENDING_PRODUCER}
-    # signing is the producer's own act: the peer's step is refused for every member
-    refusal = ground.refused("contracting", "c-sign", members[1], version + 1, kind="status", status="Pending Agency")
-    assert refusal["code"] == "contract.advisor_only"
-    assert {ground.ledger.get_contract(m).status for m in members} == {Status.PENDING_PRODUCER}
+    # one member cannot take the step (detached, then held on its own): none does
+    ground.ledger.detach_from_bundle(w.mga_admin, members[1])
+    refusal = ground.refused("contracting", "c-back", members[1], version + 2, kind="status", status="Pending Carrier")
+    assert refusal["code"] == "contract.status.workflow_only"
+    # the producer signed in contracting: relayed, the step moves what is still the bundle
+    answer = ground.change("contracting", "c-sign", members[0], version + 1, kind="status", status="Pending Agency")
+    assert answer["moved_contract_ids"] == [str(members[0])]
+    assert [ground.ledger.get_contract(m).status for m in members] == [Status.PENDING_AGENCY, Status.PENDING_PRODUCER]
 
 
 def test_an_external_id_links_once_and_then_names_the_contract(ground: Ground) -> None:
@@ -274,13 +278,13 @@ def test_every_event_a_command_saves_names_the_command(ground: Ground) -> None:
     ground.ledger.send_to_producer(w.mga_admin, members[0], command_id="mike-send")
     saved = ground.ledger.recorder.select_notifications(before + 1, 100)
     events = [ground.ledger.mapper.to_domain_event(n) for n in saved]
-    assert len(events) == 3  # both members and the command's record
+    assert len(events) == 4  # both members, the bundle's record of their move and the command's record
     assert {e.causation_id for e in events} == {"mike-send"}
     later = ground.ledger.recorder.max_notification_id()
     ground.ledger.submit_by_producer(w.producer, members[0])
     made_up = {ground.ledger.mapper.to_domain_event(n).causation_id for n in ground.ledger.recorder.select_notifications(later + 1, 100)}
     assert len(made_up) == 1 and made_up.pop().startswith("ledger:")
-    assert ground.ledger.recorder.max_notification_id() == later + 2  # no record for a command without an id
+    assert ground.ledger.recorder.max_notification_id() == later + 3  # the members and the bundle, no command record
 
 
 def test_an_event_stored_before_events_named_their_command_still_decodes(ground: Ground) -> None:
@@ -306,13 +310,13 @@ def test_events_stored_before_they_named_their_command_get_the_cause_inferred_as
     version = ground.ledger.get_contract(members[0]).version
     # as the ledger saved before: no cause on the events, a record only for a command with an id
     monkeypatch.setattr(ledger_module, "mark_caused_by", lambda aggregates, command_id: None)
-    ground.change("manage", "m-step", members[0], version, kind="status", status="Pending with Producer")
+    ground.change("contracting", "c-step", members[0], version, kind="status", status="Pending Producer")
     ground.ledger.add_contract_code(w.mga_admin, members[1], "C-1")
     monkeypatch.undo()
     ground.ledger.add_contract_code(w.mga_admin, members[1], "C-2")
-    items = ground.feed("contracting", batch_size=batch_size)
-    moved = [i for i in items if i["origin"] == "manage"]
-    assert [(i["subject"], i["causationid"]) for i in moved] == [(str(m), "manage:m-step") for m in members]
+    items = ground.feed("manage", batch_size=batch_size)
+    moved = [i for i in items if i["origin"] == "contracting"]
+    assert [(i["subject"], i["causationid"]) for i in moved] == [(str(m), "contracting:c-step") for m in members]
     coded = [i for i in ground.feed("manage", batch_size=batch_size) if i["type"].endswith("code_changed")]
     assert coded[0]["causationid"] is None  # a command without an id, then: no record, no cause
     assert coded[1]["causationid"].startswith("ledger:")
@@ -435,3 +439,110 @@ def test_colliding_twice_is_refused_recorded_and_answered_with_the_current_state
     assert ground.ledger.recorder.max_notification_id() == position
     (recorded,) = export_of(ground, "manage:m-3")
     assert "sync.concurrent_change" in str(recorded["details"]) and recorded["actor_role"] == "sync_peer"
+
+
+# -- relayed steps (SPEC 9): a peer that runs part of the workflow relays the steps taken in it ------
+
+
+def relayed_bundle(ground: Ground) -> list[UUID]:
+    """Two contracts the MGA assigned and sent to the producer (pending_producer)."""
+    w = ground.world
+    members = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    ground.ledger.send_to_producer(w.mga_admin, members[0])
+    return members
+
+
+def test_relayed_steps_the_producer_s_signature_is_recorded_as_that_step_for_the_producer_with_the_peer_as_origin(
+    either_store: Ground,
+) -> None:
+    ground = either_store
+    members = relayed_bundle(ground)
+    version = ground.ledger.get_contract(members[1]).version
+    # "Pending Agency" after "Pending Producer": the producer signed in contracting
+    answer = ground.change("contracting", "c-sign", members[1], version, kind="status", status="Pending Agency")
+    assert set(answer["moved_contract_ids"]) == {str(m) for m in members}
+    assert answer["contract"]["status"] == "pending_agency" and answer["version"] == version + 1
+    for member in members:
+        last = ground.ledger.history(member)[-1]
+        assert last["event"] == "SubmittedByProducer"
+        assert last["actor"] == {"role": "sync_peer", "user": "contracting", "party_id": None, "on_behalf_of": "producer"}
+    manage = [i for i in ground.feed("manage") if i["causationid"] == "contracting:c-sign"]
+    assert [i["subject"] for i in manage] == [str(members[1]), str(members[0])]  # the one named first
+    assert {i["origin"] for i in manage} == {"contracting"}
+    assert manage[0]["data"]["actor"] == {"role": "sync_peer", "user": "contracting", "on_behalf_of": "producer"}
+    assert manage[0]["data"]["peer_status"] == "Pending with Agency"
+    assert not [i for i in ground.feed("contracting") if i["causationid"] == "contracting:c-sign"]  # no echo
+    # the agency admin's review, relayed too: on behalf of the agency admin
+    ground.change("contracting", "c-review", members[0], version + 1, kind="status", status="Pending Carrier")
+    last = ground.ledger.history(members[0])[-1]
+    assert (last["event"], last["actor"]["on_behalf_of"]) == ("SubmittedToCarrier", "agency_admin")
+    again = ground.change("contracting", "c-sign", members[1], version, kind="status", status="Pending Agency")
+    assert again == answer  # the same change id: applied once, answered the same
+
+
+def test_relayed_steps_a_step_the_peer_file_does_not_list_is_refused_with_a_stable_code(
+    either_store: Ground, tmp_path: Path
+) -> None:
+    ground = either_store
+    members = relayed_bundle(ground)
+    version = ground.ledger.get_contract(members[0]).version
+    position = ground.ledger.recorder.max_notification_id()
+    refusal = ground.refused("manage", "m-sign", members[0], version, kind="status", status="Pending with Agency")
+    assert (refusal["code"], refusal["error"], refusal["field"]) == ("sync.step_not_relayed", "NotPermitted", "change.status")
+    assert "submit_by_producer" in refusal["message"]
+    assert {ground.ledger.get_contract(m).status for m in members} == {Status.PENDING_PRODUCER}
+    assert ground.refused("manage", "m-sign", members[0], version, kind="status", status="Pending with Agency") == refusal
+    assert ground.ledger.recorder.max_notification_id() == position + 1  # only the refusal's record
+    # the file decides: a contracting that relays only sending does not relay the signature
+    text = (PEERS_DIRECTORY / "contracting.toml").read_text()
+    relays = 'relays = ["send_to_producer", "submit_by_producer", "return_to_producer", "submit_to_carrier"]'
+    assert relays in text
+    (tmp_path / "contracting.toml").write_text(text.replace(relays, 'relays = ["send_to_producer"]'))
+    narrower = load_peer(tmp_path / "contracting.toml")
+    request = msgspec.convert(
+        {"change_id": "c-sign", "contract_id": str(members[0]), "seen_version": version,
+         "change": {"kind": "status", "status": "Pending Agency"}},
+        InboundChange,
+    )
+    with pytest.raises(ChangeRefused) as refused:
+        apply_change(ground.ledger, narrower, request)
+    assert refused.value.refusal["code"] == "sync.step_not_relayed"
+    assert {ground.ledger.get_contract(m).status for m in members} == {Status.PENDING_PRODUCER}
+
+
+def test_a_writer_landing_after_the_change_was_judged_and_before_it_ran_is_judged_again(
+    either_store: Ground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race loop found it: a user's status landing between the staleness
+    check and the change's own read of the contract let the peer's status be
+    applied on a contract it never saw (both answered 200: active, then
+    declined). Now the change runs conditional on the version it was judged
+    on, and is judged again: refused as stale, with the current state."""
+    ground = either_store
+    w = ground.world
+    (contract_id,) = w.assign()
+    w.onboard(contract_id)
+    seen = ground.ledger.get_contract(contract_id).version
+    other = ContractLedger(ground.env, clock=ground.clock)
+    original, went = inbound._run, []
+    lands = [lambda: other.set_manual_status(w.carrier_staff, contract_id, Status.ACTIVE)]
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if lands:
+            went.append(lands.pop(0)())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "_run", run)
+    try:
+        refusal = ground.refused("manage", "m-late", contract_id, seen, kind="status", status="Declined")
+        assert went and (refusal["code"], refusal["error"]) == ("sync.stale_version", "Conflict")
+        assert refusal["current"]["status"] == "active" and refusal["current"]["version"] == seen + 1
+        contract = ground.ledger.get_contract(contract_id)
+        assert (contract.status, contract.version) == (Status.ACTIVE, seen + 1)  # only the user's change
+        # a writer landing there on something else: judged again, and applied after it
+        lands.append(lambda: other.add_writing_number(w.carrier_staff, contract_id, "WN-1"))
+        answer = ground.change("manage", "m-code", contract_id, seen + 1, kind="code_added", code="C-1")
+        assert not lands and answer["outcome"] == "applied" and answer["version"] == seen + 3
+        assert answer["contract"]["writing_numbers"] == ["WN-1"]
+    finally:
+        other.close()

@@ -194,3 +194,63 @@ def test_a_change_that_other_writers_collide_with_twice_is_409_with_the_current_
     assert (again.status_code, again.content) == (409, refused.content)
     assert api.config.ledger.get_contract(contract_id).writing_numbers == []
     other.close()
+
+
+def test_relayed_steps_the_onboarding_app_relays_the_producer_s_signature_over_http(api: Api) -> None:
+    w = api.world
+    members = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+    api.config.ledger.send_to_producer(w.mga_admin, members[0])
+    version = api.config.ledger.get_contract(members[0]).version
+    signed = change(api, CONTRACTING, "contracting", "c-sign", members[0], version, kind="status", status="Pending Agency")
+    assert signed.status_code == 200, signed.json
+    assert set(signed.json["moved_contract_ids"]) == {str(m) for m in members}
+    assert {api.config.ledger.get_contract(m).status for m in members} == {Status.PENDING_AGENCY}
+    relayed = [i for i in feed(api, MANAGE, limit=1000).json["items"] if i["causationid"] == "contracting:c-sign"]
+    assert len(relayed) == 2 and {i["origin"] for i in relayed} == {"contracting"}
+    assert {i["data"]["actor"]["on_behalf_of"] for i in relayed} == {"producer"}
+    assert {i["type"].rsplit(".", 1)[-1] for i in relayed} == {"status_changed"}
+    echoed = [i for i in feed(api, CONTRACTING, peer="contracting", limit=1000).json["items"] if i["origin"] == "contracting"]
+    assert echoed == []
+    # manage runs no part of the workflow: the same meaning from it is refused, and recorded
+    position = api.position()
+    refused = change(api, MANAGE, "manage", "m-send", members[1], version + 1, kind="status", status="Pending with Producer")
+    assert refused.status_code == 403 and refused.json["code"] == "sync.step_not_relayed", refused.json
+    assert api.position() == position + 1
+    assert {api.config.ledger.get_contract(m).status for m in members} == {Status.PENDING_AGENCY}
+
+
+def test_a_peer_s_change_answers_its_ledger_position_so_a_read_can_wait_for_it(api: Api) -> None:
+    w = api.world
+    contract_id = w.active_contract()
+    version = api.config.ledger.get_contract(contract_id).version
+    applied = change(api, MANAGE, "manage", "m-9", contract_id, version, kind="writing_number_added", writing_number="WN-9")
+    assert applied.status_code == 200
+    position = int(applied.headers["Ledger-Position"])
+    assert position == api.position()  # the change's record, saved with its event
+    read = api.client.simulate_get(f"/contracts/{contract_id}", headers=api.as_(w.auditor), params={"wait_for": str(position)})
+    assert read.status_code == 200 and read.json["writing_numbers"] == ["WN-9"]
+    w.ledger.add_contract_code(w.carrier_staff, contract_id, "C-1")
+    again = change(api, MANAGE, "manage", "m-9", contract_id, version, kind="writing_number_added", writing_number="WN-9")
+    assert again.content == applied.content and int(again.headers["Ledger-Position"]) >= position  # never behind
+    # a refusal is recorded too, and says where
+    refused = change(api, MANAGE, "manage", "m-10", contract_id, version + 2, kind="status", status="Pending Backgrounds")
+    assert refused.status_code == 422 and int(refused.headers["Ledger-Position"]) == api.position()
+    # kept with the answer for a repeat of an Idempotency-Key
+    body = {"change_id": "m-11", "contract_id": str(contract_id), "seen_version": version + 2,
+            "change": {"kind": "writing_number_added", "writing_number": "WN-11"}}
+    headers = {**api.as_(MANAGE), "Idempotency-Key": "k-11"}
+    first = api.client.simulate_post("/sync/manage/changes", headers=headers, json=body)
+    replayed = api.client.simulate_post("/sync/manage/changes", headers=headers, json=body)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.headers["Ledger-Position"] == first.headers["Ledger-Position"] == str(api.position())
+    linked = api.client.simulate_post(
+        "/sync/manage/links", headers=api.as_(MANAGE), json={"contract_id": str(contract_id), "external_id": "M-1"}
+    )
+    assert linked.status_code == 200 and int(linked.headers["Ledger-Position"]) == api.position()
+
+
+def test_the_api_document_names_the_ledger_position_of_a_peer_s_change(api: Api) -> None:
+    document = api.client.simulate_get("/openapi.json").json
+    for path in ("/sync/{peer}/changes", "/sync/{peer}/links"):
+        answered = document["paths"][path]["post"]["responses"]["200"]
+        assert "Ledger-Position" in answered.get("headers", {}), (path, answered)

@@ -175,8 +175,32 @@ def test_a_bundle_whose_members_disagree_on_their_workflow_status_is_found(sqlit
     with sqlite_database.transaction() as tx:  # the rows as a broken writer would leave them
         tx.execute(f"UPDATE {table} SET status = 'pending_producer' WHERE contract_id = ?", (str(bundle[0]),))
     (mixed,) = bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.auditor))
-    assert mixed.workflow_statuses == {Status.PENDING_AGENCY, Status.PENDING_PRODUCER}
+    assert mixed.member_statuses == {Status.PENDING_AGENCY, Status.PENDING_PRODUCER}
     assert bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.other_aga_admin)) == []
+
+
+def test_bundle_detach_first_a_member_held_apart_before_pending_carrier_makes_its_bundle_mixed(sqlite_database: Any) -> None:
+    w = ContractingWorld()
+    split = w.assign(w.chain(), w.chain(aga=w.other_aga), [w.carrier, w.mga, w.advisor], by=w.mga_admin)
+    held = w.ledger.get_contract(split[0])  # held alone, as a ledger written before bundle.detach_first did
+    held.set_manual_status(Status.AWAITING_INCOMING_RELEASE, None, (), actor=w.mga_admin, effective_on=w.today, at=w.clock.now())
+    w.ledger.save(held)
+    apart = w.assign(w.chain(), [w.carrier, w.mga, w.advisor], by=w.mga_admin)
+    w.ledger.detach_from_bundle(w.mga_admin, apart[0])
+    w.ledger.set_manual_status(w.mga_admin, apart[0], Status.PENDING_BACKGROUNDS)  # detached: moves alone
+    decided = w.assign(w.chain(), [w.carrier, w.mga, w.advisor], by=w.mga_admin)
+    w.ledger.submit_to_carrier(w.mga_admin, decided[0])
+    w.ledger.set_manual_status(w.carrier_staff, decided[0], Status.ACTIVE)  # per contract from pending_carrier
+    ended = w.assign(w.chain(), [w.carrier, w.mga, w.advisor], by=w.mga_admin)
+    w.ledger.nullify(w.mga_admin, ended[0])  # a terminal member stays where it ended
+    project(w.ledger, sqlite_database)
+    (mixed,) = bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.auditor))
+    assert {m.contract_id for m in mixed.members} == set(split)
+    assert mixed.member_statuses == {Status.PENDING_AGENCY, Status.AWAITING_INCOMING_RELEASE}
+    # the promise kept: once the member standing apart is detached, nothing is mixed
+    w.ledger.detach_from_bundle(w.mga_admin, split[0])
+    project(w.ledger, sqlite_database)
+    assert bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.auditor)) == []
 
 
 

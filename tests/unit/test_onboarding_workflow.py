@@ -346,6 +346,23 @@ class TestOnboardingWorkflow(LedgerScenario):
         self.ledger.add_contract_code(self.peer, contract_id, "C-1")
         self.assertEqual(Status.ACTIVE, self.status_of(contract_id))
 
+    def test_relayed_steps_a_peer_takes_the_producer_s_step_only_relaying_it_for_the_producer(self) -> None:
+        (contract_id,) = self.assign(filled_by="producer")
+        for actor in (self.peer, Actor.relaying("contracting", Role.AGENCY_ADMIN)):
+            self.assert_refused(
+                NotPermitted,
+                "contract.advisor_only",
+                lambda: self.ledger.submit_by_producer(actor, contract_id),
+                contract_id,
+            )
+        self.ledger.submit_by_producer(Actor.relaying("contracting", Role.PRODUCER), contract_id)
+        self.assertEqual(Status.PENDING_AGENCY, self.status_of(contract_id))
+        signed = self.ledger.history(contract_id)[-1]
+        self.assertEqual("SubmittedByProducer", signed["event"])
+        self.assertEqual("producer", signed["actor"]["on_behalf_of"])
+        self.ledger.submit_to_carrier(Actor.relaying("contracting", Role.AGENCY_ADMIN), contract_id)
+        self.assertEqual(Status.PENDING_CARRIER, self.status_of(contract_id))
+
     def test_moving_pending_carrier_back_to_pending_agency_would_nullify_the_workflow(self) -> None:
         (contract_id,) = self.assign()
         self.ledger.submit_to_carrier(self.aga_admin, contract_id)

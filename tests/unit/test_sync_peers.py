@@ -53,6 +53,27 @@ def test_an_unknown_kind_of_change_is_refused(tmp_path: Path) -> None:
         load_peer(path)
 
 
+def test_relayed_steps_the_peer_file_says_which_workflow_steps_a_peer_relays() -> None:
+    peers = load_peers(PEERS_DIRECTORY)
+    assert {s.action for s in peers["contracting"].relays} == {
+        "send_to_producer", "submit_by_producer", "return_to_producer", "submit_to_carrier"
+    }
+    assert peers["manage"].relays == frozenset()  # it runs no part of the workflow
+
+
+def test_relayed_steps_a_peer_file_relaying_what_is_not_a_workflow_step_is_refused(tmp_path: Path) -> None:
+    path = _copy_with(tmp_path, "relays = []", 'relays = ["approve"]')
+    with pytest.raises(PeerDefinitionError) as refused:
+        load_peer(path)
+    assert str(path) in str(refused.value) and "'approve'" in str(refused.value) and "submit_by_producer" in str(refused.value)
+
+
+def test_relayed_steps_a_peer_file_must_say_what_it_relays(tmp_path: Path) -> None:
+    path = _copy_with(tmp_path, "relays = []\n", "")
+    with pytest.raises(PeerDefinitionError, match="relays is missing"):
+        load_peer(path)
+
+
 def test_a_third_peer_is_a_new_file(tmp_path: Path) -> None:
     for source in PEERS_DIRECTORY.glob("*.toml"):
         shutil.copy(source, tmp_path)
