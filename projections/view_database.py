@@ -348,19 +348,33 @@ class PostgresViewDatabase(ViewDatabase):
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
+        import psycopg2
+
         connection = self._connect()
         connection.autocommit = True
+        key = f"contractledger.view:{name}"
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"contractledger.view:{name}",))
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,))
                 if not cursor.fetchone()[0]:
                     raise ViewRunnerAlreadyRunning(
                         f"another runner is already applying events to {name!r}; "
                         "stop it first (two runners would apply events twice)"
                     )
-            yield
+            try:
+                yield
+            finally:
+                # Unlocked before the close: a closed session's backend lets its
+                # locks go only once it has exited, a moment after close()
+                # returns, and the next holder (rebuild-views --verify takes a
+                # generation again at once) would find it still held.
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+                except psycopg2.Error:
+                    pass  # the session is gone (the server restarted), and its lock with it
         finally:
-            connection.close()  # the session ends, and its advisory lock with it
+            connection.close()
 
     def announce_change(self, tx: ViewTransaction) -> None:
         tx.execute(f"NOTIFY {CHANGES_CHANNEL}")

@@ -156,6 +156,17 @@ def test_a_second_runner_on_the_same_view_refuses_to_start(database: ViewDatabas
     second.release()
 
 
+def test_a_runner_that_released_its_view_lets_the_next_one_take_it_at_once(database: ViewDatabase) -> None:
+    # rebuild-views --verify releases a generation and takes it again at once:
+    # on PostgreSQL a lock that went only with its session's end was still held
+    # by the closing backend now and then ("another runner is already applying")
+    app = Tallies()
+    for _ in range(200):
+        runner = ViewRunner(app.recorder, app.mapper, database, [TallyView()])
+        runner.acquire()
+        runner.release()
+
+
 def test_following_live_applies_new_events_and_wakes_a_waiting_reader(database: ViewDatabase) -> None:
     app = Tallies()
     view = TallyView()
