@@ -1,4 +1,5 @@
-"""Who may see a monitoring or debt record (SPEC 6).
+"""Who may see a monitoring or debt record (SPEC 6), and which of a
+contract's details reach a viewer who is not one of its parties (SPEC 5, 9).
 
 Pure functions, so the read side applies the same rule to its rows as the
 domain applies to its aggregates. A private record is seen by the party that
@@ -10,9 +11,11 @@ even of public records.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
+from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
 
@@ -38,3 +41,31 @@ def may_see_monitoring(viewer: Actor, record: MonitoringRecord, chain: Collectio
 
 def may_see_debt(viewer: Actor, record: DebtRecord, chain: Collection[UUID]) -> bool:
     return may_see_record(viewer, recorded_by=record.logged_by, public=record.is_public, chain=chain)
+
+
+# ---- a contract's private details ----------------------------------------------------
+
+PUBLIC_REASONS = (Contract.Downgraded,)
+"""The actions whose reason every viewer of the contract may know: a downgrade
+is public (SPEC 5). A vest's reason is private to the contract's parties, and
+so is a termination's (Market Conduct, Deceased, ...)."""
+PRIVATE_DETAILS = ("note", "documents", "advisor_profile")
+"""What of any action only the contract's parties (and auditors) see."""
+
+
+def sees_private_details(viewer: Actor, chain: Collection[UUID]) -> bool:
+    """Whether a contract's private details reach ``viewer``: its parties and
+    auditors (and the ledger) see them; a sync peer, which serves parties that
+    are not on the contract, gets the status alone (SPEC 9)."""
+    if sees_every_record(viewer):
+        return True
+    return viewer.party_id is not None and viewer.party_id in chain
+
+
+def public_details(action: str, details: dict[str, Any]) -> dict[str, Any]:
+    """An action's details (``action``: the event's name) as a viewer without the
+    contract's private details sees them: no note, document or profile
+    snapshot, and a reason only for a downgrade."""
+    public_reason = action in {kind.__name__ for kind in PUBLIC_REASONS}
+    hidden = PRIVATE_DETAILS if public_reason else (*PRIVATE_DETAILS, "reason")
+    return {key: value for key, value in details.items() if key not in hidden}

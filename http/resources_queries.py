@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
+from contractledger.domain.clock import today
 from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
 from contractledger.domain.party import KINDS
@@ -151,10 +152,16 @@ def _contract(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf)
 
 def _party_profile(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: AsOf) -> Any:
     """The profile with the version of what it shows (its ETag), both as the
-    viewer's sight of the profile allows (projections/profile_sight.py)."""
+    viewer's sight of the profile allows (projections/profile_sight.py).
+
+    The sight is the one the viewer has today, or on the later day asked
+    about: a profile's changes are not dated, so a day before a termination
+    took effect must not show a terminating party what changed after it
+    (SPEC 5: on any surface)."""
+    on = max(p.on, today(config.clock)) if p.on is not None else today(config.clock)
     if p.as_of is not None:
-        return directory.party_profile(config.views, viewer, path["party_id"], on=p.on, as_of=p.as_of)
-    found = directory.versioned_party_profile(config.views, viewer, path["party_id"], on=p.on)
+        return directory.party_profile(config.views, viewer, path["party_id"], on=on, as_of=p.as_of)
+    found = directory.versioned_party_profile(config.views, viewer, path["party_id"], on=on)
     return Versioned(*found) if found is not None else None
 
 
@@ -304,7 +311,7 @@ QUERIES = (
     Query(
         "parties", "/parties", "SPEC 1: the directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
-        lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind),
+        lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind, on=today(c.clock)),
         directory.PartyCard, key=lambda card: (card.name, str(card.party_id)),
     ),
     Query(

@@ -12,7 +12,7 @@ leaves other parties' sight with its whole trail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,7 @@ from contractledger.domain.oversight import AdvisorRecordIndex
 from contractledger.domain.party import Party
 from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.triggers import TriggerSettings
+from contractledger.domain.visibility import public_details
 from contractledger.projections.contract_status import read_contracts
 from contractledger.projections.oversight_records import read_record_visibility
 from contractledger.projections.queries import ensure_instant, reading
@@ -166,15 +167,19 @@ def contract_history(
     instant. None when the contract does not exist for ``viewer`` (SPEC 5:
     a party not on it). Record entries follow SPEC 6: a private record's
     trail only for the party that recorded it, a public one for every party
-    on the contract, none for sync peers; auditors see all.
+    on the contract, none for sync peers; auditors see all. A sync peer sees
+    each action's details as its feed carries them (no note, document,
+    profile snapshot, or reason but a downgrade's).
 
     ``after`` (a notification id) and ``limit`` read one page in SQL, so a
     page of a long history costs the page, not the history: at most
     ``limit`` entries the viewer may see, all after ``after``."""
     ensure_instant(as_of)
     with reading(database) as read:
-        if not read_contracts(read, viewer, contract_id=contract_id, as_of=as_of):
+        found = read_contracts(read, viewer, contract_id=contract_id, as_of=as_of)
+        if not found:
             return None
+        private_details = viewer.sees_private_details(found[0].chain)
         t = read.tables(ContractHistoryView)
         sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ? AND notification_id > ?"
         conditions: list[Any] = [id_text(contract_id)]
@@ -195,7 +200,11 @@ def contract_history(
             if limit is None or len(rows) < limit or len(shown) >= limit:
                 break
             position = int(rows[-1][0])
-    return [_entry(row) for row in (shown if limit is None else shown[:limit])]
+    entries = [_entry(row) for row in (shown if limit is None else shown[:limit])]
+    if private_details:
+        return entries
+    # a viewer off the chain that sees every contract (a sync peer): what its feed carries (SPEC 9)
+    return [replace(entry, details=public_details(entry.event, entry.details)) for entry in entries]
 
 
 def _entry(row: tuple) -> HistoryEntry:

@@ -12,7 +12,7 @@ before that day, exactly as ``Contract.status_on`` reads its timeline.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -477,7 +477,23 @@ def _read_versioned(
     ]
     if status is not None:
         contracts = [(c, version) for c, version in contracts if c.status is Status(status)]
-    return contracts
+    return [(c if viewer.sees_private_details(c.chain) else _without_private_details(c), version) for c, version in contracts]
+
+
+def _without_private_details(found: ContractStatus) -> ContractStatus:
+    """The contract as a viewer off its chain that sees every contract (a sync
+    peer) sees it: its status, chain, numbers and codes, and of the reasons only
+    a downgrade's (SPEC 5, 9); no termination's reason or profile snapshot."""
+    def reason(status: Status, given: str | None) -> str | None:
+        return given if status is Status.DOWNGRADED else None
+
+    pending = found.pending_change
+    if pending is not None:
+        pending = PendingChange(pending.status, pending.effective_on, reason(pending.status, pending.reason))
+    termination = None if found.termination is None else {"effective_on": found.termination.get("effective_on")}
+    return replace(
+        found, status_reason=reason(found.status, found.status_reason), pending_change=pending, termination=termination
+    )
 
 
 def contracts(

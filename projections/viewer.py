@@ -8,7 +8,10 @@ ledger itself reads as an auditor does). The rules:
   contract it is not on does not exist for it, in lists or by id. So what is
   private to a contract's parties (vesting, the advisor's profile snapshot at
   termination) reaches no one else. Auditors see every contract; sync peers
-  see every contract's status, chain, writing numbers and codes (SPEC 9).
+  see every contract's status, chain, writing numbers and codes (SPEC 9),
+  and of its details only what their feeds carry: a downgrade's reason
+  (public, SPEC 5), never a vest's or a termination's reason, a note, a
+  document or the advisor's profile snapshot (SPEC 5, 9).
 - Monitoring and debt: the rule of :mod:`contractledger.domain.visibility`,
   on the record's current state: private records only to the party that
   recorded them, public ones to every party on the contract, everything to
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.visibility import may_see_record, sees_every_record
+from contractledger.domain.visibility import may_see_record, sees_every_record, sees_private_details
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class Viewer:
     def may_see_contract(self, chain: Collection[UUID]) -> bool:
         return self.sees_every_contract or (self.party_id is not None and self.party_id in chain)
 
+    def sees_private_details(self, chain: Collection[UUID]) -> bool:
+        return sees_private_details(self.actor, chain)
+
     def may_see_record(self, *, recorded_by: UUID, public: bool, chain: Collection[UUID]) -> bool:
         return may_see_record(self.actor, recorded_by=recorded_by, public=public, chain=chain)
 
@@ -76,3 +82,4 @@ class Viewer:
         if self.party_id is None:
             return False
         return self.party_id == advisor_id or any(self.party_id in chain for chain in chains_with_advisor)
+

@@ -12,6 +12,7 @@ from typing import Any
 from contractledger.domain.contract import Contract
 from contractledger.domain.status import Status
 from contractledger.domain.termination import TRANSFERRED
+from contractledger.domain.visibility import PUBLIC_REASONS
 
 CREATIONS = (Contract.Assigned, Contract.DirectRelationshipRequested, Contract.TransferPackageCreated)
 
@@ -53,16 +54,13 @@ bookkeeping; the status moves come as their own events)."""
 
 HEARD = (*CREATIONS, *STATUS_MOVES, Contract.Terminated, Contract.Reactivated, *NUMBERING)
 
-PUBLIC_REASONS = (Contract.Downgraded,)
-"""The actions whose reason a change carries: a downgrade is public (SPEC 5).
-
-A feed item carries only what every receiver of its peer may see (SPEC 9), and
-a peer serves parties that are not on the contract. So no change carries a
-note or a document, and of the reasons only a downgrade's: a vest's is private
-to the contract's parties, and so is a termination's (Market Conduct, Deceased,
-...), like everything of a contract beyond its status, chain, writing numbers
-and codes. For those the item says the status alone (a transfer's end is its
-kind, ``transferred``)."""
+# A feed item carries only what every receiver of its peer may see (SPEC 9), and
+# a peer serves parties that are not on the contract. So no change carries a
+# note or a document, and of the reasons only a public one's (PUBLIC_REASONS,
+# domain/visibility.py): like everything of a contract beyond its status,
+# chain, writing numbers and codes, the rest is the contract's parties' alone.
+# For those the item says the status alone (a transfer's end is its kind,
+# ``transferred``).
 
 
 class ContractState:
