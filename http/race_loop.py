@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(STORE_PREFIXES)}, **settings}
         ledger, views = ContractLedger(env), view_database_for(env)
         try:
-            tokens = TokenRegistry(views, SystemClock())
+            tokens = TokenRegistry(views, SystemClock(), ledger)
             tokens.ensure_schema()
             ground = RaceGround(served.base_url, ledger, tokens)
             started = time.monotonic()
