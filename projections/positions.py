@@ -4,7 +4,12 @@ view and its position can never disagree."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from contractledger.projections.view_database import ViewTransaction
+
+if TYPE_CHECKING:
+    from contractledger.projections.view import View
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS view_positions ("
@@ -46,6 +51,15 @@ def live_generation(tx: ViewTransaction, view: str) -> int | None:
     tx.execute("SELECT live FROM view_generations WHERE view = ?", (view,))
     row = tx.fetchone()
     return int(row[0]) if row else None
+
+
+def alias_if_live(tx: ViewTransaction, view: "View") -> None:
+    """Points the view's live table names at its generation when that one is
+    live (a runner's start: the first one, or one on a ledger whose names
+    point nowhere yet)."""
+    if live_generation(tx, view.name) == view.generation:
+        for statement in view.alias_statements():
+            tx.execute(statement)
 
 
 def make_live(tx: ViewTransaction, view: str, generation: int) -> None:

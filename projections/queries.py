@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import Any
 
 from contractledger.domain.clock import SystemClock, end_of_day, today
-from contractledger.projections import positions
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
 
@@ -30,20 +29,16 @@ class ViewNotBuilt(LookupError):
 
 
 class Reading:
-    """One read transaction, and the live tables of the views it reads."""
+    """One read transaction, and the live tables of the views it reads: each
+    by its live name (``View.live_table_names``), which the switch to a new
+    generation moves in its own transaction, so no read looks the live
+    generation up first."""
 
     def __init__(self, tx: ViewTransaction) -> None:
         self.tx = tx
-        self._tables: dict[str, dict[str, str]] = {}
 
     def tables(self, view_class: type[View]) -> dict[str, str]:
-        tables = self._tables.get(view_class.name)
-        if tables is None:
-            generation = positions.live_generation(self.tx, view_class.name)
-            if generation is None:
-                raise ViewNotBuilt(view_class.name)
-            tables = self._tables[view_class.name] = view_class.table_names(generation)
-        return tables
+        return view_class.live_table_names()
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.tx.execute(sql, params)
@@ -58,7 +53,8 @@ def reading(database: ViewDatabase) -> Iterator[Reading]:
     except ViewNotBuilt:
         raise
     except Exception as error:  # sqlite3 and psycopg2 each say "no such table" their own way
-        if "view_generations" in str(error) and ("no such table" in str(error) or "does not exist" in str(error)):
+        said = str(error)
+        if ("view_generations" in said or "__live" in said) and ("no such table" in said or "does not exist" in said):
             raise ViewNotBuilt("any view") from None
         raise
 

@@ -115,6 +115,8 @@ def rebuild_all(
             with database.transaction() as tx:
                 for view_class, generation, _ in plans:
                     positions.make_live(tx, view_class.name, generation)
+                    for statement in view_class(generation).alias_statements():
+                        tx.execute(statement)
                 database.announce_change(tx)
         return [
             Rebuilt(view_class.name, generation, current, runner.applied[view_class.name], resumed[view_class.name])

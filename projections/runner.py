@@ -125,6 +125,7 @@ class ViewRunner:
                 applied = self.applied[view.name] = positions.position(tx, view.name, view.generation)
                 for statement in view.schema() if indexes or applied else view.tables_schema():
                     tx.execute(statement)
+                positions.alias_if_live(tx, view)
 
     def build_indexes(self) -> None:
         """Creates the views' secondary indexes that do not exist yet."""

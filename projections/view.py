@@ -79,6 +79,21 @@ class View:
         """The physical table of each logical table in ``generation``."""
         return {logical: f"{logical}__g{generation}" for logical in cls.tables}
 
+    @classmethod
+    def live_table_names(cls) -> dict[str, str]:
+        """What readers name each logical table by: a database view over the
+        live generation's table, moved with the live pointer in the switch's
+        transaction (``alias_statements``), so a read needs no lookup first."""
+        return {logical: f"{logical}__live" for logical in cls.tables}
+
+    def alias_statements(self) -> list[str]:
+        """Points each logical table's live name at this generation's table."""
+        live = self.live_table_names()
+        statements = []
+        for logical, table in self.t.items():
+            statements += [f"DROP VIEW IF EXISTS {live[logical]}", f"CREATE VIEW {live[logical]} AS SELECT * FROM {table}"]
+        return statements
+
     def schema(self) -> list[str]:
         """CREATE statements for this generation's tables (use ``self.t``)."""
         raise NotImplementedError(f"view {self.name!r} must declare its schema")

@@ -27,6 +27,7 @@ from contractledger.projections.view_database import (
     ViewDatabase,
     ViewRunnerAlreadyRunning,
 )
+from contractledger.projections.queries import reading
 from contractledger.projections.waiting import wait_until_applied
 from views_scenario import postgres_views, sqlite_views  # noqa: E402
 
@@ -202,6 +203,54 @@ def test_a_rebuild_fills_a_new_generation_and_switches_to_it(database: ViewDatab
     with database.transaction(write=False) as tx:
         assert positions.live_generation(tx, "tallies") == 2
     assert compare(database, TallyView, 1, 2) == []
+
+
+def test_readers_name_the_live_tables_which_each_switch_moves_with_the_pointer(database: ViewDatabase) -> None:
+    # a read looks no generation up: it names the live tables (views over the live
+    # generation's, moved in the switch's transaction); the same statement, prepared
+    # once on PostgreSQL, reads each new generation after its switch
+    app = Tallies()
+    record_tallies(app, 2, 1)
+    with database.transaction() as tx:
+        positions.ensure_schema(tx)
+        positions.make_live(tx, "tallies", 1)
+    live = ViewRunner(app.recorder, app.mapper, database, [TallyView(1)])
+    live.prepare()
+    live.catch_up()
+
+    def read() -> dict[str, int]:
+        with reading(database) as r:
+            return {label: int(n) for label, n in r.rows(f"SELECT label, count FROM {r.tables(TallyView)['tally']}")}
+
+    assert read() == {"t0": 1, "t1": 1}
+    Tally_ = Tally("t2")
+    app.save(Tally_)  # the live runner is stopped: only a rebuild sees it
+    assert read() == {"t0": 1, "t1": 1}
+    assert rebuild(app.recorder, app.mapper, database, TallyView).generation == 2
+    assert read() == {"t0": 1, "t1": 1, "t2": 0}
+    Tally_.count_one()
+    app.save(Tally_)
+    assert rebuild(app.recorder, app.mapper, database, TallyView).generation == 3  # drops generation 1
+    assert read() == {"t0": 1, "t1": 1, "t2": 1}
+
+
+def test_a_prepared_read_follows_a_live_name_moved_to_a_table_of_other_columns(database: ViewDatabase) -> None:
+    # a new generation may change a column's type: PostgreSQL then refuses the statement
+    # prepared before ("cached plan must not change result type"); the read runs it afresh
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE moved__g1 (label TEXT, n BIGINT)")
+        tx.execute("INSERT INTO moved__g1 VALUES ('a', 1)")
+        tx.execute("CREATE TABLE moved__g2 (label TEXT, n TEXT)")
+        tx.execute("INSERT INTO moved__g2 VALUES ('a', 'one')")
+        tx.execute("CREATE VIEW moved__live AS SELECT * FROM moved__g1")
+    sql = "SELECT label, n FROM moved__live WHERE label = ?"
+    assert database.query(sql, ("a",)) == [("a", 1)]
+    assert database.query(sql, ("a",)) == [("a", 1)]
+    with database.transaction() as tx:
+        tx.execute("DROP VIEW moved__live")
+        tx.execute("CREATE VIEW moved__live AS SELECT * FROM moved__g2")
+    assert database.query(sql, ("a",)) == [("a", "one")]
+    assert database.query(sql, ("a",)) == [("a", "one")]
 
 
 def test_a_rebuild_builds_the_secondary_indexes_once_the_tables_are_filled_and_before_it_switches(
