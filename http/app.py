@@ -70,8 +70,9 @@ def get_app() -> Any:
         requests.setLevel(logging.INFO)
         requests.propagate = False
     logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
-    # No format of the served process shows the thread or process of a line:
-    # not looking them up makes each log record (one per request) cheaper.
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # No format of the served process shows a line's thread or multiprocessing
+    # name: not looking them up makes each log record (one per request) cheaper.
+    # Its process id stays: gunicorn's own lines show it ("[%(process)d]").
+    logging.logThreads = logging.logMultiprocessing = False
     # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
     return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment())).first_try()

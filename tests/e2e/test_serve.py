@@ -106,3 +106,15 @@ def test_bad_configuration_stops_the_service_with_one_sentence_naming_the_settin
     assert named in message
     assert "Traceback" not in message
     assert len(message.strip().splitlines()) == 1
+
+
+def test_a_stopped_service_logs_no_traceback_on_the_way_down(tmp_path: Path, store: str) -> None:
+    # gunicorn's own lines name their process: a served process that stopped looking
+    # process ids up made every worker's "Worker exiting" line a logging error
+    server = Server(tmp_path, store=store)
+    assert server.request("GET", "/health").json == {"status": "ok"}
+    assert server.stop() == 0
+    time.sleep(0.5)  # the log reader drains what the processes wrote last
+    log = (tmp_path / "serve.log").read_text(errors="replace")
+    assert "Worker exiting" in log
+    assert "Logging error" not in log and "Traceback" not in log, log[-3000:]
