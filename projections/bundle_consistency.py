@@ -18,15 +18,8 @@ from typing import Any
 from uuid import UUID
 
 from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.domain.debt import DebtRecord
-from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.status import TERMINAL, Status
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
 from contractledger.projections.queries import placeholders, reading
 from contractledger.projections.rows import BufferedView, UpsertBuffer, id_text, json_from, json_text
@@ -41,17 +34,8 @@ class BundleConsistencyView(BufferedView):
     name = "bundle_consistency"
     rebuild_cost = 9.1
     tables = ("bundle_members",)
-    ignores = (
-        Contract.Event,
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        MonitoringRecord.Event,
-        DebtRecord.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (Contract,)
+    ignores = (Contract.Event,)  # of contracts, the steps and moves that bundles care about
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

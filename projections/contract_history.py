@@ -18,15 +18,9 @@ from typing import Any
 from uuid import UUID
 
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.domain.visibility import public_details
 from contractledger.projections.contract_status import read_contracts
 from contractledger.projections.oversight_records import read_record_visibility
@@ -60,14 +54,7 @@ class ContractHistoryView(BufferedView):
     name = "contract_history"
     rebuild_cost = 20.3
     tables = ("history", "record_contracts")
-    ignores = (
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (Contract, MonitoringRecord, DebtRecord)
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -17,17 +17,9 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
-from contractledger.domain.debt import DebtRecord
-from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.status import Status
 from contractledger.domain.termination import CONSOLIDATED
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -96,16 +88,7 @@ class ContractStatusView(BufferedView):
     name = "contract_status"
     rebuild_cost = 21.0
     tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
-    ignores = (
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        MonitoringRecord.Event,
-        DebtRecord.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (Contract,)
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -18,16 +18,9 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.domain.debt import DebtRecord
-from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
 from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.status import Status
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections import profile_sight
 from contractledger.projections.contract_status import END_OF_TIME, read_contracts
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
@@ -51,16 +44,8 @@ class DirectoryView(BufferedView):
     name = "directory"
     rebuild_cost = 3.5
     tables = ("parties", "profile_changes", "party_versions", "associations", "direct_relationships")
-    ignores = (
-        Contract.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        MonitoringRecord.Event,
-        DebtRecord.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (Party, Contract)
+    ignores = (Contract.Event,)  # of contracts, the direct relationships requested
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

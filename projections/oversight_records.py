@@ -18,16 +18,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
-from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import MonitoringLevel, MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.contract_status import END_OF_TIME, read_chains
 from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
 from contractledger.projections.rows import (
@@ -93,15 +86,7 @@ class OversightRecordsView(BufferedView):
     name = "oversight_records"
     rebuild_cost = 4.5
     tables = ("monitoring_versions", "debt_versions")
-    ignores = (
-        Contract.Event,
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (MonitoringRecord, DebtRecord)
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -21,14 +21,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringLevel, MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.triggers import NotificationKind as Kind
 from contractledger.domain.triggers import TriggerSettings, trigger_settings_id
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
@@ -75,14 +70,8 @@ class TasksAndNotificationsView(BufferedView):
     name = "tasks_and_notifications"
     rebuild_cost = 13.8
     tables = ("tasks", "task_records", "notifications", "contract_chains", "triggers")
-    ignores = (
-        Contract.Event,
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (TriggerSettings, Contract, MonitoringRecord, DebtRecord)
+    ignores = (Contract.Event,)  # of contracts, what a trigger may tell of
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -23,17 +23,9 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import Bundle
-from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.domain.debt import DebtRecord
-from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
 from contractledger.domain.termination import TRANSFERRED
 from contractledger.domain.transfer import chain_after_transfer, transfer_request_id
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.contract_status import CREATIONS
 from contractledger.projections.queries import reading
 from contractledger.projections.rows import (
@@ -110,17 +102,8 @@ class TransferRequestsView(BufferedView):
     name = "transfer_requests"
     rebuild_cost = 2.0  # estimated (a row per contract created, and one per request): not measured
     tables = ("transfer_requests", "transfer_request_parties", "transfer_contracts")
-    ignores = (
-        Contract.Event,
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        MonitoringRecord.Event,
-        DebtRecord.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-        CommandRecord.Event,
-    )
+    follows = (Contract,)
+    ignores = (Contract.Event,)  # of contracts, the creations, the transfer's steps and its endings
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

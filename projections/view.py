@@ -1,9 +1,12 @@
 """A view: tables built from the event log, one handler per event class.
 
-A view says which event classes it handles and which it deliberately ignores
-(by class, so subclasses follow); any other event stops the runner with
-:class:`UnhandledEvent` naming it, because skipping silently would leave the
-view wrong without anyone knowing.
+A view names the aggregates it follows (``follows``); events of any other
+aggregate never reach it (a runner whose views all pass them by does not
+even decode them). Of a followed aggregate's events, it says which it
+handles and which it deliberately ignores (by class, so subclasses follow);
+any other stops the runner with :class:`UnhandledEvent` naming it, because
+skipping a new event silently would leave the view wrong without anyone
+knowing.
 
 Views are built in *generations*: the physical table for logical table ``t``
 of generation ``g`` is ``t__g<g>``. A rebuild fills a new generation while the
@@ -48,7 +51,10 @@ def handles(*event_classes: type) -> Callable[[Callable[..., None]], Callable[..
 class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    follows: ClassVar[tuple[type, ...]]
+    """The aggregates whose events reach the view."""
     ignores: ClassVar[tuple[type, ...]] = ()
+    """Events of the followed aggregates that the view deliberately passes by."""
     # the rebuild's work for this view, to share views out among parallel
     # rebuild workers evenly (rebuild.rebuild_in_parallel): CPU seconds of
     # rebuilding this view alone over 1,000,000 events of the benchmark's
@@ -59,6 +65,7 @@ class View:
     # event class -> handler name, or "" for an ignored class: worked out
     # once per class from the MRO, then one dictionary lookup per event
     _dispatch: ClassVar[dict[type, str]]
+    _followed: ClassVar[tuple[type, ...]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -69,6 +76,16 @@ class View:
                     handlers[event_class] = attribute
         cls._handlers = handlers
         cls._dispatch = {}
+        if not hasattr(cls, "name"):
+            return  # a base for views (BufferedView), not one
+        follows = getattr(cls, "follows", None)
+        if follows is None:
+            raise TypeError(f"view {cls.__name__} must name the aggregates it follows (follows = (...,))")
+        cls._followed = tuple(aggregate.Event for aggregate in follows)
+        strays = [e for e in (*handlers, *cls.ignores) if not issubclass(e, cls._followed)]
+        if strays:
+            names = ", ".join(sorted(e.__qualname__ for e in strays))
+            raise TypeError(f"view {cls.__name__} handles or ignores events of aggregates it does not follow: {names}")
 
     def __init__(self, generation: int = 1) -> None:
         self.generation = generation
@@ -150,6 +167,8 @@ class View:
             attribute = cls._handlers.get(klass)
             if attribute is not None:
                 return attribute
+        if not issubclass(event_class, cls._followed):
+            return ""  # another aggregate's event: not for this view
         return "" if issubclass(event_class, cls.ignores) else None
 
     @classmethod

@@ -32,15 +32,8 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.bundle import Bundle
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.domain.debt import DebtRecord
-from contractledger.domain.monitoring import MonitoringRecord
-from contractledger.domain.oversight import AdvisorRecordIndex
-from contractledger.domain.party import Party
-from contractledger.domain.relationship_index import DirectRelationships
-from contractledger.domain.triggers import TriggerSettings
 from contractledger.projections.view import View, handles
 from contractledger.projections.view_database import ViewTransaction
 from contractledger.sync import cloudevents
@@ -68,16 +61,8 @@ class _Tracked:
 
 class FeedView(View):
     peer: ClassVar[Peer]
-    ignores = (
-        *UNHEARD,
-        Party.Event,
-        Bundle.Event,
-        DirectRelationships.Event,
-        MonitoringRecord.Event,
-        DebtRecord.Event,
-        TriggerSettings.Event,
-        AdvisorRecordIndex.Event,
-    )
+    follows = (Contract, CommandRecord)
+    ignores = UNHEARD
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -50,6 +50,7 @@ class Tally(Aggregate):
 class TallyView(View):
     name = "tallies"
     tables = ("tally",)
+    follows = (Tally,)
     ignores = (Tally.Renamed,)
 
     def schema(self) -> list[str]:

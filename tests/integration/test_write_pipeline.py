@@ -45,6 +45,7 @@ class ReadModifyWriteView(View):
 
     name = "read_modify_write"
     tables = ("counts",)
+    follows = (Counter,)
 
     def schema(self) -> list[str]:
         return [f"CREATE TABLE IF NOT EXISTS {self.t['counts']} (id TEXT PRIMARY KEY, label TEXT, n BIGINT)"]
@@ -67,6 +68,7 @@ class DuplicatingView(View):
 
     name = "duplicating"
     tables = ("rows",)
+    follows = (Counter,)
     ignores = (Counter.Counted,)
 
     def __init__(self, generation: int = 1) -> None:
