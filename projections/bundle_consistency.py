@@ -32,7 +32,6 @@ MEMBER_COLUMNS = ("contract_id", "bundle_id", "chain", "status", "detached")
 
 class BundleConsistencyView(BufferedView):
     name = "bundle_consistency"
-    rebuild_cost = 9.1
     tables = ("bundle_members",)
     follows = (Contract,)
     ignores = (Contract.Event,)  # of contracts, the steps and moves that bundles care about

@@ -52,7 +52,6 @@ HISTORY_COLUMNS = (
 
 class ContractHistoryView(BufferedView):
     name = "contract_history"
-    rebuild_cost = 20.3
     tables = ("history", "record_contracts")
     follows = (Contract, MonitoringRecord, DebtRecord)
 

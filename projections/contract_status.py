@@ -86,7 +86,6 @@ CONTRACT_COLUMNS = (
 
 class ContractStatusView(BufferedView):
     name = "contract_status"
-    rebuild_cost = 21.0
     tables = ("contracts", "contract_parties", "status_changes", "numbering_changes")
     follows = (Contract,)
 

@@ -42,7 +42,6 @@ PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifie
 
 class DirectoryView(BufferedView):
     name = "directory"
-    rebuild_cost = 3.5
     tables = ("parties", "profile_changes", "party_versions", "associations", "direct_relationships")
     follows = (Party, Contract)
     ignores = (Contract.Event,)  # of contracts, the direct relationships requested

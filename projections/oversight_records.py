@@ -84,7 +84,6 @@ class _LatestState:
 
 class OversightRecordsView(BufferedView):
     name = "oversight_records"
-    rebuild_cost = 4.5
     tables = ("monitoring_versions", "debt_versions")
     follows = (MonitoringRecord, DebtRecord)
 

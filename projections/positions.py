@@ -16,6 +16,9 @@ SCHEMA = (
     " view TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL,"
     " PRIMARY KEY (view, generation))",
     "CREATE TABLE IF NOT EXISTS view_generations (view TEXT PRIMARY KEY, live INTEGER NOT NULL)",
+    # what a rebuild measured of each view: to share views out among parallel rebuild workers
+    "CREATE TABLE IF NOT EXISTS view_rebuild_work ("
+    " view TEXT PRIMARY KEY, seconds DOUBLE PRECISION NOT NULL, events BIGINT NOT NULL)",
 )
 
 
@@ -77,3 +80,24 @@ def live_positions(tx: ViewTransaction) -> dict[str, int]:
         " LEFT JOIN view_positions p ON p.view = g.view AND p.generation = g.live"
     )
     return {view: int(applied) for view, applied in tx.fetchall()}
+
+
+def record_rebuild_work(tx: ViewTransaction, work: dict[str, tuple[float, int]]) -> None:
+    """Keeps what a rebuild measured of each view (seconds applying, events
+    applied), unless an earlier rebuild measured it over at least twice as
+    many events: a short last stretch says little of a view's weight."""
+    tx.execute("SELECT view, events FROM view_rebuild_work")
+    kept = {view: int(events) for view, events in tx.fetchall()}
+    for view, (seconds, events) in work.items():
+        if events and events * 2 >= kept.get(view, 0):
+            tx.execute(
+                "INSERT INTO view_rebuild_work (view, seconds, events) VALUES (?, ?, ?)"
+                " ON CONFLICT (view) DO UPDATE SET seconds = excluded.seconds, events = excluded.events",
+                (view, seconds, events),
+            )
+
+
+def rebuild_work(tx: ViewTransaction) -> dict[str, float]:
+    """Each measured view's seconds per event in its last telling rebuild."""
+    tx.execute("SELECT view, seconds, events FROM view_rebuild_work WHERE events > 0")
+    return {view: float(seconds) / int(events) for view, seconds, events in tx.fetchall()}

@@ -105,6 +105,8 @@ def rebuild_all(
         runner.prepare(indexes=False)  # built once the tables are filled
         resumed = dict(runner.applied)
         runner.catch_up()
+        with database.transaction() as tx:
+            positions.record_rebuild_work(tx, runner.work)
         if switch if indexes is None else indexes:
             runner.build_indexes()
         if switch:
@@ -192,12 +194,14 @@ def rebuild_in_parallel(
     from contractledger.domain.ledger import ContractLedger
     from contractledger.projections.view_database import view_database_for
 
-    groups: list[list[type[View]]] = [[] for _ in range(max(1, min(workers, len(view_classes))))]
-    loads = [0.0] * len(groups)
-    for view_class in sorted(view_classes, key=lambda v: -v.rebuild_cost):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(view_class)
-        loads[lightest] += view_class.rebuild_cost
+    database = view_database_for(dict(env))
+    try:
+        with database.transaction() as tx:
+            positions.ensure_schema(tx)
+            measured = positions.rebuild_work(tx)
+    finally:
+        database.close()
+    groups = share_out(view_classes, measured, workers)
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
     processes = [
@@ -245,6 +249,22 @@ def rebuild_in_parallel(
     finally:
         database.close()
         ledger.close()
+
+
+def share_out(view_classes: Sequence[type[View]], measured: Mapping[str, float], workers: int) -> list[list[type[View]]]:
+    """The views in ``workers`` groups of about equal work, heaviest first to the
+    lightest group, each weighed by what the last telling rebuild measured of it
+    (seconds per event); a view never measured weighs as the measured ones do
+    on average (all alike before any rebuild)."""
+    average = sum(measured.values()) / len(measured) if measured else 1.0
+    weight = {v.name: measured.get(v.name, average) for v in view_classes}
+    groups: list[list[type[View]]] = [[] for _ in range(max(1, min(workers, len(view_classes))))]
+    loads = [0.0] * len(groups)
+    for view_class in sorted(view_classes, key=lambda v: -weight[v.name]):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(view_class)
+        loads[lightest] += weight[view_class.name]
+    return groups
 
 
 def _rebuild_group(env: dict[str, str], names: list[str], batch_size: int, progress: Any) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -86,6 +87,8 @@ class ViewRunner:
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.applied: dict[str, int] = {}
+        self.work: dict[str, tuple[float, int]] = {view.name: (0.0, 0) for view in self.views}
+        """Per view: the seconds spent applying events and writing rows, and the events applied."""
         self.decoder = BatchDecoder(mapper)
         self._wanted_topics: dict[str, bool] = {}
         # States that are plain JSON can be read as text where the store offers it (PostgreSQL),
@@ -244,9 +247,12 @@ class ViewRunner:
                 if applied >= last:
                     continue
                 todo = events if not events or events[0][0] > applied else [(i, e) for i, e in events if i > applied]
+                started = time.perf_counter()
                 view.begin(tx, todo)
                 view.apply_all(tx, todo)
                 view.flush(tx)
+                seconds, count = self.work[view.name]
+                self.work[view.name] = (seconds + time.perf_counter() - started, count + len(todo))
                 moved.append((view.name, view.generation, last))
             positions.record_positions(tx, moved)  # in the same transaction as the rows
             self.database.announce_change(tx)

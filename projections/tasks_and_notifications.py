@@ -68,7 +68,6 @@ PRELOAD_LIMIT = 300_000
 
 class TasksAndNotificationsView(BufferedView):
     name = "tasks_and_notifications"
-    rebuild_cost = 13.8
     tables = ("tasks", "task_records", "notifications", "contract_chains", "triggers")
     follows = (TriggerSettings, Contract, MonitoringRecord, DebtRecord)
     ignores = (Contract.Event,)  # of contracts, what a trigger may tell of

@@ -100,7 +100,6 @@ def request_details(contract_id: UUID, request_version: int, chain: list[Any], e
 
 class TransferRequestsView(BufferedView):
     name = "transfer_requests"
-    rebuild_cost = 2.0  # estimated (a row per contract created, and one per request): not measured
     tables = ("transfer_requests", "transfer_request_parties", "transfer_contracts")
     follows = (Contract,)
     ignores = (Contract.Event,)  # of contracts, the creations, the transfer's steps and its endings

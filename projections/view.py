@@ -55,12 +55,6 @@ class View:
     """The aggregates whose events reach the view."""
     ignores: ClassVar[tuple[type, ...]] = ()
     """Events of the followed aggregates that the view deliberately passes by."""
-    # the rebuild's work for this view, to share views out among parallel
-    # rebuild workers evenly (rebuild.rebuild_in_parallel): CPU seconds of
-    # rebuilding this view alone over 1,000,000 events of the benchmark's
-    # workload on PostgreSQL (decoding the events it reads, applying them,
-    # writing its rows), less reading the log, which every worker does
-    rebuild_cost: ClassVar[float] = 1.0
     _handlers: ClassVar[dict[type, str]]
     # event class -> handler name, or "" for an ignored class: worked out
     # once per class from the MRO, then one dictionary lookup per event

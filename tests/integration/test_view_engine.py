@@ -254,6 +254,24 @@ def test_a_prepared_read_follows_a_live_name_moved_to_a_table_of_other_columns(d
     assert database.query(sql, ("a",)) == [("a", "one")]
 
 
+def test_a_rebuild_measures_each_view_s_work_and_a_short_one_does_not_overwrite_a_long_one(database: ViewDatabase) -> None:
+    # what shares views out among parallel rebuild workers: measured, not written by hand
+    app = Tallies()
+    record_tallies(app, 10, 9)  # 100 events
+    rebuild(app.recorder, app.mapper, database, TallyView, batch_size=7)
+    with database.transaction(write=False) as tx:
+        tx.execute("SELECT view, seconds, events FROM view_rebuild_work")
+        ((view, seconds, events),) = tx.fetchall()
+        measured = positions.rebuild_work(tx)
+    assert (view, events) == ("tallies", 100) and seconds > 0
+    assert measured == {"tallies": pytest.approx(seconds / 100)}
+    record_tallies(app, 1, 0)
+    with database.transaction() as tx:  # a last stretch of one event says little of a view's weight
+        positions.record_rebuild_work(tx, {"tallies": (5.0, 1)})
+    with database.transaction(write=False) as tx:
+        assert positions.rebuild_work(tx) == {"tallies": pytest.approx(seconds / 100)}
+
+
 def test_a_rebuild_builds_the_secondary_indexes_once_the_tables_are_filled_and_before_it_switches(
     database: ViewDatabase,
 ) -> None:
