@@ -16,8 +16,6 @@ from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
 from contractledger.http.problems import Problem
 from contractledger.http.routing import Handler, Operation
-from contractledger.http.supervision import read_state
-from contractledger.projections.catalogue import VIEWS
 from contractledger.projections.waiting import applied_positions
 from contractledger.sync.delivery_state import backlog
 
@@ -28,7 +26,7 @@ def view_lag(config: AppConfig) -> tuple[int, dict[str, int]]:
     """The ledger's newest position, and how many events each catalogued view is behind it."""
     newest = config.ledger.recorder.max_notification_id() or 0
     applied = applied_positions(config.views)
-    return newest, {view.name: max(0, newest - applied.get(view.name, 0)) for view in VIEWS}
+    return newest, {view.name: max(0, newest - applied.get(view.name, 0)) for view in config.views_kept}
 
 
 READINESS_SCHEMA: dict[str, Any] = {
@@ -81,7 +79,7 @@ class Readiness(Handler):
         self.config = config
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
-        processes = read_state(self.config.metrics.directory)
+        processes = self.config.processes()
         shown = {} if processes is None else {"processes": processes}
         try:
             newest, lag = view_lag(self.config)
@@ -128,5 +126,5 @@ class Metrics(Handler):
             )
         _, lag = view_lag(self.config)
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        processes = read_state(self.config.metrics.directory)
+        processes = self.config.processes()
         resp.text = self.config.metrics.exposition(lag, backlog(self.config.views), processes)

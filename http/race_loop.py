@@ -62,7 +62,7 @@ class ServedLedger:
         env.update(settings, CONTRACTLEDGER_BIND=f"127.0.0.1:{self.port}", CONTRACTLEDGER_WORKERS=str(workers))
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "contractledger.http.serve"], env=env, cwd=directory, stdout=log, stderr=log
+                [sys.executable, "-m", "contractledger.runtime.serve"], env=env, cwd=directory, stdout=log, stderr=log
             )
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._wait_until_up()

@@ -24,7 +24,7 @@ class ViewNotBuilt(LookupError):
     def __init__(self, view: str) -> None:
         super().__init__(
             f"the view {view!r} has not been built yet; start the views runner "
-            "(python -m contractledger.projections.service) and wait for it to catch up"
+            "(python -m contractledger.runtime.views_runner) and wait for it to catch up"
         )
 
 

@@ -177,6 +177,7 @@ def rebuild_in_parallel(
     env: Mapping[str, str],
     view_classes: Sequence[type[View]],
     *,
+    catalogue: str,
     workers: int = 2,
     batch_size: int = REBUILD_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
@@ -184,7 +185,9 @@ def rebuild_in_parallel(
     """:func:`rebuild_all` with the views shared out among ``workers``
     processes (each reads the log and applies its share of the views; on a
     machine with several cores they run side by side), then, in this process,
-    the last stretch for all of them and the switch, together.
+    the last stretch for all of them and the switch, together. A worker finds
+    the views by name in ``catalogue`` ("module:attribute", such as
+    ``contractledger.runtime.catalogue:VIEWS``).
 
     Each worker fills the same fresh generations that a plain rebuild would,
     with their positions, so the final step simply resumes them; a worker
@@ -206,7 +209,7 @@ def rebuild_in_parallel(
     progress = context.Queue()
     processes = [
         context.Process(
-            target=_rebuild_group, args=(dict(env), [v.name for v in group], batch_size, progress), daemon=True
+            target=_rebuild_group, args=(dict(env), catalogue, [v.name for v in group], batch_size, progress), daemon=True
         )
         for group in groups
     ]
@@ -267,19 +270,21 @@ def share_out(view_classes: Sequence[type[View]], measured: Mapping[str, float],
     return groups
 
 
-def _rebuild_group(env: dict[str, str], names: list[str], batch_size: int, progress: Any) -> None:
+def _rebuild_group(env: dict[str, str], catalogue: str, names: list[str], batch_size: int, progress: Any) -> None:
+    import importlib
     import os
 
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.catalogue import VIEWS
     from contractledger.projections.view_database import view_database_for
 
+    module, attribute = catalogue.split(":")
+    views = getattr(importlib.import_module(module), attribute)
     worker = os.getpid()
     ledger = ContractLedger(env)
     database = view_database_for(env)
     try:
         rebuild_all(
-            ledger.recorder, ledger.mapper, database, [v for v in VIEWS if v.name in names],
+            ledger.recorder, ledger.mapper, database, [v for v in views if v.name in names],
             batch_size=batch_size, on_batch=lambda events, position: progress.put((worker, events, position)),
             switch=False, indexes=True,  # while the other workers may still be applying
         )

@@ -1,7 +1,5 @@
-"""The views' runner process: every live view, caught up, then following.
-
-Started by the serve command beside the HTTP workers (``python -m
-contractledger.projections.service``). When a rebuild switches a view to a
+"""Keeping views current: every live view, caught up, then following (the
+views runner's process, ``runtime/views_runner.py``, runs this). When a rebuild switches a view to a
 new generation, the runner notices on its next idle moment and rebinds. A
 second runner waits until the first one stops (it never applies events
 twice). A view that meets an event it cannot handle stops the runner with a
@@ -14,16 +12,13 @@ applied twice and nothing skipped.
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from contractledger.projections import positions
-from contractledger.projections.runner import UndecodableEvent, ViewRunner
-from contractledger.projections.view import UnhandledEvent, View
+from contractledger.projections.runner import ViewRunner
+from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
 from contractledger.store.availability import StoreOutage, is_unavailable
 
@@ -97,50 +92,3 @@ def _run_once(
         except Exception as error:  # its lock's connection died with the store: the lock went with it
             if not is_unavailable(error):
                 raise
-
-
-def main() -> int:
-    from contractledger.domain.clock import UnknownBusinessTimeZone
-    from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.catalogue import VIEWS
-    from contractledger.projections.view_database import view_database_for
-    from contractledger.store.environment import ledger_environment
-    from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
-    env = ledger_environment()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    outage = StoreOutage()
-    while True:  # restarted while the database is down, it waits for it rather than failing again and again
-        ledger = None
-        try:
-            ledger = ContractLedger(env)
-            database = view_database_for(env)
-            break
-        except StoreUnavailable as error:
-            if ledger is not None:
-                ledger.close()
-            if stop.wait(outage.wait(error)):
-                return 0
-        except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
-            print(f"contractledger views: {error}", file=sys.stderr)
-            return 2
-    outage.over()
-    started = time.monotonic()
-    log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
-    try:
-        run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
-    except (UnhandledEvent, UndecodableEvent) as error:
-        print(f"contractledger views: {error}", file=sys.stderr)
-        return 3
-    finally:
-        log.info("views runner stopped after %.0f s", time.monotonic() - started)
-        ledger.close()
-        database.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -114,7 +114,7 @@ class Server:
         read all the time, or the pipe fills and the server's writes block;
         the last lines are kept for a failing test to show (``log_tail``)."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "contractledger.http.serve"],
+            [sys.executable, "-m", "contractledger.runtime.serve"],
             env=self.served_env(), cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self.log: deque[str] = getattr(self, "log", deque(maxlen=400))
@@ -148,7 +148,7 @@ class Server:
         kids = _children_of(self.process.pid)
         for pid in kids:
             command = _command_line(pid)
-            if "contractledger.projections.service" in command:
+            if "contractledger.runtime.views_runner" in command:
                 found["views_runner"] = pid
             elif "contractledger.sync.delivery" in command:
                 found["delivery_worker"] = pid

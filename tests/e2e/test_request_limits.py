@@ -1,7 +1,7 @@
 """What a client gets over a real socket where gunicorn answers before the
 app (a request line too long, too many header fields, one too long, bytes
 HTTP forbids), and that up to those limits the app itself answers with its
-problem documents: the limits the serve command sets (http/serve.py), as
+problem documents: the limits the serve command sets (runtime/serve.py), as
 the README's "Limits" section says. Nothing is recorded either way."""
 
 from __future__ import annotations

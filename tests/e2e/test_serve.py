@@ -31,7 +31,7 @@ def serve(tmp_path: Path, **settings: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))}
     env.update(settings)
     return subprocess.Popen(
-        [sys.executable, "-m", "contractledger.http.serve"],
+        [sys.executable, "-m", "contractledger.runtime.serve"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -26,7 +26,7 @@ from contractledger.http.config import AppConfig  # noqa: E402
 from contractledger.http.idempotency import IdempotentResponses  # noqa: E402
 from contractledger.http.read_your_writes import PositionedLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
-from contractledger.projections.catalogue import VIEWS  # noqa: E402
+from contractledger.runtime.catalogue import VIEWS  # noqa: E402
 from contractledger.projections.service import run_views  # noqa: E402
 from contractledger.projections.view_database import view_database_for  # noqa: E402
 from contractledger.projections.waiting import wait_until_applied  # noqa: E402
@@ -63,7 +63,9 @@ def running_api(tmp_path: Path, store: str = "sqlite", settings: dict[str, str] 
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()
-    config = AppConfig(ledger=ledger, views=views, tokens=tokens, responses=responses, clock=clock, wait_bound=10.0)
+    config = AppConfig(
+        ledger=ledger, views=views, tokens=tokens, responses=responses, clock=clock, wait_bound=10.0, views_kept=VIEWS
+    )
     stop = threading.Event()
     runner = threading.Thread(target=run_views, args=(ledger.recorder, ledger.mapper, views, VIEWS, stop), daemon=True)
     runner.start()

@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+from pathlib import Path
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +28,11 @@ import pytest
 
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.ledger import ContractLedger
-from contractledger.domain.workload import Workload, deterministic_ids
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
+from workload import Workload, deterministic_ids  # noqa: E402
 from contractledger.projections import positions
-from contractledger.projections.benchmark import copy_events
-from contractledger.projections.catalogue import VIEWS
+from bench_views import copy_events  # noqa: E402
+from contractledger.runtime.catalogue import VIEWS
 from contractledger.projections.rebuild import compare, generations, rebuild, rebuild_all
 from contractledger.projections.runner import ViewRunner
 from contractledger.projections.service import live_generations
@@ -146,7 +148,7 @@ def assert_live_views_equal_a_full_replay(world: World) -> None:
 RUNNER = """
 import os, sys, threading, time
 from contractledger.domain.ledger import ContractLedger
-from contractledger.projections.catalogue import VIEWS
+from contractledger.runtime.catalogue import VIEWS
 from contractledger.projections.rows import BufferedView
 from contractledger.projections.service import run_views
 from contractledger.projections.view_database import view_database_for
@@ -206,7 +208,7 @@ def test_a_runner_killed_at_random_moments_always_restarts_to_views_equal_a_full
     rng = random.Random(3)
     code = (
         "import os, threading; from contractledger.domain.ledger import ContractLedger;"
-        "from contractledger.projections.catalogue import VIEWS;"
+        "from contractledger.runtime.catalogue import VIEWS;"
         "from contractledger.projections.service import run_views;"
         "from contractledger.projections.view_database import view_database_for;"
         "env = dict(os.environ); ledger = ContractLedger(env);"
@@ -285,7 +287,7 @@ def test_a_replay_started_twice_on_one_view_refuses_the_second_and_stays_correct
         with pytest.raises(ViewRunnerAlreadyRunning):
             rebuild(world.ledger.recorder, world.ledger.mapper, world.database, view_class, batch_size=500)
         # the script says so and exits 1, leaving the first one alone
-        from contractledger.projections.replay import main as replay_main
+        from contractledger.runtime.rebuild_views import main as replay_main
 
         saved = dict(os.environ)
         os.environ.update(world.env)
@@ -313,7 +315,7 @@ def test_a_replay_started_twice_on_one_view_refuses_the_second_and_stays_correct
 def test_a_rebuild_shared_out_among_processes_equals_a_one_process_replay(world: World) -> None:
     from contractledger.projections.rebuild import rebuild_in_parallel
 
-    rebuilt = rebuild_in_parallel(world.env, VIEWS, workers=2, batch_size=400)
+    rebuilt = rebuild_in_parallel(world.env, VIEWS, catalogue="contractledger.runtime.catalogue:VIEWS", workers=2, batch_size=400)
     head = world.head
     assert all(r.position == head for r in rebuilt)
     assert live_generations(world.database, VIEWS) == {r.view: r.generation for r in rebuilt}

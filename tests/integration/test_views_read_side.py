@@ -19,7 +19,7 @@ from contractledger.domain.clock import SettableClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections import bundle_consistency, contract_history, contract_status, tasks_and_notifications  # noqa: E402
-from contractledger.projections.catalogue import VIEWS  # noqa: E402
+from contractledger.runtime.catalogue import VIEWS  # noqa: E402
 from contractledger.projections.service import run_views  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
 from contractledger.projections.waiting import wait_until_applied  # noqa: E402

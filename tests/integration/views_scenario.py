@@ -22,7 +22,7 @@ from contractledger.domain.documents import DocumentReference
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.status import Status
 from contractledger.projections import positions
-from contractledger.projections.catalogue import VIEWS
+from contractledger.runtime.catalogue import VIEWS
 from contractledger.projections.runner import ViewRunner
 from contractledger.projections.view_database import (
     PostgresViewDatabase,

@@ -14,12 +14,12 @@ import textwrap
 import time
 from pathlib import Path
 
-from contractledger.http.supervision import STATE_FILE, read_state
+from contractledger.runtime.supervision import STATE_FILE, read_state
 
 DRIVER = textwrap.dedent(
     """
     import json, sys
-    from contractledger.http import supervision
+    from contractledger.runtime import supervision
     supervision.FIRST_BACKOFF_SECONDS = 0.05
     supervision.LONGEST_BACKOFF_SECONDS = 0.2
     specs = [supervision.ChildSpec(name, key, command) for name, key, command in json.loads(sys.argv[2])]
@@ -112,7 +112,7 @@ def _running(pid: int) -> bool:
 def test_a_killed_service_s_metrics_folder_is_removed_by_the_next_serve(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import tempfile
 
-    from contractledger.http import serve
+    from contractledger.runtime import serve
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

@@ -93,7 +93,7 @@ def test_the_views_runner_refuses_to_start_with_a_bad_peer_file(tmp_path: Path) 
         "SQLITE_DBNAME": str(tmp_path / "ledger.sqlite3"),
     }
     ran = subprocess.run(
-        [sys.executable, "-m", "contractledger.projections.service"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "contractledger.runtime.views_runner"], env=env, capture_output=True, text=True, timeout=60
     )
     assert ran.returncode != 0
     assert str(peers / "manage.toml") in ran.stderr and "'approved'" in ran.stderr

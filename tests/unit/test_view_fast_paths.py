@@ -5,6 +5,9 @@ workload generator the same ledger with the aggregate cache on or off."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -13,7 +16,8 @@ import pytest
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.history import event_as_plain_data, plain
 from contractledger.domain.ledger import ContractLedger
-from contractledger.domain.workload import generate
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
+from workload import generate  # noqa: E402
 from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.rows import INSTANT_FORMAT, _exact, details_text, id_text, instant_text, json_text
 

@@ -30,7 +30,7 @@ from eventsourcing.utils import Environment
 
 from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.ledger import LEDGER_NAME
-from contractledger.http.supervision import ChildSpec, Supervisor
+from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.availability import is_unavailable
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
@@ -119,7 +119,7 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
         "--limit-request-fields", str(REQUEST_HEADER_FIELDS),
         "--limit-request-field_size", str(REQUEST_HEADER_FIELD_BYTES),
         # no gunicorn access log: the app writes one structured line per request
-        "contractledger.http.app:get_app()",
+        "contractledger.runtime.wsgi:get_app()",
     ]
 
 
@@ -152,7 +152,7 @@ def _alive(pid: int) -> bool:
 
 def children(arguments: list[str]) -> list[ChildSpec]:
     return [
-        ChildSpec("the views runner", "views_runner", [sys.executable, "-m", "contractledger.projections.service"]),
+        ChildSpec("the views runner", "views_runner", [sys.executable, "-m", "contractledger.runtime.views_runner"]),
         # when the supervisor dies, gunicorn shuts down gracefully (SIGTERM): it closes its socket at once, so a
         # new serve can listen, and lets each worker finish the request it is answering (its quick shutdown,
         # SIGQUIT, would answer those with its own HTML 500 page)

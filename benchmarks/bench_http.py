@@ -31,7 +31,7 @@ import falcon
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
-from contractledger.http.serve import gunicorn_arguments
+from contractledger.runtime.serve import gunicorn_arguments
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
 
@@ -135,7 +135,7 @@ def seed(env: dict[str, str]) -> dict[str, object]:
 
 
 def start(arguments: list[str], directory: Path, env: dict[str, str], serve: bool) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "contractledger.http.serve"] if serve else [sys.executable, "-m", "gunicorn", *arguments]
+    command = [sys.executable, "-m", "contractledger.runtime.serve"] if serve else [sys.executable, "-m", "gunicorn", *arguments]
     return subprocess.Popen(command, cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             served.terminate()
             served.wait(timeout=60)
-    bare_arguments = arguments[:-1] + ["contractledger.http.bench_http:bare_app()"]
+    bare_arguments = arguments[:-1] + ["--pythonpath", os.path.dirname(os.path.abspath(__file__)), "bench_http:bare_app()"]
     bare = start(bare_arguments, directory, base_env, serve=False)
     try:
         wait_until(f"{base}/hello")

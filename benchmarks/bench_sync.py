@@ -2,7 +2,7 @@
 HTTP to each peer's endpoint receiving its item, served as users serve it,
 on SQLite and on PostgreSQL.
 
-    python -m contractledger.sync.bench_sync [--changes 1000] [--contracts 50] [--pause-ms 0] [--store ...]
+    python benchmarks/bench_sync.py [--changes 1000] [--contracts 50] [--pause-ms 0] [--store ...]
 
 For each store, in a fresh SQLite file or PostgreSQL schema (PostgreSQL
 needs ``POSTGRES_*``; ``scripts/bench-sync`` starts a throwaway server), it
@@ -83,7 +83,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(store: str, changes: int, contracts: int, pause: float) -> dict[str, Any]:
-    from contractledger.http.bench_http import STORE_KEYS, _free_port, seed_parties, store_env, wait_until
+    from bench_http import STORE_KEYS, _free_port, seed_parties, store_env, wait_until
 
     directory = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     env = store_env(store, directory)
@@ -97,7 +97,7 @@ def run(store: str, changes: int, contracts: int, pause: float) -> dict[str, Any
     token, contract_ids = seed_parties(env, contracts)
     base = f"http://127.0.0.1:{port}"
     served = subprocess.Popen(
-        [sys.executable, "-m", "contractledger.http.serve"], cwd=directory, env=served_env,
+        [sys.executable, "-m", "contractledger.runtime.serve"], cwd=directory, env=served_env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     connection = None

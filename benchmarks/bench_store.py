@@ -1,6 +1,6 @@
 """Event-store throughput, ours against its ceilings, in one run on one PostgreSQL.
 
-    python -m contractledger.store.benchmark [--rounds N]     (scripts/bench-store)
+    python benchmarks/bench_store.py [--rounds N]     (scripts/bench-store)
 
 Needs ``POSTGRES_*`` (``scripts/bench-store`` starts a throwaway server when
 they are not set). Measures events per second of:
@@ -348,7 +348,7 @@ TARGETS = (
 
 
 def report(header: list[str], workloads: list[Workload], notes: list[str]) -> str:
-    lines = ["Event store benchmark (contractledger.store.benchmark)", *header, ""]
+    lines = ["Event store benchmark (benchmarks/bench_store.py)", *header, ""]
     width = max(len(w.name) for w in workloads)
     lines.append(f"{'workload':<{width}}  {'events/s':>9}  {'min':>9}  {'max':>9}")
     for w in workloads:

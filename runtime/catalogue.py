@@ -1,4 +1,4 @@
-"""Every view the runner keeps current (``python -m contractledger.projections.service``)."""
+"""Every view the runner keeps current (``python -m contractledger.runtime.views_runner``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,65 @@
+"""The views runner's process (``python -m contractledger.runtime.views_runner``,
+which ``serve`` supervises): every view of the catalogue kept current, through
+database outages, until SIGTERM. Exits 2 on a bad setting, 3 when a view
+meets an event it cannot apply (it names it)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+
+from contractledger.domain.clock import UnknownBusinessTimeZone
+from contractledger.domain.ledger import ContractLedger
+from contractledger.projections.runner import UndecodableEvent
+from contractledger.projections.service import run_views
+from contractledger.projections.view import UnhandledEvent
+from contractledger.projections.view_database import view_database_for
+from contractledger.runtime.catalogue import VIEWS
+from contractledger.store.availability import StoreOutage
+from contractledger.store.environment import ledger_environment
+from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
+
+log = logging.getLogger("contractledger.views")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
+    env = ledger_environment()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    outage = StoreOutage()
+    while True:  # restarted while the database is down, it waits for it rather than failing again and again
+        ledger = None
+        try:
+            ledger = ContractLedger(env)
+            database = view_database_for(env)
+            break
+        except StoreUnavailable as error:
+            if ledger is not None:
+                ledger.close()
+            if stop.wait(outage.wait(error)):
+                return 0
+        except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
+            print(f"contractledger views: {error}", file=sys.stderr)
+            return 2
+    outage.over()
+    started = time.monotonic()
+    log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
+    try:
+        run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
+    except (UnhandledEvent, UndecodableEvent) as error:
+        print(f"contractledger views: {error}", file=sys.stderr)
+        return 3
+    finally:
+        log.info("views runner stopped after %.0f s", time.monotonic() - started)
+        ledger.close()
+        database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The WSGI entry point gunicorn loads (``contractledger.runtime.wsgi:get_app()``):
+the app's parts made from the environment's settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from contractledger.domain.clock import SystemClock
+from contractledger.http.app import create_app
+from contractledger.http.boot import BootWhenTheStoreAnswers
+from contractledger.http.config import AppConfig
+from contractledger.http.idempotency import IdempotentResponses
+from contractledger.http.metrics import Metrics
+from contractledger.http.read_your_writes import PositionedLedger
+from contractledger.http.tokens import TokenRegistry
+from contractledger.projections.view_database import view_database_for
+from contractledger.runtime.catalogue import VIEWS
+from contractledger.runtime.supervision import read_state
+from contractledger.store.environment import ledger_environment
+
+
+def config_from_environment() -> AppConfig:
+    env = ledger_environment()
+    clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (SPEC 10)
+    views = view_database_for(env)
+    ledger = PositionedLedger(env, clock)
+    tokens = TokenRegistry(views, clock, ledger)
+    tokens.ensure_schema()
+    responses = IdempotentResponses(views, clock)
+    responses.ensure_schema()
+    metrics_directory = env.get("CONTRACTLEDGER_METRICS_DIR") or None
+    return AppConfig(
+        ledger=ledger,
+        views=views,
+        tokens=tokens,
+        responses=responses,
+        clock=clock,
+        metrics=Metrics(metrics_directory),
+        wait_bound=float(env.get("CONTRACTLEDGER_WAIT_BOUND", "5")),
+        ready_max_lag=int(env.get("CONTRACTLEDGER_READY_MAX_LAG", "100")),
+        views_kept=VIEWS,
+        processes=lambda: read_state(metrics_directory),
+    )
+
+
+def get_app() -> Any:
+    requests = logging.getLogger("contractledger.http.requests")
+    if not requests.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        requests.addHandler(handler)
+        requests.setLevel(logging.INFO)
+        requests.propagate = False
+    logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
+    # No format of the served process shows a line's thread or multiprocessing
+    # name: not looking them up makes each log record (one per request) cheaper.
+    # Its process id stays: gunicorn's own lines show it ("[%(process)d]").
+    logging.logThreads = logging.logMultiprocessing = False
+    # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
+    return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment())).first_try()
