@@ -287,6 +287,9 @@ def forget_views(env: Mapping[str, str], views: Any) -> None:
     with database.transaction() as tx:
         positions.ensure_schema(tx)
     for view_class in views:
+        with database.transaction() as tx:
+            for statement in view_class.unalias_statements():
+                tx.execute(statement)
         for generation in generations(database, view_class.name):
             with database.transaction() as tx:
                 for statement in view_class(generation).drop_statements():

@@ -180,6 +180,12 @@ class View:
         """Called once at the end of every batch, inside its transaction, for
         views that buffer rows to write them in bulk."""
 
+    @classmethod
+    def unalias_statements(cls) -> list[str]:
+        """Removes the live table names: before dropping the live generation's
+        tables (PostgreSQL refuses to drop a table a view reads)."""
+        return [f"DROP VIEW IF EXISTS {live}" for live in cls.live_table_names().values()]
+
     def drop_statements(self) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}" for table in self.t.values()]
 

@@ -235,6 +235,24 @@ def test_readers_name_the_live_tables_which_each_switch_moves_with_the_pointer(d
     assert read() == {"t0": 1, "t1": 1, "t2": 1}
 
 
+def test_a_view_forgotten_whole_drops_its_live_names_first_and_builds_again_from_nothing(database: ViewDatabase) -> None:
+    # bench-views forgets every view between runs: PostgreSQL refused to drop the live
+    # generation's tables while the live names (database views) still read them
+    app = Tallies()
+    record_tallies(app, 3, 1)
+    rebuild(app.recorder, app.mapper, database, TallyView)
+    with database.transaction() as tx:
+        for statement in TallyView.unalias_statements():
+            tx.execute(statement)
+        for statement in TallyView(1).drop_statements():
+            tx.execute(statement)
+        tx.execute("DELETE FROM view_generations WHERE view = ?", ("tallies",))
+        tx.execute("DELETE FROM view_positions WHERE view = ?", ("tallies",))
+    assert rebuild(app.recorder, app.mapper, database, TallyView).generation == 1
+    with reading(database) as r:
+        assert len(r.rows(f"SELECT id FROM {r.tables(TallyView)['tally']}")) == 3
+
+
 def test_a_prepared_read_follows_a_live_name_moved_to_a_table_of_other_columns(database: ViewDatabase) -> None:
     # a new generation may change a column's type: PostgreSQL then refuses the statement
     # prepared before ("cached plan must not change result type"); the read runs it afresh
