@@ -22,7 +22,7 @@ from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.visibility import public_details
-from contractledger.projections.contract_status import read_contracts
+from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_contracts
 from contractledger.projections.oversight_records import read_record_visibility
 from contractledger.projections.queries import ensure_instant, reading
 from contractledger.projections.rows import (
@@ -162,23 +162,38 @@ def contract_history(
     ``limit`` entries the viewer may see, all after ``after``."""
     ensure_instant(as_of)
     with reading(database) as read:
-        found = read_contracts(read, viewer, contract_id=contract_id, as_of=as_of)
-        if not found:
-            return None
-        private_details = viewer.sees_private_details(found[0].chain)
         t = read.tables(ContractHistoryView)
         sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ? AND notification_id > ?"
-        conditions: list[Any] = [id_text(contract_id)]
         if as_of is not None:
             sql += " AND recorded_at <= ?"
         sql += " ORDER BY notification_id"
-        shown: list[tuple] = []
+        page = "" if limit is None else f" LIMIT {int(limit)}"
+        until = [] if as_of is None else [instant_text(as_of)]
+        # The first page and the contract's chain in one statement: who may see
+        # the contract is known from the same answer (one round trip, not two).
+        contracts = read.tables(ContractStatusView)["contracts"]
+        first = (
+            f"SELECT {', '.join('h.' + column for column in HISTORY_COLUMNS)}, c.chain"
+            f" FROM {t['history']} h JOIN {contracts} c ON c.contract_id = h.contract_id"
+            " WHERE h.contract_id = ? AND h.notification_id > ?"
+            + (" AND h.recorded_at <= ?" if as_of is not None else "")
+            + " AND c.created_at <= ? ORDER BY h.notification_id" + page
+        )
         position = after or 0
+        rows = read.rows(first, [id_text(contract_id), position, *until, until[0] if until else END_OF_TIME])
+        if rows:
+            chain = [id_from(p) for p in json_from(rows[0][-1])]
+            if not viewer.may_see_contract(chain):  # type: ignore[arg-type]
+                return None
+            rows = [row[:-1] for row in rows]
+        else:  # nothing on this page: whether the contract exists for the viewer says 404 or an empty page
+            found = read_contracts(read, viewer, contract_id=contract_id, as_of=as_of)
+            if not found:
+                return None
+            chain = list(found[0].chain)
+        private_details = viewer.sees_private_details(chain)  # type: ignore[arg-type]
+        shown: list[tuple] = []
         while True:
-            params = [*conditions, position]
-            if as_of is not None:
-                params.append(instant_text(as_of))
-            rows = read.rows(sql + ("" if limit is None else f" LIMIT {int(limit)}"), params)
             record_ids = sorted({row[3] for row in rows if row[3] is not None})
             visible = read_record_visibility(read, viewer, record_ids)
             shown += [row for row in rows if row[3] is None or row[3] in visible]
@@ -186,6 +201,7 @@ def contract_history(
             if limit is None or len(rows) < limit or len(shown) >= limit:
                 break
             position = int(rows[-1][0])
+            rows = read.rows(sql + page, [id_text(contract_id), position, *until])
     entries = [_entry(row) for row in (shown if limit is None else shown[:limit])]
     if private_details:
         return entries
