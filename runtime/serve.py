@@ -30,6 +30,7 @@ from eventsourcing.utils import Environment
 
 from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.ledger import LEDGER_NAME
+from contractledger.runtime import settings
 from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.availability import is_unavailable
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_business_time_zone(env)
         refuse_retired_settings(env)
+        settings.wait_bound(env), settings.ready_max_lag(env)
         check_store(env)
         arguments = gunicorn_arguments(env)
     except StoreConfigurationError as error:

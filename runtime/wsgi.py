@@ -17,6 +17,7 @@ from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
+from contractledger.runtime import settings
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.runtime.supervision import read_state
 from contractledger.store.environment import ledger_environment
@@ -39,8 +40,8 @@ def config_from_environment() -> AppConfig:
         responses=responses,
         clock=clock,
         metrics=Metrics(metrics_directory),
-        wait_bound=float(env.get("CONTRACTLEDGER_WAIT_BOUND", "5")),
-        ready_max_lag=int(env.get("CONTRACTLEDGER_READY_MAX_LAG", "100")),
+        wait_bound=settings.wait_bound(env),
+        ready_max_lag=settings.ready_max_lag(env),
         views_kept=VIEWS,
         processes=lambda: read_state(metrics_directory),
     )

@@ -90,6 +90,10 @@ def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tm
         ({"PERSISTENCE_MODULE": "contractledger.store.nosuchstore"}, "PERSISTENCE_MODULE"),
         ({"SQLITE_DBNAME": "/nonexistent-folder/ledger.sqlite3"}, "SQLITE_DBNAME"),
         ({"CONTRACTLEDGER_WORKERS": "many"}, "CONTRACTLEDGER_WORKERS"),
+        ({"CONTRACTLEDGER_WAIT_BOUND": "abc"}, "CONTRACTLEDGER_WAIT_BOUND"),
+        ({"CONTRACTLEDGER_WAIT_BOUND": "nan"}, "CONTRACTLEDGER_WAIT_BOUND"),
+        ({"CONTRACTLEDGER_WAIT_BOUND": "-1"}, "CONTRACTLEDGER_WAIT_BOUND"),
+        ({"CONTRACTLEDGER_READY_MAX_LAG": "lots"}, "CONTRACTLEDGER_READY_MAX_LAG"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "Mars/Olympus_Mons"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "../../etc/passwd"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
         # retired: operators have tokens of their own (the sentence says what to do)
