@@ -18,6 +18,7 @@ from contractledger.domain.actor import Actor, Role
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
+from contractledger.domain.status import Status
 
 
 def sees_every_record(viewer: Actor) -> bool:
@@ -49,6 +50,8 @@ PUBLIC_REASONS = (Contract.Downgraded,)
 """The actions whose reason every viewer of the contract may know: a downgrade
 is public (SPEC 5). A vest's reason is private to the contract's parties, and
 so is a termination's (Market Conduct, Deceased, ...)."""
+PUBLIC_REASON_STATUSES = (Status.DOWNGRADED,)
+"""The statuses those actions move a contract to: the reason a status was reached is public only for these."""
 PRIVATE_DETAILS = ("note", "documents", "advisor_profile")
 """What of any action only the contract's parties (and auditors) see."""
 

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.status import Status
+from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.domain.termination import CONSOLIDATED
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
 from contractledger.projections.rows import (
@@ -467,7 +468,7 @@ def _without_private_details(found: ContractStatus) -> ContractStatus:
     peer) sees it: its status, chain, numbers and codes, and of the reasons only
     a downgrade's (SPEC 5, 9); no termination's reason or profile snapshot."""
     def reason(status: Status, given: str | None) -> str | None:
-        return given if status is Status.DOWNGRADED else None
+        return given if status in PUBLIC_REASON_STATUSES else None
 
     pending = found.pending_change
     if pending is not None:
