@@ -9,6 +9,7 @@ Every end-to-end test takes its server from the ``store`` fixture
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -76,6 +77,31 @@ def store_settings(store: str, directory: Path) -> dict[str, str]:
         **{k: os.environ[k] for k in keys},
         "POSTGRES_SCHEMA": f"e2e_{uuid4().hex[:12]}",
     }
+
+
+def ask(
+    port: int, method: str, path: str, token: str | None = None, body: Any = None,
+    headers: dict[str, str] | None = None, raw: bytes | None = None,
+) -> Answer:
+    """One request to the served app; an answer of status 0 when no whole answer came back."""
+    sent = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+    if data is not None:
+        sent.setdefault("Content-Type", "application/json")
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=sent)
+    try:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.headers, error.read())
+    except (OSError, http.client.HTTPException) as error:
+        # No whole answer: the connection refused, dropped, timed out or cut mid-body (said in the body).
+        return Answer(0, Message(), f"{type(error).__name__}: {error}".encode())
 
 
 class Server:
@@ -168,22 +194,7 @@ class Server:
         self, method: str, path: str, token: str | None = None, body: Any = None, headers: dict[str, str] | None = None,
         raw: bytes | None = None,
     ) -> Answer:
-        sent = dict(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-        if data is not None:
-            sent.setdefault("Content-Type", "application/json")
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=sent)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return Answer(response.status, response.headers, response.read())
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, error.headers, error.read())
-        except OSError as error:  # no answer: the connection refused, dropped or timed out (said in the body)
-            return Answer(0, Message(), f"{type(error).__name__}: {error}".encode())
+        return ask(self.port, method, path, token, body, headers, raw)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
