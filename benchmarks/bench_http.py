@@ -4,7 +4,8 @@ same gunicorn settings.
 
 In one run, at 32 connections each, on each store (SQLite, and PostgreSQL
 when ``POSTGRES_*`` is set, as ``scripts/bench-http`` does beside a throwaway
-server): GET one contract's status, GET a page of a 1,000-event contract's
+server; over TCP, and over the server's Unix socket when ``POSTGRES_SOCKET_DIR``
+names it, as an application on the database's own host connects): GET one contract's status, GET a page of a 1,000-event contract's
 history, POST a status change (spread over 64 pending contracts, moving each
 between two holds); and GET the bare app's route. Each reports requests/s,
 p50 and p99, and the share of answers that were not 2xx, in one table.
@@ -78,11 +79,14 @@ def store_env(store: str, directory: Path) -> dict[str, str]:
     if store == "sqlite":
         return {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": str(directory / "var" / "contractledger.sqlite3")}
     keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
-    return {
+    env = {
         "PERSISTENCE_MODULE": "contractledger.store.postgres",
         **{k: os.environ[k] for k in keys},
         "POSTGRES_SCHEMA": f"bench_http_{os.getpid()}_{int(time.time())}",
     }
+    if store == "postgres-socket":  # libpq reads a host that is a directory as the socket's
+        env["POSTGRES_HOST"] = os.environ["POSTGRES_SOCKET_DIR"]
+    return env
 
 
 def seed_parties(env: dict[str, str], contracts: int) -> tuple[str, list[object]]:
@@ -222,16 +226,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="load per workload (default 10)")
     parser.add_argument("--workers", default=os.environ.get("CONTRACTLEDGER_WORKERS", ""), help="gunicorn workers")
     parser.add_argument(
-        "--store", choices=("sqlite", "postgres"), action="append",
-        help="the stores to serve on (default: both; PostgreSQL needs POSTGRES_*, which scripts/bench-http sets)",
+        "--store", choices=("sqlite", "postgres", "postgres-socket"), action="append",
+        help="the stores to serve on (default: every one available; PostgreSQL needs POSTGRES_*, and its socket"
+        " POSTGRES_SOCKET_DIR, which scripts/bench-http sets)",
     )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("bench-http: wrk is missing; install it with 'apt-get install wrk'", file=sys.stderr)
         return 2
-    stores = args.store or (["sqlite", "postgres"] if os.environ.get("POSTGRES_HOST") else ["sqlite"])
-    if "postgres" in stores and not os.environ.get("POSTGRES_HOST"):
+    stores = args.store or [
+        "sqlite", *(["postgres"] if os.environ.get("POSTGRES_HOST") else []),
+        *(["postgres-socket"] if os.environ.get("POSTGRES_SOCKET_DIR") else []),
+    ]
+    if any(s.startswith("postgres") for s in stores) and not os.environ.get("POSTGRES_HOST"):
         print("bench-http: PostgreSQL needs POSTGRES_* (run it through scripts/bench-http)", file=sys.stderr)
+        return 2
+    if "postgres-socket" in stores and not os.environ.get("POSTGRES_SOCKET_DIR"):
+        print("bench-http: postgres-socket needs POSTGRES_SOCKET_DIR (run it through scripts/bench-http)", file=sys.stderr)
         return 2
     directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
     port = _free_port()
@@ -273,9 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     workers = arguments[arguments.index("--workers") + 1]
     print(f"\n{CONNECTIONS} connections, gunicorn --workers {workers}, {args.seconds} s each; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}\n")
-    print(f"{'store':9} {'workload':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'others':>7}")
+    print(f"{'store':15} {'workload':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'others':>7}")
     for (store, name), r in results.items():
-        print(f"{store:9} {name:30} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%} {r['others_cpu']:7.0%}")
+        print(f"{store:15} {name:30} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['not_2xx']:8.1%} {r['others_cpu']:7.0%}")
     print("(others: the share of the machine's CPU that neither the server nor wrk used while the workload ran,\n"
           " i.e. other programs and some kernel work; runs where it is large are not comparable)")
     bare_result = results[("-", "bare falcon app")]

@@ -12,11 +12,11 @@ leaves other parties' sight with its whole trail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
@@ -28,12 +28,10 @@ from contractledger.projections.queries import ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
     BufferedView,
-    date_from,
     details_text,
     date_text,
     id_from,
     id_text,
-    instant_from,
     instant_text,
     json_from,
 )
@@ -122,8 +120,10 @@ def _subject(e: Any) -> str:
     return MONITORING if isinstance(e, MonitoringRecord.Event) else DEBT
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(msgspec.Struct, frozen=True):
+    """One entry of a contract's history (a msgspec struct: a page builds a
+    hundred of them, ten times faster than a frozen dataclass each)."""
+
     notification_id: int
     contract_id: UUID
     subject: str
@@ -206,22 +206,23 @@ def contract_history(
     if private_details:
         return entries
     # a viewer off the chain that sees every contract (a sync peer): what its feed carries (SPEC 9)
-    return [replace(entry, details=public_details(entry.event, entry.details)) for entry in entries]
+    return [msgspec.structs.replace(entry, details=public_details(entry.event, entry.details)) for entry in entries]
 
 
 def _entry(row: tuple) -> HistoryEntry:
+    # a page builds a hundred of these: the conversions of rows.py spelt inline
     (notification_id, contract_id, subject, record_id, sequence, event, recorded_at, effective_on,
      actor_party_id, actor_role, actor_user, details) = row  # HISTORY_COLUMNS, in order
     return HistoryEntry(
         notification_id=int(notification_id),
         contract_id=id_from(contract_id),  # type: ignore[arg-type]
         subject=subject,
-        record_id=id_from(record_id),
+        record_id=None if record_id is None else id_from(record_id),
         sequence=int(sequence),
         event=event,
-        recorded_at=instant_from(recorded_at),
-        effective_on=date_from(effective_on),
-        actor_party_id=id_from(actor_party_id),
+        recorded_at=datetime.fromisoformat(recorded_at),
+        effective_on=None if effective_on is None else date.fromisoformat(effective_on),
+        actor_party_id=None if actor_party_id is None else id_from(actor_party_id),
         actor_role=actor_role,
         actor_user=actor_user,
         details=json_from(details),

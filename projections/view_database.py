@@ -147,12 +147,12 @@ class PreparedReadTransaction(ViewTransaction):
         import psycopg2.errors
 
         params = tuple(params)
-        name = self._statements.name_of(self._cursor, sql)
-        if name is None:
+        execution = self._statements.execution_of(self._cursor, sql)
+        if execution is None:
             super().execute(sql, params)
             return
         try:
-            self._cursor.execute(f"EXECUTE {name} ({', '.join('%s' for _ in params)})" if params else f"EXECUTE {name}", params)
+            self._cursor.execute(execution, params)
         except psycopg2.errors.FeatureNotSupported:
             # "cached plan must not change result type": a switch moved a live name to
             # a table of other columns; this statement is prepared again next time
@@ -161,39 +161,45 @@ class PreparedReadTransaction(ViewTransaction):
 
 
 class PreparedStatements:
-    """The statements prepared on one connection, the least used forgotten past ``LIMIT``."""
+    """The statements prepared on one connection, the least used forgotten past
+    ``LIMIT``: each by its name and the EXECUTE that runs it (built once)."""
 
     LIMIT = 256
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        self._names: OrderedDict[str, str | None] = OrderedDict()
+        self._prepared: OrderedDict[str, tuple[str, str] | None] = OrderedDict()
         self._made = 0
 
-    def name_of(self, cursor: Any, sql: str) -> str | None:
+    def execution_of(self, cursor: Any, sql: str) -> str | None:
+        """The EXECUTE of ``sql`` (prepared now if it is new), with a ``%s`` per
+        parameter; None for a statement PostgreSQL cannot prepare."""
         import psycopg2.errors
 
-        if sql in self._names:
-            self._names.move_to_end(sql)
-            return self._names[sql]
+        prepared = self._prepared.get(sql, False)
+        if prepared is not False:
+            self._prepared.move_to_end(sql)
+            return None if prepared is None else prepared[1]
         self._made += 1
-        name: str | None = f"contractledger_read_{self._made}"
-        numbered = iter(range(1, sql.count("?") + 1))
+        name = f"contractledger_read_{self._made}"
+        count = sql.count("?")
+        numbered = iter(range(1, count + 1))
         try:
             cursor.execute(f"PREPARE {name} AS {_PLACEHOLDER.sub(lambda _: f'${next(numbered)}', sql)}")
         except (psycopg2.errors.IndeterminateDatatype, psycopg2.errors.DatatypeMismatch):
-            name = None  # typed only by its value: run as it is, every time
-        self._names[sql] = name
-        if len(self._names) > self.LIMIT:
-            _, forgotten = self._names.popitem(last=False)
+            self._prepared[sql] = None  # typed only by its value: run as it is, every time
+        else:
+            self._prepared[sql] = (name, f"EXECUTE {name} ({', '.join('%s' for _ in range(count))})" if count else f"EXECUTE {name}")
+        if len(self._prepared) > self.LIMIT:
+            _, forgotten = self._prepared.popitem(last=False)
             if forgotten is not None:
-                cursor.execute(f"DEALLOCATE {forgotten}")
-        return name
+                cursor.execute(f"DEALLOCATE {forgotten[0]}")
+        return None if self._prepared.get(sql) is None else self._prepared[sql][1]
 
     def forget(self, cursor: Any, sql: str) -> None:
-        name = self._names.pop(sql, None)
-        if name is not None:
-            cursor.execute(f"DEALLOCATE {name}")
+        prepared = self._prepared.pop(sql, None)
+        if prepared is not None:
+            cursor.execute(f"DEALLOCATE {prepared[0]}")
 
 
 class ViewDatabase(ABC):
