@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -174,6 +175,8 @@ QUERIES = (
         lambda c, viewer, path, p: contract_status.contracts(
             c.views, viewer, party_id=p.party_id, carrier_id=p.carrier_id, advisor_id=p.advisor_id,
             status=p.status, on=p.on, as_of=p.as_of,
+            # one page (and one more contract, to know there is a next) read in SQL
+            after=_recorded_contract_cursor(p.after), limit=p.limit + 1,
         ),
         contract_status.ContractStatus, key=_by_recorded_contract,
     ),
@@ -339,6 +342,23 @@ def _position_cursor(after: str | None) -> int | None:
         return None
     key = key_of(after)
     return key[0] if len(key) == 1 and isinstance(key[0], int) else None
+
+
+def _recorded_contract_cursor(after: str | None) -> tuple[datetime, UUID] | None:
+    """The contract (its recording instant and id) a cursor of a list ordered
+    by ``_by_recorded_contract`` stands for; a cursor of another list is left
+    to the pager, which refuses it."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) == 2 and all(isinstance(part, str) for part in key):
+        try:
+            recorded_at, contract_id = datetime.fromisoformat(key[0]), UUID(key[1])
+        except ValueError:
+            return None
+        if recorded_at.tzinfo is not None:
+            return recorded_at, contract_id
+    return None
 
 
 def _or_not_found(found: Any) -> Any:

@@ -116,6 +116,8 @@ class ContractStatusView(BufferedView):
             " version INTEGER NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_advisor ON {t['contracts']} (advisor_id)",
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_carrier ON {t['contracts']} (carrier_id)",
+            # the order of every list of contracts: a page is a range of it
+            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_recorded ON {t['contracts']} (created_at, contract_id)",
             f"CREATE TABLE IF NOT EXISTS {t['contract_parties']} (contract_id TEXT NOT NULL, party_id TEXT NOT NULL,"
             " position INTEGER NOT NULL, PRIMARY KEY (party_id, contract_id))",
             f"CREATE TABLE IF NOT EXISTS {t['status_changes']} (contract_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
@@ -322,29 +324,57 @@ def _change(status_changes: str, *, on_or_before_day: bool, latest: bool) -> str
 
 
 @lru_cache(maxsize=256)
-def _contracts_statement(contracts: str, status_changes: str, where: tuple[str, ...]) -> str:
+def _contracts_statement(
+    contracts: str, status_changes: str, where: tuple[str, ...], *, by_status: bool = False, after: bool = False,
+    limit: bool = False,
+) -> str:
     """The SELECT of ``_select_contracts``, built once per set of conditions:
-    its parameters are the day, the as-of instant four times, then the
-    conditions' own. The three changes: the one in force on the day (none
-    before the first change's date), the first (the status before any came
-    into force) and the last (a change dated after the day is pending)."""
+    its parameters are the day, the as-of instant four times, the conditions'
+    own, then the cursor's instant and id (``after``), the status (twice,
+    ``by_status``) and the limit. The three changes: the one in force on the
+    day (none before the first change's date), the first (the status before
+    any came into force) and the last (a change dated after the day is
+    pending). In the order of (created_at, contract_id), which an index
+    serves: a page starts after its cursor and stops at its limit, however
+    long the book; a status filter is tested row by row in that order."""
     columns = ", ".join(f"c.{column}" for column in CONTRACT_COLUMNS)
     conditions = "".join(f" AND {clause}" for clause in where)
-    return (
+    if after:
+        conditions += " AND (c.created_at > ? OR (c.created_at = ? AND c.contract_id > ?))"
+    order = " ORDER BY created_at, contract_id"
+    sql = (
         f"SELECT {columns},"
         f" {_change(status_changes, on_or_before_day=True, latest=True)} AS in_force,"
         f" {_change(status_changes, on_or_before_day=False, latest=False)} AS first_change,"
         f" {_change(status_changes, on_or_before_day=False, latest=True)} AS last_change"
         f" FROM {contracts} c WHERE c.created_at <= ?{conditions}"
-        " ORDER BY c.created_at, c.contract_id"
     )
+    if by_status:  # the status shown: the change in force, else the first (its text: "YYYY-MM-DD status reason")
+        sql = (
+            f"SELECT * FROM ({sql}) shown"
+            " WHERE substr(COALESCE(shown.in_force, shown.first_change), 12, length(?) + 1) = ? || ' '"
+        )
+    return sql + order + (" LIMIT ?" if limit else "")
 
 
-def _select_contracts(read: Reading, on: date, as_of: datetime | None, where: list[str], params: list[Any]) -> list[tuple]:
+def _select_contracts(
+    read: Reading, on: date, as_of: datetime | None, where: list[str], params: list[Any], *,
+    status: Status | None = None, after: tuple[str, str] | None = None, limit: int | None = None,
+) -> list[tuple]:
     t = read.tables(ContractStatusView)
     until = instant_text(as_of) if as_of else END_OF_TIME
-    sql = _contracts_statement(t["contracts"], t["status_changes"], tuple(where))
-    return read.rows(sql, [date_text(on), until, until, until, until, *params])
+    sql = _contracts_statement(
+        t["contracts"], t["status_changes"], tuple(where),
+        by_status=status is not None, after=after is not None, limit=limit is not None,
+    )
+    values = [date_text(on), until, until, until, until, *params]
+    if after is not None:
+        values += [after[0], after[0], after[1]]
+    if status is not None:
+        values += [status.value, status.value]
+    if limit is not None:
+        values.append(limit)
+    return read.rows(sql, values)
 
 
 def _split(change: str) -> tuple[date, Status, str | None]:
@@ -441,6 +471,8 @@ def _read_versioned(
     on: date | None = None,
     as_of: datetime | None = None,
     advisor_ids: Collection[UUID] | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[tuple[ContractStatus, int]]:
     """As ``read_contracts``, each contract with the view's version of it (see ``versioned_contract``)."""
     ensure_instant(as_of)
@@ -466,14 +498,13 @@ def _read_versioned(
             return []
         where.append(f"c.advisor_id IN ({', '.join('?' for _ in advisor_ids)})")
         params.extend(id_text(a) for a in advisor_ids)
-    found = [row for row in _select_contracts(read, on, as_of, where, params)]
+    shown = None if status is None else Status(status)
+    found = _select_contracts(read, on, as_of, where, params, status=shown, after=after, limit=limit)
     numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
     contracts = [
         (_contract_status(row, on, numbering.get(row[0], ("[]", "[]")) if as_of else None), int(row[VERSION]))
         for row in found
     ]
-    if status is not None:
-        contracts = [(c, version) for c, version in contracts if c.status is Status(status)]
     return [(c if viewer.sees_private_details(c.chain) else _without_private_details(c), version) for c, version in contracts]
 
 
@@ -503,17 +534,28 @@ def contracts(
     status: Status | str | None = None,
     on: date | None = None,
     as_of: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[ContractStatus]:
     """SPEC 2, 5 and 10: the contracts ``viewer`` may see, each with its status
     on ``on`` (today by default) and any change dated after it, filtered by a
     party anywhere on the chain, the carrier, the advisor or the status on
     that day. ``as_of`` answers as the ledger knew it at that instant
     (contracts, status changes, writing numbers and codes recorded by then).
-    A party sees only contracts it is on; auditors and sync peers see all."""
+    A party sees only contracts it is on; auditors and sync peers see all.
+
+    In the order they were recorded (then by id); ``after`` (a contract's
+    recording instant and id) and ``limit`` read one page in SQL, so a page
+    costs the page, not the book."""
+    window = None if after is None else (instant_text(after[0]), id_text(after[1]))
     with reading(database) as read:
-        return read_contracts(
-            read, viewer, party_id=party_id, carrier_id=carrier_id, advisor_id=advisor_id, status=status, on=on, as_of=as_of
-        )
+        return [
+            found
+            for found, _ in _read_versioned(
+                read, viewer, party_id=party_id, carrier_id=carrier_id, advisor_id=advisor_id, status=status, on=on,
+                as_of=as_of, after=window, limit=limit,
+            )
+        ]
 
 
 def contract(

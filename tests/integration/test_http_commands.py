@@ -202,6 +202,54 @@ def test_debt_is_never_deleted_and_the_refusal_says_to_close_it(api: Api) -> Non
     assert "close" in deleted.json["detail"]
 
 
+def test_a_list_of_contracts_is_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    from contractledger.projections import contract_status
+
+    w = api.world
+    active = [w.active_contract(), w.active_contract(advisor=w.second_advisor, aga=w.other_aga), w.active_contract()]
+    pending = [*w.assign(w.chain(), w.chain()), *w.assign(w.chain(advisor=w.second_advisor)), *w.assign(w.chain(aga=w.other_aga), by=w.other_aga_admin)]
+    w.ledger.downgrade(w.carrier_staff, active[1], "Complaints")
+    api.caught_up()
+    read = []  # how many contracts each read of the view answered
+    select = contract_status._select_contracts
+
+    def counted(*args: Any, **kwargs: Any) -> list[tuple]:
+        rows = select(*args, **kwargs)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(contract_status, "_select_contracts", counted)
+    cases = [
+        (w.auditor, {}), (w.auditor, {"status": "active"}), (w.auditor, {"status": "pending_agency"}), (w.aga_admin, {"status": "downgraded"}),
+        (w.aga_admin, {}), (w.aga_admin, {"advisor_id": str(w.advisor)}), (w.mga_admin, {"status": "active"}),
+        (w.carrier_staff, {"party_id": str(w.other_aga)}), (w.producer, {}), (w.auditor, {"status": "terminated"}),
+    ]
+    for actor, filters in cases:
+        headers = api.as_(actor)
+        whole = api.client.simulate_get("/contracts", headers=headers, params={**filters, "limit": "500"}).json
+        assert whole["next"] is None and (len(whole["items"]) > 1 or filters.get("status") in ("terminated", "downgraded"))
+        if filters.get("status"):
+            assert {c["status"] for c in whole["items"]} <= {filters["status"]}
+        pages, after = [], None
+        while True:
+            read.clear()
+            params = {**filters, "limit": "2", **({"after": after} if after else {})}
+            answer = api.client.simulate_get("/contracts", headers=headers, params=params)
+            assert answer.status_code == 200, answer.json
+            assert read == [len(answer.json["items"]) + (answer.json["next"] is not None)] and read[0] <= 3
+            pages += answer.json["items"]
+            after = answer.json["next"]
+            if after is None:
+                break
+        assert pages == whole["items"], (actor, filters)
+    auditor_all = api.client.simulate_get("/contracts", headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+    assert {c["contract_id"] for c in auditor_all} >= {str(c) for c in active + pending}
+    downgraded = api.client.simulate_get("/contracts", headers=api.as_(w.auditor), params={"status": "downgraded"}).json
+    assert [c["contract_id"] for c in downgraded["items"]] == [str(active[1])]
+    foreign = api.client.simulate_get("/contracts", headers=api.as_(w.auditor), params={"after": "WzFd"})  # [1]
+    assert foreign.status_code == 400 and foreign.json["code"] == "query.cursor_invalid"
+
+
 def test_a_long_history_is_read_page_by_page_with_its_cursor(api: Api) -> None:
     w = api.world
     contract_id = w.active_contract()
