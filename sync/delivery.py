@@ -57,7 +57,7 @@ from contractledger.sync import delivery_state as state
 from contractledger.sync import endpoint, feed
 from contractledger.sync.cloudevents import MEDIA_TYPE
 from contractledger.sync.peer import Peer, peers
-from contractledger.sync.signing import signature_header
+from contractledger.sync.signing import NotASecret, key_of, signature_header
 
 log = logging.getLogger("contractledger.sync.delivery")
 TAKE_BATCH = 500
@@ -257,10 +257,24 @@ def pushed(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
     return [peer for peer in all_peers.values() if peer.secrets(env)]
 
 
+def check(chosen: Sequence[Peer], env: Mapping[str, str]) -> None:
+    """The delivery settings, and each pushed peer's endpoint and secrets,
+    refused in one sentence naming the setting (StoreConfigurationError)."""
+    endpoint.check(chosen, env)
+    for peer in chosen:
+        for number, secret in enumerate(peer.secrets(env), 1):
+            try:
+                key_of(secret)
+            except NotASecret as why:
+                variable = peer.delivery.secrets_variable
+                raise StoreConfigurationError(
+                    variable, f"Sync peer {peer.name}: secret {number} of {variable} {why} (the secret itself is not shown)."
+                ) from None
+
+
 def check_configuration(env: Mapping[str, str]) -> None:
-    """For the serve command's start-up: the delivery settings and every pushed
-    peer's endpoint, refused in one sentence (StoreConfigurationError)."""
-    endpoint.check(pushed(peers(), env), env)
+    """For the serve command's start-up: ``check`` for every pushed peer."""
+    check(pushed(peers(), env), env)
 
 
 def deliverable(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
@@ -294,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "run":
         chosen = deliverable(configured, env)
         try:
-            endpoint.check(chosen, env)
+            check(chosen, env)
         except StoreConfigurationError as error:
             print(f"sync-deliver: {error}", file=sys.stderr)
             return 2

@@ -106,6 +106,7 @@ def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tm
              "CONTRACTLEDGER_SYNC_MANAGE_CA_BUNDLE": "/nonexistent/manage-ca.pem"},
             "CONTRACTLEDGER_SYNC_MANAGE_CA_BUNDLE",
         ),
+        ({"CONTRACTLEDGER_SYNC_MANAGE_SECRETS": "not a base64 key"}, "CONTRACTLEDGER_SYNC_MANAGE_SECRETS"),
         ({"CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS": "http://manage.internal"}, "CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS"),
         ({"CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT": "soon"}, "CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT"),
         ({"CONTRACTLEDGER_SYNC_READ_TIMEOUT": "0"}, "CONTRACTLEDGER_SYNC_READ_TIMEOUT"),

@@ -269,6 +269,16 @@ def test_every_item_arrives_over_https_signed_with_every_current_key_during_a_ro
         assert not verify(OLD, item["id"], timestamp + 1, body, headers["webhook-signature"])
 
 
+def test_a_secret_written_without_its_prefix_is_read_as_the_base64_key_standard_webhooks_reads(
+    ground: Ground, receiver: Receiver
+) -> None:
+    ground.delivery_env["MANAGE_SECRETS"] = OLD.removeprefix("whsec_")  # the prefix is optional in the standard
+    ground.afresh()
+    ground.world.assign()
+    ground.drain()
+    assert receiver.received and all(r["verified_by"] == [OLD] for r in receiver.received)
+
+
 @pytest.mark.parametrize("fault", ["a certificate of another authority", "a certificate for another host"])
 def test_an_endpoint_whose_certificate_is_not_trusted_is_refused_and_its_item_waits_until_it_is_fixed(
     ground: Ground, receiver: Receiver, authority: trustme.CA, fault: str, caplog: pytest.LogCaptureFixture

@@ -14,6 +14,7 @@ from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync import delivery
 from contractledger.sync.endpoint import CONNECT_TIMEOUT, PLAIN_HTTP_HOSTS, READ_TIMEOUT, Endpoint, check, target, timeout
 from contractledger.sync.peer import PEERS_DIRECTORY, PeerDefinitionError, load_peer
+from contractledger.sync.signing import key_of
 
 MANAGE = load_peer(PEERS_DIRECTORY / "manage.toml")
 
@@ -137,3 +138,16 @@ def test_the_worker_refuses_to_run_with_a_plain_http_endpoint_elsewhere_in_one_s
     said = capsys.readouterr().err.strip()
     assert said.startswith("sync-deliver: Sync peer manage:") and PLAIN_HTTP_HOSTS in said and len(said.splitlines()) == 1
 
+
+
+@pytest.mark.parametrize("secrets", ["whsec_a2V5 not-base64!", "whsec_", "correct horse battery staple"])
+def test_a_signing_secret_that_is_not_a_base64_key_stops_start_up_naming_its_variable_not_its_text(secrets: str) -> None:
+    env = {MANAGE.delivery.secrets_variable: secrets}
+    with pytest.raises(StoreConfigurationError) as refused:
+        delivery.check(delivery.pushed({"manage": MANAGE}, env), env)
+    assert refused.value.setting == MANAGE.delivery.secrets_variable
+    assert "base64" in str(refused.value) and "horse" not in str(refused.value) and "not-base64!" not in str(refused.value)
+
+
+def test_a_secret_is_the_same_key_with_or_without_its_prefix_and_padding() -> None:
+    assert key_of("whsec_a2V5cw==") == key_of("a2V5cw==") == key_of("a2V5cw") == b"keys"
