@@ -172,12 +172,11 @@ class Endpoint:
                     # here: a failed attempt waits in the outbox for its back-off
                     redirect=False, retries=False, assert_same_host=False,
                 )  # fmt: skip
-            except ProtocolError:
-                if attempt == 2:
-                    raise
-                continue
-            except SSLError as failure:
-                log.warning("%s: TLS to %s failed, the item waits for its retry: %s", self.peer, self.target.url, failure)
+            except (ProtocolError, SSLError) as failure:
+                if attempt == 1 and _dropped(failure):
+                    continue
+                if isinstance(failure, SSLError):
+                    log.warning("%s: TLS to %s failed, the item waits for its retry: %s", self.peer, self.target.url, failure)
                 raise
             if 300 <= response.status < 400:
                 log.warning(
@@ -190,3 +189,12 @@ class Endpoint:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _dropped(failure: ProtocolError | SSLError) -> bool:
+    """A connection the peer closed between two requests: the next request
+    finds it gone (aborted, or over TLS an end of stream)."""
+    if isinstance(failure, ProtocolError):
+        return True
+    cause = failure.args[0] if failure.args else None
+    return isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError))
