@@ -14,7 +14,9 @@ next serve when this one was killed.
 Settings (environment): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
 CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2),
 CONTRACTLEDGER_BUSINESS_TIME_ZONE (an IANA name, default UTC), plus the
-store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*).
+store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*) and push
+delivery's (sync/endpoint.py: a pushed peer's endpoint that breaks its rules
+stops the service here).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.availability import is_unavailable
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
+from contractledger.sync import delivery
+from contractledger.sync.peer import PeerDefinitionError
 
 
 STORE_WAIT_SECONDS = 10.0
@@ -169,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         check_business_time_zone(env)
         refuse_retired_settings(env)
         settings.wait_bound(env), settings.ready_max_lag(env)
+        delivery.check_configuration(env)
         check_store(env)
         arguments = gunicorn_arguments(env)
-    except StoreConfigurationError as error:
+    except (StoreConfigurationError, PeerDefinitionError) as error:
         print(f"contractledger: {error}", file=sys.stderr)
         return 2
     own_metrics = env.get("CONTRACTLEDGER_METRICS_DIR") is None

@@ -11,10 +11,15 @@ headers: ``webhook-id`` (the item's id, the same on every retry),
 ``webhook-timestamp`` and ``webhook-signature`` (one ``v1,`` signature per
 current secret). A 2xx answer delivers the item; ``410 Gone`` pauses the
 peer until an operator resumes it; anything else (or no answer within the
-timeout) is retried after an exponential back-off with jitter, and once the
+timeout, a redirect, a certificate refused) is retried after an exponential
+back-off with jitter, and once the
 peer's give-up time has passed since the first attempt the item becomes a
 dead letter for an operator to inspect and replay. The pull feed is always
 there for catch-up.
+
+How an endpoint is reached (https verified, plain http only to loopback or
+allowed hosts, a pool per peer, no redirects, timeouts) is ``endpoint``'s;
+the worker refuses to start when a pushed peer's endpoint breaks its rules.
 
 The worker wakes when the views runner commits a batch (the view database's
 change announcements), so an item is pushed within a few milliseconds of
@@ -33,7 +38,6 @@ http/resources_sync.py).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import logging
 import random
@@ -43,15 +47,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+
+import urllib3
 
 from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
 from contractledger.store.availability import StoreOutage, is_unavailable
+from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync import delivery_state as state
-from contractledger.sync import feed
+from contractledger.sync import endpoint, feed
 from contractledger.sync.cloudevents import MEDIA_TYPE
 from contractledger.sync.peer import Peer, peers
-from contractledger.sync.signing import signature_header
+from contractledger.sync.signing import NotASecret, key_of, signature_header
 
 log = logging.getLogger("contractledger.sync.delivery")
 TAKE_BATCH = 500
@@ -63,43 +69,6 @@ def backoff(attempts: int, first: float, longest: float, draw: Callable[[], floa
     random) so that many retries due together spread out."""
     ceiling = min(longest, first * (2 ** max(0, attempts - 1)))
     return ceiling / 2 + draw() * ceiling / 2
-
-
-class Endpoint:
-    """One keep-alive HTTP connection to a peer's endpoint (loopback only)."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
-            raise ValueError(f"delivery endpoint {url!r}: only http://127.0.0.1 endpoints are served here")
-        self.host, self.port, self.path = parts.hostname, parts.port or 80, parts.path or "/"
-        self.timeout = timeout
-        self._connection: http.client.HTTPConnection | None = None
-
-    def post(self, body: bytes, headers: Mapping[str, str]) -> int:
-        for attempt in (1, 2):  # a kept-alive connection the peer closed meanwhile gets one fresh try
-            if self._connection is None:
-                self._connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            try:
-                self._connection.request("POST", self.path, body=body, headers=dict(headers))
-                response = self._connection.getresponse()
-                response.read()
-                if response.will_close:
-                    self.close()
-                return response.status
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()
-                if attempt == 2:
-                    raise
-            except BaseException:
-                self.close()
-                raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 class PeerDelivery:
@@ -116,7 +85,7 @@ class PeerDelivery:
         self.database = database
         self.peer = peer
         self.secrets = peer.secrets(env)
-        self.endpoint = Endpoint(peer.endpoint(env), peer.delivery.timeout_seconds)
+        self.endpoint = endpoint.Endpoint(peer, env)
         self.clock = clock
         self.draw = draw
 
@@ -178,7 +147,7 @@ class PeerDelivery:
         }
         try:
             status = self.endpoint.post(body, headers)
-        except (OSError, http.client.HTTPException) as failure:
+        except (OSError, urllib3.exceptions.HTTPError) as failure:
             return 0, f"{type(failure).__name__}: {failure}"
         return status, None if 200 <= status < 300 else f"HTTP {status}"
 
@@ -282,14 +251,37 @@ def _follow(open_database: Callable[[], ViewDatabase], peer: Peer, env: Mapping[
         database.close()
 
 
-def deliverable(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
+def pushed(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
     """Peers with signing secrets: an unsigned push would be refused by a
     Standard Webhooks receiver, so a peer without them reads its pull feed."""
-    chosen = []
+    return [peer for peer in all_peers.values() if peer.secrets(env)]
+
+
+def check(chosen: Sequence[Peer], env: Mapping[str, str]) -> None:
+    """The delivery settings, and each pushed peer's endpoint and secrets,
+    refused in one sentence naming the setting (StoreConfigurationError)."""
+    endpoint.check(chosen, env)
+    for peer in chosen:
+        for number, secret in enumerate(peer.secrets(env), 1):
+            try:
+                key_of(secret)
+            except NotASecret as why:
+                variable = peer.delivery.secrets_variable
+                raise StoreConfigurationError(
+                    variable, f"Sync peer {peer.name}: secret {number} of {variable} {why} (the secret itself is not shown)."
+                ) from None
+
+
+def check_configuration(env: Mapping[str, str]) -> None:
+    """For the serve command's start-up: ``check`` for every pushed peer."""
+    check(pushed(peers(), env), env)
+
+
+def deliverable(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[Peer]:
+    """``pushed``, saying which peers are not."""
+    chosen = pushed(all_peers, env)
     for peer in all_peers.values():
-        if peer.secrets(env):
-            chosen.append(peer)
-        else:
+        if peer not in chosen:
             log.warning("%s: no signing secrets in %s; not pushing (its pull feed is served)", peer.name, peer.delivery.secrets_variable)
     return chosen
 
@@ -314,10 +306,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sync-deliver: there is no sync peer {arguments.peer!r} (see sync/peers/).", file=sys.stderr)
         return 2
     if arguments.command == "run":
+        chosen = deliverable(configured, env)
+        try:
+            check(chosen, env)
+        except StoreConfigurationError as error:
+            print(f"sync-deliver: {error}", file=sys.stderr)
+            return 2
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        run(lambda: view_database_for(env), deliverable(configured, env), env, stop)
+        run(lambda: view_database_for(env), chosen, env, stop)
         return 0
     database = view_database_for(env)
     try:

@@ -7,8 +7,10 @@ name) and which of its names it may send us (``[inbound]``), which onboarding
 workflow steps taken in it it may relay to us (``relays``: SPEC 9, e.g. the
 producer's signature in the onboarding app; none for a peer that runs no part
 of the workflow), the column of its exports that holds its own contract id,
-and where and how its items are pushed (``[delivery]``). Adding a peer is
-adding a file.
+and where and how its items are pushed (``[delivery]``: the endpoint, the
+variable holding the signing secrets, the retry schedule and, for an https
+endpoint whose certificate the system's trust store does not vouch for, a
+``ca_bundle``). Adding a peer is adding a file.
 
 A file that names a status the ledger does not have, leaves one of ours
 unmapped, or lacks a setting is refused when the peers are loaded (the views
@@ -55,10 +57,12 @@ class PeerDefinitionError(ValueError):
 class Delivery:
     endpoint: str
     secrets_variable: str
-    timeout_seconds: float
     first_retry_seconds: float
     longest_retry_seconds: float
     give_up_after_seconds: float
+    ca_bundle: Path | None = None
+    """The certificate authorities an https endpoint's certificate must chain
+    to (a PEM file); None: the system's trust store."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,22 @@ class Peer:
     def endpoint(self, env: Mapping[str, str]) -> str:
         """Where items are pushed: the file's endpoint unless
         ``CONTRACTLEDGER_SYNC_<PEER>_ENDPOINT`` overrides it (tests, staging)."""
-        return env.get(f"CONTRACTLEDGER_SYNC_{self.name.upper()}_ENDPOINT") or self.delivery.endpoint
+        return env.get(self.endpoint_variable) or self.delivery.endpoint
+
+    @property
+    def endpoint_variable(self) -> str:
+        return f"CONTRACTLEDGER_SYNC_{self.name.upper()}_ENDPOINT"
+
+    def ca_bundle(self, env: Mapping[str, str]) -> Path | None:
+        """The CA bundle the endpoint's certificate is verified against: the
+        file's ``ca_bundle`` unless ``CONTRACTLEDGER_SYNC_<PEER>_CA_BUNDLE``
+        overrides it; None for the system's trust store."""
+        given = env.get(self.ca_bundle_variable)
+        return Path(given) if given else self.delivery.ca_bundle
+
+    @property
+    def ca_bundle_variable(self) -> str:
+        return f"CONTRACTLEDGER_SYNC_{self.name.upper()}_CA_BUNDLE"
 
     def secrets(self, env: Mapping[str, str]) -> list[str]:
         """The signing secrets, newest first; several while a key is rotated."""
@@ -130,6 +149,12 @@ def load_peer(path: Path) -> Peer:
             )
     relays = [_step(path, action) for action in reader.list_of_text("relays")]
     delivery = _Reader(path, reader.table("delivery"), "delivery.")
+    if "timeout_seconds" in delivery.document:
+        raise PeerDefinitionError(
+            f"sync peer file {path}: delivery.timeout_seconds is no longer read; remove it (the timeouts for connecting "
+            "and reading are the settings CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT and CONTRACTLEDGER_SYNC_READ_TIMEOUT)."
+        )
+    ca_bundle = delivery.optional_text("ca_bundle")
     return Peer(
         name=name,
         description=reader.text("description"),
@@ -141,10 +166,11 @@ def load_peer(path: Path) -> Peer:
         delivery=Delivery(
             endpoint=delivery.text("endpoint"),
             secrets_variable=delivery.text("secrets_variable"),
-            timeout_seconds=delivery.seconds("timeout_seconds"),
             first_retry_seconds=delivery.seconds("first_retry_seconds"),
             longest_retry_seconds=delivery.seconds("longest_retry_seconds"),
             give_up_after_seconds=delivery.seconds("give_up_after_seconds"),
+            # a relative path is read from the peer file's folder, wherever the service starts
+            ca_bundle=None if ca_bundle is None else path.parent / ca_bundle,
         ),
         source=path,
     )
@@ -207,6 +233,9 @@ class _Reader:
 
     def text(self, key: str) -> str:
         return _text(self.path, self.prefix + key, self._get(key))
+
+    def optional_text(self, key: str) -> str | None:
+        return self.text(key) if key in self.document else None
 
     def seconds(self, key: str) -> float:
         value = self._get(key)

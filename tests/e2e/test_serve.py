@@ -96,6 +96,20 @@ def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tm
         ({"CONTRACTLEDGER_READY_MAX_LAG": "lots"}, "CONTRACTLEDGER_READY_MAX_LAG"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "Mars/Olympus_Mons"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "../../etc/passwd"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
+        # push delivery: a pushed peer's endpoint is refused before anything starts, not at its first delivery
+        (
+            {"CONTRACTLEDGER_SYNC_MANAGE_SECRETS": "whsec_a2V5", "CONTRACTLEDGER_SYNC_MANAGE_ENDPOINT": "http://manage.example/hook"},
+            "CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS",
+        ),
+        (
+            {"CONTRACTLEDGER_SYNC_MANAGE_SECRETS": "whsec_a2V5", "CONTRACTLEDGER_SYNC_MANAGE_ENDPOINT": "https://manage.example/hook",
+             "CONTRACTLEDGER_SYNC_MANAGE_CA_BUNDLE": "/nonexistent/manage-ca.pem"},
+            "CONTRACTLEDGER_SYNC_MANAGE_CA_BUNDLE",
+        ),
+        ({"CONTRACTLEDGER_SYNC_MANAGE_SECRETS": "not a base64 key"}, "CONTRACTLEDGER_SYNC_MANAGE_SECRETS"),
+        ({"CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS": "http://manage.internal"}, "CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS"),
+        ({"CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT": "soon"}, "CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT"),
+        ({"CONTRACTLEDGER_SYNC_READ_TIMEOUT": "0"}, "CONTRACTLEDGER_SYNC_READ_TIMEOUT"),
         # retired: operators have tokens of their own (the sentence says what to do)
         ({"CONTRACTLEDGER_SYNC_OPERATORS": "olive"}, "scripts/tokens issue --role operator"),
     ],

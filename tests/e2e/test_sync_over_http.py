@@ -1,5 +1,8 @@
 """Sync over a real socket: the serve command's delivery worker pushes a
-peer's items to its endpoint, signed, as they are recorded; an inbound change
+peer's items to its endpoint, signed, as they are recorded (to manage over
+https, its certificate from a test authority named in its CA bundle
+setting; to contracting over plain http on loopback), each verified by the
+Standard Webhooks library and read by the CloudEvents SDK; an inbound change
 from one peer reaches the other (marked with its origin) and not itself; and
 scripts/reconcile finds no drift for a peer that kept up."""
 
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
@@ -31,15 +35,25 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
-def receivers() -> Iterator[dict[str, Receiver]]:
-    made = {"manage": Receiver(), "contracting": Receiver()}
-    yield made
-    for receiver in made.values():
-        receiver.stop()
+def authority() -> trustme.CA:
+    return trustme.CA()
 
 
 @pytest.fixture
-def server(tmp_path: Path, receivers: dict[str, Receiver], monkeypatch: pytest.MonkeyPatch, store: str) -> Iterator[Server]:
+def receivers(authority: trustme.CA) -> Iterator[dict[str, Receiver]]:
+    made = {"manage": Receiver(keys=[SECRET], authority=authority), "contracting": Receiver(keys=[SECRET])}
+    yield made
+    for receiver in made.values():
+        receiver.stop()
+    assert [receiver.faults for receiver in made.values()] == [[], []]
+
+
+@pytest.fixture
+def server(
+    tmp_path: Path, receivers: dict[str, Receiver], authority: trustme.CA, monkeypatch: pytest.MonkeyPatch, store: str
+) -> Iterator[Server]:
+    authority.cert_pem.write_to_path(str(tmp_path / "manage-ca.pem"))
+    monkeypatch.setenv("CONTRACTLEDGER_SYNC_MANAGE_CA_BUNDLE", str(tmp_path / "manage-ca.pem"))
     for name, receiver in receivers.items():
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{name.upper()}_ENDPOINT", receiver.url)
         monkeypatch.setenv(f"CONTRACTLEDGER_SYNC_{name.upper()}_SECRETS", SECRET)
@@ -70,7 +84,9 @@ def test_items_are_pushed_signed_and_a_peer_s_change_reaches_only_the_other(
         return [json.loads(r["body"]) for r in receivers[peer].received if json.loads(r["body"])["subject"] == str(contract_id)]
 
     wait_for(lambda: assigned("manage") and assigned("contracting"))
+    assert receivers["manage"].url.startswith("https://") and receivers["contracting"].url.startswith("http://")
     request = receivers["manage"].received[-1]
+    assert request["verified_by"] == [SECRET] and request["event"].get_subject() == str(contract_id)
     headers = request["headers"]
     assert verify(SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), request["body"], headers["webhook-signature"])
     version = ledger.get_contract(contract_id).version
