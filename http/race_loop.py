@@ -94,15 +94,47 @@ class ServedLedger:
             self.process.kill()
 
 
+RACE_LOOP_EPILOG = """\
+It serves the ledger once (gunicorn with several workers, the views runner
+and the delivery worker) from a temporary folder, on PostgreSQL in a
+schema of its own (the server POSTGRES_* names; scripts/race-loop starts a
+throwaway one when none is set) or, with --store sqlite, on SQLite. Prints,
+per race, the runs, the clean winners and the serial orders seen.
+
+exit status:
+  0  every run of every race had one clean winner
+  1  a run was not clean, or the served ledger did not start (its log's last
+     lines are printed), or POSTGRES_* is not set for --store postgres
+  2  arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger race-loop",
+        description="Run every two-writer race N times against the served ledger and count\n"
+        "the clean winners.",
+        epilog=RACE_LOOP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("--runs", type=int, default=100, help="runs of each race (default 100)")
+    command.add_argument(
+        "--race", action="append", choices=sorted(RACES), metavar="RACE",
+        help="only this race (repeatable), named in quotes: " + ", ".join(f'"{name}"' for name in sorted(RACES)),
+    )
+    command.add_argument(
+        "--store", choices=("postgres", "sqlite"), default="postgres",
+        help="the store to race on: postgres (the default) or sqlite",
+    )
+    command.add_argument("--workers", type=int, default=4, help="gunicorn workers, at least 2 (default 4)")
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="race-loop", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=100, help="runs of each race (default 100)")
-    parser.add_argument("--race", action="append", choices=sorted(RACES), help="only this race (repeatable)")
-    parser.add_argument("--store", choices=("postgres", "sqlite"), default="postgres")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    arguments = parser.parse_args(argv)
+    command = parser()
+    arguments = command.parse_args(argv)
     if arguments.runs < 1 or arguments.workers < 2:
-        parser.error("--runs must be at least 1 and --workers at least 2 (two writers at once)")
+        command.error("--runs must be at least 1 and --workers at least 2 (two writers at once)")
     with tempfile.TemporaryDirectory(prefix="contractledger-races-") as folder:
         directory = Path(folder)
         settings = store_settings(arguments.store, directory)

@@ -33,19 +33,65 @@ from contractledger.store.errors import StoreConfigurationError
 ISSUABLE = [r.value for r in Role if r is not Role.SYSTEM]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/tokens", description=__doc__.split("\n\n")[0])
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    issue = verbs.add_parser("issue", help="issue a token and print it once")
-    issue.add_argument("--role", required=True, choices=ISSUABLE)
+TOKENS_EPILOG = """\
+The token is printed once, on issue; only its hash is kept. A token is
+issued only for a party that exists, with the role that fits its kind
+(carrier_staff for a carrier, agency_admin for an agency, producer for an
+advisor); operator, auditor and sync_peer tokens act for no party.
+
+exit status:
+  0  done
+  1  revoke: no live token has that id
+  2  a token the rules do not allow, a bad setting, or arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger tokens",
+        description="Issue, list and revoke bearer tokens, on the server: a token's secret\n"
+        "never travels in an HTTP answer.",
+        epilog=TOKENS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = command.add_subparsers(dest="verb", required=True, metavar="ACTION", help="what to do with tokens")
+    issue = verbs.add_parser(
+        "issue", help="issue a token and print it once",
+        description="Issue a token and print its secret once, on standard output (its id\n"
+        "and expiry go to standard error).",
+        epilog="exit status:\n  0  issued\n  2  refused (it says why), a bad setting, or arguments it cannot read",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    issue.add_argument(
+        "--role", required=True, choices=ISSUABLE, metavar="ROLE",
+        help=f"the role the token acts in: one of {', '.join(ISSUABLE)}",
+    )
     issue.add_argument("--user", required=True, help="who the token is for (a person, or the peer system's name)")
-    issue.add_argument("--party", type=UUID, help="the party the user acts for (party roles only)")
+    issue.add_argument(
+        "--party", type=UUID,
+        help="the id of the party the user acts for (carrier_staff, agency_admin and producer only)",
+    )
     issue.add_argument("--days", type=float, default=30.0, help="lifetime in days (default 30)")
     issue.add_argument("--label", default="", help="a note to tell tokens apart in the listing")
-    verbs.add_parser("list", help="list tokens (never their secrets)")
-    revoke = verbs.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("token_id")
-    args = parser.parse_args(argv)
+    verbs.add_parser(
+        "list", help="list tokens (never their secrets)",
+        description="List every token: its id, role, user, party, expiry or revocation,\n"
+        "and label; never its secret.",
+        epilog="exit status:\n  0  listed\n  2  a bad setting, or arguments it cannot read",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    revoke = verbs.add_parser(
+        "revoke", help="revoke a token by its id",
+        description="Revoke a token: from now on every request made with it is refused.",
+        epilog="exit status:\n  0  revoked\n  1  no live token has that id\n  2  a bad setting, or arguments it cannot read",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    revoke.add_argument("token_id", help="the token's id, as printed on issue and by list")
+    return command
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
 
     env = ledger_environment()
     try:

@@ -304,23 +304,49 @@ def _write(pieces: Iterator[str], output: str | None) -> None:
         raise
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="scripts/export-history",
-        description="An auditor's export of the full history (CSV or JSON lines), with the hash-chain verdict for "
-        "exactly the events it holds, written last.",
-        epilog="The verdict is the last line of JSON lines ({\"verdict\": ...}) and the last row of CSV (event "
-        f"{VERDICT_EVENT}, the verdict's JSON in details, the last position walked in notification_id); it is "
-        "printed on standard error too. An export without it was cut off. Exit status: 0 every exported event "
-        "proven, 1 the chain breaks before the last one, 2 the export failed (no verdict, and no --output file).",
+EXPORT_EPILOG = f"""\
+The verdict is the last line of JSON lines ({{"verdict": ...}}) and the last
+row of CSV (event {VERDICT_EVENT}, the verdict's JSON in details, the last
+position walked in notification_id); it is printed on standard error too.
+An export without it was cut off. Money is written as its exact decimal
+text ("250.00"). The store is the one the service uses (PERSISTENCE_MODULE
+and its settings, read from the environment).
+
+exit status:
+  0  the hash chain proves every exported event
+  1  the chain breaks before the last exported event (the verdict says where)
+  2  the export failed: no verdict, and no --output file; or an unknown id, a
+     store that cannot be read, or arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger export-history",
+        description="An auditor's export of the full history (CSV or JSON lines), with the\n"
+        "hash-chain verdict for exactly the events it holds, written last.",
+        epilog=EXPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    scope = parser.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--contract", type=UUID, help="a contract's events and those of its monitoring and debt")
-    scope.add_argument("--party", type=UUID, help="a party's own events and those of every contract it is on")
-    scope.add_argument("--all", action="store_true", help="the whole ledger")
-    parser.add_argument("--format", choices=FORMATS, default="jsonl")
-    parser.add_argument("--output", help="file to write, complete or not at all (default: standard output)")
-    return parser.parse_args(argv)
+    scope = command.add_mutually_exclusive_group(required=True)
+    scope.add_argument(
+        "--contract", type=UUID, metavar="ID",
+        help="export this contract: its events and those of its monitoring and debt records",
+    )
+    scope.add_argument(
+        "--party", type=UUID, metavar="ID",
+        help="export this party: its own events and those of every contract it is on (and their records)",
+    )
+    scope.add_argument("--all", action="store_true", help="export the whole ledger")
+    command.add_argument(
+        "--format", choices=FORMATS, default="jsonl",
+        help="jsonl: one JSON object per line (the default); csv: a header row, then one row per event",
+    )
+    command.add_argument(
+        "--output", metavar="FILE",
+        help="the file to write, complete or not at all (default: standard output)",
+    )
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -329,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from contractledger.store.environment import ledger_environment
     from contractledger.store.errors import StoreConfigurationError
 
-    args = _arguments(argv)
+    args = parser().parse_args(argv)
     try:
         ledger = ContractLedger(ledger_environment())
     except (StoreConfigurationError, UnknownBusinessTimeZone) as error:

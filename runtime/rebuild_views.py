@@ -28,14 +28,43 @@ from contractledger.store.environment import ledger_environment
 from contractledger.store.errors import StoreConfigurationError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/rebuild-views", description=__doc__.split("\n\n")[0])
-    parser.add_argument("views", nargs="*", help=f"view names (default: all of {', '.join(v.name for v in VIEWS)})")
-    parser.add_argument("--verify", action="store_true", help="compare with the live view; switch only if equal")
-    parser.add_argument(
+REBUILD_EPILOG = """\
+Each view is filled into a fresh generation of its tables while the live one
+keeps serving reads; the switch is one transaction. Stopped, a rebuild goes
+on where it stopped when run again. The store is the one the service uses
+(PERSISTENCE_MODULE and its settings, read from the environment).
+
+exit status:
+  0  every view asked for was rebuilt and is live
+  1  under --verify, a rebuilt view differs from the live one (it is kept
+     aside; the live view is unchanged); or another process holds the view
+  2  no view of that name, a bad setting, or arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger rebuild-views",
+        description="Rebuild every view, or the ones named, from the first event, blue/green.",
+        epilog=REBUILD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument(
+        "views", nargs="*", metavar="VIEW",
+        help=f"the views to rebuild (default: all of {', '.join(v.name for v in VIEWS)})",
+    )
+    command.add_argument(
+        "--verify", action="store_true",
+        help="compare each rebuilt view with the live one, and switch to it only if they are equal",
+    )
+    command.add_argument(
         "--batch", type=int, default=REBUILD_BATCH, help=f"events per view transaction (default {REBUILD_BATCH})"
     )
-    args = parser.parse_args(argv)
+    return command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
 
     by_name = {v.name: v for v in VIEWS}
     unknown = [name for name in args.views if name not in by_name]

@@ -21,6 +21,7 @@ stops the service here).
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -167,7 +168,54 @@ def children(arguments: list[str]) -> list[ChildSpec]:
     ]
 
 
+SERVE_EPILOG = """\
+Settings are read from the environment when it starts (the README's
+Configuration table): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
+CONTRACTLEDGER_WORKERS (default 2 per core), the business time zone and the
+store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*). A bad
+setting stops it before any process starts, with one sentence naming it.
+
+A process that dies is started again after a back-off while the others keep
+serving; SIGTERM or SIGINT stops them all.
+
+exit status:
+  0  stopped by SIGTERM or SIGINT
+  1  a process failed 5 times within 60 s (it is named, with what it last said)
+  2  a bad setting, a store that did not answer within 10 s, or arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger serve",
+        description="Serve the API with gunicorn, with the views runner and the sync delivery\n"
+        "worker beside it, each restarted when it dies.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument(
+        "gunicorn_options", nargs="*", metavar="-- GUNICORN_OPTION",
+        help="after --, options passed on to gunicorn as they are (such as: -- --timeout 120)",
+    )
+    return command
+
+
+def _gunicorn_options(argv: list[str]) -> list[str]:
+    """The options after ``--``; anything before it but --help is refused (exit 2),
+    so that a mistyped option is not handed to gunicorn as the app to load."""
+    command = parser()
+    before = argv[: argv.index("--")] if "--" in argv else argv
+    known, unknown = command.parse_known_args(before)
+    if unknown or known.gunicorn_options:
+        command.error(
+            f"unrecognized arguments: {' '.join(before)} (options for gunicorn go after --, "
+            "as in: contractledger serve -- --timeout 120)"
+        )
+    return argv[len(before) + 1:]
+
+
 def main(argv: list[str] | None = None) -> int:
+    extra = _gunicorn_options(list(argv or []))
     env = ledger_environment()
     try:
         check_business_time_zone(env)
@@ -183,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = make_metrics_directory() if own_metrics else env["CONTRACTLEDGER_METRICS_DIR"]
     env = {**env, "CONTRACTLEDGER_METRICS_DIR": metrics}
     try:
-        return Supervisor(children([*arguments, *(argv or [])]), env, metrics).run()
+        return Supervisor(children([*arguments, *extra]), env, metrics).run()
     finally:
         if own_metrics:
             shutil.rmtree(metrics, ignore_errors=True)

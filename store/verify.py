@@ -31,23 +31,37 @@ DEFAULT_APPLICATION = LEDGER_NAME
 INTACT, BROKEN, UNUSABLE = 0, 1, 2
 
 
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="verify-ledger",
+VERIFY_EPILOG = """\
+The store is the one the service uses (PERSISTENCE_MODULE and its settings,
+read from the environment). No table is ever created: a ledger that is not
+there is an error, not an empty, intact ledger.
+
+exit status:
+  0  the chain is intact (the events walked are counted)
+  1  the chain is broken (the first broken position is named)
+  2  the store cannot be opened or read, or arguments it cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger verify-ledger",
         description="Walk the ledger's hash chain: intact with a count, or the first broken link.",
+        epilog=VERIFY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    command.add_argument(
         "--application",
         default=DEFAULT_APPLICATION,
         help="the application whose ledger to verify: its name prefixes its settings and tables "
         f"(default {DEFAULT_APPLICATION}; '' for unprefixed tables)",
     )
-    return parser.parse_args(argv)
+    return command
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command; returns the exit status."""
-    arguments = _arguments(argv)
+    arguments = parser().parse_args(argv)
     env = ledger_environment()
     name = arguments.application
     # Verifying must never create an empty ledger where the real one is missing.

@@ -286,19 +286,70 @@ def deliverable(all_peers: Mapping[str, Peer], env: Mapping[str, str]) -> list[P
     return chosen
 
 
+DELIVER_EPILOG = """\
+The peers are the files of sync/peers/; a peer is pushed to only when its
+signing secrets are set. The store is the one the service uses
+(PERSISTENCE_MODULE and its settings, read from the environment). The same
+operator actions are served over HTTP, under /sync/PEER/.
+
+exit status:
+  0  done (run: stopped by SIGTERM or SIGINT)
+  1  replay: an item named is not a dead letter; resume: the peer is not paused
+  2  no such peer, or arguments it cannot read
+"""
+PEER_HELP = "the sync peer's name, as its file in sync/peers/ is named"
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger sync-deliver",
+        description="Push delivery to the sync peers, and what an operator does about\n"
+        "the items given up on.",
+        epilog=DELIVER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = command.add_subparsers(dest="command", required=True, metavar="ACTION", help="what to do")
+
+    def action(name: str, summary: str, description: str, exits: str) -> argparse.ArgumentParser:
+        return actions.add_parser(
+            name, help=summary, description=description, epilog=f"exit status:\n{exits}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    action(
+        "run", "deliver until stopped (SIGTERM or SIGINT)",
+        "The delivery worker alone (serve runs it itself): push each peer's new feed\n"
+        "items to its endpoint, retrying with back-off, until stopped.",
+        "  0  stopped by SIGTERM or SIGINT\n  2  arguments it cannot read",
+    )
+    action(
+        "dead-letters", "print a peer's dead letters, one JSON object a line",
+        "Print the items delivery gave up on for a peer, one JSON object a line.",
+        "  0  printed (none is no line)\n  2  no such peer, or arguments it cannot read",
+    ).add_argument("peer", metavar="PEER", help=PEER_HELP)
+    replay = action(
+        "replay", "put dead letters back for delivery (all, or the ids named)",
+        "Put a peer's dead letters back for delivery: all of them, or the items named.",
+        "  0  put back\n  1  an item named is not a dead letter of the peer (none is put back)\n"
+        "  2  no such peer, or arguments it cannot read",
+    )
+    replay.add_argument("peer", metavar="PEER", help=PEER_HELP)
+    replay.add_argument(
+        "item_ids", nargs="*", metavar="ITEM_ID", help="the ids of the dead letters to put back (default: all)"
+    )
+    action(
+        "resume", "resume delivery to a peer paused by a 410 Gone answer",
+        "Resume delivery to a peer that answered 410 Gone, from where it paused.",
+        "  0  resumed\n  1  delivery to the peer is not paused\n  2  no such peer, or arguments it cannot read",
+    ).add_argument("peer", metavar="PEER", help=PEER_HELP)
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from contractledger.projections.view_database import view_database_for
     from contractledger.store.environment import ledger_environment
 
-    parser = argparse.ArgumentParser(prog="sync-deliver", description="Push delivery to the sync peers.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="deliver until stopped (SIGTERM/SIGINT)")
-    for name in ("dead-letters", "resume"):
-        commands.add_parser(name).add_argument("peer")
-    replay = commands.add_parser("replay", help="put dead letters back for delivery (all, or the ids named)")
-    replay.add_argument("peer")
-    replay.add_argument("item_ids", nargs="*")
-    arguments = parser.parse_args(argv)
+    arguments = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s delivery %(levelname)s %(message)s")
     env = ledger_environment()
     configured = peers()

@@ -61,12 +61,42 @@ def _contract(record: dict[str, Any], peer: Peer, number: int) -> PeerContract:
         raise ValueError(f"record {number}: {error}") from None
 
 
+RECONCILE_EPILOG = """\
+The export is JSON lines (a file named .jsonl, .ndjson or .json: one object
+per contract, with contract_id and/or the peer's own id, status, and
+writing_numbers as a list) or CSV (any other name: a header row, and
+writing_numbers separated by ";"). The peer's own id is read from the
+column its peer file names. The answer is printed as JSON. The store is the
+one the service uses (PERSISTENCE_MODULE and its settings, read from the
+environment).
+
+exit status:
+  0  nothing differs
+  1  something differs (every discrepancy is printed)
+  2  no such peer, a file or a store that cannot be read, or arguments it
+     cannot read
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="contractledger reconcile",
+        description="Compare a sync peer's export file with the ledger and print every discrepancy.",
+        epilog=RECONCILE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("peer", metavar="PEER", help="the sync peer's name, as its file in sync/peers/ is named")
+    command.add_argument("export", type=Path, metavar="FILE", help="the peer's export, as JSON lines or CSV")
+    command.add_argument(
+        "--complete", action="store_true",
+        help="the export is everything the peer holds, so a contract its feed told it of that the "
+        "export does not list is a discrepancy too (missing_in_peer)",
+    )
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="reconcile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("peer")
-    parser.add_argument("export", type=Path)
-    parser.add_argument("--complete", action="store_true", help="the export is everything the peer holds")
-    arguments = parser.parse_args(argv)
+    arguments = parser().parse_args(argv)
     try:
         peer = peers()[arguments.peer]
     except KeyError:
