@@ -87,3 +87,13 @@ def test_the_document_is_openapi_3_1_with_every_schema_it_refers_to(registry: li
     text = json.dumps(api_document)
     referred = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
     assert referred <= set(api_document["components"]["schemas"])
+
+
+def test_summaries_are_in_users_words_without_rulebook_section_numbers(registry: list[Route]) -> None:
+    import re
+
+    api_document = document(registry)
+    summaries = [op["summary"] for item in api_document["paths"].values() for op in item.values()]
+    assert len(summaries) > 60
+    assert [s for s in summaries if re.search(r"\bSPEC\b", s)] == []
+    assert [s for s in summaries if not s[:1].isupper()] == []
