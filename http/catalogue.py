@@ -17,6 +17,7 @@ from contractledger.http.commands import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health
 from contractledger.http.operations import Metrics, Readiness
+from contractledger.http.problem_page import ProblemCode, ProblemList
 from contractledger.http.queries import QueryHandler
 from contractledger.http.routing import Handler, Route
 
@@ -37,4 +38,6 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
     by_path["/ready"].append(Readiness(config))
     by_path["/metrics"].append(Metrics(config))
     by_path["/openapi.json"].append(document)
+    by_path["/problems"].append(ProblemList())
+    by_path["/problems/{code}"].append(ProblemCode())
     return [Route(path, handlers) for path, handlers in by_path.items()]

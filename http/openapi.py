@@ -12,6 +12,7 @@ import falcon
 import msgspec
 
 from contractledger.http.answers import encode
+from contractledger.http.problem_codes import PROBLEM_CODES
 from contractledger.http.query_parameters import fields_of
 from contractledger.http.routing import Handler, Operation, Route
 
@@ -22,10 +23,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details with the rule's stable code.",
     "required": ["type", "title", "status", "code", "detail"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "format": "uri-reference", "description": "the code's page: /problems/<code>"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
-        "code": {"type": "string", "description": "stable, one per rule"},
+        "code": {"type": "string", "description": "stable, one per rule; every code and its meaning is at /problems"},
         "detail": {"type": "string", "description": "what to do, for a human"},
         "field": {"type": "string", "description": "the offending input, where there is one"},
         "current_version": {"type": "integer"},
@@ -99,10 +100,12 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
     }
 
 
-def _path_parameter_schema(name: str) -> dict[str, str]:
-    """Ids are UUIDs; other path parameters (a sync peer's name) are plain names."""
+def _path_parameter_schema(name: str) -> dict[str, Any]:
+    """Ids are UUIDs, a problem code one of the list; other path parameters (a sync peer's name) are plain names."""
     if name == "id" or name.endswith("_id"):
         return {"type": "string", "format": "uuid"}
+    if name == "code":
+        return {"type": "string", "enum": sorted(PROBLEM_CODES)}
     return {"type": "string"}
 
 

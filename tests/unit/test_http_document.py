@@ -70,12 +70,12 @@ def test_every_command_takes_an_idempotency_key_and_documents_its_refusals(regis
                 assert {"401", "404", "422"} <= set(operation["responses"]), path
 
 
-def test_only_health_and_the_document_are_open_without_a_token(registry: list[Route]) -> None:
+def test_only_health_the_document_and_the_problem_pages_are_open_without_a_token(registry: list[Route]) -> None:
     api_document = document(registry)
     open_routes = {
         path for path, item in api_document["paths"].items() for op in item.values() if op.get("security") == []
     }
-    assert open_routes == {"/health", "/openapi.json"}
+    assert open_routes == {"/health", "/openapi.json", "/problems", "/problems/{code}"}
 
 
 def test_the_document_is_openapi_3_1_with_every_schema_it_refers_to(registry: list[Route]) -> None:
