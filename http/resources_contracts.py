@@ -15,7 +15,7 @@ from contractledger.domain.contract import CODE_STATUSES
 from contractledger.domain.status import Status
 from contractledger.domain.termination import SYSTEM_REASONS, TERMINATION_REASONS
 from contractledger.domain.transfer import ACCEPT_OPTIONS
-from contractledger.domain.workflow import INITIAL_STATUS
+from contractledger.domain.workflow import INITIALLY_FILLED_BY
 from contractledger.http.command_answers import (
     BundleAssigned,
     ContractsMoved,
@@ -37,7 +37,7 @@ OptionalNote = NoteText | None
 class AssignContracts(Dated, kw_only=True):
     chains: Annotated[list[Annotated[list[UUID], msgspec.Meta(max_length=6)]], msgspec.Meta(max_length=100)]
     """Each chain: carrier, agencies..., advisor (2 to 6 parties); at most 100 contracts in one bundle."""
-    initially_filled_by: Literal[tuple(INITIAL_STATUS)]  # type: ignore[valid-type]
+    initially_filled_by: Literal[INITIALLY_FILLED_BY]  # type: ignore[valid-type]
     """producer or agency_admin"""
 
 

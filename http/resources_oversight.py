@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.debt import KEEP, DebtStatus
-from contractledger.domain.monitoring import MonitoringLevel
+from contractledger.domain.monitoring import REASONS, MonitoringLevel
 from contractledger.http.command_answers import NewVersion, RecordPlaced
 from contractledger.http.command_bodies import Body
 from contractledger.http.inputs import Amount, Day, Prose
@@ -19,7 +19,7 @@ MONITORING = "/monitoring/{record_id:uuid}"
 DEBT = "/debts/{record_id:uuid}"
 
 
-MonitoringReason = Literal[tuple(r for level in MonitoringLevel for r in level.reasons)]  # type: ignore[valid-type]
+MonitoringReason = Literal[REASONS]  # type: ignore[valid-type]
 """Every level's reasons; that a reason belongs to its level is the domain's rule."""
 Description = Prose(2000, "What the debt is for.")
 
