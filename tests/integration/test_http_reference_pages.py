@@ -1,9 +1,13 @@
-"""A problem's ``type`` resolves to a page the service serves, without a
-token, saying what its code means; the list page holds every code."""
+"""The pages a client developer reads, served without a token: a problem's
+``type`` resolves to a page saying what its code means, the list page holds
+every code, and /reference renders the API document from files the app
+serves itself (nothing from the internet)."""
 
 from __future__ import annotations
 
+import re
 import sys
+from urllib.parse import urljoin
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,3 +45,20 @@ def test_the_problems_page_lists_every_code_with_its_meaning(api: Api) -> None:
     for code in PROBLEM_CODES:
         assert f'id="{code}"' in page.text
     assert api.client.simulate_get("/problems/no.such_code").json["code"] == "route.not_found"
+
+
+def test_the_rendered_reference_is_served_with_every_file_it_needs_and_nothing_from_elsewhere(api: Api) -> None:
+    page = api.client.simulate_get("/reference")  # no token
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "SwaggerUIBundle" in page.text and "openapi.json" in page.text
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text)  # nothing from another host
+    files = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(files) == 3
+    for file in files:
+        served = api.client.simulate_get(urljoin("/reference", file))
+        assert served.status_code == 200, file
+        assert len(served.content) > 500, file
+    script = api.client.simulate_get(urljoin("/reference", next(f for f in files if f.endswith(".js"))))
+    assert script.headers["content-type"] == "text/javascript" and b"SwaggerUIBundle" in script.content
+    assert api.client.simulate_get(urljoin("/reference", "openapi.json")).json["openapi"] == "3.1.0"
+    assert api.client.simulate_get("/reference/assets/index.html").status_code == 404
