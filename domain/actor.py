@@ -8,6 +8,10 @@ from uuid import UUID
 
 
 class Role(str, Enum):
+    """The role a principal acts in: agency_admin, carrier_staff or producer (a user of a party of that kind),
+    auditor (reads everything, changes nothing), sync_peer (a connected system), operator (runs the service),
+    system (the ledger itself)."""
+
     AGENCY_ADMIN = "agency_admin"
     CARRIER_STAFF = "carrier_staff"
     PRODUCER = "producer"

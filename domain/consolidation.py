@@ -6,10 +6,16 @@ from contractledger.domain.actor import Actor
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import InvalidInput, NotPermitted, RuleBroken
 from contractledger.domain.status import PENDING, TERMINAL, Status
+from contractledger.domain.vocabulary import Vocabulary
 
 COPY = "copy"
 MERGE = "merge"
-CODE_HANDLINGS = (COPY, MERGE)
+CODE_HANDLINGS = Vocabulary(
+    "CodeHandling",
+    "How a consolidation moves contract codes: copy carries every code over; merge makes codes with the same "
+    "string one code.",
+    (COPY, MERGE),
+)
 
 
 def ensure_code_handling(code_handling: str) -> None:

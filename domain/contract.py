@@ -31,6 +31,7 @@ from contractledger.domain.termination import (
     ensure_termination_document,
     ensure_termination_reason,
 )
+from contractledger.domain.vocabulary import Vocabulary
 from contractledger.domain.workflow import (
     WorkflowStep,
     ensure_manual_change,
@@ -41,7 +42,14 @@ from contractledger.domain.workflow import (
 
 ADVISOR_CONTRACT = "advisor"
 DIRECT_RELATIONSHIP = "direct_relationship"
-CODE_STATUSES = ("active", "inactive")
+CODE_STATUSES = Vocabulary(
+    "CodeStatus", "A contract code's own status, independent of the contract's.", ("active", "inactive")
+)
+CONTRACT_KINDS = Vocabulary(
+    "ContractKind",
+    "An advisor contract (carrier, agencies, advisor) or a direct relationship between two organisations.",
+    (ADVISOR_CONTRACT, DIRECT_RELATIONSHIP),
+)
 
 
 def ensure_code_status(status: str) -> None:

@@ -46,6 +46,9 @@ KEEP = _Keep()
 
 
 class DebtStatus(str, Enum):
+    """Where a debt stands: unresolved (still owed; may be made public 5 days after it was recorded), resolved
+    (settled), closed (kept as history and private again)."""
+
     UNRESOLVED = "unresolved"
     RESOLVED = "resolved"
     CLOSED = "closed"

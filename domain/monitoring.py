@@ -22,9 +22,13 @@ from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.clock import Clock, today
 from contractledger.domain.errors import InvalidInput, NotPermitted, RuleBroken
+from contractledger.domain.vocabulary import Vocabulary
 
 
 class MonitoringLevel(IntEnum):
+    """How closely an advisor is watched: 1 New Advisor and 2 Internal Investigation are private to the
+    placing party; 3 Coaching and 4 Close Supervision are public to every party on the contract."""
+
     NEW_ADVISOR = 1
     INTERNAL_INVESTIGATION = 2
     COACHING = 3
@@ -60,6 +64,12 @@ _REASONS = {
         "Regulatory Requirement",
     ),
 }
+REASONS = Vocabulary(
+    "MonitoringReason",
+    "Why monitoring is placed; each reason belongs to one level: New to Industry (1); Internal Investigation (2); "
+    "Business Practices, Procedures, Sales (3); Carrier initiated, MGA Initiated, Regulatory Requirement (4).",
+    tuple(reason for level in MonitoringLevel for reason in _REASONS[level]),
+)
 
 
 def monitoring_level(value: object) -> MonitoringLevel:

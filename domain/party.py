@@ -13,10 +13,25 @@ from uuid import UUID, uuid4
 from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.errors import InvalidInput, RuleBroken
+from contractledger.domain.vocabulary import Vocabulary
 
-KINDS = ("carrier", "agency", "advisor")
-ADVISOR_KINDS = ("individual", "corporate")
-PROFILE_SECTIONS = ("name", "identifiers", "addresses", "errors_and_omissions", "attributes")
+KINDS = Vocabulary(
+    "PartyKind",
+    "What a party is: a carrier (an insurer), an agency (an MGA, AGA or other level between carrier and "
+    "advisor) or an advisor (the producer who sells).",
+    ("carrier", "agency", "advisor"),
+)
+ADVISOR_KINDS = Vocabulary(
+    "AdvisorKind",
+    "An advisor is an individual (a person) or corporate (a corporation, with individual advisors associated "
+    "with it); only advisors have one.",
+    ("individual", "corporate"),
+)
+PROFILE_SECTIONS = Vocabulary(
+    "ProfileSection",
+    "The sections of a party's profile; facts of any other kind go under attributes.",
+    ("name", "identifiers", "addresses", "errors_and_omissions", "attributes"),
+)
 
 
 def ensure_kind(kind: str, advisor_kind: str | None, level: str | None) -> None:

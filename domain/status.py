@@ -6,6 +6,12 @@ from enum import Enum
 
 
 class Status(str, Enum):
+    """A contract's status. Onboarding: pending_agency, pending_producer and pending_carrier (set by the
+    workflow only); the holds pending_backgrounds, pending_new_business, awaiting_incoming_release and
+    awaiting_outgoing_release (set by hand). Established: active. Lifecycle: transfer_requested, downgraded
+    (public), vested (private), terminated (reactivated within 30 days, or not). Terminal, accepting no further
+    change: declined, expired, withdrawn, consolidated, nullified."""
+
     PENDING_AGENCY = "pending_agency"
     PENDING_PRODUCER = "pending_producer"
     PENDING_CARRIER = "pending_carrier"

@@ -8,23 +8,32 @@ from datetime import date, timedelta
 from contractledger.domain.documents import DocumentReference
 from contractledger.domain.errors import InvalidInput, RuleBroken
 from contractledger.domain.status import PENDING, Status
+from contractledger.domain.vocabulary import Vocabulary
 
-TERMINATION_REASONS = (
-    "Regulatory Enforcement",
-    "Market Conduct",
-    "Breach of Contract",
-    "Licence Revoked",
-    "Lack of Production",
-    "Financial History/MGA Debt",
-    "Business Decision",
-    "Not Licensed/Expired E&O",
-    "Retired",
-    "Deceased",
-    "Resigned",
+TERMINATION_REASONS = Vocabulary(
+    "TerminationReason",
+    "Why a contract is terminated: the fixed list a party chooses from.",
+    (
+        "Regulatory Enforcement",
+        "Market Conduct",
+        "Breach of Contract",
+        "Licence Revoked",
+        "Lack of Production",
+        "Financial History/MGA Debt",
+        "Business Decision",
+        "Not Licensed/Expired E&O",
+        "Retired",
+        "Deceased",
+        "Resigned",
+    ),
 )
 TRANSFERRED = "Transferred"
 CONSOLIDATED = "Consolidated"
-SYSTEM_REASONS = (TRANSFERRED, CONSOLIDATED)
+SYSTEM_REASONS = Vocabulary(
+    "SystemTerminationReason",
+    "Termination reasons the ledger records itself (a transfer completed, a consolidation); no party chooses them.",
+    (TRANSFERRED, CONSOLIDATED),
+)
 
 REACTIVATION_WINDOW = timedelta(days=30)
 

@@ -12,6 +12,7 @@ from contractledger.domain.contract import Contract
 from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
 from contractledger.domain.party import Party
 from contractledger.domain.permissions import ADMIN_ROLES, ensure_may_change
+from contractledger.domain.vocabulary import Vocabulary
 
 # Request ids derive from it: changing it would change every id clients hold.
 TRANSFER_REQUEST_NAMESPACE = UUID("1d87e3ab-6784-40d5-a0f3-722262686c5a")
@@ -19,7 +20,13 @@ TRANSFER_REQUEST_NAMESPACE = UUID("1d87e3ab-6784-40d5-a0f3-722262686c5a")
 THIRD_PARTY = "third_party"
 OTHER_CORPORATION = "other_corporation"
 REQUEST_RELATIONSHIP = "request_relationship"
-ACCEPT_OPTIONS = (THIRD_PARTY, OTHER_CORPORATION, REQUEST_RELATIONSHIP)
+ACCEPT_OPTIONS = Vocabulary(
+    "TransferOption",
+    "How the accepting entity takes a transfer: through the third party above the relinquishing entity "
+    "(third_party), through another organisation already on the chain (other_corporation), or by first "
+    "requesting a direct relationship with the third party (request_relationship).",
+    (THIRD_PARTY, OTHER_CORPORATION, REQUEST_RELATIONSHIP),
+)
 
 
 def transfer_request_id(contract_id: UUID, request_version: int) -> UUID:

@@ -12,6 +12,7 @@ from enum import Enum
 from contractledger.domain.actor import Role
 from contractledger.domain.errors import InvalidInput, RuleBroken
 from contractledger.domain.status import MANUAL, PENDING, TERMINAL, WORKFLOW, Status
+from contractledger.domain.vocabulary import Vocabulary
 
 
 class WorkflowStep(Enum):
@@ -38,7 +39,13 @@ class WorkflowStep(Enum):
 # documented limitation): we refuse and point to the explicit nullify action.
 NULLIFYING_ORIGINS = frozenset({Status.PENDING_CARRIER, Status.ACTIVE, Status.WITHDRAWN})
 
-INITIAL_STATUS = {"producer": Status.PENDING_PRODUCER, "agency_admin": Status.PENDING_AGENCY}
+INITIALLY_FILLED_BY = Vocabulary(
+    "InitiallyFilledBy",
+    "Who fills a new bundle's contracts first: the producer (they start pending_producer) or the agency admin "
+    "(pending_agency).",
+    ("producer", "agency_admin"),
+)
+INITIAL_STATUS = dict(zip(INITIALLY_FILLED_BY, (Status.PENDING_PRODUCER, Status.PENDING_AGENCY)))
 
 
 def initial_status(initially_filled_by: str) -> Status:

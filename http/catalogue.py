@@ -17,7 +17,9 @@ from contractledger.http.commands import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health
 from contractledger.http.operations import Metrics, Readiness
+from contractledger.http.problem_page import ProblemCode, ProblemList
 from contractledger.http.queries import QueryHandler
+from contractledger.http.reference import Reference, ReferenceAsset
 from contractledger.http.routing import Handler, Route
 
 COMMANDS = resources_parties.COMMANDS + resources_contracts.COMMANDS + resources_oversight.COMMANDS
@@ -37,4 +39,8 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
     by_path["/ready"].append(Readiness(config))
     by_path["/metrics"].append(Metrics(config))
     by_path["/openapi.json"].append(document)
+    by_path["/problems"].append(ProblemList())
+    by_path["/problems/{code}"].append(ProblemCode())
+    by_path["/reference"].append(Reference())
+    by_path["/reference/assets/{asset}"].append(ReferenceAsset())
     return [Route(path, handlers) for path, handlers in by_path.items()]

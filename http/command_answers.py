@@ -11,6 +11,8 @@ from uuid import UUID
 
 import msgspec
 
+from contractledger.domain.triggers import NotificationKind
+
 
 class Answer(msgspec.Struct, kw_only=True):
     @classmethod
@@ -98,7 +100,7 @@ class RecordPlaced(Answer):
 
 
 class TriggersChosen(Answer):
-    kinds: list[str]
+    kinds: list[NotificationKind]
 
     @classmethod
     def of(cls, outcome: Any) -> "TriggersChosen":

@@ -5,14 +5,20 @@ structs and dataclasses the handlers read and write."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Sequence
 from typing import Any
 
 import falcon
 import msgspec
 
+from contractledger.domain.vocabulary import Vocabulary
+
 from contractledger.http.answers import encode
+from contractledger.http.problem_codes import PROBLEM_CODES
 from contractledger.http.query_parameters import fields_of
+from contractledger.http.reference import ASSET_TYPES
 from contractledger.http.routing import Handler, Operation, Route
 
 REF = "#/components/schemas/{name}"
@@ -22,10 +28,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details with the rule's stable code.",
     "required": ["type", "title", "status", "code", "detail"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "format": "uri-reference", "description": "the code's page: /problems/<code>"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
-        "code": {"type": "string", "description": "stable, one per rule"},
+        "code": {"type": "string", "description": "stable, one per rule; every code and its meaning is at /problems"},
         "detail": {"type": "string", "description": "what to do, for a human"},
         "field": {"type": "string", "description": "the offending input, where there is one"},
         "current_version": {"type": "integer"},
@@ -77,6 +83,8 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
         item = paths.setdefault(route.document_path, {})
         for handler in route.handlers:
             item[handler.operation.method.lower()] = _operation(handler.operation, schema_of)
+    named = _name_vocabularies(paths, components)
+    components.update(named)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -99,10 +107,14 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
     }
 
 
-def _path_parameter_schema(name: str) -> dict[str, str]:
-    """Ids are UUIDs; other path parameters (a sync peer's name) are plain names."""
+def _path_parameter_schema(name: str) -> dict[str, Any]:
+    """Ids are UUIDs, a problem code one of the list; other path parameters (a sync peer's name) are plain names."""
     if name == "id" or name.endswith("_id"):
         return {"type": "string", "format": "uuid"}
+    if name == "code":
+        return {"type": "string", "enum": sorted(PROBLEM_CODES)}
+    if name == "asset":
+        return {"type": "string", "enum": sorted(ASSET_TYPES)}
     return {"type": "string"}
 
 
@@ -171,3 +183,55 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     kept = [a for a in alternatives if a.get("type") != "null"]
     rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default") or (k == "default" and v is not None)}
     return {**kept[0], **rest} if len(kept) == 1 else {"anyOf": kept, **rest}
+
+
+def domain_vocabularies() -> list[Vocabulary]:
+    """Every closed vocabulary the domain declares (a :class:`Vocabulary` at the top of one of its modules)."""
+    import contractledger.domain as domain
+
+    found: dict[str, Vocabulary] = {}
+    for module in pkgutil.iter_modules(domain.__path__):
+        for value in vars(importlib.import_module(f"{domain.__name__}.{module.name}")).values():
+            if isinstance(value, Vocabulary):
+                found.setdefault(value.name, value)
+    return sorted(found.values(), key=lambda v: v.name)
+
+
+def _name_vocabularies(*schemas: Any) -> dict[str, Any]:
+    """Each inline enum of a domain vocabulary's words (a Literal of it) becomes a reference to the vocabulary's
+    own component, with its meaning; an enum of the words of several vocabularies, to each of them."""
+    vocabularies = domain_vocabularies()
+    used: dict[str, Any] = {}
+
+    def named(words: frozenset[Any]) -> list[Vocabulary] | None:
+        exact = [v for v in vocabularies if frozenset(v) == words]
+        if exact:
+            return exact[:1]
+        parts = [v for v in vocabularies if frozenset(v) <= words]
+        covered = frozenset().union(*parts) if parts else frozenset()
+        if covered == words and sum(len(v) for v in parts) == len(words):
+            return parts
+        return None
+
+    def referred(schema: dict[str, Any]) -> dict[str, Any] | None:
+        found = named(frozenset(schema["enum"])) if "enum" in schema and "$ref" not in schema else None
+        if not found:
+            return None
+        for vocabulary in found:
+            used[vocabulary.name] = {"type": "string", "enum": list(vocabulary), "description": vocabulary.meaning}
+        rest = {k: v for k, v in schema.items() if k not in ("enum", "type")}
+        refs = [{"$ref": REF.format(name=v.name)} for v in found]
+        return {**refs[0], **rest} if len(refs) == 1 else {"anyOf": refs, **rest}
+
+    def visit(node: Any) -> None:
+        slots = list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+        for key, value in slots:
+            replacement = referred(value) if isinstance(value, dict) else None
+            if replacement is not None:
+                node[key] = replacement
+            else:
+                visit(value)
+
+    for schema in schemas:
+        visit(schema)
+    return used

@@ -24,6 +24,7 @@ from contractledger.domain.errors import (
 from contractledger.store.availability import is_unavailable
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEMS_PATH = "/problems"
 log = logging.getLogger("contractledger.http")
 
 STATUS_OF: dict[type[LedgerError], str] = {
@@ -33,6 +34,12 @@ STATUS_OF: dict[type[LedgerError], str] = {
     NotPermitted: falcon.HTTP_403,
     Conflict: falcon.HTTP_409,
 }
+
+
+def type_uri(code: str) -> str:
+    """A problem's ``type``: the page this service serves for its code (relative, so it resolves
+    against whichever address the client reached the service at)."""
+    return f"{PROBLEMS_PATH}/{code}"
 
 
 class Problem(falcon.HTTPError):
@@ -55,7 +62,7 @@ class Problem(falcon.HTTPError):
 
     def to_dict(self, obj_type: type = dict) -> dict[str, Any]:
         document: dict[str, Any] = {
-            "type": f"https://contractledger.invalid/problems/{self.code}",
+            "type": type_uri(self.code),
             "title": self.title,
             "status": int(self.status_code),
             "code": self.code,
@@ -113,7 +120,7 @@ def problem_body(error: falcon.HTTPError) -> bytes:
     else:
         code = _FALCON_CODES.get(int(error.status_code), f"http.{int(error.status_code)}")
         document = {
-            "type": f"https://contractledger.invalid/problems/{code}",
+            "type": type_uri(code),
             "title": falcon.code_to_http_status(int(error.status_code))[4:],
             "status": int(error.status_code),
             "code": code,

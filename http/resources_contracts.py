@@ -15,7 +15,7 @@ from contractledger.domain.contract import CODE_STATUSES
 from contractledger.domain.status import Status
 from contractledger.domain.termination import SYSTEM_REASONS, TERMINATION_REASONS
 from contractledger.domain.transfer import ACCEPT_OPTIONS
-from contractledger.domain.workflow import INITIAL_STATUS
+from contractledger.domain.workflow import INITIALLY_FILLED_BY
 from contractledger.http.command_answers import (
     BundleAssigned,
     ContractsMoved,
@@ -37,7 +37,7 @@ OptionalNote = NoteText | None
 class AssignContracts(Dated, kw_only=True):
     chains: Annotated[list[Annotated[list[UUID], msgspec.Meta(max_length=6)]], msgspec.Meta(max_length=100)]
     """Each chain: carrier, agencies..., advisor (2 to 6 parties); at most 100 contracts in one bundle."""
-    initially_filled_by: Literal[tuple(INITIAL_STATUS)]  # type: ignore[valid-type]
+    initially_filled_by: Literal[INITIALLY_FILLED_BY]  # type: ignore[valid-type]
     """producer or agency_admin"""
 
 
@@ -166,7 +166,7 @@ def _workflow(operation_id: str, summary: str) -> Command:
 COMMANDS = (
     Command(
         "assign_contracts", "/bundles",
-        "SPEC 2 and 4: an agency admin assigns a bundle of contracts to one advisor in one action.",
+        "An agency admin assigns a bundle of contracts to one advisor in one action.",
         "contracts", AssignContracts,
         lambda ledger, actor, path, body, cid: ledger.assign_contracts(
             actor, body.chains, body.initially_filled_by, effective_on=body.effective_on, command_id=cid
@@ -176,7 +176,7 @@ COMMANDS = (
     ),
     Command(
         "establish_direct_relationship", "/direct-relationships",
-        "SPEC 2: request a two-party contract between two organisations (upper first); "
+        "Request a two-party contract between two organisations (upper first); "
         "the upper organisation approves it by setting it active.",
         "contracts", RequestDirectRelationship,
         lambda ledger, actor, path, body, cid: ledger.establish_direct_relationship(
@@ -185,59 +185,59 @@ COMMANDS = (
         RelationshipRequested,
         location=lambda outcome: f"/contracts/{outcome}",
     ),
-    _workflow("send_to_producer", "SPEC 4: the agency admin sends the bundle: pending_agency to pending_producer."),
-    _workflow("submit_by_producer", "SPEC 4: the producer signs and submits: pending_producer to pending_agency."),
-    _workflow("return_to_producer", "SPEC 4: review with changes: pending_agency back to pending_producer."),
-    _workflow("submit_to_carrier", "SPEC 4: review without changes: pending_agency to pending_carrier."),
+    _workflow("send_to_producer", "The agency admin sends the bundle: pending_agency to pending_producer."),
+    _workflow("submit_by_producer", "The producer signs and submits: pending_producer to pending_agency."),
+    _workflow("return_to_producer", "Review with changes: pending_agency back to pending_producer."),
+    _workflow("submit_to_carrier", "Review without changes: pending_agency to pending_carrier."),
     _on_contract(
-        "detach_from_bundle", "detach-from-bundle", "SPEC 4: the contract leaves its bundle and moves alone.",
+        "detach_from_bundle", "detach-from-bundle", "The contract leaves its bundle and moves alone.",
         Body, lambda ledger, actor, cid_, body, cid: ledger.detach_from_bundle(actor, cid_, command_id=cid),
     ),
     _on_contract(
         "set_manual_status", "set-manual-status",
-        "SPEC 3 and 4: an admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract, "
+        "An admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract, "
         "or with whole_bundle on its whole bundle; answers the contract's new version and every contract that "
         "took the status.",
         SetManualStatus, lambda ledger, actor, contract_id, body, cid: _set_manual_status(ledger, actor, contract_id, body, cid),
         StatusSet,
     ),
     _on_contract(
-        "nullify", "nullify", "SPEC 4: end the contract as nullified; a new assignment is needed to start over.",
+        "nullify", "nullify", "End the contract as nullified; a new assignment is needed to start over.",
         Nullify,
         lambda ledger, actor, contract_id, body, cid: ledger.nullify(
             actor, contract_id, note=body.note, effective_on=body.effective_on, command_id=cid
         ),
     ),
     _on_contract(
-        "add_writing_number", "add-writing-number", "SPEC 2: add the carrier's agent number for this advisor.",
+        "add_writing_number", "add-writing-number", "Add the carrier's agent number for this advisor.",
         WritingNumber,
         lambda ledger, actor, contract_id, body, cid: ledger.add_writing_number(
             actor, contract_id, body.writing_number, command_id=cid
         ),
     ),
     _on_contract(
-        "change_writing_number", "change-writing-number", "SPEC 2: replace one writing number with another.",
+        "change_writing_number", "change-writing-number", "Replace one writing number with another.",
         WritingNumberChange,
         lambda ledger, actor, contract_id, body, cid: ledger.change_writing_number(
             actor, contract_id, body.old_writing_number, body.new_writing_number, command_id=cid
         ),
     ),
     _on_contract(
-        "add_contract_code", "add-contract-code", "SPEC 2: add a contract code with its own status.",
+        "add_contract_code", "add-contract-code", "Add a contract code with its own status.",
         ContractCode,
         lambda ledger, actor, contract_id, body, cid: ledger.add_contract_code(
             actor, contract_id, body.code, status=body.status, command_id=cid
         ),
     ),
     _on_contract(
-        "rename_contract_code", "rename-contract-code", "SPEC 2: correct a code's string; its status is kept.",
+        "rename_contract_code", "rename-contract-code", "Correct a code's string; its status is kept.",
         ContractCodeRename,
         lambda ledger, actor, contract_id, body, cid: ledger.rename_contract_code(
             actor, contract_id, body.old_code, body.new_code, command_id=cid
         ),
     ),
     _on_contract(
-        "set_contract_code_status", "set-contract-code-status", "SPEC 2: change one code's status on its own.",
+        "set_contract_code_status", "set-contract-code-status", "Change one code's status on its own.",
         ContractCodeStatus,
         lambda ledger, actor, contract_id, body, cid: ledger.set_contract_code_status(
             actor, contract_id, body.code, body.status, command_id=cid
@@ -245,7 +245,7 @@ COMMANDS = (
     ),
     _on_contract(
         "request_transfer", "request-transfer",
-        "SPEC 5: the advisor asks to move an active contract from an agency on its chain to another agency.",
+        "The advisor asks to move an active contract from an agency on its chain to another agency.",
         TransferRequest,
         lambda ledger, actor, contract_id, body, cid: ledger.request_transfer(
             actor, contract_id, body.relinquishing_entity_id, body.accepting_entity_id, note=body.note,
@@ -253,14 +253,14 @@ COMMANDS = (
         ),
     ),
     _on_contract(
-        "rescind_transfer", "rescind-transfer", "SPEC 5: the advisor withdraws the transfer request before acceptance.",
+        "rescind_transfer", "rescind-transfer", "The advisor withdraws the transfer request before acceptance.",
         Note,
         lambda ledger, actor, contract_id, body, cid: ledger.rescind_transfer(
             actor, contract_id, note=body.note, command_id=cid
         ),
     ),
     _on_contract(
-        "deny_transfer", "deny-transfer", "SPEC 5: the accepting entity denies the transfer; the contract is active again.",
+        "deny_transfer", "deny-transfer", "The accepting entity denies the transfer; the contract is active again.",
         Note,
         lambda ledger, actor, contract_id, body, cid: ledger.deny_transfer(
             actor, contract_id, note=body.note, command_id=cid
@@ -268,7 +268,7 @@ COMMANDS = (
     ),
     _on_contract(
         "accept_transfer", "accept-transfer",
-        "SPEC 5: the accepting entity accepts through a third party (or asks for that relationship first); "
+        "The accepting entity accepts through a third party (or asks for that relationship first); "
         "creates the transfer package.",
         TransferAcceptance,
         lambda ledger, actor, contract_id, body, cid: ledger.accept_transfer(
@@ -277,7 +277,7 @@ COMMANDS = (
         TransferAccepted,
     ),
     _on_contract(
-        "downgrade", "downgrade", "SPEC 5 (public): an active contract becomes monitored but inactive.",
+        "downgrade", "downgrade", "An active contract becomes monitored but inactive; every party that works with the advisor sees the downgrade.",
         WithReason,
         lambda ledger, actor, contract_id, body, cid: ledger.downgrade(
             actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
@@ -285,7 +285,7 @@ COMMANDS = (
         ),
     ),
     _on_contract(
-        "vest", "vest", "SPEC 5 (private): an active contract becomes monitored but inactive.",
+        "vest", "vest", "An active contract becomes vested: monitored but inactive, seen only by the parties on the contract.",
         WithReason,
         lambda ledger, actor, contract_id, body, cid: ledger.vest(
             actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
@@ -293,7 +293,7 @@ COMMANDS = (
         ),
     ),
     _on_contract(
-        "upgrade", "upgrade", "SPEC 5: a downgraded or vested contract is active again.",
+        "upgrade", "upgrade", "A downgraded or vested contract is active again.",
         LifecycleAction,
         lambda ledger, actor, contract_id, body, cid: ledger.upgrade(
             actor, contract_id, note=body.note, documents=references(body.documents),
@@ -302,7 +302,7 @@ COMMANDS = (
     ),
     _on_contract(
         "terminate", "terminate",
-        "SPEC 5: terminate with a reason from the fixed list and a document; never a pending contract.",
+        "Terminate with a reason from the fixed list and a document; never a pending contract.",
         Termination,
         lambda ledger, actor, contract_id, body, cid: ledger.terminate(
             actor, contract_id, body.reason, references(body.documents), note=body.note,
@@ -310,7 +310,7 @@ COMMANDS = (
         ),
     ),
     _on_contract(
-        "reactivate", "reactivate", "SPEC 5: reactivate within 30 days of the termination's effective date.",
+        "reactivate", "reactivate", "Reactivate within 30 days of the termination's effective date.",
         LifecycleAction,
         lambda ledger, actor, contract_id, body, cid: ledger.reactivate(
             actor, contract_id, note=body.note, documents=references(body.documents),
@@ -319,7 +319,7 @@ COMMANDS = (
     ),
     _on_contract(
         "consolidate", "consolidate",
-        "SPEC 5: the primary owner folds this contract into an active one with the identical chain; "
+        "The primary owner folds this contract into an active one with the identical chain; "
         "answers the target's new version.",
         Consolidation,
         lambda ledger, actor, contract_id, body, cid: ledger.consolidate(

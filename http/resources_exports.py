@@ -57,7 +57,7 @@ class ExportHistory(Handler):
         self.operation = Operation(
             method="GET",
             operation_id=f"export_{scope}_history",
-            summary=f"SPEC 10: the full history of {noun} as JSON lines or CSV, streamed, with the hash-chain "
+            summary=f"The full history of {noun} as JSON lines or CSV, streamed, with the hash-chain "
             "verdict for exactly the events it holds, written last. Auditors only.",
             tag=TAG,
             path_parameters=(f"{scope}_id",) if scope != "ledger" else (),

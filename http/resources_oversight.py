@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from contractledger.domain.actor import Actor
 from contractledger.domain.debt import KEEP, DebtStatus
-from contractledger.domain.monitoring import MonitoringLevel
+from contractledger.domain.monitoring import REASONS, MonitoringLevel
 from contractledger.http.command_answers import NewVersion, RecordPlaced
 from contractledger.http.command_bodies import Body
 from contractledger.http.inputs import Amount, Day, Prose
@@ -19,7 +19,7 @@ MONITORING = "/monitoring/{record_id:uuid}"
 DEBT = "/debts/{record_id:uuid}"
 
 
-MonitoringReason = Literal[tuple(r for level in MonitoringLevel for r in level.reasons)]  # type: ignore[valid-type]
+MonitoringReason = Literal[REASONS]  # type: ignore[valid-type]
 """Every level's reasons; that a reason belongs to its level is the domain's rule."""
 Description = Prose(2000, "What the debt is for.")
 
@@ -91,7 +91,7 @@ def _record_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
 COMMANDS = (
     Command(
         "add_monitoring", "/contracts/{contract_id:uuid}/monitoring",
-        "SPEC 6: a party on an active contract places monitoring, with a reason of its level.",
+        "A party on an active contract places monitoring, with a reason of its level.",
         "oversight", PlaceMonitoring,
         lambda ledger, actor, path, body, cid: ledger.add_monitoring(
             actor, path["contract_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
@@ -102,7 +102,7 @@ COMMANDS = (
     ),
     Command(
         "change_monitoring", f"{MONITORING}/change",
-        "SPEC 6: the party that placed monitoring changes its level, reason or dates.",
+        "The party that placed monitoring changes its level, reason or dates.",
         "oversight", ChangeMonitoring,
         lambda ledger, actor, path, body, cid: ledger.change_monitoring(
             actor, path["record_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
@@ -112,7 +112,7 @@ COMMANDS = (
     ),
     Command(
         "remove_monitoring", f"{MONITORING}/remove",
-        "SPEC 6: the party that placed monitoring removes it; it stays in the audit trail.",
+        "The party that placed monitoring removes it; it stays in the audit trail.",
         "oversight", RemoveMonitoring,
         lambda ledger, actor, path, body, cid: ledger.remove_monitoring(
             actor, path["record_id"], removed_on=body.removed_on, command_id=cid
@@ -121,7 +121,7 @@ COMMANDS = (
     ),
     Command(
         "log_debt", "/contracts/{contract_id:uuid}/debts",
-        "SPEC 6: a party on the contract logs debt, private to it.",
+        "A party on the contract logs debt, private to it.",
         "oversight", LogDebt,
         lambda ledger, actor, path, body, cid: ledger.log_debt(
             actor, path["contract_id"], amount=body.amount, effective_on=body.effective_on,
@@ -133,7 +133,7 @@ COMMANDS = (
     ),
     Command(
         "change_debt", f"{DEBT}/change",
-        "SPEC 6: the party that logged a debt changes its terms (those not given stay as they are).",
+        "The party that logged a debt changes its terms (those not given stay as they are).",
         "oversight", ChangeDebt,
         lambda ledger, actor, path, body, cid: ledger.change_debt(
             actor, path["record_id"], **body.terms(), command_id=cid
@@ -142,13 +142,13 @@ COMMANDS = (
     ),
     Command(
         "make_debt_public", f"{DEBT}/make-public",
-        "SPEC 6: while unresolved and at least 5 days after it was recorded, debt may be made public.",
+        "While unresolved and at least 5 days after it was recorded, debt may be made public.",
         "oversight", NothingMore,
         lambda ledger, actor, path, body, cid: ledger.make_debt_public(actor, path["record_id"], command_id=cid),
         NewVersion, aggregate="record_id", visible=_debt_visible,
     ),
     Command(
-        "close_debt", f"{DEBT}/close", "SPEC 6: closing a debt makes it private again; it stays as history.",
+        "close_debt", f"{DEBT}/close", "Closing a debt makes it private again; it stays as history.",
         "oversight", CloseDebt,
         lambda ledger, actor, path, body, cid: ledger.close_debt(
             actor, path["record_id"], closed_on=body.closed_on, command_id=cid
@@ -157,13 +157,13 @@ COMMANDS = (
     ),
     Command(
         "close_reminder_task", "/reminder-tasks/{record_id:uuid}/close",
-        "SPEC 8: the party that set a reminder date closes its task by hand (a monitoring or debt record's id).",
+        "The party that set a reminder date closes its task by hand (a monitoring or debt record's id).",
         "notifications", NothingMore,
         lambda ledger, actor, path, body, cid: ledger.close_reminder_task(actor, path["record_id"], command_id=cid),
         NewVersion, aggregate="record_id", visible=_record_visible,
     ),
     Command(
-        "delete_debt", DEBT, "SPEC 6: debt is never deleted; this is always refused with the advice to close it.",
+        "delete_debt", DEBT, "Debt is never deleted; this is always refused with the advice to close it.",
         "oversight", None,
         lambda ledger, actor, path, body, cid: ledger.delete_debt(actor, path["record_id"], command_id=cid),
         None, method="DELETE",

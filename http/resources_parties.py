@@ -84,7 +84,7 @@ _changes_its_associations = _only_those_who_may_change(
 
 COMMANDS = (
     Command(
-        "register_party", "/parties", "SPEC 1: register a carrier, an agency (with its level) or an advisor.",
+        "register_party", "/parties", "Register a carrier, an agency (with its level) or an advisor.",
         "parties", RegisterParty,
         lambda ledger, actor, path, body, cid: ledger.register_party(
             actor, body.kind, body.profile, advisor_kind=body.advisor_kind, level=body.level, command_id=cid
@@ -94,7 +94,7 @@ COMMANDS = (
     ),
     Command(
         "change_profile", "/parties/{party_id:uuid}/change-profile",
-        "SPEC 1: the party itself changes its profile (name, identifiers, addresses, E&O, attributes).",
+        "The party itself changes its profile (name, identifiers, addresses, E&O, attributes).",
         "parties", ChangeProfile,
         lambda ledger, actor, path, body, cid: ledger.change_profile(
             actor, path["party_id"], body.changes, command_id=cid
@@ -103,7 +103,7 @@ COMMANDS = (
     ),
     Command(
         "associate_advisor_with_corporation", "/parties/{party_id:uuid}/associate",
-        "SPEC 1: an individual advisor is associated with a corporation.",
+        "An individual advisor is associated with a corporation.",
         "parties", Association,
         lambda ledger, actor, path, body, cid: ledger.associate_advisor_with_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
@@ -112,7 +112,7 @@ COMMANDS = (
     ),
     Command(
         "dissociate_advisor_from_corporation", "/parties/{party_id:uuid}/dissociate",
-        "SPEC 1: the association ends (it stops counting towards the corporation's health, SPEC 7).",
+        "The association ends (it stops counting towards the corporation's health).",
         "parties", Association,
         lambda ledger, actor, path, body, cid: ledger.dissociate_advisor_from_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
@@ -121,7 +121,7 @@ COMMANDS = (
     ),
     Command(
         "configure_triggers", "/trigger-settings",
-        "SPEC 8: the caller's party chooses which kinds of happening notify it (replacing its choice).",
+        "The caller's party chooses which kinds of happening notify it (replacing its choice).",
         "notifications", ConfigureTriggers,
         lambda ledger, actor, path, body, cid: ledger.configure_triggers(actor, body.kinds, command_id=cid),
         TriggersChosen,

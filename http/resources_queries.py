@@ -169,7 +169,7 @@ def _party_profile(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: 
 QUERIES = (
     Query(
         "contracts", "/contracts",
-        "SPEC 2, 5, 10: the contracts you may see, with their status on a day (or as the ledger knew it then), "
+        "The contracts you may see, with their status on a day (or as the ledger knew it then), "
         "filtered by a party on the chain, carrier, advisor or status.",
         "contracts", ContractFilters, (STATUS,),
         lambda c, viewer, path, p: contract_status.contracts(
@@ -182,13 +182,13 @@ QUERIES = (
     ),
     Query(
         "contract", "/contracts/{contract_id:uuid}",
-        "SPEC 5, 10: one contract's status, chain, numbers and codes; ETag is its version (for If-Match).",
+        "One contract's status, chain, numbers and codes; ETag is its version (for If-Match).",
         "contracts", AsOf, (STATUS,),
         _contract, contract_status.ContractStatus, version=carried_version, missing="contract.not_found",
     ),
     Query(
         "contract_history", "/contracts/{contract_id:uuid}/history",
-        "SPEC 10: every event on the contract in the ledger's order, with the records' trail you may see.",
+        "Every event on the contract in the ledger's order, with the records' trail you may see.",
         "contracts", HistoryParameters, (STATUS, HISTORY, RECORDS),
         lambda c, viewer, path, p: _or_not_found(
             contract_history.contract_history(
@@ -201,38 +201,38 @@ QUERIES = (
     ),
     Query(
         "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",
-        "SPEC 5: the advisor's downgraded contracts, public to every party working with the advisor.",
+        "The advisor's downgraded contracts, public to every party working with the advisor.",
         "contracts", DatedList, (STATUS,),
         lambda c, viewer, path, p: contract_status.advisor_downgrades(c.views, viewer, path["advisor_id"], on=p.on),
         contract_status.AdvisorDowngrade, key=lambda d: (str(d.contract_id),),
     ),
     Query(
         "direct_relationships", "/direct-relationships",
-        "SPEC 2: the two-party contracts between organisations you may see, with their status.",
+        "The two-party contracts between organisations you may see, with their status.",
         "contracts", RelationshipFilters, (STATUS,),
         lambda c, viewer, path, p: directory.direct_relationships(c.views, viewer, party_id=p.party_id, on=p.on),
         directory.DirectRelationship, key=lambda r: (str(r.contract_id),),
     ),
     Query(
-        "bundles", "/bundles", "SPEC 4: bundles with the statuses of the members you may see.",
+        "bundles", "/bundles", "Bundles with the statuses of the members you may see.",
         "contracts", Paging, (BUNDLES,),
         lambda c, viewer, path, p: bundle_consistency.bundles(c.views, viewer),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
-        "bundle", "/bundles/{bundle_id:uuid}", "SPEC 4: one bundle with the statuses of the members you may see.",
+        "bundle", "/bundles/{bundle_id:uuid}", "One bundle with the statuses of the members you may see.",
         "contracts", Reading, (BUNDLES,), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
     ),
     Query(
         "mixed_bundles", "/mixed-bundles",
-        "SPEC 4: bundles whose members disagree on their workflow status; always empty unless there is a defect.",
+        "Bundles whose members disagree on their workflow status; always empty unless there is a defect.",
         "contracts", Paging, (BUNDLES,),
         lambda c, viewer, path, p: bundle_consistency.mixed_bundles(c.views, viewer),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
         "monitoring_records", "/monitoring",
-        "SPEC 6, 10: monitoring on a contract or an advisor's contracts that you may see, removed ones included.",
+        "Monitoring on a contract or an advisor's contracts that you may see, removed ones included.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.monitoring_records(
             c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
@@ -240,13 +240,13 @@ QUERIES = (
         oversight_records.Monitoring, key=lambda m: (m.placed_at.isoformat(), str(m.record_id)),
     ),
     Query(
-        "monitoring_record", "/monitoring/{record_id:uuid}", "SPEC 6: one monitoring record you may see.",
+        "monitoring_record", "/monitoring/{record_id:uuid}", "One monitoring record you may see.",
         "oversight", RecordParameters, (STATUS, RECORDS), _record("monitoring"), oversight_records.Monitoring,
         version=lambda c, path, found: found.version, missing="monitoring.not_found",
     ),
     Query(
         "debt_records", "/debts",
-        "SPEC 6, 10: debt on a contract or an advisor's contracts that you may see.",
+        "Debt on a contract or an advisor's contracts that you may see.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.debt_records(
             c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
@@ -254,25 +254,25 @@ QUERIES = (
         oversight_records.Debt, key=lambda d: (d.logged_at.isoformat(), str(d.record_id)),
     ),
     Query(
-        "debt_record", "/debts/{record_id:uuid}", "SPEC 6: one debt record you may see.",
+        "debt_record", "/debts/{record_id:uuid}", "One debt record you may see.",
         "oversight", RecordParameters, (STATUS, RECORDS), _record("debt"), oversight_records.Debt,
         version=lambda c, path, found: found.version, missing="debt.not_found",
     ),
     Query(
         "health_status", "/parties/{party_id:uuid}/health",
-        "SPEC 7: an advisor's or corporation's health from the records you may see.",
+        "An advisor's or corporation's health from the records you may see.",
         "oversight", OnADay, (STATUS, RECORDS, DIRECTORY),
         lambda c, viewer, path, p: health_status.health_status(c.views, viewer, path["party_id"], on=p.on),
         HealthStatus,
     ),
     Query(
-        "health_statuses", "/health-statuses", "SPEC 7: every advisor's health as you may know it.",
+        "health_statuses", "/health-statuses", "Every advisor's health as you may know it.",
         "oversight", DatedList, (STATUS, RECORDS, DIRECTORY),
         lambda c, viewer, path, p: health_status.health_statuses(c.views, viewer, on=p.on),
         HealthStatus, key=lambda h: (str(h.party_id),),
     ),
     Query(
-        "tasks", "/tasks", "SPEC 8: your party's reminder tasks, soonest first.",
+        "tasks", "/tasks", "Your party's reminder tasks, soonest first.",
         "notifications", TaskFilters, (TASKS,),
         lambda c, viewer, path, p: tasks_and_notifications.tasks(
             c.views, viewer, due_by=p.due_by, include_closed=p.include_closed
@@ -280,7 +280,7 @@ QUERIES = (
         tasks_and_notifications.Task, key=lambda t: (t.due_on.isoformat(), t.task_id),
     ),
     Query(
-        "notifications", "/notifications", "SPEC 8: what your party's triggers asked to be told, in ledger order.",
+        "notifications", "/notifications", "What your party's triggers asked to be told, in ledger order.",
         "notifications", NotificationFilters, (TASKS, RECORDS),
         lambda c, viewer, path, p: tasks_and_notifications.notifications(
             c.views, viewer, after=p.since_position, on=p.on
@@ -288,12 +288,12 @@ QUERIES = (
         tasks_and_notifications.Notification, key=_by_notification,
     ),
     Query(
-        "trigger_settings", "/trigger-settings", "SPEC 8: the kinds of happening your party chose to be told about.",
+        "trigger_settings", "/trigger-settings", "The kinds of happening your party chose to be told about.",
         "notifications", Reading, (), _triggers, TriggersChosen,
     ),
     Query(
         "transfer_requests", "/transfer-requests",
-        "SPEC 5: the transfer requests you may see, in ledger order: made to you as the accepting entity (your "
+        "The transfer requests you may see, in ledger order: made to you as the accepting entity (your "
         "request history: advisor, carrier, the chain as it is and as it would be, relinquishing entity, date, "
         "note, state), or on a contract you are on.",
         "contracts", TransferRequestFilters, (TRANSFERS,),
@@ -306,27 +306,27 @@ QUERIES = (
     ),
     Query(
         "transfer_request", "/transfer-requests/{request_id:uuid}",
-        "SPEC 5: one transfer request you may see (its accepting entity, a party on its contract, an auditor).",
+        "One transfer request you may see (its accepting entity, a party on its contract, an auditor).",
         "contracts", Reading, (TRANSFERS,),
         lambda c, viewer, path, p: transfer_requests.transfer_request(c.views, viewer, path["request_id"]),
         transfer_requests.TransferRequest, missing="transfer_request.not_found",
     ),
     Query(
-        "parties", "/parties", "SPEC 1: the directory of parties (kind, level, name, identifiers).",
+        "parties", "/parties", "The directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
         lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind, on=today(c.clock)),
         directory.PartyCard, key=lambda card: (card.name, str(card.party_id)),
     ),
     Query(
         "party_profile", "/parties/{party_id:uuid}",
-        "SPEC 1, 5, 10: a party's profile as you may read it (after a termination, the snapshot taken then); "
+        "A party's profile as you may read it (after a termination, the snapshot taken then); "
         "ETag is the version of what it shows.",
         "parties", AsOf, (DIRECTORY, STATUS),
         _party_profile, dict[str, Any], version=carried_version, missing="party.not_found",
     ),
     Query(
         "associations", "/parties/{party_id:uuid}/associations",
-        "SPEC 1, 7: the corporations an individual advisor is associated with, or a corporation's individuals.",
+        "The corporations an individual advisor is associated with, or a corporation's individuals.",
         "parties", Paging, (DIRECTORY,),
         lambda c, viewer, path, p: directory.associations(c.views, viewer, path["party_id"]),
         UUID, key=lambda party_id: (str(party_id),),

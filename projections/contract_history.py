@@ -18,6 +18,7 @@ from uuid import UUID
 
 import msgspec
 
+from contractledger.domain.actor import Role
 from contractledger.domain.contract import Contract
 from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
@@ -134,7 +135,7 @@ class HistoryEntry(msgspec.Struct, frozen=True):
     recorded_at: datetime
     effective_on: date | None
     actor_party_id: UUID | None
-    actor_role: str
+    actor_role: Role
     actor_user: str
     details: dict[str, Any]
 

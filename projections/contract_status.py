@@ -15,12 +15,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 
-from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
+from contractledger.domain.contract import CODE_STATUSES, CONTRACT_KINDS, DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.status import Status
 from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.domain.termination import CONSOLIDATED
@@ -291,7 +291,7 @@ class ContractStatus(msgspec.Struct, frozen=True):
     every row a read answers, several times faster than a frozen dataclass)."""
 
     contract_id: UUID
-    kind: str
+    kind: Literal[CONTRACT_KINDS]  # type: ignore[valid-type]
     chain: tuple[UUID, ...]
     carrier_id: UUID
     advisor_id: UUID | None
@@ -301,7 +301,7 @@ class ContractStatus(msgspec.Struct, frozen=True):
     status_reason: str | None
     pending_change: PendingChange | None
     writing_numbers: tuple[str, ...]
-    codes: dict[str, str]
+    codes: dict[str, Literal[CODE_STATUSES]]  # type: ignore[valid-type]
     bundle_id: UUID | None
     predecessor_id: UUID | None
     successor_id: UUID | None

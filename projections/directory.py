@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from contractledger.domain.contract import Contract
-from contractledger.domain.party import Party
+from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
 from contractledger.projections.contract_status import END_OF_TIME, read_contracts
@@ -132,8 +132,8 @@ class PartyCard:
     """What the directory shows of every party to every viewer."""
 
     party_id: UUID
-    kind: str
-    advisor_kind: str | None
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    advisor_kind: Literal[ADVISOR_KINDS] | None  # type: ignore[valid-type]
     level: str | None
     name: str
     identifiers: Any

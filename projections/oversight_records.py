@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
-from contractledger.domain.monitoring import MonitoringLevel, MonitoringRecord
+from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
 from contractledger.projections.contract_status import END_OF_TIME, read_chains
 from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
 from contractledger.projections.rows import (
@@ -233,7 +233,7 @@ class Monitoring:
     advisor_id: UUID
     placed_by: UUID
     level: MonitoringLevel
-    reason: str
+    reason: Literal[REASONS]  # type: ignore[valid-type]
     is_public: bool
     effective_on: date
     reminder_on: date

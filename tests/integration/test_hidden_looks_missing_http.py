@@ -160,7 +160,8 @@ def test_hidden_and_missing_answer_alike_on_every_route_with_an_id_in_its_path(
     for route in routes(api.config, Document()):
         for handler in route.handlers:
             op = handler.operation
-            secret = [p for p in op.path_parameters if p not in PUBLIC and p != "peer"]
+            # a sync peer's name, a problem code and a reference file are names from configuration and the code, not ids of things
+            secret = [p for p in op.path_parameters if p not in PUBLIC and p not in ("peer", "code", "asset")]
             if not secret:
                 continue
             assert len(secret) == 1, f"{op.method} {route.path}: walk one id at a time"

@@ -70,12 +70,14 @@ def test_every_command_takes_an_idempotency_key_and_documents_its_refusals(regis
                 assert {"401", "404", "422"} <= set(operation["responses"]), path
 
 
-def test_only_health_and_the_document_are_open_without_a_token(registry: list[Route]) -> None:
+def test_only_health_the_document_its_reference_and_the_problem_pages_are_open_without_a_token(registry: list[Route]) -> None:
     api_document = document(registry)
     open_routes = {
         path for path, item in api_document["paths"].items() for op in item.values() if op.get("security") == []
     }
-    assert open_routes == {"/health", "/openapi.json"}
+    assert open_routes == {
+        "/health", "/openapi.json", "/problems", "/problems/{code}", "/reference", "/reference/assets/{asset}"
+    }
 
 
 def test_the_document_is_openapi_3_1_with_every_schema_it_refers_to(registry: list[Route]) -> None:
@@ -87,3 +89,73 @@ def test_the_document_is_openapi_3_1_with_every_schema_it_refers_to(registry: li
     text = json.dumps(api_document)
     referred = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
     assert referred <= set(api_document["components"]["schemas"])
+
+
+def test_summaries_are_in_users_words_without_rulebook_section_numbers(registry: list[Route]) -> None:
+    import re
+
+    api_document = document(registry)
+    summaries = [op["summary"] for item in api_document["paths"].values() for op in item.values()]
+    assert len(summaries) > 60
+    assert [s for s in summaries if re.search(r"\bSPEC\b", s)] == []
+    assert [s for s in summaries if not s[:1].isupper()] == []
+
+
+def _enums(node: Any, path: str = "") -> Any:
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _enums(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _enums(value, f"{path}[{index}]")
+
+
+def test_every_closed_vocabulary_of_the_domain_is_one_enum_with_its_meaning(registry: list[Route]) -> None:
+    from contractledger.http.openapi import domain_vocabularies
+
+    api_document = document(registry)
+    schemas = api_document["components"]["schemas"]
+    vocabularies = {v.name: v for v in domain_vocabularies()}
+    assert {"PartyKind", "AdvisorKind", "InitiallyFilledBy", "TransferOption", "CodeHandling", "CodeStatus",
+            "TerminationReason", "MonitoringReason", "ContractKind"} <= set(vocabularies)
+    for name, vocabulary in vocabularies.items():
+        if name in schemas:
+            assert schemas[name] == {"type": "string", "enum": list(vocabulary), "description": vocabulary.meaning}
+    # no field spells a domain vocabulary's words out again: each refers to the one component
+    spelled_again = [
+        path for path, enum in _enums(api_document)
+        if not path.startswith(".components.schemas.") or path.count(".") > 3
+        if any(set(enum["enum"]) == set(v) for v in vocabularies.values())
+    ]
+    assert spelled_again == []
+
+
+def test_closed_vocabularies_of_bodies_and_answers_are_enums_with_descriptions(registry: list[Route]) -> None:
+    schemas = document(registry)["components"]["schemas"]
+
+    def refers(schema: dict[str, Any]) -> set[str]:
+        import json
+        import re
+
+        return set(re.findall(r'#/components/schemas/(\w+)', json.dumps(schema)))
+
+    expected = {
+        ("RegisterParty", "kind"): "PartyKind", ("RegisterParty", "advisor_kind"): "AdvisorKind",
+        ("PartyCard", "kind"): "PartyKind", ("PartyCard", "advisor_kind"): "AdvisorKind",
+        ("AssignContracts", "initially_filled_by"): "InitiallyFilledBy",
+        ("TransferAcceptance", "option"): "TransferOption", ("Consolidation", "code_handling"): "CodeHandling",
+        ("ContractCode", "status"): "CodeStatus", ("SetManualStatus", "status"): "Status",
+        ("Termination", "reason"): "TerminationReason", ("PlaceMonitoring", "reason"): "MonitoringReason",
+        ("Monitoring", "reason"): "MonitoringReason", ("Monitoring", "level"): "MonitoringLevel",
+        ("ConfigureTriggers", "kinds"): "NotificationKind", ("TriggersChosen", "kinds"): "NotificationKind",
+        ("Debt", "status"): "DebtStatus", ("ContractStatus", "kind"): "ContractKind",
+        ("ContractStatus", "status"): "Status", ("HistoryEntry", "actor_role"): "Role",
+    }
+    for (struct, field), vocabulary in expected.items():
+        assert vocabulary in refers(schemas[struct]["properties"][field]), (struct, field)
+        assert schemas[vocabulary]["description"].strip(), vocabulary
+    for path, enum in _enums(schemas):
+        if len(enum["enum"]) > 1 and path.count(".") == 1:  # a component of its own says what it is
+            assert enum.get("description"), path
