@@ -40,6 +40,8 @@ WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 def refuse(event, args):
+    if event == "socket.bind" and args[1] == ("::1", 0):
+        return  # urllib3's probe, on import, of whether IPv6 works: bound to no port and closed, nothing served
     writes = event == "open" and isinstance(args[2], int) and args[2] & WRITES and args[0] not in (0, 1, 2)
     if event in SPAWNS or event in REACHES_OUT or writes:
         os.write(2, f"STARTED SOMETHING: {event} {args!r}\\n".encode())
