@@ -170,6 +170,16 @@ class Receiver:
             filler.close()
         self._fillers.clear()
         self._serve()
+        # the closed fillers stay in the listening queue until the server accepts them: wait until it has
+        # room again, or a retry that comes at once would time out like the first attempt
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(self.server.server_address, timeout=0.2).close()
+                return
+            except OSError:
+                continue
+        raise AssertionError("the receiver did not accept connections again within 5 s")
 
     @property
     def url(self) -> str:
@@ -292,7 +302,9 @@ def test_an_endpoint_that_drops_its_connections_unannounced_still_gets_every_ite
     receiver.hang_up = True
     ground.world.active_contract()
     ground.drain()
-    assert len(receiver.received) >= 5 and receiver.connections == len(receiver.received)
+    # a new connection for each item (the old one was hung up); one more may be opened and find the peer
+    # hanging up before it sent anything (seen once in a full suite on two loaded cores): nothing is lost by it
+    assert len(receiver.received) >= 5 and len(receiver.received) <= receiver.connections <= len(receiver.received) + 1
     assert len(set(receiver.ids())) == len(receiver.received)  # none sent twice
     assert state.due_heads(ground.views, "manage", ground.now + 100) == []  # none failed
 

@@ -487,6 +487,10 @@ def matrix(s: Scene) -> list[Row]:
         Row("ready", "/ready", fields(store="reachable"), WITH_A_TOKEN),
         Row("health", "/health", text("ok"), frozenset(VIEWERS), public=True),
         Row("openapi", "/openapi.json", text('"/contracts/{contract_id}"'), frozenset(VIEWERS), public=True),
+        Row("problems", "/problems", text("contract.not_found"), frozenset(VIEWERS), public=True),
+        Row("problems.code", "/problems/contract.not_found", text("contract.not_found"), frozenset(VIEWERS), public=True),
+        Row("reference", "/reference", text("reference/assets/swagger-ui-bundle.js"), frozenset(VIEWERS), public=True),
+        Row("reference.asset", "/reference/assets/swagger-ui.css", text("swagger-ui"), frozenset(VIEWERS), public=True),
     ]
 
 
@@ -600,4 +604,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1170  # 90 rows x 13 viewers
+EXPECTED_CASES = 1222  # 94 rows x 13 viewers
