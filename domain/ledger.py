@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -41,6 +41,23 @@ from contractledger.domain.transfer_use_cases import TransferUseCases
 LEDGER_NAME = "ContractLedger"
 """The one application name of the ledger: every process and script opens the
 log under it (the stores name their tables after it: ``contractledger_events``)."""
+
+
+class AggregatesCollected(ProcessingEvent):  # type: ignore[type-arg]
+    """What one ``save`` records. The library tells an aggregate from an event
+    with two runtime-checkable protocols, about 20 us per object on Python 3.11,
+    a tenth of a one-event save's CPU; every aggregate of the ledger is an
+    ``Aggregate``, told apart with one plain ``isinstance``. Anything else
+    is collected as the library collects it."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
 
 
 class ContractLedger(
@@ -76,6 +93,17 @@ class ContractLedger(
         super().register_transcodings(transcoder)
         for transcoding in ALL:
             transcoder.register(transcoding())
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """The library's ``save``, collecting the ledger's aggregates without its
+        runtime protocol checks (see ``AggregatesCollected``)."""
+        processing_event = AggregatesCollected()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, still called as its save does
+        return recordings
 
     # -- time ---------------------------------------------------------------
 
