@@ -8,12 +8,12 @@ a repeated command id with the first outcome. A refused command saves nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -60,6 +60,22 @@ class AggregatesCollected(ProcessingEvent):  # type: ignore[type-arg]
         self.saved_kwargs.update(kwargs)
 
 
+def mutate_in_turn(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's ``project_aggregate`` without its assertion, per event, that
+    the event is a runtime-checkable protocol (about 15 us each on Python 3.11:
+    a contract of 17 events paid a quarter of a command's CPU to load)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class LedgerRepository(Repository):  # type: ignore[type-arg]
+    """The library's repository, reconstructing aggregates with ``mutate_in_turn``."""
+
+    def get(self, aggregate_id: Any, *, projector_func: Any = mutate_in_turn, **options: Any) -> Any:
+        return super().get(aggregate_id, projector_func=projector_func, **options)
+
+
 class ContractLedger(
     OversightUseCases,
     PartyUseCases,
@@ -93,6 +109,12 @@ class ContractLedger(
         super().register_transcodings(transcoder)
         for transcoding in ALL:
             transcoder.register(transcoding())
+
+    def construct_repository(self) -> Repository:  # type: ignore[type-arg]
+        repository = super().construct_repository()
+        # the library's, configured from the environment as it is; only its loading differs (it adds no state)
+        repository.__class__ = LedgerRepository
+        return repository
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """The library's ``save``, collecting the ledger's aggregates without its

@@ -50,3 +50,14 @@ def test_a_saved_aggregate_reads_back_with_every_event(tmp_path) -> None:
     assert ledger.repository.get(first.id).version == 3
     assert ledger.repository.get(second.id).version == 1
     assert ledger.repository.get(bare_event.originator_id).version == 1
+
+
+def test_an_aggregate_loads_through_the_ledgers_repository_at_any_version(tmp_path) -> None:
+    ledger = ContractLedger(env={"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": str(tmp_path / "l.sqlite3")})
+    counted = Counted()
+    for _ in range(4):
+        counted.add()
+    ledger.save(counted)
+    assert type(ledger.repository).__name__ == "LedgerRepository"
+    assert ledger.repository.get(counted.id).version == 5
+    assert ledger.repository.get(counted.id, version=2).version == 2
