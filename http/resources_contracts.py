@@ -97,7 +97,7 @@ class ContractCodeStatus(Body):
     status: CodeStatus
 
 
-class TransferRequest(Dated, kw_only=True):
+class RequestTransfer(Dated, kw_only=True):
     relinquishing_entity_id: UUID
     accepting_entity_id: UUID
     note: OptionalNote = None
@@ -246,7 +246,7 @@ COMMANDS = (
     _on_contract(
         "request_transfer", "request-transfer",
         "The advisor asks to move an active contract from an agency on its chain to another agency.",
-        TransferRequest,
+        RequestTransfer,
         lambda ledger, actor, contract_id, body, cid: ledger.request_transfer(
             actor, contract_id, body.relinquishing_entity_id, body.accepting_entity_id, note=body.note,
             documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
