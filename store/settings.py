@@ -311,6 +311,10 @@ class Settings:
         return logging.getLevelName(self.log_level)
 
 
+TABLE_BEGINS = "<!-- the settings table, generated from store/settings.py: python -m contractledger.store.settings README.md -->\n"
+TABLE_ENDS = "<!-- end of the settings table -->\n"
+
+
 def settings_table() -> str:
     """The README's settings table, in Markdown, from the declarations."""
     rows = ["| setting | type | default | meaning |", "|---|---|---|---|"]
@@ -318,5 +322,18 @@ def settings_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def with_settings_table(readme: str) -> str:
+    """``readme`` with the text between the table's two markers replaced by the generated table."""
+    head, rest = readme.split(TABLE_BEGINS, 1)
+    _, tail = rest.split(TABLE_ENDS, 1)
+    return f"{head}{TABLE_BEGINS}{settings_table()}{TABLE_ENDS}{tail}"
+
+
 if __name__ == "__main__":
-    print(settings_table(), end="")
+    import sys
+
+    if len(sys.argv) > 1:  # rewrite the README named
+        readme = Path(sys.argv[1])
+        readme.write_text(with_settings_table(readme.read_text()))
+    else:
+        print(settings_table(), end="")
