@@ -31,6 +31,7 @@ from typing import Any
 from eventsourcing.utils import Environment, strtobool
 
 from contractledger.domain.clock import BUSINESS_TIME_ZONE_SETTING, UnknownBusinessTimeZone, business_zone_named
+from contractledger.domain.ledger import LEDGER_NAME
 from contractledger.store.errors import StoreConfigurationError
 
 SQLITE = "contractledger.store.sqlite"
@@ -41,7 +42,7 @@ LONGEST_WAIT_SECONDS = 60.0
 LONGEST_TIMEOUT_SECONDS = 300.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # the name eventsourcing gives the ledger's application: a POSTGRES_* key may also be spelt with it as prefix
-APPLICATION_NAME = "ContractLedger"
+APPLICATION_NAME = LEDGER_NAME
 
 _HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
@@ -110,7 +111,7 @@ def flag(default: bool) -> Callable[[str, str | None], bool]:
 
 
 def _persistence_module(name: str, given: str | None) -> str:
-    module = given or SQLITE
+    module = SQLITE if given is None else given
     try:
         importlib.import_module(module)
     except ImportError as error:
