@@ -225,6 +225,13 @@ SYNC_READ_TIMEOUT = Setting(
     "how long push delivery waits for a peer's answer before the attempt fails and is retried",
     seconds(10.0, LONGEST_TIMEOUT_SECONDS))
 
+# Read and checked by the store's own reader (sqlite.py, postgres_settings.py), which also takes them prefixed
+STORE_SETTINGS = (
+    Setting("SQLITE_LOCK_TIMEOUT", "whole seconds", "`5`", "how long a SQLite writer waits for another's write lock"),
+    Setting("ORIGINATOR_ID_TYPE", "`uuid` or `text`", "`uuid`", "how the ledger's tables store an aggregate's id"),
+    Setting("CREATE_TABLE", "yes/no", "`yes`", "whether the store creates its tables when they are missing"),
+)
+
 # Read by the PostgreSQL store's own reader (postgres_settings.read_settings), also with the prefix `CONTRACTLEDGER_`.
 POSTGRES_SETTINGS = (
     Setting("POSTGRES_HOST", "host", "none (required)", "the PostgreSQL server's host name or address"),
@@ -246,7 +253,7 @@ POSTGRES_SETTINGS = (
 )
 
 DECLARED: tuple[Setting, ...] = (
-    PERSISTENCE_MODULE, SQLITE_DBNAME, *POSTGRES_SETTINGS, BIND, WORKERS, BUSINESS_TIME_ZONE, WAIT_BOUND,
+    PERSISTENCE_MODULE, SQLITE_DBNAME, *STORE_SETTINGS, *POSTGRES_SETTINGS, BIND, WORKERS, BUSINESS_TIME_ZONE, WAIT_BOUND,
     READY_MAX_LAG, LOG_LEVEL, METRICS_DIR, TAMPER_EVIDENCE, SYNC_PEERS, SYNC_ENDPOINT, SYNC_CA_BUNDLE, SYNC_SECRETS,
     SYNC_PLAIN_HTTP_HOSTS, SYNC_CONNECT_TIMEOUT, SYNC_READ_TIMEOUT,
 )
@@ -284,6 +291,10 @@ class Settings:
         if module == SQLITE:
             env.setdefault("SQLITE_DBNAME", DEFAULT_SQLITE_FILE)
         postgres = None
+        if module == SQLITE:
+            from contractledger.store import sqlite
+
+            sqlite.check_settings(Environment(APPLICATION_NAME, env))
         if module == POSTGRES:
             from contractledger.store.postgres_settings import read_settings
 

@@ -80,3 +80,19 @@ def test_a_bad_postgres_setting_is_refused_by_the_store_reader_in_one_sentence()
     with pytest.raises(StoreConfigurationError, match="^POSTGRES_PORT='abc' is not valid"):
         Settings.read(env)
     assert Settings.read({**env, "POSTGRES_PORT": "6543"}).postgres.port == 6543
+
+
+def test_the_tables_postgres_defaults_are_the_ones_the_store_reader_takes() -> None:
+    from contractledger.store.settings import POSTGRES_SETTINGS
+
+    found = Settings.read({"PERSISTENCE_MODULE": "contractledger.store.postgres", "POSTGRES_HOST": "h",
+                           "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u", "POSTGRES_PASSWORD": "p"}).postgres
+    compared = 0
+    for setting in POSTGRES_SETTINGS:
+        default = re.match(r"^`([^`]+)`", setting.default)
+        if default is None:
+            continue
+        value = getattr(found, setting.name.removeprefix("POSTGRES_").lower())
+        assert str(value) in (default[1], {"no": "False", "yes": "True"}.get(default[1])) or float(value) == float(default[1]), setting.name
+        compared += 1
+    assert compared == 10
