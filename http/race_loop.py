@@ -28,6 +28,8 @@ from contractledger.domain.ledger import ContractLedger
 from contractledger.http.races import RACES, RaceGround, report, run_races
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
+from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.settings import Settings
 
 POSTGRES_KEYS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
 STORE_PREFIXES = ("POSTGRES_", "SQLITE_", "PERSISTENCE_")
@@ -138,9 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="contractledger-races-") as folder:
         directory = Path(folder)
         settings = store_settings(arguments.store, directory)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(STORE_PREFIXES)}, **settings}
+        try:
+            Settings.read(env)  # the store it races on, checked before anything starts
+        except StoreConfigurationError as error:
+            print(f"race-loop: {error}", file=sys.stderr)
+            return 2
         served = ServedLedger(directory, settings, arguments.workers)
         served.ensure_running()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(STORE_PREFIXES)}, **settings}
         ledger, views = ContractLedger(env), view_database_for(env)
         try:
             tokens = TokenRegistry(views, SystemClock(), ledger)

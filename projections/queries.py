@@ -18,6 +18,7 @@ from typing import Any
 from contractledger.domain.clock import SystemClock, end_of_day, today
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.store.settings import BUSINESS_TIME_ZONE
 
 
 class ViewNotBuilt(LookupError):
@@ -62,12 +63,18 @@ def reading(database: ViewDatabase) -> Iterator[Reading]:
 def business_today() -> date:
     """Today in the ledger's business time zone (its setting, SPEC 10): the default
     date of a query whose caller gave none (the HTTP routes give their clock's)."""
-    return today(SystemClock.from_settings(os.environ))
+    return today(SystemClock.from_settings(_business_time_zone()))
 
 
 def business_end_of_day(day: date) -> datetime:
     """The last instant of ``day`` in the ledger's business time zone (its setting, SPEC 10)."""
-    return end_of_day(SystemClock.from_settings(os.environ), day)
+    return end_of_day(SystemClock.from_settings(_business_time_zone()), day)
+
+
+def _business_time_zone() -> dict[str, str]:
+    """The one declared setting these defaults read, checked (StoreConfigurationError)."""
+    zone = BUSINESS_TIME_ZONE.value(os.environ)
+    return {BUSINESS_TIME_ZONE.name: zone}
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -28,9 +28,14 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from eventsourcing.utils import Environment
+
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
+from contractledger.store.postgres_settings import PostgresSettings, read_settings
+from contractledger.store.settings import APPLICATION_NAME, DEFAULT_SQLITE_FILE
 
 CHANGES_CHANNEL = "contractledger_view_changes"
+VIEWS_CONNECT_TIMEOUT = 5  # seconds, unless POSTGRES_CONNECT_TIMEOUT is set
 
 
 class ViewRunnerAlreadyRunning(RuntimeError):
@@ -588,21 +593,30 @@ def _byte_ordered_keys(create_table: str) -> str:
 
 
 def postgres_connect_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
-    """psycopg2 connection arguments from the library's POSTGRES_* settings."""
-    kwargs: dict[str, Any] = {
-        "dbname": env.get("POSTGRES_DBNAME", ""),
-        "host": env.get("POSTGRES_HOST", ""),
-        "port": env.get("POSTGRES_PORT", "5432"),
-        "user": env.get("POSTGRES_USER", ""),
-        "password": env.get("POSTGRES_PASSWORD", ""),
-        "connect_timeout": int(float(env.get("POSTGRES_CONNECT_TIMEOUT", "5") or 5)),
+    """psycopg2 connection arguments from the library's POSTGRES_* settings, read
+    and checked by the store's own reader (StoreConfigurationError, one sentence)."""
+    settings = postgres_settings(env)
+    found = settings.key_names or {}
+    return {  # psycopg2 takes the port as text or number alike
+        "dbname": settings.dbname,
+        "host": settings.host,
+        "port": settings.port,
+        "user": settings.user,
+        "password": settings.get_password() if settings.get_password else settings.password,
+        # the views give up sooner than the ledger's pool unless told otherwise
+        "connect_timeout": settings.connect_timeout if "POSTGRES_CONNECT_TIMEOUT" in found else VIEWS_CONNECT_TIMEOUT,
     }
-    return kwargs
+
+
+def postgres_settings(env: Mapping[str, str]) -> PostgresSettings:
+    return read_settings(Environment(APPLICATION_NAME, dict(env)))
 
 
 def view_database_for(env: Mapping[str, str]) -> ViewDatabase:
     """The view database beside the configured event store."""
     module = env.get("PERSISTENCE_MODULE", "contractledger.store.sqlite")
     if module.endswith("postgres"):
-        return PostgresViewDatabase(postgres_connect_kwargs(env), env.get("POSTGRES_SCHEMA") or None)
-    return SqliteViewDatabase(env.get("SQLITE_DBNAME", os.path.join("var", "contractledger.sqlite3")))
+        settings = postgres_settings(env)
+        schema = settings.schema if "POSTGRES_SCHEMA" in (settings.key_names or {}) else None
+        return PostgresViewDatabase(postgres_connect_kwargs(env), schema)
+    return SqliteViewDatabase(env.get("SQLITE_DBNAME") or DEFAULT_SQLITE_FILE)

@@ -53,6 +53,7 @@ SUBCOMMANDS = (
                "run every two-writer race against a served ledger and count the clean winners"),
 )
 BY_NAME = {command.name: command for command in SUBCOMMANDS}
+HELP = {"-h", "--help"}
 
 EPILOG = """\
 Run "contractledger COMMAND --help" for what a command takes and the exit
@@ -61,7 +62,8 @@ Configuration table); none is read before a command runs.
 
 exit status:
   the command's own (see its --help)
-  2  no command, or one this program does not have
+  2  no command, or one this program does not have, or a bad setting (one
+     sentence names it; nothing is started)
 """
 
 
@@ -94,7 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the first word that is not an option of this command names the subcommand; the rest is its own
     split = next((i for i, word in enumerate(arguments) if not word.startswith("-")), len(arguments))
     chosen = parser().parse_args(arguments[: split + 1])
-    return BY_NAME[chosen.command].load().main(arguments[split + 1:])
+    own = arguments[split + 1:]
+    if HELP.isdisjoint(own[: own.index("--")] if "--" in own else own):
+        # every setting is checked before the command's module is even imported (some read the peers' files
+        # as they load); a help reads none, so that it starts nothing
+        from contractledger.runtime.settings import checked_settings
+        from contractledger.store.errors import StoreConfigurationError
+        from contractledger.sync.peer import PeerDefinitionError
+
+        try:
+            checked_settings()
+        except (StoreConfigurationError, PeerDefinitionError) as error:
+            print(f"{PROG}: {error}", file=sys.stderr)
+            return 2
+    return BY_NAME[chosen.command].load().main(own)
 
 
 if __name__ == "__main__":

@@ -31,14 +31,13 @@ import time
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.ledger import LEDGER_NAME
-from contractledger.runtime import settings
+from contractledger.runtime.settings import Settings, checked_settings
 from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
+from contractledger.store.settings import METRICS_DIR
 from contractledger.store.availability import is_unavailable
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
-from contractledger.sync import delivery
 from contractledger.sync.peer import PeerDefinitionError
 
 
@@ -81,26 +80,6 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
 
 
-def check_business_time_zone(env: dict[str, str]) -> None:
-    """SPEC 10: the business time zone is a setting; a name no zone answers to stops here."""
-    try:
-        SystemClock.from_settings(env)
-    except UnknownBusinessTimeZone as error:
-        raise StoreConfigurationError(error.setting, str(error)) from None
-
-
-RETIRED_SETTINGS = {
-    "CONTRACTLEDGER_SYNC_OPERATORS": "CONTRACTLEDGER_SYNC_OPERATORS is no longer read: operators now have tokens of their "
-    "own, so issue one to each user it lists (scripts/tokens issue --role operator --user NAME) and unset it.",
-}
-
-
-def refuse_retired_settings(env: dict[str, str]) -> None:
-    """A setting that no longer does anything stops the service rather than be silently ignored."""
-    for setting, sentence in RETIRED_SETTINGS.items():
-        if env.get(setting, "").strip():
-            raise StoreConfigurationError(setting, sentence)
-
 # What gunicorn itself refuses before the app sees a request (README, "Limits"):
 # a longer request line is 414, more header fields or a longer one is 431.
 # The longest request line the API means is under 1,000 bytes (three ids, a
@@ -110,17 +89,11 @@ REQUEST_HEADER_FIELDS = 64
 REQUEST_HEADER_FIELD_BYTES = 8190
 
 
-def gunicorn_arguments(env: dict[str, str]) -> list[str]:
-    bind = env.get("CONTRACTLEDGER_BIND", "127.0.0.1:8000")
-    workers = env.get("CONTRACTLEDGER_WORKERS") or str(max(2, 2 * (os.cpu_count() or 1)))
-    if not workers.isdigit() or int(workers) < 1:
-        raise StoreConfigurationError(
-            "CONTRACTLEDGER_WORKERS", f"CONTRACTLEDGER_WORKERS={workers!r} must be a whole number of at least 1."
-        )
+def gunicorn_arguments(found: Settings) -> list[str]:
     return [
         "--no-control-socket",
-        "--bind", bind,
-        "--workers", workers,
+        "--bind", found.bind,
+        "--workers", str(found.workers),
         "--limit-request-line", str(REQUEST_LINE_BYTES),
         "--limit-request-fields", str(REQUEST_HEADER_FIELDS),
         "--limit-request-field_size", str(REQUEST_HEADER_FIELD_BYTES),
@@ -216,20 +189,17 @@ def _gunicorn_options(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     extra = _gunicorn_options(list(argv or []))
-    env = ledger_environment()
     try:
-        check_business_time_zone(env)
-        refuse_retired_settings(env)
-        settings.wait_bound(env), settings.ready_max_lag(env)
-        delivery.check_configuration(env)
+        found = checked_settings()
+        env = ledger_environment(found.environment)
         check_store(env)
-        arguments = gunicorn_arguments(env)
+        arguments = gunicorn_arguments(found)
     except (StoreConfigurationError, PeerDefinitionError) as error:
         print(f"contractledger: {error}", file=sys.stderr)
         return 2
-    own_metrics = env.get("CONTRACTLEDGER_METRICS_DIR") is None
-    metrics = make_metrics_directory() if own_metrics else env["CONTRACTLEDGER_METRICS_DIR"]
-    env = {**env, "CONTRACTLEDGER_METRICS_DIR": metrics}
+    own_metrics = found.metrics_dir is None
+    metrics = make_metrics_directory() if own_metrics else str(found.metrics_dir)
+    env = {**env, METRICS_DIR.name: metrics}
     try:
         return Supervisor(children([*arguments, *extra]), env, metrics).run()
     finally:

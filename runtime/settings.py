@@ -1,35 +1,50 @@
-"""The app's own numeric settings, read one way by ``serve`` (which refuses a
-bad one at start-up, in one sentence naming it) and by the WSGI entry point."""
+"""What every process and command checks before it starts: every declared
+setting (``store/settings.py``), the settings no longer read, and each pushed
+sync peer's endpoint. A bad one stops it with one sentence naming it."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.settings import LONGEST_WAIT_SECONDS, READY_MAX_LAG as _READY_MAX_LAG
+from contractledger.store.settings import WAIT_BOUND as _WAIT_BOUND
+from contractledger.store.settings import Settings
 
-WAIT_BOUND = "CONTRACTLEDGER_WAIT_BOUND"
-READY_MAX_LAG = "CONTRACTLEDGER_READY_MAX_LAG"
-LONGEST_WAIT_SECONDS = 60.0
+WAIT_BOUND = _WAIT_BOUND.name
+READY_MAX_LAG = _READY_MAX_LAG.name
+__all__ = ["LONGEST_WAIT_SECONDS", "READY_MAX_LAG", "WAIT_BOUND", "Settings", "checked_settings", "wait_bound",
+           "ready_max_lag"]
+
+RETIRED_SETTINGS = {
+    "CONTRACTLEDGER_SYNC_OPERATORS": "CONTRACTLEDGER_SYNC_OPERATORS is no longer read: operators now have tokens of their "
+    "own, so issue one to each user it lists (scripts/tokens issue --role operator --user NAME) and unset it.",
+}
+
+
+def refuse_retired_settings(env: Mapping[str, str]) -> None:
+    """A setting that no longer does anything stops the service rather than be silently ignored."""
+    for setting, sentence in RETIRED_SETTINGS.items():
+        if env.get(setting, "").strip():
+            raise StoreConfigurationError(setting, sentence)
+
+
+def checked_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting, read once and checked (StoreConfigurationError or
+    PeerDefinitionError, one sentence): what a process starts from."""
+    from contractledger.sync import delivery  # the peers' files and endpoints, checked against the settings
+
+    found = Settings.read(environ)
+    refuse_retired_settings(found.environment)
+    delivery.check_configuration(found.environment)
+    return found
 
 
 def wait_bound(env: Mapping[str, str]) -> float:
     """The longest a read waits for ``wait_for`` (seconds, default 5)."""
-    given = env.get(WAIT_BOUND, "5")
-    try:
-        seconds = float(given)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= LONGEST_WAIT_SECONDS:  # nan and inf fail too
-        raise StoreConfigurationError(
-            WAIT_BOUND, f"{WAIT_BOUND}={given!r} must be a number of seconds above 0 and at most {LONGEST_WAIT_SECONDS:g}."
-        )
-    return seconds
+    return _WAIT_BOUND.value(env)
 
 
 def ready_max_lag(env: Mapping[str, str]) -> int:
     """How many events a view may be behind while /ready still says ready (default 100)."""
-    given = env.get(READY_MAX_LAG, "100")
-    if not given.isdigit() or not given.isascii():
-        raise StoreConfigurationError(READY_MAX_LAG, f"{READY_MAX_LAG}={given!r} must be a whole number of events, 0 or more.")
-    return int(given)
+    return _READY_MAX_LAG.value(env)

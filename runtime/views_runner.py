@@ -21,13 +21,19 @@ from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.availability import StoreOutage
 from contractledger.store.environment import ledger_environment
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable
+from contractledger.store.settings import Settings
 
 log = logging.getLogger("contractledger.views")
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
-    env = ledger_environment()
+    try:
+        found = Settings.read()
+    except StoreConfigurationError as error:
+        print(f"contractledger views: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=found.log_level, format="%(asctime)s views %(levelname)s %(message)s")
+    env = ledger_environment(found.environment)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

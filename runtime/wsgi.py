@@ -4,7 +4,6 @@ the app's parts made from the environment's settings."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any
 
@@ -17,14 +16,15 @@ from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
-from contractledger.runtime import settings
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.runtime.supervision import read_state
 from contractledger.store.environment import ledger_environment
+from contractledger.store.settings import Settings
 
 
-def config_from_environment() -> AppConfig:
-    env = ledger_environment()
+def config_from_environment(found: Settings | None = None) -> AppConfig:
+    found = found or Settings.read()
+    env = ledger_environment(found.environment)
     clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (SPEC 10)
     views = view_database_for(env)
     ledger = PositionedLedger(env, clock)
@@ -32,7 +32,7 @@ def config_from_environment() -> AppConfig:
     tokens.ensure_schema()
     responses = IdempotentResponses(views, clock)
     responses.ensure_schema()
-    metrics_directory = env.get("CONTRACTLEDGER_METRICS_DIR") or None
+    metrics_directory = None if found.metrics_dir is None else str(found.metrics_dir)
     return AppConfig(
         ledger=ledger,
         views=views,
@@ -40,14 +40,15 @@ def config_from_environment() -> AppConfig:
         responses=responses,
         clock=clock,
         metrics=Metrics(metrics_directory),
-        wait_bound=settings.wait_bound(env),
-        ready_max_lag=settings.ready_max_lag(env),
+        wait_bound=found.wait_bound,
+        ready_max_lag=found.ready_max_lag,
         views_kept=VIEWS,
         processes=lambda: read_state(metrics_directory),
     )
 
 
 def get_app() -> Any:
+    found = Settings.read()  # serve checked them before it started gunicorn: this reads the same
     requests = logging.getLogger("contractledger.http.requests")
     if not requests.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -55,10 +56,10 @@ def get_app() -> Any:
         requests.addHandler(handler)
         requests.setLevel(logging.INFO)
         requests.propagate = False
-    logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
+    logging.basicConfig(level=found.log_level)
     # No format of the served process shows a line's thread or multiprocessing
     # name: not looking them up makes each log record (one per request) cheaper.
     # Its process id stays: gunicorn's own lines show it ("[%(process)d]").
     logging.logThreads = logging.logMultiprocessing = False
     # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
-    return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment())).first_try()
+    return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment(found))).first_try()

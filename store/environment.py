@@ -8,15 +8,12 @@ library's ``POSTGRES_*`` settings.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 
-from contractledger.store.errors import StoreConfigurationError
+from contractledger.store.settings import DEFAULT_SQLITE_FILE, PERSISTENCE_MODULE, POSTGRES, SQLITE
 
-SQLITE = "contractledger.store.sqlite"
-POSTGRES = "contractledger.store.postgres"
-DEFAULT_SQLITE_FILE = os.path.join("var", "contractledger.sqlite3")
+__all__ = ["DEFAULT_SQLITE_FILE", "POSTGRES", "SQLITE", "check_persistence_module", "ledger_environment"]
 
 
 def ledger_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -36,12 +33,4 @@ def ledger_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
 
 def check_persistence_module(env: Mapping[str, str]) -> None:
     """Refuses an unknown or unimportable PERSISTENCE_MODULE in one sentence."""
-    name = env.get("PERSISTENCE_MODULE", SQLITE)
-    try:
-        importlib.import_module(name)
-    except ImportError as error:
-        raise StoreConfigurationError(
-            "PERSISTENCE_MODULE",
-            f"PERSISTENCE_MODULE={name!r} cannot be imported ({error}); "
-            f"use {SQLITE!r} (the default) or {POSTGRES!r}.",
-        ) from None
+    PERSISTENCE_MODULE.value(env)

@@ -22,6 +22,7 @@ table its class declares, or else in ``<projection name>_tracking``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal, TypeVar, cast
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -37,6 +38,10 @@ from contractledger.store.sqlite_recorders import (
     SQLiteLedgerTrackingRecorder,
 )
 from contractledger.store.sqlite_subscription import SQLiteLedgerSubscription
+
+SQLITE_LOCK_TIMEOUT = "SQLITE_LOCK_TIMEOUT"
+ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
+CREATE_TABLE = "CREATE_TABLE"
 
 __all__ = [
     "SQLiteLedgerAggregateRecorder",
@@ -60,9 +65,9 @@ class SQLiteLedgerFactory(InfrastructureFactory[SQLiteLedgerTrackingRecorder]):
     """
 
     SQLITE_DBNAME = SQLITE_DBNAME
-    SQLITE_LOCK_TIMEOUT = "SQLITE_LOCK_TIMEOUT"
-    ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
-    CREATE_TABLE = "CREATE_TABLE"
+    SQLITE_LOCK_TIMEOUT = SQLITE_LOCK_TIMEOUT
+    ORIGINATOR_ID_TYPE = ORIGINATOR_ID_TYPE
+    CREATE_TABLE = CREATE_TABLE
 
     aggregate_recorder_class = SQLiteLedgerAggregateRecorder
     application_recorder_class = SQLiteLedgerApplicationRecorder
@@ -79,25 +84,10 @@ class SQLiteLedgerFactory(InfrastructureFactory[SQLiteLedgerTrackingRecorder]):
         )
 
     def _lock_timeout(self) -> int | None:
-        value = (self.env.get(self.SQLITE_LOCK_TIMEOUT) or "").strip()
-        if not value:
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            raise StoreConfigurationError(
-                self.SQLITE_LOCK_TIMEOUT,
-                f"{self.SQLITE_LOCK_TIMEOUT} is '{value}', but must be a whole number of seconds.",
-            ) from None
+        return lock_timeout(self.env)
 
     def _originator_id_type(self) -> Literal["uuid", "text"]:
-        value = (self.env.get(self.ORIGINATOR_ID_TYPE) or "uuid").lower()
-        if value not in ("uuid", "text"):
-            raise StoreConfigurationError(
-                self.ORIGINATOR_ID_TYPE,
-                f"{self.ORIGINATOR_ID_TYPE} is '{value}', but must be 'uuid' or 'text'.",
-            )
-        return cast(Literal["uuid", "text"], value)
+        return originator_id_type(self.env)
 
     def aggregate_recorder(self, purpose: str = "events") -> SQLiteLedgerAggregateRecorder:
         recorder = self.aggregate_recorder_class(self.datastore, events_table_name="stored_" + purpose)
@@ -157,7 +147,44 @@ class SQLiteLedgerFactory(InfrastructureFactory[SQLiteLedgerTrackingRecorder]):
         return cast(_Recorder, recorder_class)
 
     def env_create_table(self) -> bool:
-        return bool(strtobool(self.env.get(self.CREATE_TABLE) or "yes"))
+        return create_table(self.env)
 
     def close(self) -> None:
         self.datastore.close()
+
+
+def lock_timeout(env: Mapping[str, str]) -> int | None:
+    """``SQLITE_LOCK_TIMEOUT``: whole seconds (None: the library's default, 5)."""
+    value = (env.get(SQLITE_LOCK_TIMEOUT) or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise StoreConfigurationError(
+            SQLITE_LOCK_TIMEOUT, f"{SQLITE_LOCK_TIMEOUT} is '{value}', but must be a whole number of seconds."
+        ) from None
+
+
+def originator_id_type(env: Mapping[str, str]) -> Literal["uuid", "text"]:
+    value = (env.get(ORIGINATOR_ID_TYPE) or "uuid").lower()
+    if value not in ("uuid", "text"):
+        raise StoreConfigurationError(
+            ORIGINATOR_ID_TYPE, f"{ORIGINATOR_ID_TYPE} is '{value}', but must be 'uuid' or 'text'."
+        )
+    return cast(Literal["uuid", "text"], value)
+
+
+def create_table(env: Mapping[str, str]) -> bool:
+    value = env.get(CREATE_TABLE) or "yes"
+    try:
+        return bool(strtobool(value.strip()))
+    except ValueError:
+        raise StoreConfigurationError(
+            CREATE_TABLE, f"{CREATE_TABLE} is '{value}', but must be yes or no (or true/false, on/off, 1/0)."
+        ) from None
+
+
+def check_settings(env: Mapping[str, str]) -> None:
+    """The SQLite store's own settings, checked before it opens (StoreConfigurationError)."""
+    lock_timeout(env), originator_id_type(env), create_table(env)

@@ -348,10 +348,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from contractledger.projections.view_database import view_database_for
     from contractledger.store.environment import ledger_environment
+    from contractledger.store.settings import Settings
 
     arguments = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s delivery %(levelname)s %(message)s")
-    env = ledger_environment()
+    try:
+        found = Settings.read()
+    except StoreConfigurationError as error:
+        print(f"sync-deliver: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=found.log_level, format="%(asctime)s delivery %(levelname)s %(message)s")
+    env = ledger_environment(found.environment)
     configured = peers()
     if getattr(arguments, "peer", None) is not None and arguments.peer not in configured:
         print(f"sync-deliver: there is no sync peer {arguments.peer!r} (see sync/peers/).", file=sys.stderr)

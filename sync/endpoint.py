@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
-import re
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,62 +26,31 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.exceptions import ProtocolError, SSLError
 
+from contractledger.store import settings
+from contractledger.store.settings import is_address
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync.peer import Peer
 
 log = logging.getLogger("contractledger.sync.delivery")
 
-PLAIN_HTTP_HOSTS = "CONTRACTLEDGER_SYNC_PLAIN_HTTP_HOSTS"
-CONNECT_TIMEOUT = "CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT"
-READ_TIMEOUT = "CONTRACTLEDGER_SYNC_READ_TIMEOUT"
-DEFAULT_CONNECT_TIMEOUT = "5"
-DEFAULT_READ_TIMEOUT = "10"
-LONGEST_TIMEOUT_SECONDS = 300.0
-
-_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+PLAIN_HTTP_HOSTS = settings.SYNC_PLAIN_HTTP_HOSTS.name
+CONNECT_TIMEOUT = settings.SYNC_CONNECT_TIMEOUT.name
+READ_TIMEOUT = settings.SYNC_READ_TIMEOUT.name
+_TIMEOUTS = {CONNECT_TIMEOUT: settings.SYNC_CONNECT_TIMEOUT, READ_TIMEOUT: settings.SYNC_READ_TIMEOUT}
 
 
 def plain_http_hosts(env: Mapping[str, str]) -> frozenset[str]:
-    """The hosts besides loopback that may be sent to over plain http: host
-    names or IP addresses, separated by commas (default: none)."""
-    given = env.get(PLAIN_HTTP_HOSTS, "")
-    hosts = set()
-    for entry in given.replace(",", " ").split():
-        host = entry.lower()
-        if not (_HOST_NAME.match(host) or _is_address(host)):
-            raise StoreConfigurationError(
-                PLAIN_HTTP_HOSTS,
-                f"{PLAIN_HTTP_HOSTS}={given!r} must list host names or IP addresses separated by commas "
-                f"(no scheme, port or path); {entry!r} is none.",
-            )
-        hosts.add(host)
-    return frozenset(hosts)
+    """The hosts besides loopback that may be sent to over plain http (store/settings.py)."""
+    return settings.SYNC_PLAIN_HTTP_HOSTS.value(env)
 
 
 def timeout(env: Mapping[str, str], setting: str) -> float:
     """``CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT`` (default 5 s) or ``..._READ_TIMEOUT`` (default 10 s)."""
-    given = env.get(setting, DEFAULT_CONNECT_TIMEOUT if setting == CONNECT_TIMEOUT else DEFAULT_READ_TIMEOUT)
-    try:
-        seconds = float(given)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= LONGEST_TIMEOUT_SECONDS:  # nan and inf fail too
-        raise StoreConfigurationError(
-            setting, f"{setting}={given!r} must be a number of seconds above 0 and at most {LONGEST_TIMEOUT_SECONDS:g}."
-        )
-    return seconds
+    return _TIMEOUTS[setting].value(env)
 
 
 def is_loopback(host: str) -> bool:
-    return host == "localhost" or (_is_address(host) and ipaddress.ip_address(host).is_loopback)
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    return host == "localhost" or (is_address(host) and ipaddress.ip_address(host).is_loopback)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,10 @@ from typing import Any
 
 from contractledger.domain.status import Status
 from contractledger.domain.workflow import WorkflowStep
+from contractledger.store import settings
 
-PEERS_DIRECTORY = Path(__file__).parent / "peers"
-DIRECTORY_VARIABLE = "CONTRACTLEDGER_SYNC_PEERS"
+PEERS_DIRECTORY = settings.PEERS_DIRECTORY
+DIRECTORY_VARIABLE = settings.SYNC_PEERS.name
 
 KINDS = (
     "assigned",
@@ -178,7 +179,7 @@ def load_peer(path: Path) -> Peer:
 
 def load_peers(directory: Path | None = None) -> dict[str, Peer]:
     """Every ``*.toml`` peer file of ``directory`` (default: $CONTRACTLEDGER_SYNC_PEERS, else sync/peers)."""
-    folder = Path(directory or os.environ.get(DIRECTORY_VARIABLE) or PEERS_DIRECTORY)
+    folder = Path(directory) if directory else settings.SYNC_PEERS.value(os.environ)
     if not folder.is_dir():
         raise PeerDefinitionError(f"sync peers directory {folder} does not exist.")
     peers = [load_peer(path) for path in sorted(folder.glob("*.toml"))]
