@@ -119,6 +119,8 @@ def gunicorn_arguments(env: dict[str, str]) -> list[str]:
         )
     return [
         "--no-control-socket",
+        # its hooks: a dead worker's live metrics removed (runtime/gunicorn_hooks.py)
+        "--config", "python:contractledger.runtime.gunicorn_hooks",
         "--bind", bind,
         "--workers", workers,
         "--limit-request-line", str(REQUEST_LINE_BYTES),
@@ -133,9 +135,10 @@ METRICS_PREFIX = "contractledger-metrics-"
 
 
 def make_metrics_directory() -> str:
-    """The service's shared folder for worker metrics and the processes' state,
-    named after this process; folders of services no longer running (killed
-    before they could remove their own) are removed first."""
+    """The service's shared folder for every process's metrics (prometheus_client's
+    multiprocess files) and the processes' state, named after this process;
+    folders of services no longer running (killed before they could remove
+    their own) are removed first."""
     base = tempfile.gettempdir()
     for name in os.listdir(base):
         if not name.startswith(METRICS_PREFIX):
@@ -144,6 +147,14 @@ def make_metrics_directory() -> str:
         if owner.isdigit() and not _alive(int(owner)):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
+
+
+def clear_metrics(directory: str) -> None:
+    """An earlier run's metrics files, removed from a folder the operator named:
+    prometheus_client would add their counts to this run's."""
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
 
 
 def _alive(pid: int) -> bool:
@@ -229,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     own_metrics = env.get("CONTRACTLEDGER_METRICS_DIR") is None
     metrics = make_metrics_directory() if own_metrics else env["CONTRACTLEDGER_METRICS_DIR"]
-    env = {**env, "CONTRACTLEDGER_METRICS_DIR": metrics}
+    if not own_metrics:
+        clear_metrics(metrics)
+    # every child counts in prometheus_client's multiprocess mode, in the one folder
+    env = {**env, "CONTRACTLEDGER_METRICS_DIR": metrics, "PROMETHEUS_MULTIPROC_DIR": metrics}
     try:
         return Supervisor(children([*arguments, *extra]), env, metrics).run()
     finally:

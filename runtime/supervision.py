@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from prometheus_client.multiprocess import mark_process_dead
+
 STATE_FILE = "processes.json"
 FIRST_BACKOFF_SECONDS = 0.5
 LONGEST_BACKOFF_SECONDS = 10.0
@@ -142,6 +144,7 @@ class Supervisor:
         for child in self.children:
             if child.process is not None and child.process.poll() is not None:
                 returncode = child.process.returncode
+                mark_process_dead(child.process.pid, self.state_directory)  # its live gauges; its counts stay
                 child.process = None
                 child.last_exit = describe_exit(returncode)
                 if now - child.started_at >= STEADY_SECONDS:

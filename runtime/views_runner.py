@@ -13,6 +13,7 @@ import time
 
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
+from contractledger.projections import runner_metrics
 from contractledger.projections.runner import UndecodableEvent
 from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent
@@ -47,6 +48,7 @@ def main() -> int:
             print(f"contractledger views: {error}", file=sys.stderr)
             return 2
     outage.over()
+    runner_metrics.start_counting(view.name for view in VIEWS)
     started = time.monotonic()
     log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
     try:

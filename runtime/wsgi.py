@@ -39,7 +39,8 @@ def config_from_environment() -> AppConfig:
         tokens=tokens,
         responses=responses,
         clock=clock,
-        metrics=Metrics(metrics_directory),
+        # prometheus_client chose multiprocess mode when it was imported, from this variable (set by serve)
+        metrics=Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None),
         wait_bound=settings.wait_bound(env),
         ready_max_lag=settings.ready_max_lag(env),
         views_kept=VIEWS,
