@@ -1,5 +1,5 @@
 """gunicorn's configuration module (``--config python:contractledger.runtime.gunicorn_hooks``),
-which serve passes: its server hooks.
+which serve passes: its log in the service's one format, and its server hooks.
 
 A worker that ends (killed, timed out, recycled) leaves its metrics files in
 the multiprocess folder: its counts must stay there (totals never go
@@ -12,6 +12,10 @@ import os
 from typing import Any
 
 from prometheus_client.multiprocess import mark_process_dead
+
+from contractledger.runtime.log_lines import gunicorn_logconfig
+
+logconfig_dict = gunicorn_logconfig("http")
 
 
 def child_exit(server: Any, worker: Any) -> None:

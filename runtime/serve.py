@@ -22,6 +22,7 @@ stops the service here).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -33,7 +34,7 @@ from eventsourcing.utils import Environment
 
 from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.ledger import LEDGER_NAME
-from contractledger.runtime import settings
+from contractledger.runtime import log_lines, settings
 from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.availability import is_unavailable
@@ -42,6 +43,7 @@ from contractledger.sync import delivery
 from contractledger.sync.peer import PeerDefinitionError
 
 
+log = logging.getLogger("contractledger.serve")
 STORE_WAIT_SECONDS = 10.0
 
 
@@ -64,7 +66,7 @@ def check_store(env: dict[str, str], wait: float = STORE_WAIT_SECONDS) -> None:
                     raise
                 raise StoreUnavailable("PERSISTENCE_MODULE", f"The store did not answer within {wait:g} s: {_first_line(error)}.") from None
             if not said:
-                print(f"contractledger: waiting up to {wait:g} s for the store ({_first_line(error)})", file=sys.stderr)
+                log.warning("contractledger: waiting up to %g s for the store (%s)", wait, _first_line(error))
                 said = True
             time.sleep(0.5)
 
@@ -175,7 +177,7 @@ def children(arguments: list[str]) -> list[ChildSpec]:
         # SIGQUIT, would answer those with its own HTML 500 page)
         ChildSpec("gunicorn", "http", [sys.executable, "-m", "gunicorn", *arguments]),
         # pushes the sync peers' feeds to their endpoints (sync/delivery.py)
-        ChildSpec("the sync delivery worker", "delivery_worker", [sys.executable, "-m", "contractledger.sync.delivery", "run"]),
+        ChildSpec("the sync delivery worker", "delivery_worker", [sys.executable, "-m", "contractledger.runtime.delivery_worker"]),
     ]
 
 
@@ -231,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_business_time_zone(env)
         refuse_retired_settings(env)
-        settings.wait_bound(env), settings.ready_max_lag(env)
+        settings.wait_bound(env), settings.ready_max_lag(env), settings.log_format(env)
+        # every process writes the one format; the children's standard error is a pipe to this one,
+        # so whether it is a terminal is decided here
+        env = {**env, settings.LOG_FORMAT: log_lines.chosen_format(env, sys.stderr)}
+        log_lines.configure("supervisor", env)
         delivery.check_configuration(env)
         check_store(env)
         arguments = gunicorn_arguments(env)

@@ -33,3 +33,16 @@ def ready_max_lag(env: Mapping[str, str]) -> int:
     if not given.isdigit() or not given.isascii():
         raise StoreConfigurationError(READY_MAX_LAG, f"{READY_MAX_LAG}={given!r} must be a whole number of events, 0 or more.")
     return int(given)
+
+
+LOG_FORMAT = "CONTRACTLEDGER_LOG_FORMAT"
+
+
+def log_format(env: Mapping[str, str]) -> str | None:
+    """How every process writes its log: "json" or "text" (None, unset: text on a terminal, JSON otherwise)."""
+    given = env.get(LOG_FORMAT, "").strip()
+    if not given:
+        return None
+    if given not in ("json", "text"):
+        raise StoreConfigurationError(LOG_FORMAT, f"{LOG_FORMAT}={given!r} must be json or text (or unset: text on a terminal).")
+    return given

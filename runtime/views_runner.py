@@ -18,6 +18,7 @@ from contractledger.projections.runner import UndecodableEvent
 from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent
 from contractledger.projections.view_database import view_database_for
+from contractledger.runtime import log_lines
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.availability import StoreOutage
 from contractledger.store.environment import ledger_environment
@@ -27,7 +28,7 @@ log = logging.getLogger("contractledger.views")
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s views %(levelname)s %(message)s")
+    log_lines.configure("views_runner")
     env = ledger_environment()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -45,7 +46,7 @@ def main() -> int:
             if stop.wait(outage.wait(error)):
                 return 0
         except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
-            print(f"contractledger views: {error}", file=sys.stderr)
+            log.error("contractledger views: %s", error)
             return 2
     outage.over()
     runner_metrics.start_counting(view.name for view in VIEWS)
@@ -54,7 +55,7 @@ def main() -> int:
     try:
         run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
     except (UnhandledEvent, UndecodableEvent) as error:
-        print(f"contractledger views: {error}", file=sys.stderr)
+        log.error("contractledger views: %s", error)
         return 3
     finally:
         log.info("views runner stopped after %.0f s", time.monotonic() - started)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
 
 from contractledger.domain.clock import SystemClock
@@ -15,9 +14,10 @@ from contractledger.http.config import AppConfig
 from contractledger.http.idempotency import IdempotentResponses
 from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
+from contractledger.http.request_log import current_request_id
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
-from contractledger.runtime import settings
+from contractledger.runtime import log_lines, settings
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.runtime.supervision import read_state
 from contractledger.store.environment import ledger_environment
@@ -49,17 +49,11 @@ def config_from_environment() -> AppConfig:
 
 
 def get_app() -> Any:
-    requests = logging.getLogger("contractledger.http.requests")
-    if not requests.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        requests.addHandler(handler)
-        requests.setLevel(logging.INFO)
-        requests.propagate = False
-    logging.basicConfig(level=os.environ.get("CONTRACTLEDGER_LOG_LEVEL", "INFO"))
+    # the service's one log format (gunicorn's own lines included: runtime/gunicorn_hooks.py),
+    # each line written while answering a request carrying its id
+    log_lines.configure("http", request_id=current_request_id)
     # No format of the served process shows a line's thread or multiprocessing
     # name: not looking them up makes each log record (one per request) cheaper.
-    # Its process id stays: gunicorn's own lines show it ("[%(process)d]").
     logging.logThreads = logging.logMultiprocessing = False
     # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
     return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment())).first_try()

@@ -134,6 +134,7 @@ class PeerDelivery:
                 queued.append((position, delivery_id, contract_id, body, 1, now, now + delay, error))
                 waiting.add(contract_id)
         state.take(self.database, self.peer.name, queued, rows[-1][0])
+        log.info("%s: delivered %d of %d new item(s), up to position %d", self.peer.name, len(rows) - len(queued), len(rows), rows[-1][0])
         return True
 
     def _post(self, delivery_id: str, body: bytes, now: float) -> tuple[int, str | None]:
@@ -166,6 +167,7 @@ class PeerDelivery:
         status, error = self._post(item.item_id, item.body.encode(), now)
         if error is None:
             state.delivered(self.database, item)
+            log.info("%s: delivered item %s at attempt %d", self.peer.name, item.item_id, item.attempts + 1)
             return True
         if status == 410:
             self._pause(item.position, now)

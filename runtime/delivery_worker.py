@@ -1,0 +1,19 @@
+"""The delivery worker's process as serve runs it (``python -m
+contractledger.runtime.delivery_worker``): the service's log format, then
+push delivery until SIGTERM (``sync.delivery``'s ``run``)."""
+
+from __future__ import annotations
+
+import sys
+
+from contractledger.runtime import log_lines
+from contractledger.sync import delivery
+
+
+def main() -> int:
+    log_lines.configure("delivery_worker")
+    return delivery.main(["run"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
