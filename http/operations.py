@@ -14,6 +14,7 @@ import falcon
 from contractledger.domain.actor import Role
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
+from contractledger.http.metrics import CONTENT_TYPE
 from contractledger.http.problems import Problem
 from contractledger.http.routing import Handler, Operation
 from contractledger.projections.waiting import applied_positions
@@ -106,7 +107,9 @@ class Metrics(Handler):
     operation = Operation(
         method="GET",
         operation_id="metrics",
-        summary="Requests by route and status, latency histogram and view lag, in Prometheus text format. "
+        summary="Requests by route and status, latency histogram, view lag, events applied per view, delivery "
+        "attempts and failures per peer, dead letters, process restarts, build and process metrics, in Prometheus "
+        "text format. "
         "Operators only (scrape with an operator's token).",
         tag="operations",
         answer={"type": "string"},
@@ -125,6 +128,6 @@ class Metrics(Handler):
                 "Only an operator reads the service's metrics; scrape /metrics with an operator's token.",
             )
         _, lag = view_lag(self.config)
-        resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        resp.content_type = CONTENT_TYPE
         processes = self.config.processes()
         resp.text = self.config.metrics.exposition(lag, backlog(self.config.views), processes)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle
+from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER
 from contractledger.domain.contract import Contract
 from contractledger.domain.status import TERMINAL, Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
-from contractledger.projections import positions
+from contractledger.projections import positions, runner_metrics
 from contractledger.projections.decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
@@ -242,6 +242,7 @@ class ViewRunner:
         context = self.database.transaction() if pipeline is None else pipeline.batch()
         with context as tx:
             moved = []
+            counted = []
             for view in self.views:
                 applied = self.applied[view.name]
                 if applied >= last:
@@ -254,12 +255,14 @@ class ViewRunner:
                 seconds, count = self.work[view.name]
                 self.work[view.name] = (seconds + time.perf_counter() - started, count + len(todo))
                 moved.append((view.name, view.generation, last))
+                counted.append((view.name, len(todo)))
             positions.record_positions(tx, moved)  # in the same transaction as the rows
             self.database.announce_change(tx)
 
         def committed() -> None:
             for view in self.views:
                 self.applied[view.name] = max(self.applied[view.name], last)
+            runner_metrics.count_batch(counted)
             if self.on_batch is not None:
                 self.on_batch(len(notifications), last)
 

@@ -39,6 +39,10 @@ def live_generations(database: ViewDatabase, view_classes: Sequence[type[View]])
         return found
 
 
+def _logged(events: int, last: int) -> None:
+    log.info("applied a batch of %d event(s), up to position %d", events, last)
+
+
 def run_views(
     recorder: Any,
     mapper: Any,
@@ -71,7 +75,7 @@ def _run_once(
 ) -> None:
     bound = live_generations(database, view_classes)
     views = [view_class(bound[view_class.name]) for view_class in view_classes]
-    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size)
+    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size, on_batch=_logged)
     try:
         runner.acquire()
     except ViewRunnerAlreadyRunning as busy:

@@ -22,6 +22,7 @@ stops the service here).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -32,7 +33,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from contractledger.domain.ledger import LEDGER_NAME
-from contractledger.runtime.settings import Settings, checked_settings
+from contractledger.runtime import log_lines
+from contractledger.runtime.settings import LOG_FORMAT, Settings, checked_settings
 from contractledger.runtime.supervision import ChildSpec, Supervisor
 from contractledger.store.environment import check_persistence_module, ledger_environment
 from contractledger.store.settings import METRICS_DIR
@@ -41,6 +43,7 @@ from contractledger.store.errors import StoreConfigurationError, StoreUnavailabl
 from contractledger.sync.peer import PeerDefinitionError
 
 
+log = logging.getLogger("contractledger.serve")
 STORE_WAIT_SECONDS = 10.0
 
 
@@ -63,7 +66,7 @@ def check_store(env: dict[str, str], wait: float = STORE_WAIT_SECONDS) -> None:
                     raise
                 raise StoreUnavailable("PERSISTENCE_MODULE", f"The store did not answer within {wait:g} s: {_first_line(error)}.") from None
             if not said:
-                print(f"contractledger: waiting up to {wait:g} s for the store ({_first_line(error)})", file=sys.stderr)
+                log.warning("contractledger: waiting up to %g s for the store (%s)", wait, _first_line(error))
                 said = True
             time.sleep(0.5)
 
@@ -92,6 +95,8 @@ REQUEST_HEADER_FIELD_BYTES = 8190
 def gunicorn_arguments(found: Settings) -> list[str]:
     return [
         "--no-control-socket",
+        # its hooks: a dead worker's live metrics removed (runtime/gunicorn_hooks.py)
+        "--config", "python:contractledger.runtime.gunicorn_hooks",
         "--bind", found.bind,
         "--workers", str(found.workers),
         "--limit-request-line", str(REQUEST_LINE_BYTES),
@@ -106,9 +111,10 @@ METRICS_PREFIX = "contractledger-metrics-"
 
 
 def make_metrics_directory() -> str:
-    """The service's shared folder for worker metrics and the processes' state,
-    named after this process; folders of services no longer running (killed
-    before they could remove their own) are removed first."""
+    """The service's shared folder for every process's metrics (prometheus_client's
+    multiprocess files) and the processes' state, named after this process;
+    folders of services no longer running (killed before they could remove
+    their own) are removed first."""
     base = tempfile.gettempdir()
     for name in os.listdir(base):
         if not name.startswith(METRICS_PREFIX):
@@ -117,6 +123,14 @@ def make_metrics_directory() -> str:
         if owner.isdigit() and not _alive(int(owner)):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
+
+
+def clear_metrics(directory: str) -> None:
+    """An earlier run's metrics files, removed from a folder the operator named:
+    prometheus_client would add their counts to this run's."""
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
 
 
 def _alive(pid: int) -> bool:
@@ -137,7 +151,7 @@ def children(arguments: list[str]) -> list[ChildSpec]:
         # SIGQUIT, would answer those with its own HTML 500 page)
         ChildSpec("gunicorn", "http", [sys.executable, "-m", "gunicorn", *arguments]),
         # pushes the sync peers' feeds to their endpoints (sync/delivery.py)
-        ChildSpec("the sync delivery worker", "delivery_worker", [sys.executable, "-m", "contractledger.sync.delivery", "run"]),
+        ChildSpec("the sync delivery worker", "delivery_worker", [sys.executable, "-m", "contractledger.runtime.delivery_worker"]),
     ]
 
 
@@ -191,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     extra = _gunicorn_options(list(argv or []))
     try:
         found = checked_settings()
-        env = ledger_environment(found.environment)
+        # every process writes the one format; the children's standard error is a pipe to this one,
+        # so whether it is a terminal is decided here
+        env = {**ledger_environment(found.environment), LOG_FORMAT: log_lines.chosen_format(found.environment, sys.stderr)}
+        log_lines.configure("supervisor", env, level=found.log_level)
         check_store(env)
         arguments = gunicorn_arguments(found)
     except (StoreConfigurationError, PeerDefinitionError) as error:
@@ -199,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     own_metrics = found.metrics_dir is None
     metrics = make_metrics_directory() if own_metrics else str(found.metrics_dir)
-    env = {**env, METRICS_DIR.name: metrics}
+    if not own_metrics:
+        clear_metrics(metrics)
+    # every child counts in prometheus_client's multiprocess mode, in the one folder
+    env = {**env, METRICS_DIR.name: metrics, "PROMETHEUS_MULTIPROC_DIR": metrics}
     try:
         return Supervisor(children([*arguments, *extra]), env, metrics).run()
     finally:

@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.settings import LONGEST_WAIT_SECONDS, READY_MAX_LAG as _READY_MAX_LAG
 from contractledger.store.settings import WAIT_BOUND as _WAIT_BOUND
+from contractledger.store.settings import LOG_FORMAT as _LOG_FORMAT
 from contractledger.store.settings import Settings
 
 WAIT_BOUND = _WAIT_BOUND.name
 READY_MAX_LAG = _READY_MAX_LAG.name
-__all__ = ["LONGEST_WAIT_SECONDS", "READY_MAX_LAG", "WAIT_BOUND", "Settings", "checked_settings", "wait_bound",
-           "ready_max_lag"]
+__all__ = ["LOG_FORMAT", "LONGEST_WAIT_SECONDS", "READY_MAX_LAG", "WAIT_BOUND", "Settings", "checked_settings", "wait_bound",
+           "ready_max_lag", "log_format"]
 
 RETIRED_SETTINGS = {
     "CONTRACTLEDGER_SYNC_OPERATORS": "CONTRACTLEDGER_SYNC_OPERATORS is no longer read: operators now have tokens of their "
@@ -48,3 +49,11 @@ def wait_bound(env: Mapping[str, str]) -> float:
 def ready_max_lag(env: Mapping[str, str]) -> int:
     """How many events a view may be behind while /ready still says ready (default 100)."""
     return _READY_MAX_LAG.value(env)
+
+
+LOG_FORMAT = _LOG_FORMAT.name
+
+
+def log_format(env: Mapping[str, str]) -> str | None:
+    """How every process writes its log: "json" or "text" (None, unset: text on a terminal, JSON otherwise)."""
+    return _LOG_FORMAT.value(env)

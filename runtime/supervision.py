@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -31,6 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from prometheus_client.multiprocess import mark_process_dead
+
+log = logging.getLogger("contractledger.supervision")
 STATE_FILE = "processes.json"
 FIRST_BACKOFF_SECONDS = 0.5
 LONGEST_BACKOFF_SECONDS = 10.0
@@ -84,6 +88,18 @@ def _death_signal_setter(signum: int) -> Callable[[], None] | None:
     return set_death_signal
 
 
+def _message_of(line: str) -> str:
+    """What a child's log line says: its message when it is one of our JSON lines."""
+    if line.startswith("{"):
+        try:
+            said = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(said, dict) and isinstance(said.get("message"), str):
+            return said["message"]
+    return line
+
+
 def describe_exit(returncode: int) -> str:
     if returncode < 0:
         try:
@@ -120,6 +136,7 @@ class Supervisor:
         for child in self.children:
             self._start(child)
         self._write_state()
+        log.info("started %s", ", ".join(f"{c.spec.name} (pid {c.process.pid})" for c in self.children if c.process))
         gave_up: Child | None = None
         while not self._asked_to_stop and gave_up is None:
             time.sleep(0.1)
@@ -129,6 +146,7 @@ class Supervisor:
         if gave_up is not None:
             last = f": {gave_up.last_words[-1]}" if gave_up.last_words else ""
             self._say(
+                logging.ERROR,
                 f"contractledger: {gave_up.spec.name} failed {len(gave_up.failures)} times within "
                 f"{FAILURE_WINDOW_SECONDS:g} s ({gave_up.last_exit}{last}); stopped the service."
             )
@@ -142,6 +160,7 @@ class Supervisor:
         for child in self.children:
             if child.process is not None and child.process.poll() is not None:
                 returncode = child.process.returncode
+                mark_process_dead(child.process.pid, self.state_directory)  # its live gauges; its counts stay
                 child.process = None
                 child.last_exit = describe_exit(returncode)
                 if now - child.started_at >= STEADY_SECONDS:
@@ -154,6 +173,7 @@ class Supervisor:
                 delay = min(LONGEST_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (len(child.failures) - 1))
                 child.restart_at = now + delay
                 self._say(
+                    logging.WARNING,
                     f"contractledger: {child.spec.name} stopped ({child.last_exit}); "
                     f"restarting it in {delay:g} s (restart {child.restarts + 1})."
                 )
@@ -183,7 +203,7 @@ class Supervisor:
         for raw in process.stderr:
             line = raw.decode(errors="replace").rstrip("\n")
             if line.strip():
-                child.last_words.append(line.strip())
+                child.last_words.append(_message_of(line.strip()))
             with self._err_lock:
                 self.err.write(line + "\n")
                 self.err.flush()
@@ -203,10 +223,10 @@ class Supervisor:
                 child.process.kill()
                 child.process.wait()
 
-    def _say(self, sentence: str) -> None:
+    def _say(self, level: int, sentence: str) -> None:
+        """One line of the supervisor's own, in the service's log format (serve configures it)."""
         with self._err_lock:
-            self.err.write(sentence + "\n")
-            self.err.flush()
+            log.log(level, sentence)
 
     # -- what /ready and /metrics read ---------------------------------------------------
 

@@ -13,10 +13,12 @@ import time
 
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
+from contractledger.projections import runner_metrics
 from contractledger.projections.runner import UndecodableEvent
 from contractledger.projections.service import run_views
 from contractledger.projections.view import UnhandledEvent
 from contractledger.projections.view_database import view_database_for
+from contractledger.runtime import log_lines
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.availability import StoreOutage
 from contractledger.store.environment import ledger_environment
@@ -32,7 +34,7 @@ def main() -> int:
     except StoreConfigurationError as error:
         print(f"contractledger views: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=found.log_level, format="%(asctime)s views %(levelname)s %(message)s")
+    log_lines.configure("views_runner", found.environment, level=found.log_level)
     env = ledger_environment(found.environment)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -50,15 +52,16 @@ def main() -> int:
             if stop.wait(outage.wait(error)):
                 return 0
         except (StoreConfigurationError, UnknownBusinessTimeZone) as error:
-            print(f"contractledger views: {error}", file=sys.stderr)
+            log.error("contractledger views: %s", error)
             return 2
     outage.over()
+    runner_metrics.start_counting(view.name for view in VIEWS)
     started = time.monotonic()
     log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
     try:
         run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
     except (UnhandledEvent, UndecodableEvent) as error:
-        print(f"contractledger views: {error}", file=sys.stderr)
+        log.error("contractledger views: %s", error)
         return 3
     finally:
         log.info("views runner stopped after %.0f s", time.monotonic() - started)

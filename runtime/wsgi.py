@@ -4,7 +4,7 @@ the app's parts made from the environment's settings."""
 from __future__ import annotations
 
 import logging
-import sys
+import os
 from typing import Any
 
 from contractledger.domain.clock import SystemClock
@@ -14,8 +14,10 @@ from contractledger.http.config import AppConfig
 from contractledger.http.idempotency import IdempotentResponses
 from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
+from contractledger.http.request_log import current_request_id
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
+from contractledger.runtime import log_lines
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.runtime.supervision import read_state
 from contractledger.store.environment import ledger_environment
@@ -39,7 +41,8 @@ def config_from_environment(found: Settings | None = None) -> AppConfig:
         tokens=tokens,
         responses=responses,
         clock=clock,
-        metrics=Metrics(metrics_directory),
+        # prometheus_client chose multiprocess mode when it was imported, from this variable (set by serve)
+        metrics=Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None),
         wait_bound=found.wait_bound,
         ready_max_lag=found.ready_max_lag,
         views_kept=VIEWS,
@@ -49,17 +52,11 @@ def config_from_environment(found: Settings | None = None) -> AppConfig:
 
 def get_app() -> Any:
     found = Settings.read()  # serve checked them before it started gunicorn: this reads the same
-    requests = logging.getLogger("contractledger.http.requests")
-    if not requests.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        requests.addHandler(handler)
-        requests.setLevel(logging.INFO)
-        requests.propagate = False
-    logging.basicConfig(level=found.log_level)
+    # the service's one log format (gunicorn's own lines included: runtime/gunicorn_hooks.py),
+    # each line written while answering a request carrying its id
+    log_lines.configure("http", found.environment, request_id=current_request_id, level=found.log_level)
     # No format of the served process shows a line's thread or multiprocessing
     # name: not looking them up makes each log record (one per request) cheaper.
-    # Its process id stays: gunicorn's own lines show it ("[%(process)d]").
     logging.logThreads = logging.logMultiprocessing = False
     # a worker booting while the database restarts serves 503 until it answers, instead of failing to boot
     return BootWhenTheStoreAnswers(lambda: create_app(config_from_environment(found))).first_try()

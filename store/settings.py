@@ -41,6 +41,7 @@ PEERS_DIRECTORY = Path(__file__).resolve().parent.parent / "sync" / "peers"
 LONGEST_WAIT_SECONDS = 60.0
 LONGEST_TIMEOUT_SECONDS = 300.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
 # the name eventsourcing gives the ledger's application: a POSTGRES_* key may also be spelt with it as prefix
 APPLICATION_NAME = LEDGER_NAME
 
@@ -136,6 +137,15 @@ def _log_level(name: str, given: str | None) -> str:
     return level
 
 
+def _log_format(name: str, given: str | None) -> str | None:
+    chosen = (given or "").strip()
+    if not chosen:
+        return None
+    if chosen not in LOG_FORMATS:
+        raise _refuse(name, f"{name}={given!r} must be json or text (or unset: text on a terminal).")
+    return chosen
+
+
 def _folder(name: str, given: str | None) -> Path | None:
     if given is None or not given:
         return None
@@ -193,6 +203,9 @@ READY_MAX_LAG = Setting(
     "`/ready` answers 503 when a view is more events than this behind the ledger", whole_number(100, 0, "events"))
 LOG_LEVEL = Setting(
     "CONTRACTLEDGER_LOG_LEVEL", " / ".join(LOG_LEVELS), "`INFO`", "the least severe log line written", _log_level)
+LOG_FORMAT = Setting(
+    "CONTRACTLEDGER_LOG_FORMAT", "`json` / `text`", "text on a terminal, JSON otherwise",
+    "how every process of `serve` writes its log lines", _log_format)
 METRICS_DIR = Setting(
     "CONTRACTLEDGER_METRICS_DIR", "folder", "a new temporary folder per `serve`",
     "where the processes of one `serve` keep their metrics and state for `/metrics` and `/ready`", _folder)
@@ -254,7 +267,7 @@ POSTGRES_SETTINGS = (
 
 DECLARED: tuple[Setting, ...] = (
     PERSISTENCE_MODULE, SQLITE_DBNAME, *STORE_SETTINGS, *POSTGRES_SETTINGS, BIND, WORKERS, BUSINESS_TIME_ZONE, WAIT_BOUND,
-    READY_MAX_LAG, LOG_LEVEL, METRICS_DIR, TAMPER_EVIDENCE, SYNC_PEERS, SYNC_ENDPOINT, SYNC_CA_BUNDLE, SYNC_SECRETS,
+    READY_MAX_LAG, LOG_LEVEL, LOG_FORMAT, METRICS_DIR, TAMPER_EVIDENCE, SYNC_PEERS, SYNC_ENDPOINT, SYNC_CA_BUNDLE, SYNC_SECRETS,
     SYNC_PLAIN_HTTP_HOSTS, SYNC_CONNECT_TIMEOUT, SYNC_READ_TIMEOUT,
 )
 
@@ -272,6 +285,7 @@ class Settings:
     wait_bound: float
     ready_max_lag: int
     log_level: str
+    log_format: str | None
     metrics_dir: Path | None
     tamper_evidence: bool
     sync_peers: Path
@@ -308,6 +322,7 @@ class Settings:
             wait_bound=WAIT_BOUND.value(env),
             ready_max_lag=READY_MAX_LAG.value(env),
             log_level=LOG_LEVEL.value(env),
+            log_format=LOG_FORMAT.value(env),
             metrics_dir=METRICS_DIR.value(env),
             tamper_evidence=TAMPER_EVIDENCE.value(env),
             sync_peers=SYNC_PEERS.value(env),

@@ -54,7 +54,7 @@ from contractledger.projections.view_database import PostgresViewDatabase, ViewD
 from contractledger.store.availability import StoreOutage, is_unavailable
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync import delivery_state as state
-from contractledger.sync import endpoint, feed
+from contractledger.sync import delivery_metrics, endpoint, feed
 from contractledger.sync.cloudevents import MEDIA_TYPE
 from contractledger.sync.peer import Peer, peers
 from contractledger.sync.signing import NotASecret, key_of, signature_header
@@ -134,6 +134,7 @@ class PeerDelivery:
                 queued.append((position, delivery_id, contract_id, body, 1, now, now + delay, error))
                 waiting.add(contract_id)
         state.take(self.database, self.peer.name, queued, rows[-1][0])
+        log.info("%s: delivered %d of %d new item(s), up to position %d", self.peer.name, len(rows) - len(queued), len(rows), rows[-1][0])
         return True
 
     def _post(self, delivery_id: str, body: bytes, now: float) -> tuple[int, str | None]:
@@ -145,11 +146,16 @@ class PeerDelivery:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(self.secrets, delivery_id, timestamp, body),
         }
+        delivery_metrics.ATTEMPTS.labels(peer=self.peer.name).inc()
         try:
             status = self.endpoint.post(body, headers)
         except (OSError, urllib3.exceptions.HTTPError) as failure:
+            delivery_metrics.FAILURES.labels(peer=self.peer.name).inc()
             return 0, f"{type(failure).__name__}: {failure}"
-        return status, None if 200 <= status < 300 else f"HTTP {status}"
+        if 200 <= status < 300:
+            return status, None
+        delivery_metrics.FAILURES.labels(peer=self.peer.name).inc()
+        return status, f"HTTP {status}"
 
     def _pause(self, position: int, now: float) -> None:
         state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {position}", _iso(now))
@@ -161,6 +167,7 @@ class PeerDelivery:
         status, error = self._post(item.item_id, item.body.encode(), now)
         if error is None:
             state.delivered(self.database, item)
+            log.info("%s: delivered item %s at attempt %d", self.peer.name, item.item_id, item.attempts + 1)
             return True
         if status == 410:
             self._pause(item.position, now)
@@ -168,6 +175,7 @@ class PeerDelivery:
         first = item.first_attempt_at if item.first_attempt_at is not None else now
         if now - first >= self.peer.delivery.give_up_after_seconds:
             state.give_up(self.database, item, error, _iso(now))
+            delivery_metrics.DEAD_LETTERS.labels(peer=self.peer.name).inc()
             log.warning("%s: gave up on item %s after %d attempts (%s)", self.peer.name, item.item_id, item.attempts + 1, error)
             return True
         delay = backoff(item.attempts + 1, self.peer.delivery.first_retry_seconds, self.peer.delivery.longest_retry_seconds, self.draw)
@@ -202,6 +210,7 @@ def run(
                 raise
             stop.wait(outage.wait(error))
     outage.over()
+    delivery_metrics.start_counting(peer.name for peer in chosen)
     failures: list[BaseException] = []
 
     def follow(peer: Peer) -> None:

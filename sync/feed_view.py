@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
-from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.command_record import CommandRecord

@@ -176,7 +176,7 @@ class Server:
             command = _command_line(pid)
             if "contractledger.runtime.views_runner" in command:
                 found["views_runner"] = pid
-            elif "contractledger.sync.delivery" in command:
+            elif "contractledger.runtime.delivery_worker" in command:
                 found["delivery_worker"] = pid
             elif "gunicorn" in command:
                 found["gunicorn"] = pid

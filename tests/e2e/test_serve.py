@@ -95,6 +95,7 @@ def test_a_schema_holding_a_second_ledger_table_stops_the_service_naming_both(tm
         ({"CONTRACTLEDGER_WAIT_BOUND": "-1"}, "CONTRACTLEDGER_WAIT_BOUND"),
         ({"CONTRACTLEDGER_READY_MAX_LAG": "lots"}, "CONTRACTLEDGER_READY_MAX_LAG"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "Mars/Olympus_Mons"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
+        ({"CONTRACTLEDGER_LOG_FORMAT": "xml"}, "CONTRACTLEDGER_LOG_FORMAT"),
         ({"CONTRACTLEDGER_BUSINESS_TIME_ZONE": "../../etc/passwd"}, "CONTRACTLEDGER_BUSINESS_TIME_ZONE"),
         # push delivery: a pushed peer's endpoint is refused before anything starts, not at its first delivery
         (

@@ -12,6 +12,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -35,8 +36,14 @@ def test_metrics_are_read_by_operators_only(api: Api) -> None:
         assert "contractledger_http" not in refused.text
     read = api.client.simulate_get("/metrics", headers=api.as_(w.operator))
     assert read.status_code == 200 and read.headers["Content-Type"].startswith("text/plain")
-    assert 'route="/contracts/{contract_id:uuid}/debts",method="POST",status="201"} 1' in read.text
-    assert 'route="/metrics",method="GET",status="403"} 5' in read.text
+    requests = {
+        (sample.labels["route"], sample.labels["method"], sample.labels["status"]): sample.value
+        for family in text_string_to_metric_families(read.text)
+        for sample in family.samples
+        if sample.name == "contractledger_http_requests_total"
+    }
+    assert requests[("/contracts/{contract_id:uuid}/debts", "POST", "201")] == 1
+    assert requests[("/metrics", "GET", "403")] == 5
 
 
 def test_operators_read_no_contract_data(api: Api) -> None:

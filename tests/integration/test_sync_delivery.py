@@ -29,6 +29,7 @@ import trustme
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -38,6 +39,7 @@ from views_scenario import ContractingWorld, project  # noqa: E402
 from contractledger.domain.clock import SettableClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.projections.view_database import view_database_for  # noqa: E402
+from contractledger.sync import delivery_metrics  # noqa: E402
 from contractledger.sync import delivery_state as state  # noqa: E402
 from contractledger.sync.delivery import PeerDelivery, backoff, main  # noqa: E402
 from contractledger.sync.peer import Delivery, peers  # noqa: E402
@@ -196,6 +198,18 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def delivery_counts(peer: str) -> tuple[float, float, float]:
+    """The delivery worker's attempts, failures and dead letters for ``peer`` so far, as a scrape reads them."""
+    registry = CollectorRegistry()
+    for counter in (delivery_metrics.ATTEMPTS, delivery_metrics.FAILURES, delivery_metrics.DEAD_LETTERS):
+        registry.register(counter)
+    return tuple(  # type: ignore[return-value]
+        registry.get_sample_value(f"{name}_total", {"peer": peer}) or 0.0
+        for name in ("contractledger_sync_delivery_attempts", "contractledger_sync_delivery_failures",
+                     "contractledger_sync_dead_letters")
+    )
 
 
 class Ground:
@@ -413,12 +427,15 @@ def test_an_item_given_up_on_is_a_dead_letter_an_operator_replays(
 ) -> None:
     ground.world.assign()
     receiver.plan = [500] * 30
+    before = delivery_counts("manage")
     ground.drain()
     for _ in range(12):  # retries until the give-up time has passed
         ground.now += 10
         ground.drain()
     letters = state.dead_letters(ground.views, "manage")
     assert len(letters) == 1 and letters[0]["last_error"] == "HTTP 500"
+    attempts, failures, dead = (after - earlier for after, earlier in zip(delivery_counts("manage"), before))
+    assert attempts == failures == len(receiver.received) > 1 and dead == 1  # what /metrics counts for the delivery worker
     assert state.backlog(ground.views)["manage"] == (0, 1)  # what /metrics reports as sync backlog
     receiver.plan = []
     ground.drain()

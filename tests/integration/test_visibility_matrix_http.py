@@ -482,7 +482,7 @@ def matrix(s: Scene) -> list[Row]:
             refused=not_auditor_party_export, params={"format": "jsonl"}),
 
         # -- operating (SPEC 1): /metrics for operators only; readiness for every principal; no ledger data in either
-        Row("metrics", "/metrics", text('route="/contracts",method="GET"'), frozenset({"operator"}),
+        Row("metrics", "/metrics", text('method="GET",route="/contracts"'), frozenset({"operator"}),
             refused=refusing("metrics.operators_only", WITH_A_TOKEN - {"operator"})),
         Row("ready", "/ready", fields(store="reachable"), WITH_A_TOKEN),
         Row("health", "/health", text("ok"), frozenset(VIEWERS), public=True),

@@ -82,6 +82,16 @@ def test_a_child_failing_again_and_again_stops_the_service_with_one_sentence_nam
     assert state["http"]["running"] is False  # the others were stopped too
 
 
+def test_what_a_child_last_said_in_a_json_log_line_is_named_by_its_message(tmp_path: Path) -> None:
+    line = json.dumps({"level": "ERROR", "role": "delivery_worker", "message": "cannot reach the widget store"})
+    always_fails = python(f"import sys; print({line!r}, file=sys.stderr); sys.exit(3)")
+    process = supervise(tmp_path, ("the sync delivery worker", "delivery_worker", always_fails))
+    _, err = process.communicate(timeout=60)
+    last = err.strip().splitlines()[-1]
+    assert process.returncode == 1
+    assert last.endswith("(exit status 3: cannot reach the widget store); stopped the service."), last
+
+
 def test_killing_the_supervisor_ends_its_children(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     child = python(f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(60)")
