@@ -484,8 +484,9 @@ def _read_versioned(
     if not viewer.sees_every_contract:
         if viewer.party_id is None:
             return []
-        where.append(on_chain)
-        params.append(id_text(viewer.party_id))
+        visible, visible_params = viewer.contract_condition("c.contract_id", t["contract_parties"])
+        where.append(visible)
+        params.extend(visible_params)
     for column, value in (("contract_id", contract_id), ("carrier_id", carrier_id), ("advisor_id", advisor_id)):
         if value is not None:
             where.append(f"c.{column} = ?")

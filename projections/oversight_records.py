@@ -21,7 +21,7 @@ from uuid import UUID
 from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
-from contractledger.projections.contract_status import END_OF_TIME, read_chains
+from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_chains
 from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -351,6 +351,48 @@ def read_records(
 
 def _visible(viewer: Viewer, recorded_by: UUID, public: bool, contract_id: UUID, chains: dict[str, tuple[UUID, ...]]) -> bool:
     return viewer.may_see_record(recorded_by=recorded_by, public=public, chain=chains.get(str(contract_id), ()))
+
+
+PUBLIC_LEVELS = tuple(int(level) for level in MonitoringLevel if level.is_public)
+_WHO_WHETHER_PUBLIC_AND_WHEN = {  # per table: who recorded a record, when its version is public, when it was created
+    "monitoring_versions": ("placed_by", f"level IN ({', '.join(map(str, PUBLIC_LEVELS))})", "placed_at"),
+    "debt_versions": ("logged_by", "is_public = 1", "logged_at"),
+}
+
+
+def _version_visible(read: Reading, viewer: Viewer, logical: str, version: str) -> tuple[str, list[Any]]:
+    """The viewer's rule (viewer.py) on the version ``version`` names, a row of ``logical``."""
+    recorded_by, public, _ = _WHO_WHETHER_PUBLIC_AND_WHEN[logical]
+    return viewer.record_condition(
+        recorded_by=f"{version}.{recorded_by}", public=f"{version}.{public}", contract_id=f"{version}.contract_id",
+        contract_parties=read.tables(ContractStatusView)["contract_parties"],
+    )
+
+
+def _latest_version(table: str, version: str, *, until: bool) -> str:
+    """``version`` is its record's last version (recorded by the next parameter's instant, ``until``)."""
+    by = " AND w.recorded_at <= ?" if until else ""
+    return f"{version}.version = (SELECT MAX(w.version) FROM {table} w WHERE w.record_id = {version}.record_id{by})"
+
+
+def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[str, list[Any]] | None:
+    """An SQL condition (with its parameters) true when the monitoring or debt
+    record the column ``record_id`` names is one ``viewer`` may see as it
+    stands now; None when the viewer sees every record."""
+    if viewer.sees_every_record:
+        return None
+    if not viewer.sees_records:
+        return "1 = 0", []
+    t = read.tables(OversightRecordsView)
+    clauses, params = [], []
+    for logical in ("monitoring_versions", "debt_versions"):
+        visible, visible_params = _version_visible(read, viewer, logical, "v")
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {t[logical]} v WHERE v.record_id = {record_id}"
+            f" AND {_latest_version(t[logical], 'v', until=False)} AND {visible})"
+        )
+        params += visible_params
+    return f"({' OR '.join(clauses)})", params
 
 
 def read_record_visibility(read: Reading, viewer: Viewer, record_ids: list[str]) -> set[str]:

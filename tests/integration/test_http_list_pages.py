@@ -1,0 +1,162 @@
+"""List routes read one page in SQL (issue 14): walked page by page as several
+viewers with their filters, the pages are the whole list, and each page
+reads at most limit + 1 rows of the view's table."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_http_world import Api, running_api  # noqa: E402
+
+from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.projections.queries import Reading  # noqa: E402
+
+LIMIT = 2
+
+
+@pytest.fixture
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
+
+
+@dataclass
+class Book:
+    """Two contracts with monitoring and debt of every kind of sight on them."""
+
+    contracts: list[UUID]
+    monitoring: list[UUID]
+    debts: list[UUID]
+    before_the_last_records: str
+    viewers: list[Actor]
+
+
+def oversight_book(api: Api) -> Book:
+    w = api.world
+    ledger = w.ledger
+    ours, theirs = w.active_contract(), w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    soon = w.in_days(20)
+
+    def monitor(actor: Actor, contract: UUID, level: int, reason: str) -> UUID:
+        api.clock.advance(seconds=1)
+        return ledger.add_monitoring(actor, contract, level=level, reason=reason, effective_on=w.today, reminder_on=soon)
+
+    def owe(actor: Actor, contract: UUID, amount: str) -> UUID:
+        api.clock.advance(seconds=1)
+        return ledger.log_debt(actor, contract, amount=Decimal(amount), effective_on=w.today, reminder_on=soon)
+
+    monitoring = [
+        monitor(w.aga_admin, ours, 1, "New to Industry"), monitor(w.mga_admin, ours, 3, "Sales"),
+        monitor(w.carrier_staff, ours, 1, "New to Industry"), monitor(w.aga_admin, ours, 3, "Sales"),
+        monitor(w.carrier_staff, theirs, 3, "Sales"), monitor(w.other_aga_admin, theirs, 1, "New to Industry"),
+    ]
+    debts = [
+        owe(w.aga_admin, ours, "10.00"), owe(w.carrier_staff, ours, "20.00"), owe(w.mga_admin, ours, "30.00"),
+        owe(w.other_aga_admin, theirs, "40.00"), owe(w.carrier_staff, theirs, "50.00"),
+    ]
+    api.clock.advance(seconds=1)
+    before = api.clock.now().isoformat()
+    api.clock.advance(seconds=1)
+    ledger.change_monitoring(w.mga_admin, monitoring[1], level=1, reason="New to Industry")  # public, then private
+    ledger.remove_monitoring(w.aga_admin, monitoring[0])
+    monitoring.append(monitor(w.mga_admin, ours, 3, "Sales"))
+    w.days_later(6)  # debt may be made public 5 days after it was recorded (SPEC 6)
+    for debt, by in ((debts[1], w.carrier_staff), (debts[2], w.mga_admin), (debts[4], w.carrier_staff)):
+        ledger.make_debt_public(by, debt)
+    ledger.close_debt(w.mga_admin, debts[2])  # public, then closed: private again
+    api.caught_up()
+    viewers = [w.auditor, w.aga_admin, w.mga_admin, w.carrier_staff, w.producer, w.other_aga_admin, w.peer]
+    return Book([ours, theirs], monitoring, debts, before, viewers)
+
+
+def counting_rows_of(monkeypatch: Any, table: str) -> list[int]:
+    """How many rows each statement reading the view table ``table`` (its live name) answered."""
+    read: list[int] = []
+    rows = Reading.rows
+
+    def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
+        found = rows(self, sql, params)
+        if f"FROM {table} " in sql:
+            read.append(len(found))
+        return found
+
+    monkeypatch.setattr(Reading, "rows", counted)
+    return read
+
+
+def walk(api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int]) -> tuple[Any, list[Any]]:
+    """The whole list in one answer, and the same list walked LIMIT by LIMIT
+    (each page checked to read at most LIMIT + 1 rows, in one statement)."""
+    headers = api.as_(actor)
+    whole = api.client.simulate_get(path, headers=headers, params={**filters, "limit": "500"})
+    if whole.status_code != 200:
+        return whole, []
+    assert whole.json["next"] is None
+    pages: list[Any] = []
+    after = None
+    while True:
+        read.clear()
+        params = {**filters, "limit": str(LIMIT), **({"after": after} if after else {})}
+        answer = api.client.simulate_get(path, headers=headers, params=params)
+        assert answer.status_code == 200, answer.json
+        assert len(answer.json["items"]) <= LIMIT
+        assert len(read) <= 1 and sum(read) <= LIMIT + 1, (path, actor, filters, read)
+        pages += answer.json["items"]
+        after = answer.json["next"]
+        if after is None:
+            break
+    assert pages == whole.json["items"], (path, actor, filters)
+    return whole, pages
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def sees(api: Api, actor: Actor, kind: str, record_id: str) -> bool:
+    """The domain's own answer (SPEC 6): whether ``actor`` may see the record as it stands."""
+    try:
+        getattr(api.world.ledger, f"{kind}_record")(UUID(record_id), viewer=actor)
+    except NotFound:
+        return False
+    return True
+
+
+def test_a_contracts_history_is_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    book = oversight_book(api)
+    w = api.world
+    auditor = {
+        contract: api.client.simulate_get(
+            f"/contracts/{contract}/history", headers=api.as_(w.auditor), params={"limit": "500"}
+        ).json["items"]
+        for contract in book.contracts
+    }
+    read = counting_rows_of(monkeypatch, "history__live")
+    for contract in book.contracts:
+        for actor in book.viewers:
+            for filters in ({}, {"as_of": book.before_the_last_records}):
+                whole, pages = walk(api, f"/contracts/{contract}/history", actor, filters, read)
+                chain = w.ledger.get_contract(contract).chain
+                if not (actor.party_id in chain or actor in (w.auditor, w.peer)):
+                    assert whole.status_code == 404 and whole.json["code"] == "contract.not_found"
+                    continue
+                expected = [
+                    e["notification_id"] for e in auditor[contract]
+                    if (e["record_id"] is None or sees(api, actor, e["subject"], e["record_id"]))
+                    and ("as_of" not in filters or instant(e["recorded_at"]) <= instant(filters["as_of"]))
+                ]
+                assert [e["notification_id"] for e in pages] == expected, (contract, actor, filters)
+                records = {e["record_id"] for e in pages if e["record_id"]}
+                assert records or actor == w.peer, (contract, actor)
+
