@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+import falcon
+
 from contractledger.domain.clock import today
 from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
@@ -13,6 +15,7 @@ from contractledger.domain.party import KINDS
 from contractledger.domain.status import Status
 from contractledger.http.command_answers import TriggersChosen
 from contractledger.http.pagination import key_of
+from contractledger.http.problems import Problem
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
 from contractledger.http.inputs import Day, Instant, Position
@@ -176,7 +179,7 @@ QUERIES = (
             c.views, viewer, party_id=p.party_id, carrier_id=p.carrier_id, advisor_id=p.advisor_id,
             status=p.status, on=p.on, as_of=p.as_of,
             # one page (and one more contract, to know there is a next) read in SQL
-            after=_recorded_contract_cursor(p.after), limit=p.limit + 1,
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         contract_status.ContractStatus, key=_by_recorded_contract,
     ),
@@ -235,7 +238,9 @@ QUERIES = (
         "Monitoring on a contract or an advisor's contracts that you may see, removed ones included.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.monitoring_records(
-            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of,
+            # one page (and one more record, to know there is a next) read in SQL
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         oversight_records.Monitoring, key=lambda m: (m.placed_at.isoformat(), str(m.record_id)),
     ),
@@ -249,7 +254,9 @@ QUERIES = (
         "Debt on a contract or an advisor's contracts that you may see.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.debt_records(
-            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of,
+            # one page (and one more record, to know there is a next) read in SQL
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         oversight_records.Debt, key=lambda d: (d.logged_at.isoformat(), str(d.record_id)),
     ),
@@ -344,21 +351,29 @@ def _position_cursor(after: str | None) -> int | None:
     return key[0] if len(key) == 1 and isinstance(key[0], int) else None
 
 
-def _recorded_contract_cursor(after: str | None) -> tuple[datetime, UUID] | None:
-    """The contract (its recording instant and id) a cursor of a list ordered
-    by ``_by_recorded_contract`` stands for; a cursor of another list is left
-    to the pager, which refuses it."""
+def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
+    """The item (an instant and an id: a contract's recording, a record's
+    placing or logging) a cursor of a list ordered by them stands for; a
+    cursor of another list is left to the pager, which refuses it, and one
+    of this shape that names no instant and id is refused here."""
     if after is None:
         return None
     key = key_of(after)
     if len(key) == 2 and all(isinstance(part, str) for part in key):
         try:
-            recorded_at, contract_id = datetime.fromisoformat(key[0]), UUID(key[1])
+            instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
         except ValueError:
-            return None
-        if recorded_at.tzinfo is not None:
-            return recorded_at, contract_id
+            raise _foreign_cursor() from None
+        if instant.tzinfo is None:
+            raise _foreign_cursor()
+        return instant, item_id
     return None
+
+
+def _foreign_cursor() -> Problem:
+    return Problem(
+        falcon.HTTP_400, "query.cursor_invalid", "The cursor belongs to another list; start without it.", field="after",
+    )
 
 
 def _or_not_found(found: Any) -> Any:

@@ -103,16 +103,25 @@ class OversightRecordsView(BufferedView):
             " reason TEXT NOT NULL, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL, removed_on TEXT,"
             " reminder_task_open INTEGER NOT NULL, placed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
-            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_contract ON {t['monitoring_versions']} (contract_id)",
-            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor ON {t['monitoring_versions']} (advisor_id)",
+            # the order of every list of monitoring, whole, on a contract or on an advisor's contracts: a page
+            # is a range of one of these (and a record's versions are found by the primary key)
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_placed ON {t['monitoring_versions']} (placed_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_contract_placed ON {t['monitoring_versions']}"
+            " (contract_id, placed_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor_placed ON {t['monitoring_versions']}"
+            " (advisor_id, placed_at, record_id)",
             f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
             " status TEXT NOT NULL, description TEXT, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL,"
             " last_paid_on TEXT, last_payment_amount TEXT, is_public INTEGER NOT NULL,"
             " reminder_task_open INTEGER NOT NULL, logged_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
-            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_contract ON {t['debt_versions']} (contract_id)",
-            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor ON {t['debt_versions']} (advisor_id)",
+            # the same for debt, in the order it was logged
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_logged ON {t['debt_versions']} (logged_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_contract_logged ON {t['debt_versions']}"
+            " (contract_id, logged_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor_logged ON {t['debt_versions']}"
+            " (advisor_id, logged_at, record_id)",
         ]
 
     # -- monitoring ----------------------------------------------------------------
@@ -403,6 +412,35 @@ def read_record_visibility(read: Reading, viewer: Viewer, record_ids: list[str])
     return {str(r.record_id) for r in [*monitoring, *debts]}
 
 
+def _select_page(
+    read: Reading, viewer: Viewer, logical: str, columns: tuple[str, ...], *, contract_id: UUID | None,
+    advisor_id: UUID | None, as_of: datetime | None, after: tuple[datetime, UUID] | None, limit: int | None,
+) -> list[dict[str, Any]]:
+    """One page of the records of ``logical`` (monitoring or debt versions)
+    ``viewer`` may see, each as it stood at ``as_of`` (now by default): in
+    the order they were placed or logged (then by id), after the cursor's
+    record (``after``: its instant and id), at most ``limit``. Visibility
+    and filters are SQL conditions, so the page is a range of one index
+    however many records there are."""
+    table = read.tables(OversightRecordsView)[logical]
+    first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
+    where, params = _filter(contract_id, advisor_id, None)
+    sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
+    sql += f" AND {_latest_version(table, 'v', until=True)}"
+    params.append(instant_text(as_of) if as_of else END_OF_TIME)
+    visible, visible_params = _version_visible(read, viewer, logical, "v")
+    sql += f" AND {visible}"
+    params += visible_params
+    if after is not None:
+        sql += f" AND (v.{first} > ? OR (v.{first} = ? AND v.record_id > ?))"
+        params += [instant_text(after[0]), instant_text(after[0]), id_text(after[1])]
+    sql += f" ORDER BY v.{first}, v.record_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [dict(zip(columns, row)) for row in read.rows(sql, params)]
+
+
 def monitoring_records(
     database: ViewDatabase,
     viewer: Viewer,
@@ -410,16 +448,26 @@ def monitoring_records(
     contract_id: UUID | None = None,
     advisor_id: UUID | None = None,
     as_of: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Monitoring]:
     """SPEC 6 and 10: monitoring on a contract or on an advisor's contracts, each
     record as it stands (or as the ledger knew it at ``as_of``), removed ones
     included with their removal date. Private levels (1, 2) only for the
     party that placed them; public levels (3, 4) for every party on the
-    contract; all for auditors; none for sync peers."""
+    contract; all for auditors; none for sync peers.
+
+    In the order they were placed (then by id); ``after`` (a record's
+    placing instant and id) and ``limit`` read one page in SQL."""
     ensure_instant(as_of)
+    if not viewer.sees_records:
+        return []
     with reading(database) as read:
-        advisors = None if advisor_id is None else [advisor_id]
-        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[0]
+        found = _select_page(
+            read, viewer, "monitoring_versions", MONITORING_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
+            as_of=as_of, after=after, limit=limit,
+        )
+    return [_monitoring(row) for row in found]
 
 
 def debt_records(
@@ -429,15 +477,25 @@ def debt_records(
     contract_id: UUID | None = None,
     advisor_id: UUID | None = None,
     as_of: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Debt]:
     """SPEC 6 and 10: debt on a contract or on an advisor's contracts, as it
     stands (or at ``as_of``). Private to the party that logged it until made
     public; public debt for every party on the contract; closed debt is
-    private again; all for auditors; none for sync peers."""
+    private again; all for auditors; none for sync peers.
+
+    In the order it was logged (then by id); ``after`` (a record's logging
+    instant and id) and ``limit`` read one page in SQL."""
     ensure_instant(as_of)
+    if not viewer.sees_records:
+        return []
     with reading(database) as read:
-        advisors = None if advisor_id is None else [advisor_id]
-        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[1]
+        found = _select_page(
+            read, viewer, "debt_versions", DEBT_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
+            as_of=as_of, after=after, limit=limit,
+        )
+    return [_debt(row) for row in found]
 
 
 def health_facts(

@@ -160,3 +160,47 @@ def test_a_contracts_history_is_read_page_by_page_in_sql_for_each_viewer(api: Ap
                 records = {e["record_id"] for e in pages if e["record_id"]}
                 assert records or actor == w.peer, (contract, actor)
 
+
+@pytest.mark.parametrize("path, kind, table, created", [
+    ("/monitoring", "monitoring", "monitoring_versions__live", "placed_at"),
+    ("/debts", "debt", "debt_versions__live", "logged_at"),
+])
+def test_monitoring_and_debt_are_read_page_by_page_in_sql_for_each_viewer_and_filter(
+    api: Api, monkeypatch: Any, path: str, kind: str, table: str, created: str
+) -> None:
+    book = oversight_book(api)
+    w = api.world
+    ours, theirs = book.contracts
+    everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+    assert {r["record_id"] for r in everything} == {str(r) for r in (book.monitoring if kind == "monitoring" else book.debts)}
+    filter_sets = [
+        {}, {"contract_id": str(ours)}, {"contract_id": str(theirs)}, {"advisor_id": str(w.advisor)},
+        {"advisor_id": str(w.second_advisor)}, {"contract_id": str(ours), "advisor_id": str(w.second_advisor)},
+        {"as_of": book.before_the_last_records}, {"contract_id": str(ours), "as_of": book.before_the_last_records},
+    ]
+    read = counting_rows_of(monkeypatch, table)
+    seen_by = {}
+    for actor in book.viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, path, actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            ids = [r["record_id"] for r in pages]
+            order = [(instant(r[created]), r["record_id"]) for r in pages]
+            assert order == sorted(order)
+            if "as_of" in filters:
+                assert all(instant(r[created]) <= instant(filters["as_of"]) for r in pages)
+                continue
+            expected = [
+                r["record_id"] for r in everything
+                if sees(api, actor, kind, r["record_id"])
+                and all(r[name] == value for name, value in filters.items())
+            ]
+            assert ids == expected, (actor, filters)
+            if not filters:
+                seen_by[actor.user] = ids
+    assert seen_by[w.peer.user] == [] and len(set(map(tuple, seen_by.values()))) > 3
+    auditor = api.as_(w.auditor)
+    for cursor in ("WzFd", "WyJ4IiwieSJd"):  # [1], ["x","y"]
+        refused = api.client.simulate_get(path, headers=auditor, params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
