@@ -275,7 +275,10 @@ QUERIES = (
     Query(
         "health_statuses", "/health-statuses", "Every advisor's health as you may know it.",
         "oversight", DatedList, (STATUS, RECORDS, DIRECTORY),
-        lambda c, viewer, path, p: health_status.health_statuses(c.views, viewer, on=p.on),
+        lambda c, viewer, path, p: health_status.health_statuses(
+            # one page (and one more advisor, to know there is a next) read in SQL
+            c.views, viewer, on=p.on, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         HealthStatus, key=lambda h: (str(h.party_id),),
     ),
     Query(
@@ -368,6 +371,19 @@ def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
             raise _foreign_cursor()
         return instant, item_id
     return None
+
+
+def _id_cursor(after: str | None) -> UUID | None:
+    """The item a cursor of a list ordered by id (the health statuses) stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise _foreign_cursor()
+    try:
+        return UUID(key[0])
+    except ValueError:
+        raise _foreign_cursor() from None
 
 
 def _foreign_cursor() -> Problem:

@@ -281,14 +281,17 @@ def _latest_versions(
     return [dict(zip(columns, row)) for row in read.rows(sql, [*params, until])]
 
 
-def _filter(contract_id: UUID | None, advisor_id: UUID | None, record_ids: Iterable[str] | None) -> tuple[str, list[Any]]:
+def _filter(
+    contract_id: UUID | None, advisor_ids: Iterable[UUID] | None, record_ids: Iterable[str] | None
+) -> tuple[str, list[Any]]:
     clauses, params = ["1 = 1"], []
     if contract_id is not None:
         clauses.append("v.contract_id = ?")
         params.append(id_text(contract_id))
-    if advisor_id is not None:
-        clauses.append("v.advisor_id = ?")
-        params.append(id_text(advisor_id))
+    if advisor_ids is not None:
+        advisors = [id_text(a) for a in advisor_ids]
+        clauses.append(f"v.advisor_id IN ({placeholders(advisors)})" if advisors else "1 = 0")
+        params.extend(advisors)
     if record_ids is not None:
         ids = list(record_ids)
         clauses.append(f"v.record_id IN ({placeholders(ids)})" if ids else "1 = 0")
@@ -342,24 +345,20 @@ def read_records(
     record_ids: Iterable[str] | None = None,
     as_of: datetime | None = None,
 ) -> tuple[list[Monitoring], list[Debt], dict[str, tuple[UUID, ...]]]:
-    """The monitoring and debt records ``viewer`` may see, with their contracts' chains."""
+    """The monitoring and debt records ``viewer`` may see (as they stood at
+    ``as_of``, now by default), with their contracts' chains: on the
+    contract, the advisors and the records named, each filter in SQL."""
     if not viewer.sees_records:
         return [], [], {}
     t = read.tables(OversightRecordsView)
-    found_monitoring: list[dict[str, Any]] = []
-    found_debt: list[dict[str, Any]] = []
-    for advisor_id in list(advisor_ids) if advisor_ids is not None else [None]:
-        where, params = _filter(contract_id, advisor_id, record_ids)
-        found_monitoring += _latest_versions(read, t["monitoring_versions"], MONITORING_COLUMNS, where, params, as_of)
-        found_debt += _latest_versions(read, t["debt_versions"], DEBT_COLUMNS, where, params, as_of)
+    found: list[list[dict[str, Any]]] = []
+    for logical, columns in (("monitoring_versions", MONITORING_COLUMNS), ("debt_versions", DEBT_COLUMNS)):
+        where, params = _filter(contract_id, advisor_ids, record_ids)
+        visible, visible_params = _version_visible(read, viewer, logical, "v")
+        found.append(_latest_versions(read, t[logical], columns, f"{where} AND {visible}", [*params, *visible_params], as_of))
+    found_monitoring, found_debt = found
     chains = read_chains(read, sorted({r["contract_id"] for r in found_monitoring + found_debt}))
-    monitoring = [m for m in map(_monitoring, found_monitoring) if _visible(viewer, m.placed_by, m.is_public, m.contract_id, chains)]
-    debts = [d for d in map(_debt, found_debt) if _visible(viewer, d.logged_by, d.is_public, d.contract_id, chains)]
-    return monitoring, debts, chains
-
-
-def _visible(viewer: Viewer, recorded_by: UUID, public: bool, contract_id: UUID, chains: dict[str, tuple[UUID, ...]]) -> bool:
-    return viewer.may_see_record(recorded_by=recorded_by, public=public, chain=chains.get(str(contract_id), ()))
+    return [_monitoring(row) for row in found_monitoring], [_debt(row) for row in found_debt], chains
 
 
 PUBLIC_LEVELS = tuple(int(level) for level in MonitoringLevel if level.is_public)
@@ -424,7 +423,7 @@ def _select_page(
     however many records there are."""
     table = read.tables(OversightRecordsView)[logical]
     first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
-    where, params = _filter(contract_id, advisor_id, None)
+    where, params = _filter(contract_id, None if advisor_id is None else [advisor_id], None)
     sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
     sql += f" AND {_latest_version(table, 'v', until=True)}"
     params.append(instant_text(as_of) if as_of else END_OF_TIME)

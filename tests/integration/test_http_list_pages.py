@@ -204,3 +204,26 @@ def test_monitoring_and_debt_are_read_page_by_page_in_sql_for_each_viewer_and_fi
         refused = api.client.simulate_get(path, headers=auditor, params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
 
+
+def test_health_statuses_are_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    newcomers = [w.register("advisor", f"Newcomer {n}", advisor_kind="individual") for n in range(3)]
+    book = oversight_book(api)
+    advisors = {str(a) for a in (w.advisor, w.corporation, w.second_advisor, *newcomers)}
+    read = counting_rows_of(monkeypatch, "parties__live")
+    flagged_for = {}
+    for actor in book.viewers:
+        for filters in ({}, {"on": w.in_days(-30).isoformat()}, {"on": w.in_days(400).isoformat()}):
+            whole, pages = walk(api, "/health-statuses", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            assert {h["party_id"] for h in pages} == advisors
+            for health in pages:  # each as the single route answers it for this viewer and day
+                one = api.client.simulate_get(f"/parties/{health['party_id']}/health", headers=api.as_(actor), params=filters)
+                assert one.json == health, (actor, filters)
+            if not filters:
+                flagged_for[actor.user] = tuple(tuple(h["monitoring_record_ids"] + h["debt_record_ids"]) for h in pages)
+    assert any(ids for ids in flagged_for[w.auditor.user]) and not any(ids for ids in flagged_for[w.peer.user])
+    assert len(set(flagged_for.values())) > 3
+    for cursor in ("WzFd", "WyJ4Il0"):  # [1], ["x"]
+        refused = api.client.simulate_get("/health-statuses", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
