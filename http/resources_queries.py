@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -285,7 +285,9 @@ QUERIES = (
         "tasks", "/tasks", "Your party's reminder tasks, soonest first.",
         "notifications", TaskFilters, (TASKS,),
         lambda c, viewer, path, p: tasks_and_notifications.tasks(
-            c.views, viewer, due_by=p.due_by, include_closed=p.include_closed
+            c.views, viewer, due_by=p.due_by, include_closed=p.include_closed,
+            # one page (and one more task, to know there is a next) read in SQL
+            after=_day_and_text_cursor(p.after), limit=p.limit + 1,
         ),
         tasks_and_notifications.Task, key=lambda t: (t.due_on.isoformat(), t.task_id),
     ),
@@ -371,6 +373,19 @@ def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
             raise _foreign_cursor()
         return instant, item_id
     return None
+
+
+def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
+    """The item (a day and a text id: a task's due date and id) a cursor of a list ordered by them stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        return date.fromisoformat(key[0]), key[1]
+    except ValueError:
+        raise _foreign_cursor() from None
 
 
 def _id_cursor(after: str | None) -> UUID | None:

@@ -136,7 +136,9 @@ class TasksAndNotificationsView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['tasks']} (task_id TEXT PRIMARY KEY, party_id TEXT NOT NULL,"
             " record_id TEXT NOT NULL, subject TEXT NOT NULL, contract_id TEXT NOT NULL, due_on TEXT NOT NULL,"
             " opened_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT)",
-            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party ON {t['tasks']} (party_id, due_on)",
+            # the order of every list of tasks, a party's or (for auditors) all: a page is a range of one of these
+            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party_due ON {t['tasks']} (party_id, due_on, task_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_due ON {t['tasks']} (due_on, task_id)",
             f"CREATE TABLE IF NOT EXISTS {t['task_records']} (record_id TEXT PRIMARY KEY, subject TEXT NOT NULL,"
             " party_id TEXT NOT NULL, contract_id TEXT NOT NULL, reminder_on TEXT NOT NULL, open_task_id TEXT)",
             f"CREATE TABLE IF NOT EXISTS {t['notifications']} (party_id TEXT NOT NULL, notification_id BIGINT NOT NULL,"
@@ -336,27 +338,31 @@ class Notification:
 
 
 def tasks(
-    database: ViewDatabase, viewer: Viewer, *, due_by: date | None = None, include_closed: bool = False
+    database: ViewDatabase, viewer: Viewer, *, due_by: date | None = None, include_closed: bool = False,
+    after: tuple[date, str] | None = None, limit: int | None = None,
 ) -> list[Task]:
     """SPEC 8: the viewer's party's reminder tasks (open ones unless
     ``include_closed``), due on or before ``due_by`` when given, soonest
-    first. A task belongs to the party that set the reminder; auditors see
-    every party's tasks."""
+    first (then by id). A task belongs to the party that set the reminder;
+    auditors see every party's tasks. ``after`` (a task's due date and id)
+    and ``limit`` read one page in SQL."""
     with reading(database) as read:
         t = read.tables(TasksAndNotificationsView)
-        sql = f"SELECT {', '.join(TASK_COLUMNS)} FROM {t['tasks']} WHERE 1 = 1"
-        params: list[Any] = []
-        if not viewer.sees_every_record:
-            if viewer.party_id is None:
-                return []
-            sql += " AND party_id = ?"
-            params.append(id_text(viewer.party_id))
+        own, params = viewer.own_party_condition("party_id")
+        sql = f"SELECT {', '.join(TASK_COLUMNS)} FROM {t['tasks']} WHERE {own}"
         if not include_closed:
             sql += " AND closed_at IS NULL"
         if due_by is not None:
             sql += " AND due_on <= ?"
             params.append(date_text(due_by))
-        rows = read.rows(sql + " ORDER BY due_on, task_id", params)
+        if after is not None:
+            sql += " AND (due_on > ? OR (due_on = ? AND task_id > ?))"
+            params += [date_text(after[0]), date_text(after[0]), after[1]]
+        sql += " ORDER BY due_on, task_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = read.rows(sql, params)
     found = [dict(zip(TASK_COLUMNS, row)) for row in rows]
     return [
         Task(r["task_id"], UUID(r["party_id"]), UUID(r["record_id"]), r["subject"], UUID(r["contract_id"]),

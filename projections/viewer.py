@@ -20,6 +20,8 @@ ledger itself reads as an auditor does). The rules:
 - Downgrades are public to every party working with the advisor: a party
   with any contract with that advisor, or the advisor itself.
 - Health status is computed only from the records the viewer may see.
+- Reminder tasks belong to the party that set the reminder: only its own,
+  everything to auditors.
 
 Each rule is here twice, in words a row can be tested by (``may_see_*``) and
 as an SQL condition a query can filter and page by (``*_condition``), so a
@@ -102,6 +104,16 @@ class Viewer:
             f" WHERE p.contract_id = {contract_id} AND p.party_id = ?)))",
             [party, party],
         )
+
+    def own_party_condition(self, party_id: str) -> tuple[str, list[Any]]:
+        """What belongs to the viewer's own party (its reminder tasks) as an SQL
+        condition on the column ``party_id`` names, with its parameters:
+        everything for those who see every record, nothing for sync peers."""
+        if self.sees_every_record:
+            return "1 = 1", []
+        if self.party_id is None:
+            return "1 = 0", []
+        return f"{party_id} = ?", [str(self.party_id)]
 
     def sees_private_details(self, chain: Collection[UUID]) -> bool:
         return sees_private_details(self.actor, chain)

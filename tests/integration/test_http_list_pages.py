@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ class Book:
     monitoring: list[UUID]
     debts: list[UUID]
     before_the_last_records: str
+    position_before_the_last_records: int
     viewers: list[Actor]
 
 
@@ -46,15 +47,19 @@ def oversight_book(api: Api) -> Book:
     w = api.world
     ledger = w.ledger
     ours, theirs = w.active_contract(), w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
-    soon = w.in_days(20)
+    made = []
+
+    def soon() -> date:  # reminders on three days, several on each
+        made.append(None)
+        return w.in_days(10 + 5 * (len(made) % 3))
 
     def monitor(actor: Actor, contract: UUID, level: int, reason: str) -> UUID:
         api.clock.advance(seconds=1)
-        return ledger.add_monitoring(actor, contract, level=level, reason=reason, effective_on=w.today, reminder_on=soon)
+        return ledger.add_monitoring(actor, contract, level=level, reason=reason, effective_on=w.today, reminder_on=soon())
 
     def owe(actor: Actor, contract: UUID, amount: str) -> UUID:
         api.clock.advance(seconds=1)
-        return ledger.log_debt(actor, contract, amount=Decimal(amount), effective_on=w.today, reminder_on=soon)
+        return ledger.log_debt(actor, contract, amount=Decimal(amount), effective_on=w.today, reminder_on=soon())
 
     monitoring = [
         monitor(w.aga_admin, ours, 1, "New to Industry"), monitor(w.mga_admin, ours, 3, "Sales"),
@@ -66,7 +71,7 @@ def oversight_book(api: Api) -> Book:
         owe(w.other_aga_admin, theirs, "40.00"), owe(w.carrier_staff, theirs, "50.00"),
     ]
     api.clock.advance(seconds=1)
-    before = api.clock.now().isoformat()
+    before, position = api.clock.now().isoformat(), api.position()
     api.clock.advance(seconds=1)
     ledger.change_monitoring(w.mga_admin, monitoring[1], level=1, reason="New to Industry")  # public, then private
     ledger.remove_monitoring(w.aga_admin, monitoring[0])
@@ -77,17 +82,17 @@ def oversight_book(api: Api) -> Book:
     ledger.close_debt(w.mga_admin, debts[2])  # public, then closed: private again
     api.caught_up()
     viewers = [w.auditor, w.aga_admin, w.mga_admin, w.carrier_staff, w.producer, w.other_aga_admin, w.peer]
-    return Book([ours, theirs], monitoring, debts, before, viewers)
+    return Book([ours, theirs], monitoring, debts, before, position, viewers)
 
 
-def counting_rows_of(monkeypatch: Any, table: str) -> list[int]:
-    """How many rows each statement reading the view table ``table`` (its live name) answered."""
+def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
+    """How many rows each statement reading one of the view tables ``tables`` (live names) answered."""
     read: list[int] = []
     rows = Reading.rows
 
     def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
         found = rows(self, sql, params)
-        if f"FROM {table} " in sql:
+        if any(f"FROM {table} " in sql for table in tables):
             read.append(len(found))
         return found
 
@@ -95,9 +100,11 @@ def counting_rows_of(monkeypatch: Any, table: str) -> list[int]:
     return read
 
 
-def walk(api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int]) -> tuple[Any, list[Any]]:
+def walk(
+    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1
+) -> tuple[Any, list[Any]]:
     """The whole list in one answer, and the same list walked LIMIT by LIMIT
-    (each page checked to read at most LIMIT + 1 rows, in one statement)."""
+    (each page checked to read at most LIMIT + 1 rows, in at most ``statements``)."""
     headers = api.as_(actor)
     whole = api.client.simulate_get(path, headers=headers, params={**filters, "limit": "500"})
     if whole.status_code != 200:
@@ -111,7 +118,7 @@ def walk(api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[
         answer = api.client.simulate_get(path, headers=headers, params=params)
         assert answer.status_code == 200, answer.json
         assert len(answer.json["items"]) <= LIMIT
-        assert len(read) <= 1 and sum(read) <= LIMIT + 1, (path, actor, filters, read)
+        assert len(read) <= statements and sum(read) <= LIMIT + 1, (path, actor, filters, read)
         pages += answer.json["items"]
         after = answer.json["next"]
         if after is None:
@@ -227,3 +234,33 @@ def test_health_statuses_are_read_page_by_page_in_sql_for_each_viewer(api: Api, 
     for cursor in ("WzFd", "WyJ4Il0"):  # [1], ["x"]
         refused = api.client.simulate_get("/health-statuses", headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_tasks_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    book = oversight_book(api)
+    w = api.world
+    everything = api.client.simulate_get(
+        "/tasks", headers=api.as_(w.auditor), params={"include_closed": "true", "limit": "500"}
+    ).json["items"]
+    assert len({t["record_id"] for t in everything}) == len(book.monitoring) + len(book.debts)
+    assert any(t["closed_by"] for t in everything) and len({t["due_on"] for t in everything}) == 3
+    first_day = min(t["due_on"] for t in everything)
+    filter_sets = [{}, {"include_closed": "true"}, {"due_by": first_day}, {"due_by": first_day, "include_closed": "true"}]
+    read = counting_rows_of(monkeypatch, "tasks__live")
+    for actor in book.viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/tasks", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            expected = [
+                t for t in everything
+                if (actor == w.auditor or t["party_id"] == str(actor.party_id))
+                and (filters.get("include_closed") or t["closed_by"] is None)
+                and t["due_on"] <= filters.get("due_by", "9999-12-31")
+            ]
+            assert pages == expected, (actor, filters)
+            if filters == {"include_closed": "true"}:
+                assert bool(pages) is (actor not in (w.peer, w.producer)), actor
+    for cursor in ("WzFd", "WyJ4IiwieSJd"):  # [1], ["x","y"]
+        refused = api.client.simulate_get("/tasks", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
