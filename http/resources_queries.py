@@ -295,7 +295,9 @@ QUERIES = (
         "notifications", "/notifications", "What your party's triggers asked to be told, in ledger order.",
         "notifications", NotificationFilters, (TASKS, RECORDS),
         lambda c, viewer, path, p: tasks_and_notifications.notifications(
-            c.views, viewer, after=p.since_position, on=p.on
+            c.views, viewer, after=p.since_position, on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            page_after=_notification_cursor(p.after), limit=p.limit + 1,
         ),
         tasks_and_notifications.Notification, key=_by_notification,
     ),
@@ -386,6 +388,20 @@ def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
         return date.fromisoformat(key[0]), key[1]
     except ValueError:
         raise _foreign_cursor() from None
+
+
+def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
+    """What a cursor of the notifications (ordered by ``_by_notification``) stands
+    for: a ledger notification (its position and kind), or a reminder (its task id)."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) == 4 and [type(part) for part in key] == [int, int, str, str]:
+        if key[0] == 0:
+            return key[1], key[2]
+        if key[0] == 1:
+            return key[3]
+    raise _foreign_cursor()
 
 
 def _id_cursor(after: str | None) -> UUID | None:

@@ -21,6 +21,7 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.domain.triggers import NotificationKind  # noqa: E402
 from contractledger.projections.queries import Reading  # noqa: E402
 
 LIMIT = 2
@@ -264,3 +265,47 @@ def test_tasks_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api,
         refused = api.client.simulate_get("/tasks", headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
 
+
+def test_notifications_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    told = [w.aga_admin, w.mga_admin, w.carrier_staff, w.producer]
+    for actor in told:
+        w.ledger.configure_triggers(actor, [k.value for k in NotificationKind])
+    w.ledger.configure_triggers(w.other_aga_admin, [NotificationKind.MONITORING_ADDED.value])  # no reminders
+    book = oversight_book(api)
+    reminders_due = w.in_days(20)
+    filter_sets = [
+        {}, {"since_position": str(book.position_before_the_last_records)}, {"on": reminders_due.isoformat()},
+        {"on": reminders_due.isoformat(), "since_position": str(book.position_before_the_last_records)},
+    ]
+    read = counting_rows_of(monkeypatch, "notifications__live", "tasks__live")
+    for actor in book.viewers:
+        lists = {}
+        for filters in filter_sets:
+            # a page may end the ledger's notifications and start the reminders: two statements, LIMIT + 1 rows
+            whole, pages = walk(api, "/notifications", actor, filters, read, statements=2)
+            assert whole.status_code == 200, whole.json
+            for n in pages:
+                assert n["record_id"] is None or sees(api, actor, n["kind"].split("_")[0], n["record_id"]), (actor, n)
+            lists[tuple(filters)] = pages
+        everything, since, due, due_since = lists.values()
+        position = book.position_before_the_last_records
+        happenings = [n for n in everything if n["notification_id"] is not None]
+        assert everything == happenings
+        assert since == [n for n in happenings if n["notification_id"] > position]
+        assert [n for n in due if n["notification_id"] is not None] == happenings
+        reminders = [n for n in due if n["notification_id"] is None]
+        assert due_since == since + reminders
+        if actor in told:
+            assert happenings and len(since) < len(happenings), actor
+            assert bool(reminders) is (actor != w.producer), actor  # the advisor set no reminder
+            assert {n["details"]["task_id"] for n in reminders} <= {
+                t["task_id"] for t in api.client.simulate_get("/tasks", headers=api.as_(actor), params={"limit": "500"}).json["items"]
+            }
+        elif actor == w.other_aga_admin:
+            assert happenings and not reminders
+        else:
+            assert not everything and not due, actor
+    for cursor in ("WzFd", "WyJ4IiwieSJd", "WzIsMCwieCIsIiJd"):  # [1], ["x","y"], [2,0,"x",""]
+        refused = api.client.simulate_get("/notifications", headers=api.as_(w.aga_admin), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
