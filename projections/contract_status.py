@@ -340,7 +340,7 @@ def _contracts_statement(
     columns = ", ".join(f"c.{column}" for column in CONTRACT_COLUMNS)
     conditions = "".join(f" AND {clause}" for clause in where)
     if after:
-        conditions += " AND (c.created_at > ? OR (c.created_at = ? AND c.contract_id > ?))"
+        conditions += " AND (c.created_at, c.contract_id) > (?, ?)"  # a row value: the index is sought, not scanned
     order = " ORDER BY created_at, contract_id"
     sql = (
         f"SELECT {columns},"
@@ -369,7 +369,7 @@ def _select_contracts(
     )
     values = [date_text(on), until, until, until, until, *params]
     if after is not None:
-        values += [after[0], after[0], after[1]]
+        values += [after[0], after[1]]
     if status is not None:
         values += [status.value, status.value]
     if limit is not None:

@@ -431,8 +431,8 @@ def _select_page(
     sql += f" AND {visible}"
     params += visible_params
     if after is not None:
-        sql += f" AND (v.{first} > ? OR (v.{first} = ? AND v.record_id > ?))"
-        params += [instant_text(after[0]), instant_text(after[0]), id_text(after[1])]
+        sql += f" AND (v.{first}, v.record_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
+        params += [instant_text(after[0]), id_text(after[1])]
     sql += f" ORDER BY v.{first}, v.record_id"
     if limit is not None:
         sql += " LIMIT ?"

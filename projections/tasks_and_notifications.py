@@ -367,8 +367,8 @@ def _read_tasks(
         sql += " AND due_on <= ?"
         params.append(date_text(due_by))
     if after is not None:
-        sql += " AND (due_on > ? OR (due_on = ? AND task_id > ?))"
-        params += [date_text(after[0]), date_text(after[0]), after[1]]
+        sql += " AND (due_on, task_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
+        params += [date_text(after[0]), after[1]]
     if after_task is not None:
         sql += " AND task_id > ? ORDER BY task_id"
         params.append(after_task)
