@@ -403,14 +403,6 @@ def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[s
     return f"({' OR '.join(clauses)})", params
 
 
-def read_record_visibility(read: Reading, viewer: Viewer, record_ids: list[str]) -> set[str]:
-    """Which of these records (ids as text) ``viewer`` may see as they stand now."""
-    if not record_ids:
-        return set()
-    monitoring, debts, _ = read_records(read, viewer, record_ids=record_ids)
-    return {str(r.record_id) for r in [*monitoring, *debts]}
-
-
 def _select_page(
     read: Reading, viewer: Viewer, logical: str, columns: tuple[str, ...], *, contract_id: UUID | None,
     advisor_id: UUID | None, as_of: datetime | None, after: tuple[datetime, UUID] | None, limit: int | None,
