@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
+
+import falcon
 
 from contractledger.domain.clock import today
 from contractledger.domain.errors import NotFound
@@ -13,6 +15,7 @@ from contractledger.domain.party import KINDS
 from contractledger.domain.status import Status
 from contractledger.http.command_answers import TriggersChosen
 from contractledger.http.pagination import key_of
+from contractledger.http.problems import Problem
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
 from contractledger.http.inputs import Day, Instant, Position
@@ -176,7 +179,7 @@ QUERIES = (
             c.views, viewer, party_id=p.party_id, carrier_id=p.carrier_id, advisor_id=p.advisor_id,
             status=p.status, on=p.on, as_of=p.as_of,
             # one page (and one more contract, to know there is a next) read in SQL
-            after=_recorded_contract_cursor(p.after), limit=p.limit + 1,
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         contract_status.ContractStatus, key=_by_recorded_contract,
     ),
@@ -235,7 +238,9 @@ QUERIES = (
         "Monitoring on a contract or an advisor's contracts that you may see, removed ones included.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.monitoring_records(
-            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of,
+            # one page (and one more record, to know there is a next) read in SQL
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         oversight_records.Monitoring, key=lambda m: (m.placed_at.isoformat(), str(m.record_id)),
     ),
@@ -249,7 +254,9 @@ QUERIES = (
         "Debt on a contract or an advisor's contracts that you may see.",
         "oversight", RecordFilters, (STATUS, RECORDS),
         lambda c, viewer, path, p: oversight_records.debt_records(
-            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of
+            c.views, viewer, contract_id=p.contract_id, advisor_id=p.advisor_id, as_of=p.as_of,
+            # one page (and one more record, to know there is a next) read in SQL
+            after=_instant_and_id_cursor(p.after), limit=p.limit + 1,
         ),
         oversight_records.Debt, key=lambda d: (d.logged_at.isoformat(), str(d.record_id)),
     ),
@@ -268,14 +275,19 @@ QUERIES = (
     Query(
         "health_statuses", "/health-statuses", "Every advisor's health as you may know it.",
         "oversight", DatedList, (STATUS, RECORDS, DIRECTORY),
-        lambda c, viewer, path, p: health_status.health_statuses(c.views, viewer, on=p.on),
+        lambda c, viewer, path, p: health_status.health_statuses(
+            # one page (and one more advisor, to know there is a next) read in SQL
+            c.views, viewer, on=p.on, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         HealthStatus, key=lambda h: (str(h.party_id),),
     ),
     Query(
         "tasks", "/tasks", "Your party's reminder tasks, soonest first.",
         "notifications", TaskFilters, (TASKS,),
         lambda c, viewer, path, p: tasks_and_notifications.tasks(
-            c.views, viewer, due_by=p.due_by, include_closed=p.include_closed
+            c.views, viewer, due_by=p.due_by, include_closed=p.include_closed,
+            # one page (and one more task, to know there is a next) read in SQL
+            after=_day_and_text_cursor(p.after), limit=p.limit + 1,
         ),
         tasks_and_notifications.Task, key=lambda t: (t.due_on.isoformat(), t.task_id),
     ),
@@ -283,7 +295,9 @@ QUERIES = (
         "notifications", "/notifications", "What your party's triggers asked to be told, in ledger order.",
         "notifications", NotificationFilters, (TASKS, RECORDS),
         lambda c, viewer, path, p: tasks_and_notifications.notifications(
-            c.views, viewer, after=p.since_position, on=p.on
+            c.views, viewer, after=p.since_position, on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            page_after=_notification_cursor(p.after), limit=p.limit + 1,
         ),
         tasks_and_notifications.Notification, key=_by_notification,
     ),
@@ -344,21 +358,69 @@ def _position_cursor(after: str | None) -> int | None:
     return key[0] if len(key) == 1 and isinstance(key[0], int) else None
 
 
-def _recorded_contract_cursor(after: str | None) -> tuple[datetime, UUID] | None:
-    """The contract (its recording instant and id) a cursor of a list ordered
-    by ``_by_recorded_contract`` stands for; a cursor of another list is left
-    to the pager, which refuses it."""
+def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
+    """The item (an instant and an id: a contract's recording, a record's
+    placing or logging) a cursor of a list ordered by them stands for; a
+    cursor of another list is left to the pager, which refuses it, and one
+    of this shape that names no instant and id is refused here."""
     if after is None:
         return None
     key = key_of(after)
     if len(key) == 2 and all(isinstance(part, str) for part in key):
         try:
-            recorded_at, contract_id = datetime.fromisoformat(key[0]), UUID(key[1])
+            instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
         except ValueError:
-            return None
-        if recorded_at.tzinfo is not None:
-            return recorded_at, contract_id
+            raise _foreign_cursor() from None
+        if instant.tzinfo is None:
+            raise _foreign_cursor()
+        return instant, item_id
     return None
+
+
+def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
+    """The item (a day and a text id: a task's due date and id) a cursor of a list ordered by them stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        return date.fromisoformat(key[0]), key[1]
+    except ValueError:
+        raise _foreign_cursor() from None
+
+
+def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
+    """What a cursor of the notifications (ordered by ``_by_notification``) stands
+    for: a ledger notification (its position and kind), or a reminder (its task id)."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) == 4 and [type(part) for part in key] == [int, int, str, str]:
+        if key[0] == 0:
+            return key[1], key[2]
+        if key[0] == 1:
+            return key[3]
+    raise _foreign_cursor()
+
+
+def _id_cursor(after: str | None) -> UUID | None:
+    """The item a cursor of a list ordered by id (the health statuses) stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise _foreign_cursor()
+    try:
+        return UUID(key[0])
+    except ValueError:
+        raise _foreign_cursor() from None
+
+
+def _foreign_cursor() -> Problem:
+    return Problem(
+        falcon.HTTP_400, "query.cursor_invalid", "The cursor belongs to another list; start without it.", field="after",
+    )
 
 
 def _or_not_found(found: Any) -> Any:

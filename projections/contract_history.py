@@ -24,8 +24,8 @@ from contractledger.domain.debt import DebtRecord
 from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.visibility import public_details
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_contracts
-from contractledger.projections.oversight_records import read_record_visibility
-from contractledger.projections.queries import ensure_instant, reading
+from contractledger.projections.oversight_records import record_visible_now
+from contractledger.projections.queries import Reading, ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
     BufferedView,
@@ -163,25 +163,8 @@ def contract_history(
     ``limit`` entries the viewer may see, all after ``after``."""
     ensure_instant(as_of)
     with reading(database) as read:
-        t = read.tables(ContractHistoryView)
-        sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {t['history']} WHERE contract_id = ? AND notification_id > ?"
-        if as_of is not None:
-            sql += " AND recorded_at <= ?"
-        sql += " ORDER BY notification_id"
-        page = "" if limit is None else f" LIMIT {int(limit)}"
-        until = [] if as_of is None else [instant_text(as_of)]
-        # The first page and the contract's chain in one statement: who may see
-        # the contract is known from the same answer (one round trip, not two).
-        contracts = read.tables(ContractStatusView)["contracts"]
-        first = (
-            f"SELECT {', '.join('h.' + column for column in HISTORY_COLUMNS)}, c.chain"
-            f" FROM {t['history']} h JOIN {contracts} c ON c.contract_id = h.contract_id"
-            " WHERE h.contract_id = ? AND h.notification_id > ?"
-            + (" AND h.recorded_at <= ?" if as_of is not None else "")
-            + " AND c.created_at <= ? ORDER BY h.notification_id" + page
-        )
-        position = after or 0
-        rows = read.rows(first, [id_text(contract_id), position, *until, until[0] if until else END_OF_TIME])
+        until = instant_text(as_of) if as_of is not None else None
+        rows = _select_history(read, viewer, contract_id, after=after or 0, until=until, limit=limit)
         if rows:
             chain = [id_from(p) for p in json_from(rows[0][-1])]
             if not viewer.may_see_contract(chain):  # type: ignore[arg-type]
@@ -193,21 +176,42 @@ def contract_history(
                 return None
             chain = list(found[0].chain)
         private_details = viewer.sees_private_details(chain)  # type: ignore[arg-type]
-        shown: list[tuple] = []
-        while True:
-            record_ids = sorted({row[3] for row in rows if row[3] is not None})
-            visible = read_record_visibility(read, viewer, record_ids)
-            shown += [row for row in rows if row[3] is None or row[3] in visible]
-            # records the viewer may not see leave a page short: read on
-            if limit is None or len(rows) < limit or len(shown) >= limit:
-                break
-            position = int(rows[-1][0])
-            rows = read.rows(sql + page, [id_text(contract_id), position, *until])
-    entries = [_entry(row) for row in (shown if limit is None else shown[:limit])]
+    entries = [_entry(row) for row in rows]
     if private_details:
         return entries
     # a viewer off the chain that sees every contract (a sync peer): what its feed carries (SPEC 9)
     return [msgspec.structs.replace(entry, details=public_details(entry.event, entry.details)) for entry in entries]
+
+
+def _select_history(
+    read: Reading, viewer: Viewer, contract_id: UUID, *, after: int, until: str | None, limit: int | None
+) -> list[tuple]:
+    """A page of the contract's history (HISTORY_COLUMNS, then the contract's
+    chain): the entries after ``after`` recorded by ``until``, of the
+    records' trail only what ``viewer`` may see as the records stand now, in
+    the order of the index on (contract_id, notification_id), at most
+    ``limit``. One statement: the chain says from the same answer whether the
+    viewer may see the contract at all (one round trip, not two)."""
+    t = read.tables(ContractHistoryView)
+    contracts = read.tables(ContractStatusView)["contracts"]
+    sql = (
+        f"SELECT {', '.join('h.' + column for column in HISTORY_COLUMNS)}, c.chain"
+        f" FROM {t['history']} h JOIN {contracts} c ON c.contract_id = h.contract_id"
+        " WHERE h.contract_id = ? AND h.notification_id > ? AND c.created_at <= ?"
+    )
+    params: list[Any] = [id_text(contract_id), after, until or END_OF_TIME]
+    if until is not None:
+        sql += " AND h.recorded_at <= ?"
+        params.append(until)
+    trail = record_visible_now(read, viewer, "h.record_id")
+    if trail is not None:
+        sql += f" AND (h.record_id IS NULL OR {trail[0]})"
+        params += trail[1]
+    sql += " ORDER BY h.notification_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return read.rows(sql, params)
 
 
 def _entry(row: tuple) -> HistoryEntry:

@@ -340,7 +340,7 @@ def _contracts_statement(
     columns = ", ".join(f"c.{column}" for column in CONTRACT_COLUMNS)
     conditions = "".join(f" AND {clause}" for clause in where)
     if after:
-        conditions += " AND (c.created_at > ? OR (c.created_at = ? AND c.contract_id > ?))"
+        conditions += " AND (c.created_at, c.contract_id) > (?, ?)"  # a row value: the index is sought, not scanned
     order = " ORDER BY created_at, contract_id"
     sql = (
         f"SELECT {columns},"
@@ -369,7 +369,7 @@ def _select_contracts(
     )
     values = [date_text(on), until, until, until, until, *params]
     if after is not None:
-        values += [after[0], after[0], after[1]]
+        values += [after[0], after[1]]
     if status is not None:
         values += [status.value, status.value]
     if limit is not None:
@@ -484,8 +484,9 @@ def _read_versioned(
     if not viewer.sees_every_contract:
         if viewer.party_id is None:
             return []
-        where.append(on_chain)
-        params.append(id_text(viewer.party_id))
+        visible, visible_params = viewer.contract_condition("c.contract_id", t["contract_parties"])
+        where.append(visible)
+        params.extend(visible_params)
     for column, value in (("contract_id", contract_id), ("carrier_id", carrier_id), ("advisor_id", advisor_id)):
         if value is not None:
             where.append(f"c.{column} = ?")

@@ -13,6 +13,7 @@ read here asks it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -63,12 +64,16 @@ class DirectoryView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['parties']} (party_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
             " advisor_kind TEXT, level TEXT, name TEXT NOT NULL, identifiers TEXT, profile TEXT NOT NULL,"
             " registered_at TEXT NOT NULL)",
+            # the advisors' health statuses, page by page
+            f"CREATE INDEX IF NOT EXISTS {t['parties']}_kind ON {t['parties']} (kind, party_id)",
             f"CREATE TABLE IF NOT EXISTS {t['profile_changes']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " recorded_at TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (party_id, version))",
             f"CREATE TABLE IF NOT EXISTS {t['party_versions']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " recorded_at TEXT NOT NULL, PRIMARY KEY (party_id, version))",
             f"CREATE TABLE IF NOT EXISTS {t['associations']} (individual_id TEXT NOT NULL,"
             " corporation_id TEXT NOT NULL, associated_at TEXT NOT NULL, PRIMARY KEY (individual_id, corporation_id))",
+            # a corporation's individuals, whose records count for its health
+            f"CREATE INDEX IF NOT EXISTS {t['associations']}_corporation ON {t['associations']} (corporation_id, individual_id)",
             f"CREATE TABLE IF NOT EXISTS {t['direct_relationships']} (contract_id TEXT PRIMARY KEY,"
             " upper_id TEXT NOT NULL, lower_id TEXT NOT NULL, requested_at TEXT NOT NULL)",
         ]
@@ -240,10 +245,29 @@ def _visible_profile(
     return profile, version
 
 
-def read_corporations_of_individuals(read: Reading) -> dict[UUID, set[UUID]]:
+def read_advisor_ids(read: Reading, *, after: UUID | None = None, limit: int | None = None) -> list[UUID]:
+    """Every advisor (individual or corporate) in the order of their ids; ``after``
+    (an id) and ``limit`` read one page of the index on (kind, party_id)."""
     t = read.tables(DirectoryView)
+    sql, params = f"SELECT party_id FROM {t['parties']} WHERE kind = ?", ["advisor"]
+    if after is not None:
+        sql += " AND party_id > ?"
+        params.append(id_text(after))
+    sql += " ORDER BY party_id" + ("" if limit is None else " LIMIT ?")
+    return [UUID(p) for (p,) in read.rows(sql, params if limit is None else [*params, limit])]
+
+
+def read_corporations_of_individuals(
+    read: Reading, corporation_ids: Collection[UUID] | None = None
+) -> dict[UUID, set[UUID]]:
+    """Each individual advisor's corporations: all, or only these corporations."""
+    t = read.tables(DirectoryView)
+    sql, params = f"SELECT individual_id, corporation_id FROM {t['associations']}", []
+    if corporation_ids is not None:
+        params = [id_text(c) for c in corporation_ids]
+        sql += f" WHERE corporation_id IN ({', '.join('?' for _ in params)})" if params else " WHERE 1 = 0"
     found: dict[UUID, set[UUID]] = {}
-    for individual, corporation in read.rows(f"SELECT individual_id, corporation_id FROM {t['associations']}"):
+    for individual, corporation in read.rows(sql, params):
         found.setdefault(UUID(individual), set()).add(UUID(corporation))
     return found
 

@@ -6,8 +6,9 @@ per party would need one per viewer. Instead the facts are stored once, by
 the views that own them (records in the oversight records view, chains in
 the contract status view, associations in the directory), and each query
 computes the status with :func:`contractledger.domain.health.health_status`,
-the same rule the domain applies. The cost is one advisor's records (plus
-its associated individuals' for a corporation) per query.
+the same rule the domain applies. The cost is the records of the advisors
+asked about (plus their associated individuals' for a corporation), read
+in one query per kind of record: a page of health statuses costs the page.
 """
 
 from __future__ import annotations
@@ -16,26 +17,29 @@ from datetime import date
 from uuid import UUID
 
 from contractledger.domain.health import HealthStatus, health_status as compute_health
-from contractledger.projections.directory import DirectoryView, read_corporations_of_individuals
+from contractledger.projections.directory import read_advisor_ids, read_corporations_of_individuals
 from contractledger.projections.oversight_records import health_facts
 from contractledger.projections.queries import Reading, business_today, reading
 from contractledger.projections.view_database import ViewDatabase
 from contractledger.projections.viewer import Viewer
 
 
-def _health(read: Reading, viewer: Viewer, party_id: UUID, on: date) -> HealthStatus:
-    corporations_of_individuals = read_corporations_of_individuals(read)
+def _healths(read: Reading, viewer: Viewer, party_ids: list[UUID], on: date) -> list[HealthStatus]:
     # a corporation's health counts its associated individuals' records; never the reverse
-    advisors = {party_id} | {i for i, corporations in corporations_of_individuals.items() if party_id in corporations}
+    corporations_of_individuals = read_corporations_of_individuals(read, party_ids)
+    advisors = set(party_ids) | set(corporations_of_individuals)
     monitoring, debts = health_facts(read, viewer, sorted(advisors))
-    return compute_health(
-        party_id,
-        viewer=viewer.actor,
-        on=on,
-        monitoring=monitoring,
-        debts=debts,
-        corporations_of_individuals=corporations_of_individuals,
-    )
+    return [
+        compute_health(
+            party_id,
+            viewer=viewer.actor,
+            on=on,
+            monitoring=monitoring,
+            debts=debts,
+            corporations_of_individuals=corporations_of_individuals,
+        )
+        for party_id in party_ids
+    ]
 
 
 def health_status(database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None) -> HealthStatus:
@@ -44,14 +48,18 @@ def health_status(database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on:
     records, counting only the records ``viewer`` may see (SPEC 6). Records
     on an individual advisor's contracts also count for its corporations."""
     with reading(database) as read:
-        return _health(read, viewer, party_id, on or business_today())
+        return _healths(read, viewer, [party_id], on or business_today())[0]
 
 
-def health_statuses(database: ViewDatabase, viewer: Viewer, *, on: date | None = None) -> list[HealthStatus]:
+def health_statuses(
+    database: ViewDatabase, viewer: Viewer, *, on: date | None = None, after: UUID | None = None,
+    limit: int | None = None,
+) -> list[HealthStatus]:
     """SPEC 7: the health of every advisor (individual or corporate) as
-    ``viewer`` may know it, flagged ones and clear ones alike."""
+    ``viewer`` may know it, flagged ones and clear ones alike.
+
+    In the order of the advisors' ids; ``after`` (an advisor's id) and
+    ``limit`` read one page of advisors, and only their records."""
     on = on or business_today()
     with reading(database) as read:
-        t = read.tables(DirectoryView)
-        advisor_ids = [UUID(p) for (p,) in read.rows(f"SELECT party_id FROM {t['parties']} WHERE kind = ? ORDER BY party_id", ["advisor"])]
-        return [_health(read, viewer, advisor_id, on) for advisor_id in advisor_ids]
+        return _healths(read, viewer, read_advisor_ids(read, after=after, limit=limit), on)

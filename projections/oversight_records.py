@@ -21,7 +21,7 @@ from uuid import UUID
 from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
-from contractledger.projections.contract_status import END_OF_TIME, read_chains
+from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_chains
 from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -103,16 +103,25 @@ class OversightRecordsView(BufferedView):
             " reason TEXT NOT NULL, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL, removed_on TEXT,"
             " reminder_task_open INTEGER NOT NULL, placed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
-            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_contract ON {t['monitoring_versions']} (contract_id)",
-            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor ON {t['monitoring_versions']} (advisor_id)",
+            # the order of every list of monitoring, whole, on a contract or on an advisor's contracts: a page
+            # is a range of one of these (and a record's versions are found by the primary key)
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_placed ON {t['monitoring_versions']} (placed_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_contract_placed ON {t['monitoring_versions']}"
+            " (contract_id, placed_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor_placed ON {t['monitoring_versions']}"
+            " (advisor_id, placed_at, record_id)",
             f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
             " status TEXT NOT NULL, description TEXT, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL,"
             " last_paid_on TEXT, last_payment_amount TEXT, is_public INTEGER NOT NULL,"
             " reminder_task_open INTEGER NOT NULL, logged_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
-            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_contract ON {t['debt_versions']} (contract_id)",
-            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor ON {t['debt_versions']} (advisor_id)",
+            # the same for debt, in the order it was logged
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_logged ON {t['debt_versions']} (logged_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_contract_logged ON {t['debt_versions']}"
+            " (contract_id, logged_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor_logged ON {t['debt_versions']}"
+            " (advisor_id, logged_at, record_id)",
         ]
 
     # -- monitoring ----------------------------------------------------------------
@@ -272,14 +281,17 @@ def _latest_versions(
     return [dict(zip(columns, row)) for row in read.rows(sql, [*params, until])]
 
 
-def _filter(contract_id: UUID | None, advisor_id: UUID | None, record_ids: Iterable[str] | None) -> tuple[str, list[Any]]:
+def _filter(
+    contract_id: UUID | None, advisor_ids: Iterable[UUID] | None, record_ids: Iterable[str] | None
+) -> tuple[str, list[Any]]:
     clauses, params = ["1 = 1"], []
     if contract_id is not None:
         clauses.append("v.contract_id = ?")
         params.append(id_text(contract_id))
-    if advisor_id is not None:
-        clauses.append("v.advisor_id = ?")
-        params.append(id_text(advisor_id))
+    if advisor_ids is not None:
+        advisors = [id_text(a) for a in advisor_ids]
+        clauses.append(f"v.advisor_id IN ({placeholders(advisors)})" if advisors else "1 = 0")
+        params.extend(advisors)
     if record_ids is not None:
         ids = list(record_ids)
         clauses.append(f"v.record_id IN ({placeholders(ids)})" if ids else "1 = 0")
@@ -333,32 +345,91 @@ def read_records(
     record_ids: Iterable[str] | None = None,
     as_of: datetime | None = None,
 ) -> tuple[list[Monitoring], list[Debt], dict[str, tuple[UUID, ...]]]:
-    """The monitoring and debt records ``viewer`` may see, with their contracts' chains."""
+    """The monitoring and debt records ``viewer`` may see (as they stood at
+    ``as_of``, now by default), with their contracts' chains: on the
+    contract, the advisors and the records named, each filter in SQL."""
     if not viewer.sees_records:
         return [], [], {}
     t = read.tables(OversightRecordsView)
-    found_monitoring: list[dict[str, Any]] = []
-    found_debt: list[dict[str, Any]] = []
-    for advisor_id in list(advisor_ids) if advisor_ids is not None else [None]:
-        where, params = _filter(contract_id, advisor_id, record_ids)
-        found_monitoring += _latest_versions(read, t["monitoring_versions"], MONITORING_COLUMNS, where, params, as_of)
-        found_debt += _latest_versions(read, t["debt_versions"], DEBT_COLUMNS, where, params, as_of)
+    found: list[list[dict[str, Any]]] = []
+    for logical, columns in (("monitoring_versions", MONITORING_COLUMNS), ("debt_versions", DEBT_COLUMNS)):
+        where, params = _filter(contract_id, advisor_ids, record_ids)
+        visible, visible_params = _version_visible(read, viewer, logical, "v")
+        found.append(_latest_versions(read, t[logical], columns, f"{where} AND {visible}", [*params, *visible_params], as_of))
+    found_monitoring, found_debt = found
     chains = read_chains(read, sorted({r["contract_id"] for r in found_monitoring + found_debt}))
-    monitoring = [m for m in map(_monitoring, found_monitoring) if _visible(viewer, m.placed_by, m.is_public, m.contract_id, chains)]
-    debts = [d for d in map(_debt, found_debt) if _visible(viewer, d.logged_by, d.is_public, d.contract_id, chains)]
-    return monitoring, debts, chains
+    return [_monitoring(row) for row in found_monitoring], [_debt(row) for row in found_debt], chains
 
 
-def _visible(viewer: Viewer, recorded_by: UUID, public: bool, contract_id: UUID, chains: dict[str, tuple[UUID, ...]]) -> bool:
-    return viewer.may_see_record(recorded_by=recorded_by, public=public, chain=chains.get(str(contract_id), ()))
+PUBLIC_LEVELS = tuple(int(level) for level in MonitoringLevel if level.is_public)
+_WHO_WHETHER_PUBLIC_AND_WHEN = {  # per table: who recorded a record, when its version is public, when it was created
+    "monitoring_versions": ("placed_by", f"level IN ({', '.join(map(str, PUBLIC_LEVELS))})", "placed_at"),
+    "debt_versions": ("logged_by", "is_public = 1", "logged_at"),
+}
 
 
-def read_record_visibility(read: Reading, viewer: Viewer, record_ids: list[str]) -> set[str]:
-    """Which of these records (ids as text) ``viewer`` may see as they stand now."""
-    if not record_ids:
-        return set()
-    monitoring, debts, _ = read_records(read, viewer, record_ids=record_ids)
-    return {str(r.record_id) for r in [*monitoring, *debts]}
+def _version_visible(read: Reading, viewer: Viewer, logical: str, version: str) -> tuple[str, list[Any]]:
+    """The viewer's rule (viewer.py) on the version ``version`` names, a row of ``logical``."""
+    recorded_by, public, _ = _WHO_WHETHER_PUBLIC_AND_WHEN[logical]
+    return viewer.record_condition(
+        recorded_by=f"{version}.{recorded_by}", public=f"{version}.{public}", contract_id=f"{version}.contract_id",
+        contract_parties=read.tables(ContractStatusView)["contract_parties"],
+    )
+
+
+def _latest_version(table: str, version: str, *, until: bool) -> str:
+    """``version`` is its record's last version (recorded by the next parameter's instant, ``until``)."""
+    by = " AND w.recorded_at <= ?" if until else ""
+    return f"{version}.version = (SELECT MAX(w.version) FROM {table} w WHERE w.record_id = {version}.record_id{by})"
+
+
+def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[str, list[Any]] | None:
+    """An SQL condition (with its parameters) true when the monitoring or debt
+    record the column ``record_id`` names is one ``viewer`` may see as it
+    stands now; None when the viewer sees every record."""
+    if viewer.sees_every_record:
+        return None
+    if not viewer.sees_records:
+        return "1 = 0", []
+    t = read.tables(OversightRecordsView)
+    clauses, params = [], []
+    for logical in ("monitoring_versions", "debt_versions"):
+        visible, visible_params = _version_visible(read, viewer, logical, "v")
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {t[logical]} v WHERE v.record_id = {record_id}"
+            f" AND {_latest_version(t[logical], 'v', until=False)} AND {visible})"
+        )
+        params += visible_params
+    return f"({' OR '.join(clauses)})", params
+
+
+def _select_page(
+    read: Reading, viewer: Viewer, logical: str, columns: tuple[str, ...], *, contract_id: UUID | None,
+    advisor_id: UUID | None, as_of: datetime | None, after: tuple[datetime, UUID] | None, limit: int | None,
+) -> list[dict[str, Any]]:
+    """One page of the records of ``logical`` (monitoring or debt versions)
+    ``viewer`` may see, each as it stood at ``as_of`` (now by default): in
+    the order they were placed or logged (then by id), after the cursor's
+    record (``after``: its instant and id), at most ``limit``. Visibility
+    and filters are SQL conditions, so the page is a range of one index
+    however many records there are."""
+    table = read.tables(OversightRecordsView)[logical]
+    first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
+    where, params = _filter(contract_id, None if advisor_id is None else [advisor_id], None)
+    sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
+    sql += f" AND {_latest_version(table, 'v', until=True)}"
+    params.append(instant_text(as_of) if as_of else END_OF_TIME)
+    visible, visible_params = _version_visible(read, viewer, logical, "v")
+    sql += f" AND {visible}"
+    params += visible_params
+    if after is not None:
+        sql += f" AND (v.{first}, v.record_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
+        params += [instant_text(after[0]), id_text(after[1])]
+    sql += f" ORDER BY v.{first}, v.record_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [dict(zip(columns, row)) for row in read.rows(sql, params)]
 
 
 def monitoring_records(
@@ -368,16 +439,26 @@ def monitoring_records(
     contract_id: UUID | None = None,
     advisor_id: UUID | None = None,
     as_of: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Monitoring]:
     """SPEC 6 and 10: monitoring on a contract or on an advisor's contracts, each
     record as it stands (or as the ledger knew it at ``as_of``), removed ones
     included with their removal date. Private levels (1, 2) only for the
     party that placed them; public levels (3, 4) for every party on the
-    contract; all for auditors; none for sync peers."""
+    contract; all for auditors; none for sync peers.
+
+    In the order they were placed (then by id); ``after`` (a record's
+    placing instant and id) and ``limit`` read one page in SQL."""
     ensure_instant(as_of)
+    if not viewer.sees_records:
+        return []
     with reading(database) as read:
-        advisors = None if advisor_id is None else [advisor_id]
-        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[0]
+        found = _select_page(
+            read, viewer, "monitoring_versions", MONITORING_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
+            as_of=as_of, after=after, limit=limit,
+        )
+    return [_monitoring(row) for row in found]
 
 
 def debt_records(
@@ -387,15 +468,25 @@ def debt_records(
     contract_id: UUID | None = None,
     advisor_id: UUID | None = None,
     as_of: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Debt]:
     """SPEC 6 and 10: debt on a contract or on an advisor's contracts, as it
     stands (or at ``as_of``). Private to the party that logged it until made
     public; public debt for every party on the contract; closed debt is
-    private again; all for auditors; none for sync peers."""
+    private again; all for auditors; none for sync peers.
+
+    In the order it was logged (then by id); ``after`` (a record's logging
+    instant and id) and ``limit`` read one page in SQL."""
     ensure_instant(as_of)
+    if not viewer.sees_records:
+        return []
     with reading(database) as read:
-        advisors = None if advisor_id is None else [advisor_id]
-        return read_records(read, viewer, contract_id=contract_id, advisor_ids=advisors, as_of=as_of)[1]
+        found = _select_page(
+            read, viewer, "debt_versions", DEBT_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
+            as_of=as_of, after=after, limit=limit,
+        )
+    return [_debt(row) for row in found]
 
 
 def health_facts(

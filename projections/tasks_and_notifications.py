@@ -27,8 +27,8 @@ from contractledger.domain.monitoring import MonitoringLevel, MonitoringRecord
 from contractledger.domain.triggers import NotificationKind as Kind
 from contractledger.domain.triggers import TriggerSettings, trigger_settings_id
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
-from contractledger.projections.oversight_records import read_record_visibility
-from contractledger.projections.queries import business_today, reading
+from contractledger.projections.oversight_records import record_visible_now
+from contractledger.projections.queries import Reading, business_today, reading
 from contractledger.projections.rows import (
     AppendBuffer,
     BufferedView,
@@ -136,7 +136,11 @@ class TasksAndNotificationsView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['tasks']} (task_id TEXT PRIMARY KEY, party_id TEXT NOT NULL,"
             " record_id TEXT NOT NULL, subject TEXT NOT NULL, contract_id TEXT NOT NULL, due_on TEXT NOT NULL,"
             " opened_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT)",
-            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party ON {t['tasks']} (party_id, due_on)",
+            # the order of every list of tasks, a party's or (for auditors) all: a page is a range of one of these
+            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party_due ON {t['tasks']} (party_id, due_on, task_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_due ON {t['tasks']} (due_on, task_id)",
+            # a party's reminders among its notifications, in the order of their ids
+            f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party_task ON {t['tasks']} (party_id, task_id)",
             f"CREATE TABLE IF NOT EXISTS {t['task_records']} (record_id TEXT PRIMARY KEY, subject TEXT NOT NULL,"
             " party_id TEXT NOT NULL, contract_id TEXT NOT NULL, reminder_on TEXT NOT NULL, open_task_id TEXT)",
             f"CREATE TABLE IF NOT EXISTS {t['notifications']} (party_id TEXT NOT NULL, notification_id BIGINT NOT NULL,"
@@ -336,68 +340,102 @@ class Notification:
 
 
 def tasks(
-    database: ViewDatabase, viewer: Viewer, *, due_by: date | None = None, include_closed: bool = False
+    database: ViewDatabase, viewer: Viewer, *, due_by: date | None = None, include_closed: bool = False,
+    after: tuple[date, str] | None = None, limit: int | None = None,
 ) -> list[Task]:
     """SPEC 8: the viewer's party's reminder tasks (open ones unless
     ``include_closed``), due on or before ``due_by`` when given, soonest
-    first. A task belongs to the party that set the reminder; auditors see
-    every party's tasks."""
+    first (then by id). A task belongs to the party that set the reminder;
+    auditors see every party's tasks. ``after`` (a task's due date and id)
+    and ``limit`` read one page in SQL."""
     with reading(database) as read:
-        t = read.tables(TasksAndNotificationsView)
-        sql = f"SELECT {', '.join(TASK_COLUMNS)} FROM {t['tasks']} WHERE 1 = 1"
-        params: list[Any] = []
-        if not viewer.sees_every_record:
-            if viewer.party_id is None:
-                return []
-            sql += " AND party_id = ?"
-            params.append(id_text(viewer.party_id))
-        if not include_closed:
-            sql += " AND closed_at IS NULL"
-        if due_by is not None:
-            sql += " AND due_on <= ?"
-            params.append(date_text(due_by))
-        rows = read.rows(sql + " ORDER BY due_on, task_id", params)
-    found = [dict(zip(TASK_COLUMNS, row)) for row in rows]
+        return _read_tasks(read, viewer, due_by=due_by, include_closed=include_closed, after=after, limit=limit)
+
+
+def _read_tasks(
+    read: Reading, viewer: Viewer, *, due_by: date | None, include_closed: bool, after: tuple[date, str] | None = None,
+    after_task: str | None = None, limit: int | None = None,
+) -> list[Task]:
+    """As ``tasks``; or, given ``after_task`` (a task id, or "" for the
+    first), in the order of the tasks' ids after it."""
+    t = read.tables(TasksAndNotificationsView)
+    own, params = viewer.own_party_condition("party_id")
+    sql = f"SELECT {', '.join(TASK_COLUMNS)} FROM {t['tasks']} WHERE {own}"
+    if not include_closed:
+        sql += " AND closed_at IS NULL"
+    if due_by is not None:
+        sql += " AND due_on <= ?"
+        params.append(date_text(due_by))
+    if after is not None:
+        sql += " AND (due_on, task_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
+        params += [date_text(after[0]), after[1]]
+    if after_task is not None:
+        sql += " AND task_id > ? ORDER BY task_id"
+        params.append(after_task)
+    else:
+        sql += " ORDER BY due_on, task_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
     return [
         Task(r["task_id"], UUID(r["party_id"]), UUID(r["record_id"]), r["subject"], UUID(r["contract_id"]),
              date_from(r["due_on"]), r["closed_by"])
-        for r in found
+        for r in (dict(zip(TASK_COLUMNS, row)) for row in read.rows(sql, params))
     ]
 
 
 def notifications(
-    database: ViewDatabase, viewer: Viewer, *, after: int = 0, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, *, after: int = 0, on: date | None = None,
+    page_after: tuple[int, str] | str | None = None, limit: int | None = None,
 ) -> list[Notification]:
     """SPEC 8: what the viewer's party asked its triggers for, after ledger
     position ``after``, in order; with the ``reminder_due`` trigger, each open
-    task due by ``on`` (today by default) too. Notifications about a record
-    the party may no longer see (SPEC 6) are left out."""
+    task due by ``on`` (today by default) too, after them in the order of
+    the tasks' ids. Notifications about a record the party may no longer see
+    (SPEC 6) are left out.
+
+    ``page_after`` (a notification's ledger position and kind, or a
+    reminder's task id) and ``limit`` read one page in SQL: the ledger's
+    notifications after it, then, if the page has room, the reminders."""
     if viewer.party_id is None:
         return []
     party = id_text(viewer.party_id)
     on = on or business_today()
     with reading(database) as read:
         t = read.tables(TasksAndNotificationsView)
-        rows = read.rows(
-            f"SELECT {', '.join(NOTIFICATION_COLUMNS)} FROM {t['notifications']}"
-            " WHERE party_id = ? AND notification_id > ? ORDER BY notification_id, kind",
-            [party, after],
-        )
-        found = [dict(zip(NOTIFICATION_COLUMNS, row)) for row in rows]
-        visible = read_record_visibility(read, viewer, sorted({r["record_id"] for r in found if r["record_id"]}))
-        kinds = read.rows(f"SELECT kinds FROM {t['triggers']} WHERE party_id = ?", [party])
-        wants_reminders = bool(kinds) and Kind.REMINDER_DUE.value in json_from(kinds[0][0])
-    listed = [
-        Notification(UUID(r["party_id"]), Kind(r["kind"]), int(r["notification_id"]), id_from(r["contract_id"]),
-                     id_from(r["record_id"]), r["event"], date_from(r["effective_on"]), json_from(r["details"]))
-        for r in found
-        if r["record_id"] is None or r["record_id"] in visible
-    ]
-    if wants_reminders:
-        listed += [
-            Notification(task.party_id, Kind.REMINDER_DUE, None, task.contract_id, task.record_id, "ReminderDue",
-                         task.due_on, {"task_id": task.task_id, "subject": task.subject})
-            for task in tasks(database, viewer, due_by=on)
-            if task.party_id == viewer.party_id
-        ]
+        listed: list[Notification] = []
+        if not isinstance(page_after, str):  # not yet among the reminders
+            sql = (
+                f"SELECT {', '.join('n.' + column for column in NOTIFICATION_COLUMNS)} FROM {t['notifications']} n"
+                " WHERE n.party_id = ? AND n.notification_id > ?"
+            )
+            params: list[Any] = [party, after]
+            if page_after is not None:
+                sql += " AND (n.notification_id, n.kind) > (?, ?)"  # a row value: the key is sought
+                params += [page_after[0], page_after[1]]
+            trail = record_visible_now(read, viewer, "n.record_id")
+            if trail is not None:
+                sql += f" AND (n.record_id IS NULL OR {trail[0]})"
+                params += trail[1]
+            # the order of the primary key (party_id, notification_id, kind): a page is a range of it
+            sql += " ORDER BY n.notification_id, n.kind" + ("" if limit is None else " LIMIT ?")
+            rows = read.rows(sql, params if limit is None else [*params, limit])
+            listed += [
+                Notification(UUID(r["party_id"]), Kind(r["kind"]), int(r["notification_id"]), id_from(r["contract_id"]),
+                             id_from(r["record_id"]), r["event"], date_from(r["effective_on"]), json_from(r["details"]))
+                for r in (dict(zip(NOTIFICATION_COLUMNS, row)) for row in rows)
+            ]
+        room = None if limit is None else limit - len(listed)
+        if room is None or room > 0:
+            kinds = read.rows(f"SELECT kinds FROM {t['triggers']} WHERE party_id = ?", [party])
+            if kinds and Kind.REMINDER_DUE.value in json_from(kinds[0][0]):
+                due = _read_tasks(
+                    read, viewer, due_by=on, include_closed=False,
+                    after_task=page_after if isinstance(page_after, str) else "", limit=room,
+                )
+                listed += [
+                    Notification(task.party_id, Kind.REMINDER_DUE, None, task.contract_id, task.record_id, "ReminderDue",
+                                 task.due_on, {"task_id": task.task_id, "subject": task.subject})
+                    for task in due
+                ]
     return listed

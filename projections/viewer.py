@@ -20,12 +20,19 @@ ledger itself reads as an auditor does). The rules:
 - Downgrades are public to every party working with the advisor: a party
   with any contract with that advisor, or the advisor itself.
 - Health status is computed only from the records the viewer may see.
+- Reminder tasks belong to the party that set the reminder: only its own,
+  everything to auditors.
+
+Each rule is here twice, in words a row can be tested by (``may_see_*``) and
+as an SQL condition a query can filter and page by (``*_condition``), so a
+list reads only the rows its viewer may see, in its index's order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from contractledger.domain.actor import Actor, Role
@@ -67,6 +74,46 @@ class Viewer:
 
     def may_see_contract(self, chain: Collection[UUID]) -> bool:
         return self.sees_every_contract or (self.party_id is not None and self.party_id in chain)
+
+    def contract_condition(self, contract_id: str, contract_parties: str) -> tuple[str, list[Any]]:
+        """``may_see_contract`` as an SQL condition on the column ``contract_id``
+        names, with its parameters; ``contract_parties`` is the contract status
+        view's table of (contract, party on its chain)."""
+        if self.sees_every_contract:
+            return "1 = 1", []
+        if self.party_id is None:
+            return "1 = 0", []
+        return (
+            f"{contract_id} IN (SELECT p.contract_id FROM {contract_parties} p WHERE p.party_id = ?)",
+            [str(self.party_id)],
+        )
+
+    def record_condition(
+        self, *, recorded_by: str, public: str, contract_id: str, contract_parties: str
+    ) -> tuple[str, list[Any]]:
+        """``may_see_record`` as an SQL condition, with its parameters: on the
+        column naming who recorded the record, a condition true when it is
+        public, and the column naming its contract."""
+        if self.sees_every_record:
+            return "1 = 1", []
+        if self.party_id is None:
+            return "1 = 0", []
+        party = str(self.party_id)
+        return (
+            f"({recorded_by} = ? OR (({public}) AND EXISTS (SELECT 1 FROM {contract_parties} p"
+            f" WHERE p.contract_id = {contract_id} AND p.party_id = ?)))",
+            [party, party],
+        )
+
+    def own_party_condition(self, party_id: str) -> tuple[str, list[Any]]:
+        """What belongs to the viewer's own party (its reminder tasks) as an SQL
+        condition on the column ``party_id`` names, with its parameters:
+        everything for those who see every record, nothing for sync peers."""
+        if self.sees_every_record:
+            return "1 = 1", []
+        if self.party_id is None:
+            return "1 = 0", []
+        return f"{party_id} = ?", [str(self.party_id)]
 
     def sees_private_details(self, chain: Collection[UUID]) -> bool:
         return sees_private_details(self.actor, chain)

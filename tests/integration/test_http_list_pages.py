@@ -1,0 +1,311 @@
+"""List routes read one page in SQL (issue 14): walked page by page as several
+viewers with their filters, the pages are the whole list, and each page
+reads at most limit + 1 rows of the view's table."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_http_world import Api, running_api  # noqa: E402
+
+from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.domain.triggers import NotificationKind  # noqa: E402
+from contractledger.projections.queries import Reading  # noqa: E402
+
+LIMIT = 2
+
+
+@pytest.fixture
+def api(tmp_path: Path, store: str) -> Iterator[Api]:
+    yield from running_api(tmp_path, store)
+
+
+@dataclass
+class Book:
+    """Two contracts with monitoring and debt of every kind of sight on them."""
+
+    contracts: list[UUID]
+    monitoring: list[UUID]
+    debts: list[UUID]
+    before_the_last_records: str
+    position_before_the_last_records: int
+    viewers: list[Actor]
+
+
+def oversight_book(api: Api) -> Book:
+    w = api.world
+    ledger = w.ledger
+    ours, theirs = w.active_contract(), w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    made = []
+
+    def soon() -> date:  # reminders on three days, several on each
+        made.append(None)
+        return w.in_days(10 + 5 * (len(made) % 3))
+
+    def monitor(actor: Actor, contract: UUID, level: int, reason: str) -> UUID:
+        api.clock.advance(seconds=1)
+        return ledger.add_monitoring(actor, contract, level=level, reason=reason, effective_on=w.today, reminder_on=soon())
+
+    def owe(actor: Actor, contract: UUID, amount: str) -> UUID:
+        api.clock.advance(seconds=1)
+        return ledger.log_debt(actor, contract, amount=Decimal(amount), effective_on=w.today, reminder_on=soon())
+
+    monitoring = [
+        monitor(w.aga_admin, ours, 1, "New to Industry"), monitor(w.mga_admin, ours, 3, "Sales"),
+        monitor(w.carrier_staff, ours, 1, "New to Industry"), monitor(w.aga_admin, ours, 3, "Sales"),
+        monitor(w.carrier_staff, theirs, 3, "Sales"), monitor(w.other_aga_admin, theirs, 1, "New to Industry"),
+    ]
+    debts = [
+        owe(w.aga_admin, ours, "10.00"), owe(w.carrier_staff, ours, "20.00"), owe(w.mga_admin, ours, "30.00"),
+        owe(w.other_aga_admin, theirs, "40.00"), owe(w.carrier_staff, theirs, "50.00"),
+    ]
+    api.clock.advance(seconds=1)
+    before, position = api.clock.now().isoformat(), api.position()
+    api.clock.advance(seconds=1)
+    ledger.change_monitoring(w.mga_admin, monitoring[1], level=1, reason="New to Industry")  # public, then private
+    ledger.remove_monitoring(w.aga_admin, monitoring[0])
+    monitoring.append(monitor(w.mga_admin, ours, 3, "Sales"))
+    w.days_later(6)  # debt may be made public 5 days after it was recorded (SPEC 6)
+    for debt, by in ((debts[1], w.carrier_staff), (debts[2], w.mga_admin), (debts[4], w.carrier_staff)):
+        ledger.make_debt_public(by, debt)
+    ledger.close_debt(w.mga_admin, debts[2])  # public, then closed: private again
+    api.caught_up()
+    viewers = [w.auditor, w.aga_admin, w.mga_admin, w.carrier_staff, w.producer, w.other_aga_admin, w.peer]
+    return Book([ours, theirs], monitoring, debts, before, position, viewers)
+
+
+def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
+    """How many rows each statement reading one of the view tables ``tables`` (live names) answered."""
+    read: list[int] = []
+    rows = Reading.rows
+
+    def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
+        found = rows(self, sql, params)
+        if any(f"FROM {table} " in sql for table in tables):
+            read.append(len(found))
+        return found
+
+    monkeypatch.setattr(Reading, "rows", counted)
+    return read
+
+
+def walk(
+    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1
+) -> tuple[Any, list[Any]]:
+    """The whole list in one answer, and the same list walked LIMIT by LIMIT
+    (each page checked to read at most LIMIT + 1 rows, in at most ``statements``)."""
+    headers = api.as_(actor)
+    whole = api.client.simulate_get(path, headers=headers, params={**filters, "limit": "500"})
+    if whole.status_code != 200:
+        return whole, []
+    assert whole.json["next"] is None
+    pages: list[Any] = []
+    after = None
+    while True:
+        read.clear()
+        params = {**filters, "limit": str(LIMIT), **({"after": after} if after else {})}
+        answer = api.client.simulate_get(path, headers=headers, params=params)
+        assert answer.status_code == 200, answer.json
+        assert len(answer.json["items"]) <= LIMIT
+        assert len(read) <= statements and sum(read) <= LIMIT + 1, (path, actor, filters, read)
+        pages += answer.json["items"]
+        after = answer.json["next"]
+        if after is None:
+            break
+    assert pages == whole.json["items"], (path, actor, filters)
+    return whole, pages
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def sees(api: Api, actor: Actor, kind: str, record_id: str) -> bool:
+    """The domain's own answer (SPEC 6): whether ``actor`` may see the record as it stands."""
+    try:
+        getattr(api.world.ledger, f"{kind}_record")(UUID(record_id), viewer=actor)
+    except NotFound:
+        return False
+    return True
+
+
+def test_a_contracts_history_is_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    book = oversight_book(api)
+    w = api.world
+    auditor = {
+        contract: api.client.simulate_get(
+            f"/contracts/{contract}/history", headers=api.as_(w.auditor), params={"limit": "500"}
+        ).json["items"]
+        for contract in book.contracts
+    }
+    read = counting_rows_of(monkeypatch, "history__live")
+    for contract in book.contracts:
+        for actor in book.viewers:
+            for filters in ({}, {"as_of": book.before_the_last_records}):
+                whole, pages = walk(api, f"/contracts/{contract}/history", actor, filters, read)
+                chain = w.ledger.get_contract(contract).chain
+                if not (actor.party_id in chain or actor in (w.auditor, w.peer)):
+                    assert whole.status_code == 404 and whole.json["code"] == "contract.not_found"
+                    continue
+                expected = [
+                    e["notification_id"] for e in auditor[contract]
+                    if (e["record_id"] is None or sees(api, actor, e["subject"], e["record_id"]))
+                    and ("as_of" not in filters or instant(e["recorded_at"]) <= instant(filters["as_of"]))
+                ]
+                assert [e["notification_id"] for e in pages] == expected, (contract, actor, filters)
+                records = {e["record_id"] for e in pages if e["record_id"]}
+                assert records or actor == w.peer, (contract, actor)
+
+
+@pytest.mark.parametrize("path, kind, table, created", [
+    ("/monitoring", "monitoring", "monitoring_versions__live", "placed_at"),
+    ("/debts", "debt", "debt_versions__live", "logged_at"),
+])
+def test_monitoring_and_debt_are_read_page_by_page_in_sql_for_each_viewer_and_filter(
+    api: Api, monkeypatch: Any, path: str, kind: str, table: str, created: str
+) -> None:
+    book = oversight_book(api)
+    w = api.world
+    ours, theirs = book.contracts
+    everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+    assert {r["record_id"] for r in everything} == {str(r) for r in (book.monitoring if kind == "monitoring" else book.debts)}
+    filter_sets = [
+        {}, {"contract_id": str(ours)}, {"contract_id": str(theirs)}, {"advisor_id": str(w.advisor)},
+        {"advisor_id": str(w.second_advisor)}, {"contract_id": str(ours), "advisor_id": str(w.second_advisor)},
+        {"as_of": book.before_the_last_records}, {"contract_id": str(ours), "as_of": book.before_the_last_records},
+    ]
+    read = counting_rows_of(monkeypatch, table)
+    seen_by = {}
+    for actor in book.viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, path, actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            ids = [r["record_id"] for r in pages]
+            order = [(instant(r[created]), r["record_id"]) for r in pages]
+            assert order == sorted(order)
+            if "as_of" in filters:
+                assert all(instant(r[created]) <= instant(filters["as_of"]) for r in pages)
+                continue
+            expected = [
+                r["record_id"] for r in everything
+                if sees(api, actor, kind, r["record_id"])
+                and all(r[name] == value for name, value in filters.items())
+            ]
+            assert ids == expected, (actor, filters)
+            if not filters:
+                seen_by[actor.user] = ids
+    assert seen_by[w.peer.user] == [] and len(set(map(tuple, seen_by.values()))) > 3
+    auditor = api.as_(w.auditor)
+    for cursor in ("WzFd", "WyJ4IiwieSJd"):  # [1], ["x","y"]
+        refused = api.client.simulate_get(path, headers=auditor, params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_health_statuses_are_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    newcomers = [w.register("advisor", f"Newcomer {n}", advisor_kind="individual") for n in range(3)]
+    book = oversight_book(api)
+    advisors = {str(a) for a in (w.advisor, w.corporation, w.second_advisor, *newcomers)}
+    read = counting_rows_of(monkeypatch, "parties__live")
+    flagged_for = {}
+    for actor in book.viewers:
+        for filters in ({}, {"on": w.in_days(-30).isoformat()}, {"on": w.in_days(400).isoformat()}):
+            whole, pages = walk(api, "/health-statuses", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            assert {h["party_id"] for h in pages} == advisors
+            for health in pages:  # each as the single route answers it for this viewer and day
+                one = api.client.simulate_get(f"/parties/{health['party_id']}/health", headers=api.as_(actor), params=filters)
+                assert one.json == health, (actor, filters)
+            if not filters:
+                flagged_for[actor.user] = tuple(tuple(h["monitoring_record_ids"] + h["debt_record_ids"]) for h in pages)
+    assert any(ids for ids in flagged_for[w.auditor.user]) and not any(ids for ids in flagged_for[w.peer.user])
+    assert len(set(flagged_for.values())) > 3
+    for cursor in ("WzFd", "WyJ4Il0"):  # [1], ["x"]
+        refused = api.client.simulate_get("/health-statuses", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_tasks_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    book = oversight_book(api)
+    w = api.world
+    everything = api.client.simulate_get(
+        "/tasks", headers=api.as_(w.auditor), params={"include_closed": "true", "limit": "500"}
+    ).json["items"]
+    assert len({t["record_id"] for t in everything}) == len(book.monitoring) + len(book.debts)
+    assert any(t["closed_by"] for t in everything) and len({t["due_on"] for t in everything}) == 3
+    first_day = min(t["due_on"] for t in everything)
+    filter_sets = [{}, {"include_closed": "true"}, {"due_by": first_day}, {"due_by": first_day, "include_closed": "true"}]
+    read = counting_rows_of(monkeypatch, "tasks__live")
+    for actor in book.viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/tasks", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            expected = [
+                t for t in everything
+                if (actor == w.auditor or t["party_id"] == str(actor.party_id))
+                and (filters.get("include_closed") or t["closed_by"] is None)
+                and t["due_on"] <= filters.get("due_by", "9999-12-31")
+            ]
+            assert pages == expected, (actor, filters)
+            if filters == {"include_closed": "true"}:
+                assert bool(pages) is (actor not in (w.peer, w.producer)), actor
+    for cursor in ("WzFd", "WyJ4IiwieSJd"):  # [1], ["x","y"]
+        refused = api.client.simulate_get("/tasks", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_notifications_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    told = [w.aga_admin, w.mga_admin, w.carrier_staff, w.producer]
+    for actor in told:
+        w.ledger.configure_triggers(actor, [k.value for k in NotificationKind])
+    w.ledger.configure_triggers(w.other_aga_admin, [NotificationKind.MONITORING_ADDED.value])  # no reminders
+    book = oversight_book(api)
+    reminders_due = w.in_days(20)
+    filter_sets = [
+        {}, {"since_position": str(book.position_before_the_last_records)}, {"on": reminders_due.isoformat()},
+        {"on": reminders_due.isoformat(), "since_position": str(book.position_before_the_last_records)},
+    ]
+    read = counting_rows_of(monkeypatch, "notifications__live", "tasks__live")
+    for actor in book.viewers:
+        lists = {}
+        for filters in filter_sets:
+            # a page may end the ledger's notifications and start the reminders: two statements, LIMIT + 1 rows
+            whole, pages = walk(api, "/notifications", actor, filters, read, statements=2)
+            assert whole.status_code == 200, whole.json
+            for n in pages:
+                assert n["record_id"] is None or sees(api, actor, n["kind"].split("_")[0], n["record_id"]), (actor, n)
+            lists[tuple(filters)] = pages
+        everything, since, due, due_since = lists.values()
+        position = book.position_before_the_last_records
+        happenings = [n for n in everything if n["notification_id"] is not None]
+        assert everything == happenings
+        assert since == [n for n in happenings if n["notification_id"] > position]
+        assert [n for n in due if n["notification_id"] is not None] == happenings
+        reminders = [n for n in due if n["notification_id"] is None]
+        assert due_since == since + reminders
+        if actor in told:
+            assert happenings and len(since) < len(happenings), actor
+            assert bool(reminders) is (actor != w.producer), actor  # the advisor set no reminder
+            assert {n["details"]["task_id"] for n in reminders} <= {
+                t["task_id"] for t in api.client.simulate_get("/tasks", headers=api.as_(actor), params={"limit": "500"}).json["items"]
+            }
+        elif actor == w.other_aga_admin:
+            assert happenings and not reminders
+        else:
+            assert not everything and not due, actor
+    for cursor in ("WzFd", "WyJ4IiwieSJd", "WzIsMCwieCIsIiJd"):  # [1], ["x","y"], [2,0,"x",""]
+        refused = api.client.simulate_get("/notifications", headers=api.as_(w.aga_admin), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
