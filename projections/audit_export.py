@@ -160,10 +160,16 @@ class ExportVerdict:
         }
 
 
+# An export decodes each event once, in order: a small memo of recurring values (ids, dates, actors) keeps most of
+# the saving and holds the process's memory near where it started however long the ledger (the views runner's
+# decoder, which decodes in batches all day, keeps a larger one)
+EXPORT_MEMO_LIMIT = 20_000
+
+
 def walk(recorder: Any, mapper: Any, selection: Selection, verdict: ExportVerdict) -> Iterator[dict[str, Any]]:
     """The selected events up to ``verdict.up_to_position``, as export rows,
     each counted in ``verdict`` with whether the chain proves it."""
-    decoder = BatchDecoder(mapper)
+    decoder = BatchDecoder(mapper, memo_limit=EXPORT_MEMO_LIMIT)
     for stored in recorder.chained_events():
         if stored.notification_id > verdict.up_to_position:
             return

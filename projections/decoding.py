@@ -40,8 +40,9 @@ MEMO_LIMIT = 200_000
 
 
 class BatchDecoder:
-    def __init__(self, mapper: Mapper[Any]) -> None:
+    def __init__(self, mapper: Mapper[Any], memo_limit: int = MEMO_LIMIT) -> None:
         self.mapper = mapper
+        self.memo_limit = memo_limit
         transcoder = mapper.transcoder
         self.fast = (
             type(transcoder) is JSONTranscoder and not mapper.cipher and not mapper.compressor
@@ -103,7 +104,7 @@ class BatchDecoder:
     def decode(self, notification: Notification) -> Any:
         if not self.fast:
             return self.mapper.to_domain_event(notification)
-        if len(self._memo) > MEMO_LIMIT:
+        if len(self._memo) > self.memo_limit:
             self._memo.clear()
         try:
             state: dict[str, Any] = self._decoder.decode(notification.state.decode("utf8"))
@@ -136,7 +137,7 @@ class BatchDecoder:
         that fail, event by event, so the error names the event at fault."""
         if not self.fast or not notifications:
             return [self.decode(n) for n in notifications]
-        if len(self._memo) > MEMO_LIMIT:
+        if len(self._memo) > self.memo_limit:
             self._memo.clear()
         try:
             states = self._decoder.decode("[" + ",".join([n.state.decode("utf8") for n in notifications]) + "]")
@@ -159,7 +160,7 @@ class BatchDecoder:
         caller then decodes the page event by event, to name the one at fault."""
         if not self.fast:
             return None
-        if len(self._memo) > MEMO_LIMIT:
+        if len(self._memo) > self.memo_limit:
             self._memo.clear()
         try:
             states = self._decoder.decode(page.states)

@@ -47,6 +47,17 @@ def test_the_batch_decoder_yields_the_mappers_events(ledger: ContractLedger) -> 
             assert event.__dict__ == expected.__dict__
 
 
+def test_a_decoder_with_a_small_memo_forgets_and_still_yields_the_mappers_events(ledger: ContractLedger) -> None:
+    notifications = ledger.recorder.select_notifications(start=1, limit=10**6)
+    decoder = BatchDecoder(ledger.mapper, memo_limit=50)  # the export's is small, so its memory stays flat
+    largest = 0
+    for notification in notifications:
+        event = decoder.decode(notification)
+        largest = max(largest, len(decoder._memo))
+        assert event.__dict__ == ledger.mapper.to_domain_event(notification).__dict__
+    assert 50 < largest <= 50 + 40  # one event's values at most beyond the limit before it is cleared
+
+
 def test_a_batch_with_a_bad_state_fails_as_the_mapper_does(ledger: ContractLedger) -> None:
     from dataclasses import replace
 
