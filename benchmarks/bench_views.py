@@ -231,7 +231,7 @@ def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: in
     """Reading every event and decoding it, nothing else: the ceiling of a
     rebuild (with the cycle collector as a catch-up runs it, for both decoders)."""
 
-    from contractledger.projections.decoding import BatchDecoder
+    from contractledger.domain.event_decoding import BatchDecoder
     from contractledger.projections.runner import batch_collections
 
     decoder = BatchDecoder(mapper)

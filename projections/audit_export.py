@@ -48,7 +48,7 @@ from uuid import UUID
 import msgspec
 
 from contractledger.domain.history import event_as_plain_data
-from contractledger.projections.decoding import BatchDecoder
+from contractledger.domain.event_decoding import BatchDecoder
 from contractledger.store.hashchain import ChainedEvent, ChainWalker
 
 CREATED_WITH_CHAIN = ("Assigned", "DirectRelationshipRequested", "TransferPackageCreated")

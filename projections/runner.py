@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
 from contractledger.projections import positions, runner_metrics
-from contractledger.projections.decoding import BatchDecoder
+from contractledger.domain.event_decoding import BatchDecoder
 from contractledger.projections.view import View
 from contractledger.projections.view_database import ViewDatabase
 from contractledger.projections.write_pipeline import WritePipeline

@@ -18,7 +18,7 @@ from contractledger.domain.history import event_as_plain_data, plain
 from contractledger.domain.ledger import ContractLedger
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
 from workload import generate  # noqa: E402
-from contractledger.projections.decoding import BatchDecoder
+from contractledger.domain.event_decoding import BatchDecoder
 from contractledger.projections.rows import INSTANT_FORMAT, _exact, details_text, id_text, instant_text, json_text
 
 START = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
@@ -45,6 +45,18 @@ def test_the_batch_decoder_yields_the_mappers_events(ledger: ContractLedger) -> 
             expected = ledger.mapper.to_domain_event(notification)
             assert type(event) is type(expected)
             assert event.__dict__ == expected.__dict__
+
+
+def test_the_ledger_loads_aggregates_with_the_fast_decoder_and_gets_the_librarys_events(ledger: ContractLedger) -> None:
+    from eventsourcing.persistence import Mapper
+
+    from contractledger.domain.event_decoding import LedgerMapper
+
+    assert type(ledger.mapper) is LedgerMapper
+    for notification in ledger.recorder.select_notifications(start=1, limit=10**6):
+        event, expected = ledger.mapper.to_domain_event(notification), Mapper.to_domain_event(ledger.mapper, notification)
+        assert type(event) is type(expected) and event.__dict__ == expected.__dict__
+    assert ledger.mapper._decoder.fast and len(ledger.mapper._decoder._memo) <= LedgerMapper.MEMO_LIMIT + 40
 
 
 def test_a_decoder_with_a_small_memo_forgets_and_still_yields_the_mappers_events(ledger: ContractLedger) -> None:
