@@ -192,16 +192,23 @@ class ContractLedger(
         arguments: dict[str, Any],
         use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
     ) -> Any:
-        """Run ``use_case`` once per command id; save its aggregates and the record atomically.
+        """Run ``use_case`` once per command id (a repeat answers the first outcome); save its aggregates and the
+        record atomically.
         Every event saved names the command (its id, or one made up for it) as its cause."""
         # The use case's name is part of the fingerprint: an id reused for
         # another use case is refused like one reused with other arguments.
         arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
-        if command_id is not None:
-            earlier = self._command_record(command_id)
-            if earlier is not None:
-                return earlier.outcome_for(arguments_print)
-        outcome, aggregates = use_case()
+        # A command id is looked up only when the command cannot be run afresh: a new command (nearly every one)
+        # reads nothing more than its aggregates, and a repeat is found either way, since running it again saves
+        # nothing: it is refused by the rules, or its save meets the record of its first run (IntegrityError).
+        try:
+            outcome, aggregates = use_case()
+        except Exception:
+            if command_id is not None:
+                earlier = self._command_record(command_id)
+                if earlier is not None:
+                    return earlier.outcome_for(arguments_print)
+            raise
         to_save: list[Aggregate] = list(aggregates)
         if command_id is not None:
             actor = arguments.get("actor") if isinstance(arguments.get("actor"), Actor) else Actor.system()

@@ -22,6 +22,22 @@ class TestIdempotentCommands(LedgerScenario):
         self.assertEqual(first, again)
         self.assertEqual(before, self.ledger.recorder.max_notification_id())
 
+    def test_a_new_command_reads_only_its_aggregates_and_a_repeat_still_answers_its_first_outcome(self) -> None:
+        (contract_id,) = self.assign()
+        read: list[object] = []
+        select_events = self.ledger.recorder.select_events
+        self.ledger.recorder.select_events = lambda originator_id, **kw: read.append(originator_id) or select_events(originator_id, **kw)  # type: ignore[method-assign]
+        first = self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn-1")
+        self.assertEqual(read, [contract_id])  # not the command's record: a new command looks for none
+        before = self.ledger.recorder.max_notification_id()
+        # a repeat whose rules now refuse it (the number is taken) and one that would run again both answer the first
+        self.assertEqual(first, self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn-1"))
+        self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_backgrounds", command_id="hold-1")
+        held = self.ledger.get_contract(contract_id).version
+        self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_new_business", command_id="hold-2")
+        self.assertEqual(held, self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_backgrounds", command_id="hold-1"))
+        self.assertEqual(before + 4, self.ledger.recorder.max_notification_id())  # the two holds, nothing for repeats
+
     def test_the_command_record_is_saved_with_the_events(self) -> None:
         (contract_id,) = self.assign()
         before = self.ledger.recorder.max_notification_id()
