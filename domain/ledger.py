@@ -9,6 +9,7 @@ a repeated command id with the first outcome. A refused command saves nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -71,10 +72,24 @@ def mutate_in_turn(aggregate: Any, events: Iterable[Any]) -> Any:
 
 
 class LedgerRepository(Repository):  # type: ignore[type-arg]
-    """The library's repository, reconstructing aggregates with ``mutate_in_turn``."""
+    """The library's repository, reconstructing aggregates with ``mutate_in_turn``,
+    and reading an aggregate's latest snapshot and its events after it in one
+    go where the store offers it (``select_from_latest_snapshot``)."""
 
     def get(self, aggregate_id: Any, *, projector_func: Any = mutate_in_turn, **options: Any) -> Any:
         return super().get(aggregate_id, projector_func=projector_func, **options)
+
+    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: Any) -> Any:
+        read_both = getattr(self.event_store.recorder, "select_from_latest_snapshot", None)
+        if self.snapshot_store is None or read_both is None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        snapshot, stored_events = read_both(self.snapshot_store.recorder, aggregate_id, lte=version)
+        to_event = self.event_store.mapper.to_domain_event
+        events = [self.snapshot_store.mapper.to_domain_event(snapshot)] if snapshot is not None else []
+        aggregate = projector_func(None, chain(events, map(to_event, stored_events)))
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version {version!r} not found.")
+        return aggregate
 
 
 class ContractLedger(

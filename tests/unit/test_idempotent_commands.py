@@ -15,6 +15,24 @@ from contractledger.domain.status import Status  # noqa: E402
 
 
 class TestIdempotentCommands(LedgerScenario):
+    def reads_of_aggregates(self) -> list[object]:
+        """The ids of the aggregates the ledger reads from now on, one per read of the store (a store that reads a
+        snapshot and the events after it at once, as PostgreSQL's does, in one; the library's in two)."""
+        read: list[object] = []
+        recorder = self.ledger.recorder
+        both = getattr(recorder, "select_from_latest_snapshot", None)
+        if both is not None:
+            recorder.select_from_latest_snapshot = lambda snapshots, originator_id, **kw: (  # type: ignore[attr-defined]
+                read.append(originator_id) or both(snapshots, originator_id, **kw)
+            )
+        events = recorder.select_events
+        recorder.select_events = lambda originator_id, **kw: read.append(originator_id) or events(originator_id, **kw)  # type: ignore[method-assign]
+        snapshots = self.ledger.snapshots.recorder if self.ledger.snapshots is not None else None
+        if snapshots is not None and both is None:
+            kept = snapshots.select_events
+            snapshots.select_events = lambda originator_id, **kw: read.append(("snapshot", originator_id)) or kept(originator_id, **kw)  # type: ignore[method-assign]
+        return read
+
     def test_the_same_command_id_returns_the_first_outcome_and_records_nothing_new(self) -> None:
         first = self.ledger.assign_contracts(self.aga_admin, [self.full_chain], "producer", command_id="assign-1")
         before = self.ledger.recorder.max_notification_id()
@@ -24,11 +42,11 @@ class TestIdempotentCommands(LedgerScenario):
 
     def test_a_new_command_reads_only_its_aggregates_and_a_repeat_still_answers_its_first_outcome(self) -> None:
         (contract_id,) = self.assign()
-        read: list[object] = []
-        select_events = self.ledger.recorder.select_events
-        self.ledger.recorder.select_events = lambda originator_id, **kw: read.append(originator_id) or select_events(originator_id, **kw)  # type: ignore[method-assign]
+        read = self.reads_of_aggregates()
         first = self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn-1")
-        self.assertEqual(read, [contract_id])  # not the command's record: a new command looks for none
+        # the contract (with its snapshot, if the store reads them apart), not the command's record: a new command
+        # looks for none
+        self.assertEqual([r for r in read if not isinstance(r, tuple)], [contract_id])
         before = self.ledger.recorder.max_notification_id()
         # a repeat whose rules now refuse it (the number is taken) and one that would run again both answer the first
         self.assertEqual(first, self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1", command_id="wn-1"))
