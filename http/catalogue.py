@@ -16,7 +16,7 @@ from contractledger.http import (
 from contractledger.http.commands import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health
-from contractledger.http.operations import Metrics, Readiness
+from contractledger.http.operations import Readiness, Scrape
 from contractledger.http.problem_page import ProblemCode, ProblemList
 from contractledger.http.queries import QueryHandler
 from contractledger.http.reference import Reference, ReferenceAsset
@@ -37,7 +37,7 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
         by_path[path].extend(handlers)
     by_path["/health"].append(Health())
     by_path["/ready"].append(Readiness(config))
-    by_path["/metrics"].append(Metrics(config))
+    by_path["/metrics"].append(Scrape(config))
     by_path["/openapi.json"].append(document)
     by_path["/problems"].append(ProblemList())
     by_path["/problems/{code}"].append(ProblemCode())

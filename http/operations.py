@@ -103,7 +103,8 @@ class Readiness(Handler):
         send(resp, answer, falcon.HTTP_200 if ready else falcon.HTTP_503)
 
 
-class Metrics(Handler):
+class Scrape(Handler):
+    """GET /metrics: what a Prometheus server scrapes (the counts themselves are kept by http/metrics.py Metrics)."""
     operation = Operation(
         method="GET",
         operation_id="metrics",
