@@ -68,12 +68,19 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- counting ---------------------------------------------------------------------
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.latency.labels(route=route).observe(seconds)
+        key = (route, method, status)
+        counted = self._series.get(key)
+        if counted is None:  # a route's series, looked up once (labels() costs as much as counting)
+            counted = self._series[key] = (
+                self.requests.labels(route=route, method=method, status=str(status)), self.latency.labels(route=route)
+            )
+        counted[0].inc()
+        counted[1].observe(seconds)
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.metrics_started = time.perf_counter()
