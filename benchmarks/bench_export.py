@@ -47,6 +47,7 @@ from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
 from contractledger.projections.view_database import view_database_for  # noqa: E402
 from contractledger.runtime.serve import gunicorn_arguments  # noqa: E402
+from contractledger.store.settings import Settings  # noqa: E402
 
 MEMORY_EVERY = 0.05  # seconds between samples of the worker's resident memory
 
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             port = _free_port()
             served_env = {**env, "CONTRACTLEDGER_BIND": f"127.0.0.1:{port}", "CONTRACTLEDGER_WORKERS": "1"}
             arbiter = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--timeout", "600", *gunicorn_arguments(served_env)],
+                [sys.executable, "-m", "gunicorn", "--timeout", "600", *gunicorn_arguments(Settings.read(served_env))],
                 cwd=directory, env=served_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             try:

@@ -33,6 +33,7 @@ from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
 from contractledger.runtime.serve import gunicorn_arguments
+from contractledger.store.settings import Settings
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.view_database import view_database_for
 
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     base_env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
     if args.workers:
         base_env["CONTRACTLEDGER_WORKERS"] = args.workers
-    arguments = [a for a in gunicorn_arguments(base_env)]
+    arguments = gunicorn_arguments(Settings.read(base_env))
     base = f"http://127.0.0.1:{port}"
     results: dict[tuple[str, str], dict[str, float]] = {}
     for store in stores:

@@ -65,7 +65,7 @@ class Child:
     failures: deque[float] = field(default_factory=deque)
     last_exit: str | None = None
     restart_at: float | None = None
-    last_words: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+    last_words: deque[bytes] = field(default_factory=lambda: deque(maxlen=5))  # its last lines, as written
 
     @property
     def running(self) -> bool:
@@ -144,7 +144,7 @@ class Supervisor:
         self._stop_all()
         self._write_state()
         if gave_up is not None:
-            last = f": {gave_up.last_words[-1]}" if gave_up.last_words else ""
+            last = f": {_message_of(gave_up.last_words[-1].decode(errors='replace').strip())}" if gave_up.last_words else ""
             self._say(
                 logging.ERROR,
                 f"contractledger: {gave_up.spec.name} failed {len(gave_up.failures)} times within "
@@ -200,13 +200,19 @@ class Supervisor:
     def _relay(self, child: Child, process: subprocess.Popen[bytes]) -> None:
         """Passes the child's standard error on, remembering its last lines (the "why" of a failure)."""
         assert process.stderr is not None
+        # every request's log line comes this way: passed on as bytes, read only if the child fails
+        out = getattr(self.err, "buffer", None)
         for raw in process.stderr:
-            line = raw.decode(errors="replace").rstrip("\n")
-            if line.strip():
-                child.last_words.append(_message_of(line.strip()))
+            if raw.strip():
+                child.last_words.append(raw)
+            line = raw if raw.endswith(b"\n") else raw + b"\n"
             with self._err_lock:
-                self.err.write(line + "\n")
-                self.err.flush()
+                if out is not None:
+                    out.write(line)
+                    out.flush()
+                else:
+                    self.err.write(line.decode(errors="replace"))
+                    self.err.flush()
 
     def _stop_all(self) -> None:
         for child in self.children:
