@@ -48,7 +48,7 @@ LETTER = {
 
 
 @dataclass(frozen=True)
-class Answer:
+class RaceAnswer:
     status: int
     body: Any
 
@@ -81,7 +81,7 @@ class Request:
         self.connection = http.client.HTTPConnection(*self.address, timeout=60)
         self.connection.connect()
 
-    def send(self) -> Answer:
+    def send(self) -> RaceAnswer:
         if self.connection is None:
             self.connect()
         assert self.connection is not None
@@ -89,17 +89,17 @@ class Request:
             self.connection.request(self.method, self.path, body=self.data, headers=self.headers)
             response = self.connection.getresponse()
             raw = response.read()
-            return Answer(response.status, json.loads(raw) if raw else None)
+            return RaceAnswer(response.status, json.loads(raw) if raw else None)
         finally:
             self.connection.close()
 
 
-def at_once(first: Request, second: Request) -> tuple[Answer, Answer]:
+def at_once(first: Request, second: Request) -> tuple[RaceAnswer, RaceAnswer]:
     """Sends both at the same instant, each from its own thread and connection."""
     for request in (first, second):
         request.connect()
     start = threading.Barrier(2)
-    answers: list[Answer | BaseException | None] = [None, None]
+    answers: list[RaceAnswer | BaseException | None] = [None, None]
 
     def send(index: int, request: Request) -> None:
         try:
@@ -114,7 +114,7 @@ def at_once(first: Request, second: Request) -> tuple[Answer, Answer]:
     for thread in threads:
         thread.join(timeout=90)
     for answer in answers:
-        if not isinstance(answer, Answer):
+        if not isinstance(answer, RaceAnswer):
             raise RuntimeError(f"a racing request did not complete: {answer!r}")
     return answers[0], answers[1]  # type: ignore[return-value]
 
@@ -190,7 +190,7 @@ class Outcome:
 
 
 def one_winner(
-    answers: dict[str, Answer], recorded: dict[str, list[str]], seen: list[str], losers: tuple[int, ...] = (409, 412, 422)
+    answers: dict[str, RaceAnswer], recorded: dict[str, list[str]], seen: list[str], losers: tuple[int, ...] = (409, 412, 422)
 ) -> Outcome:
     """Exactly one writer applied, the other refused with a 4xx and no trace:
     the contract events recorded are exactly the winner's."""

@@ -46,8 +46,9 @@ class RequestDirectRelationship(Dated, kw_only=True):
     lower_id: UUID
 
 
-class WorkflowStep(Dated, kw_only=True):
-    pass
+class TakeWorkflowStep(Dated, kw_only=True):
+    """A workflow step (send to the producer, submit, approve, ...): the route names the step; the body gives
+    only the day it takes effect (today by default)."""
 
 
 class Note(Body):
@@ -157,10 +158,10 @@ def _set_manual_status(ledger: Any, actor: Actor, contract_id: UUID, body: SetMa
 
 
 def _workflow(operation_id: str, summary: str) -> Command:
-    def run(ledger: Any, actor: Actor, contract_id: UUID, body: WorkflowStep, cid: str | None) -> Any:
+    def run(ledger: Any, actor: Actor, contract_id: UUID, body: TakeWorkflowStep, cid: str | None) -> Any:
         return getattr(ledger, operation_id)(actor, contract_id, effective_on=body.effective_on, command_id=cid)
 
-    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, WorkflowStep, run, ContractsMoved)
+    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, TakeWorkflowStep, run, ContractsMoved)
 
 
 COMMANDS = (

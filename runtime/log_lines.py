@@ -29,7 +29,7 @@ from contractledger.runtime import settings
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(role)s[%(process)d] %(name)s: %(message)s"
 
 
-class Role(logging.Filter):
+class ProcessRole(logging.Filter):
     """Puts the process's role, and the request id where there is one, on every record."""
 
     def __init__(self, role: str, request_id: Callable[[], str | None] = lambda: None) -> None:
@@ -78,7 +78,7 @@ def handler(role: str, kind: str, stream: IO[str] | None = None,
             request_id: Callable[[], str | None] = lambda: None) -> logging.Handler:
     made = logging.StreamHandler(stream if stream is not None else sys.stderr)
     made.setFormatter(formatter(kind))
-    made.addFilter(Role(role, request_id))
+    made.addFilter(ProcessRole(role, request_id))
     return made
 
 
@@ -108,7 +108,7 @@ def gunicorn_logconfig(role: str = "http") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"role": {"()": Role, "role": role}},
+        "filters": {"role": {"()": ProcessRole, "role": role}},
         "formatters": {"ours": {"()": formatter, "kind": kind}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "ours", "filters": ["role"]},

@@ -85,7 +85,7 @@ class PeerDelivery:
         self.database = database
         self.peer = peer
         self.secrets = peer.secrets(env)
-        self.endpoint = endpoint.Endpoint(peer, env)
+        self.endpoint = endpoint.PeerEndpoint(peer, env)
         self.clock = clock
         self.draw = draw
 

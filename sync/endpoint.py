@@ -112,7 +112,7 @@ def check(chosen: Sequence[Peer], env: Mapping[str, str]) -> None:
         target(peer, env)
 
 
-class Endpoint:
+class PeerEndpoint:
     """One peer's endpoint: a pool of kept-alive connections to it."""
 
     def __init__(self, peer: Peer, env: Mapping[str, str]) -> None:

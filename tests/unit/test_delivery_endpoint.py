@@ -12,7 +12,7 @@ import trustme
 
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync import delivery
-from contractledger.sync.endpoint import CONNECT_TIMEOUT, PLAIN_HTTP_HOSTS, READ_TIMEOUT, Endpoint, check, target, timeout
+from contractledger.sync.endpoint import CONNECT_TIMEOUT, PLAIN_HTTP_HOSTS, READ_TIMEOUT, PeerEndpoint, check, target, timeout
 from contractledger.sync.peer import PEERS_DIRECTORY, PeerDefinitionError, load_peer
 from contractledger.sync.signing import key_of
 
@@ -35,7 +35,7 @@ def _at(url: str, **settings: str) -> dict[str, str]:
     ],
 )
 def test_https_anywhere_and_plain_http_to_loopback_are_accepted(url: str) -> None:
-    made = Endpoint(MANAGE, _at(url))  # a pool is made; nothing is connected yet
+    made = PeerEndpoint(MANAGE, _at(url))  # a pool is made; nothing is connected yet
     assert made.target.url == url and made.target.scheme == url.split(":")[0]
     made.close()
 

@@ -10,7 +10,7 @@ import falcon.testing
 import pytest
 
 from contractledger.http.request_log import RequestLog, current_request_id, log
-from contractledger.runtime.log_lines import Role, formatter
+from contractledger.runtime.log_lines import ProcessRole, formatter
 
 FIELDS = ("request_id", "method", "path", "route", "status", "duration_ms", "principal", "party_id", "remote_addr")
 
@@ -33,7 +33,7 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[dict]:
 
 
 def as_json(record: logging.LogRecord) -> dict:
-    Role("http", current_request_id).filter(record)
+    ProcessRole("http", current_request_id).filter(record)
     line = formatter("json").format(record)
     assert line.isascii() and "\n" not in line
     return json.loads(line)
@@ -62,7 +62,7 @@ def test_each_request_writes_one_json_line_with_its_request_id(
 def test_a_line_logged_while_answering_a_request_carries_its_id(
     client: falcon.testing.TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.handler.addFilter(Role("http", current_request_id))  # as the served process's handler has it
+    caplog.handler.addFilter(ProcessRole("http", current_request_id))  # as the served process's handler has it
     with caplog.at_level(logging.INFO):
         client.simulate_get("/hello/ada", headers={"X-Request-ID": "trace-43"})
     said, answered = [as_json(r) for r in caplog.records if r.name.startswith("contractledger.http")]

@@ -9,14 +9,14 @@ import pty
 
 import pytest
 
-from contractledger.runtime.log_lines import Role, chosen_format, formatter
+from contractledger.runtime.log_lines import ProcessRole, chosen_format, formatter
 from contractledger.store.errors import StoreConfigurationError
 
 
 def record(message: str, **fields: object) -> logging.LogRecord:
     made = logging.LogRecord("contractledger.views", logging.WARNING, __file__, 1, message, None, None)
     made.__dict__.update(fields)
-    Role("views_runner").filter(made)
+    ProcessRole("views_runner").filter(made)
     return made
 
 
