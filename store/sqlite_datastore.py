@@ -30,6 +30,7 @@ from eventsourcing.sqlite import (
 )
 
 from contractledger.store.sqlite_config import SQLiteLocation, check_usable, locate
+from contractledger.store.sqlite_writers import WriterQueue, writer_queue_for
 
 DEFAULT_POLL_INTERVAL = 0.02
 """Seconds between a subscriber's checks for events written by other processes."""
@@ -94,16 +95,27 @@ class SQLiteLedgerTransaction(SQLiteTransaction):
 
 
 class SQLiteLedgerConnection(SQLiteConnection):
-    """A pooled connection whose writing transactions begin immediately."""
+    """A pooled connection whose writing transactions begin immediately, each
+    in its turn among the file's writers (``store/sqlite_writers.py``)."""
+
+    def __init__(self, sqlite_conn: sqlite3.Connection, max_age: float | None, writers: WriterQueue | None) -> None:
+        super().__init__(sqlite_conn=sqlite_conn, max_age=max_age)
+        self.writers = writers
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+        if commit and self.writers is not None:
+            with self.writers.turn(), SQLiteLedgerTransaction(self, commit=commit) as curs, curs:
+                yield curs
+            return
         with SQLiteLedgerTransaction(self, commit=commit) as curs, curs:
             yield curs
 
 
 class SQLiteLedgerConnectionPool(SQLiteConnectionPool):
-    """Opens connections in WAL mode with a busy timeout."""
+    """Opens connections in WAL mode with a busy timeout, writing in turn with the file's other writers."""
+
+    writers: WriterQueue | None = None
 
     def _create_connection(self) -> SQLiteLedgerConnection:
         try:
@@ -126,7 +138,7 @@ class SQLiteLedgerConnectionPool(SQLiteConnectionPool):
             connection.close()
             raise OperationalError(error) from error
         connection.row_factory = sqlite3.Row
-        return SQLiteLedgerConnection(sqlite_conn=connection, max_age=self.max_age)
+        return SQLiteLedgerConnection(sqlite_conn=connection, max_age=self.max_age, writers=self.writers)
 
     def close(self) -> None:
         """Closes idle connections now, and each one in use when its user returns it.
@@ -186,6 +198,8 @@ class SQLiteLedgerDatastore(SQLiteDatastore):
             max_age=max_age,
             pre_ping=pre_ping,
         )
+        if self.location.path is not None:
+            self.pool.writers = writer_queue_for(self.location.path)
         self.single_row_tracking = True
         self.originator_id_type = originator_id_type
         self.poll_interval = poll_interval

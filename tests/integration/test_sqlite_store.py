@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Notification,
+    OperationalError,
     StoredEvent,
     Subscription,
     Tracking,
@@ -751,3 +752,56 @@ def test_a_file_whose_events_table_another_store_made_is_refused_when_the_ledger
     with pytest.raises(StoreConfigurationError, match="no hash chain") as caught:
         open_factory().application_recorder()
     assert caught.value.setting == "SQLITE_DBNAME" and ledger_path in str(caught.value)
+
+
+def test_writers_in_other_processes_queue_behind_the_writers_lock_and_go_the_moment_it_is_let_go(
+    open_factory: Callable[..., Any], ledger_path: str, tmp_path: Any
+) -> None:
+    # The kernel's queue (store/sqlite_writers.py): while the turn is held, a writer in another
+    # process waits even though SQLite's own lock is free; let go, and it writes at once.
+    import fcntl
+
+    reader = open_factory().application_recorder()  # made (its tables written) before the turn is held
+    holder = os.open(f"{ledger_path}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER_IN_ANOTHER_PROCESS, ledger_path, str(uuid4())], cwd=tmp_path)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            writer.wait(timeout=3)  # it queues (without the queue it wrote at once)
+        assert reader.max_notification_id() in (None, 0)
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    assert writer.wait(timeout=60) == 0
+    assert reader.max_notification_id() == 1
+
+
+def test_threads_of_one_process_take_turns_too_and_every_write_lands_once(open_factory: Callable[..., Any]) -> None:
+    recorder = open_factory().application_recorder()
+
+    def write(n: int) -> None:
+        for _ in range(n):
+            recorder.insert_events([StoredEvent(uuid4(), 1, "threaded", b"{}")])
+
+    threads = [threading.Thread(target=write, args=(25,)) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join(timeout=60) for t in threads]
+    assert recorder.max_notification_id() == 100
+    assert hashchain.verify(recorder.chained_events()).intact
+
+
+def test_a_thread_that_writes_while_it_has_its_turn_goes_on_as_before(
+    open_factory: Callable[..., Any], ledger_path: str
+) -> None:
+    # Two ledgers on one file in one process share their turn: a write nested in another's
+    # transaction meets SQLite's own lock (a busy error after its timeout), never waits for itself.
+    outer = open_factory().application_recorder()
+    impatient = InfrastructureFactory.construct(
+        {"PERSISTENCE_MODULE": MODULE, "SQLITE_DBNAME": ledger_path, "SQLITE_LOCK_TIMEOUT": "1"}
+    )
+    inner = impatient.application_recorder()
+    with outer.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"SELECT 1 FROM {outer.events_table_name} LIMIT 1")
+        with pytest.raises(OperationalError):
+            inner.insert_events([StoredEvent(uuid4(), 1, "nested", b"{}")])
+    impatient.close()
