@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -22,6 +23,8 @@ from contractledger.http.reference import ASSET_TYPES
 from contractledger.http.routing import Handler, Operation, Route
 
 REF = "#/components/schemas/{name}"
+EXAMPLES_FILE = Path(__file__).with_name("api_examples.json")
+"""Every operation's example request and answer, recorded by ``scripts/record-api-examples``."""
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
