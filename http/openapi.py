@@ -5,7 +5,9 @@ structs and dataclasses the handlers read and write."""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import pkgutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,7 +169,40 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
         described["security"] = []
     if op.body is not None:
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
+    _add_examples(described, recorded_examples().get(op.operation_id))
     return described
+
+
+@functools.cache
+def recorded_examples() -> dict[str, Any]:
+    """The examples of :data:`EXAMPLES_FILE`, by operation id: each a request (its ``path`` and ``query``
+    parameters, its ``body``) and its answer (``status``, ``media_type``, ``body``; ``excerpt`` says what
+    was kept of an answer kept in part)."""
+    examples: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    return examples
+
+
+def _add_examples(described: dict[str, Any], example: dict[str, Any] | None) -> None:
+    """The recorded request and answer of the operation, as OpenAPI 3.1 ``examples`` on its parameters,
+    its body and the answer's media type."""
+    if example is None:
+        return
+    request, answer = example["request"], example["answer"]
+    for parameter in described["parameters"]:
+        given = request.get(parameter["in"], {})
+        if parameter["name"] in given:
+            parameter["examples"] = {"recorded": {"value": given[parameter["name"]]}}
+    if "body" in request and "requestBody" in described:
+        described["requestBody"]["content"]["application/json"]["examples"] = {
+            "recorded": {"summary": "as recorded", "value": request["body"]}
+        }
+    content = described["responses"].get(str(answer["status"]), {}).get("content", {})
+    # the answer's media type without its parameters, as the document names it with them or not
+    for media_type, media in content.items():
+        if media_type.split(";")[0].strip() != answer["media_type"]:
+            continue
+        summary = f"as recorded, in part: {answer['excerpt']}" if "excerpt" in answer else "as recorded"
+        media["examples"] = {"recorded": {"summary": summary, "value": answer["body"]}}
 
 
 def _header_schema(name: str) -> dict[str, Any]:

@@ -112,6 +112,8 @@ class Recorder:
             for method, operation in item.items()
         }
         self.examples: dict[str, Any] = {}
+        self.position = 0
+        """The ledger position of the last command's answer, for a read to wait for."""
 
     def __call__(
         self,
@@ -127,19 +129,21 @@ class Recorder:
         operation_id, responses = self.operations[(template, method)]
         assert operation_id not in self.examples, f"{operation_id} is called twice"
         path = {name: str(value) for name, value in (path or {}).items()}
-        query = {name: str(value) for name, value in (query or {}).items()}
+        # as the document types them (a limit is a number), sent as text
+        query = {name: value if isinstance(value, (bool, int)) else str(value) for name, value in (query or {}).items()}
         if method == "GET":
             self.api.caught_up()
         answer = self.api.client.simulate_request(
             method,
             template.format(**path),
             headers=self.api.as_(actor) if actor is not None else {},
-            params=query or None,
+            params={name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in query.items()},
             json=body,
         )
         success = [status for status in responses if status.startswith("2")]
         expected = [str(refused)] if refused is not None else success
         assert str(answer.status_code) in expected, (operation_id, answer.status_code, answer.text[:2000])
+        self.position = int(answer.headers.get("Ledger-Position", self.position))
         media_type = answer.headers.get("Content-Type", "").split(";")[0].strip()
         content = answer.json if media_type.endswith("json") else answer.text
         kept = content
@@ -188,11 +192,12 @@ def _parties(api: Api, call: Recorder) -> None:
     call("GET", "/parties/{party_id}", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
     call("POST", "/parties/{party_id}/associate", w.second_producer, path={"party_id": w.second_advisor},
          body={"corporation_id": str(w.corporation)})
-    call("GET", "/parties/{party_id}/associations", w.second_producer, path={"party_id": w.second_advisor})
+    call("GET", "/parties/{party_id}/associations", w.second_producer, path={"party_id": w.second_advisor},
+         query={"limit": 10})
     call("POST", "/parties/{party_id}/dissociate", w.second_producer, path={"party_id": w.second_advisor},
          body={"corporation_id": str(w.corporation)})
     call("POST", "/trigger-settings", w.aga_admin, body={"kinds": ["contract_assigned", "status_changed"]})
-    call("GET", "/trigger-settings", w.aga_admin)
+    call("GET", "/trigger-settings", w.aga_admin, query={"wait_for": call.position})
     call("POST", "/direct-relationships", w.other_aga_admin,
          body={"upper_id": str(w.carrier), "lower_id": str(w.other_aga)})
     call("GET", "/direct-relationships", w.auditor, query={"party_id": w.other_aga})
@@ -207,7 +212,8 @@ def _contract_life(api: Api, call: Recorder) -> None:
     api.contract = contract  # type: ignore[attr-defined]
     on = {"contract_id": contract}
     call("GET", "/bundles", w.aga_admin, query={"limit": 10})
-    call("GET", "/bundles/{bundle_id}", w.aga_admin, path={"bundle_id": assigned["bundle_id"]})
+    call("GET", "/bundles/{bundle_id}", w.aga_admin, path={"bundle_id": assigned["bundle_id"]},
+         query={"wait_for": call.position})
     call("POST", "/contracts/{contract_id}/send-to-producer", w.aga_admin, path=on, body={})
     call("POST", "/contracts/{contract_id}/submit-by-producer", w.producer, path=on, body={})
     call("POST", "/contracts/{contract_id}/return-to-producer", w.aga_admin, path=on,
@@ -239,7 +245,7 @@ def _oversight(api: Api, call: Recorder) -> None:
     call("POST", "/monitoring/{record_id}/change", w.mga_admin, path=monitoring,
          body={"reminder_on": str(w.in_days(4))})
     call("GET", "/monitoring", w.mga_admin, query={"contract_id": api.contract})  # type: ignore[attr-defined]
-    call("GET", "/monitoring/{record_id}", w.mga_admin, path=monitoring)
+    call("GET", "/monitoring/{record_id}", w.mga_admin, path=monitoring, query={"wait_for": call.position})
     logged = call("POST", "/contracts/{contract_id}/debts", w.mga_admin, path=on, body={
         "amount": "250.00", "effective_on": str(w.today), "reminder_on": str(w.in_days(5)),
         "description": "Chargeback on policy 88-1203",
@@ -249,7 +255,7 @@ def _oversight(api: Api, call: Recorder) -> None:
     w.days_later(5)
     call("POST", "/debts/{record_id}/make-public", w.mga_admin, path=debt, body={})
     call("GET", "/debts", w.mga_admin, query={"contract_id": api.contract})  # type: ignore[attr-defined]
-    call("GET", "/debts/{record_id}", w.mga_admin, path=debt)
+    call("GET", "/debts/{record_id}", w.mga_admin, path=debt, query={"wait_for": call.position})
     call("GET", "/parties/{party_id}/health", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
     call("GET", "/health-statuses", w.auditor, query={"limit": 2})
     call("GET", "/tasks", w.mga_admin, query={"due_by": w.today})
@@ -264,7 +270,8 @@ def _transfers_and_lifecycle(api: Api, call: Recorder) -> None:
     w = api.world
     on = {"contract_id": api.contract}  # type: ignore[attr-defined]
     call("POST", "/contracts/{contract_id}/downgrade", w.carrier_staff, path=on, body={"reason": "Low production"})
-    call("GET", "/advisors/{advisor_id}/downgrades", w.other_aga_admin, path={"advisor_id": w.advisor})
+    call("GET", "/advisors/{advisor_id}/downgrades", w.other_aga_admin, path={"advisor_id": w.advisor},
+         query={"on": w.today, "limit": 10})
     call("POST", "/contracts/{contract_id}/upgrade", w.carrier_staff, path=on, body={"note": "Production is back."})
     call("POST", "/contracts/{contract_id}/vest", w.carrier_staff, path=on, body={"reason": "Vested after 10 years"})
     w.ledger.upgrade(w.carrier_staff, UUID(api.contract))  # type: ignore[attr-defined]
@@ -279,7 +286,7 @@ def _transfers_and_lifecycle(api: Api, call: Recorder) -> None:
          body={**transfer, "note": "Moving to Lighthouse"})
     listed = call("GET", "/transfer-requests", w.other_aga_admin, query={"state": "requested"})
     call("GET", "/transfer-requests/{request_id}", w.other_aga_admin,
-         path={"request_id": listed["items"][0]["request_id"]})
+         path={"request_id": listed["items"][0]["request_id"]}, query={"wait_for": call.position})
     call("POST", "/contracts/{contract_id}/rescind-transfer", w.producer, path=on, body={})
     w.ledger.request_transfer(w.producer, moving, w.aga, w.other_aga)
     call("POST", "/contracts/{contract_id}/deny-transfer", w.other_aga_admin, path=on, body={"note": "Not now"})
@@ -300,7 +307,7 @@ def _bundles(api: Api, call: Recorder) -> None:
     first, _ = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
     call("POST", "/contracts/{contract_id}/detach-from-bundle", w.mga_admin, path={"contract_id": first}, body={})
     w.ledger.send_to_producer(w.mga_admin, first)
-    call("GET", "/mixed-bundles", w.auditor)
+    call("GET", "/mixed-bundles", w.auditor, query={"limit": 10})
 
 
 def _sync(api: Api, call: Recorder) -> None:
