@@ -1,7 +1,18 @@
 """The API document, OpenAPI 3.1, built from the same route registry the
 app is built from: every route, method, parameter, body and answer, and
 the problem documents each may refuse with. Schemas come from the msgspec
-structs and dataclasses the handlers read and write."""
+structs and dataclasses the handlers read and write.
+
+Every operation carries an example request and answer, recorded: a scripted
+scenario calls each operation once against the real app and keeps what it
+sent and what it was answered in ``http/api_examples.json``, which
+:func:`_add_examples` puts on the operation's parameters, body and answer.
+After changing a route or an answer, record them again and commit the file::
+
+    scripts/record-api-examples
+
+(``tests/integration/api_examples.py``; ``tests/integration/test_api_examples.py``
+replays the scenario on both stores and fails when an answer has drifted.)"""
 
 from __future__ import annotations
 

@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
-from contractledger.domain.status import Status  # noqa: E402
 from contractledger.http.openapi import EXAMPLES_FILE  # noqa: E402
 from contractledger.sync import delivery_state  # noqa: E402
 from contractledger.sync.delivery_state import Pending  # noqa: E402
@@ -167,190 +166,193 @@ def record(tmp_path: Path, store: str = "sqlite") -> dict[str, Any]:
     """The scenario on a fresh ledger of ``store``: every operation's example, by operation id."""
     with steady_ids():
         for api in running_api(tmp_path, store, start=START):
-            call = Recorder(api)
-            _parties(api, call)
-            _contract_life(api, call)
-            _oversight(api, call)
-            _transfers_and_lifecycle(api, call)
-            _bundles(api, call)
-            _sync(api, call)
-            _exports_and_operations(api, call)
-            return dict(sorted(call.examples.items()))
+            return Scenario(api).run()
     raise AssertionError("the app did not start")  # pragma: no cover
 
 
-def _parties(api: Api, call: Recorder) -> None:
-    w = api.world
-    call("POST", "/parties", w.aga_admin, body={
-        "kind": "advisor",
-        "profile": {"name": "Katherine Johnson", "identifiers": {"npn": "17654321"}},
-        "advisor_kind": "individual",
-    })
-    call("GET", "/parties", w.auditor, query={"kind": "advisor", "limit": 2})
-    call("POST", "/parties/{party_id}/change-profile", w.producer, path={"party_id": w.advisor},
-         body={"changes": {"name": "Ada King"}})
-    call("GET", "/parties/{party_id}", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
-    call("POST", "/parties/{party_id}/associate", w.second_producer, path={"party_id": w.second_advisor},
-         body={"corporation_id": str(w.corporation)})
-    call("GET", "/parties/{party_id}/associations", w.second_producer, path={"party_id": w.second_advisor},
-         query={"limit": 10})
-    call("POST", "/parties/{party_id}/dissociate", w.second_producer, path={"party_id": w.second_advisor},
-         body={"corporation_id": str(w.corporation)})
-    call("POST", "/trigger-settings", w.aga_admin, body={"kinds": ["contract_assigned", "status_changed"]})
-    call("GET", "/trigger-settings", w.aga_admin, query={"wait_for": call.position})
-    call("POST", "/direct-relationships", w.other_aga_admin,
-         body={"upper_id": str(w.carrier), "lower_id": str(w.other_aga)})
-    call("GET", "/direct-relationships", w.auditor, query={"party_id": w.other_aga})
+class Scenario:
+    """The test world's principals call every operation once, in an order where each may."""
 
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.w = api.world
+        self.call = Recorder(api)
+        self.contract = ""
+        """The contract the scenario follows through its life (assigned by the first bundle)."""
 
-def _contract_life(api: Api, call: Recorder) -> None:
-    w = api.world
-    assigned = call("POST", "/bundles", w.aga_admin, body={
-        "chains": [[str(p) for p in w.chain()]], "initially_filled_by": "agency_admin",
-    })
-    (contract,) = assigned["contract_ids"]
-    api.contract = contract  # type: ignore[attr-defined]
-    on = {"contract_id": contract}
-    call("GET", "/bundles", w.aga_admin, query={"limit": 10})
-    call("GET", "/bundles/{bundle_id}", w.aga_admin, path={"bundle_id": assigned["bundle_id"]},
-         query={"wait_for": call.position})
-    call("POST", "/contracts/{contract_id}/send-to-producer", w.aga_admin, path=on, body={})
-    call("POST", "/contracts/{contract_id}/submit-by-producer", w.producer, path=on, body={})
-    call("POST", "/contracts/{contract_id}/return-to-producer", w.aga_admin, path=on,
-         body={"effective_on": str(w.today)})
-    w.ledger.submit_by_producer(w.producer, UUID(contract))
-    call("POST", "/contracts/{contract_id}/submit-to-carrier", w.aga_admin, path=on, body={})
-    call("POST", "/contracts/{contract_id}/set-manual-status", w.carrier_staff, path=on, body={"status": "active"})
-    call("POST", "/contracts/{contract_id}/add-writing-number", w.carrier_staff, path=on,
-         body={"writing_number": "WN-1001"})
-    call("POST", "/contracts/{contract_id}/change-writing-number", w.carrier_staff, path=on,
-         body={"old_writing_number": "WN-1001", "new_writing_number": "WN-1002"})
-    call("POST", "/contracts/{contract_id}/add-contract-code", w.carrier_staff, path=on, body={"code": "LIFE-A"})
-    call("POST", "/contracts/{contract_id}/rename-contract-code", w.carrier_staff, path=on,
-         body={"old_code": "LIFE-A", "new_code": "LIFE-B"})
-    call("POST", "/contracts/{contract_id}/set-contract-code-status", w.carrier_staff, path=on,
-         body={"code": "LIFE-B", "status": "inactive"})
-    call("GET", "/contracts/{contract_id}", w.aga_admin, path=on, query={"on": w.today})
-    call("GET", "/contracts", w.auditor, query={"advisor_id": w.advisor, "limit": 5})
-    call("GET", "/contracts/{contract_id}/history", w.auditor, path=on, query={"limit": 3})
+    def run(self) -> dict[str, Any]:
+        for step in (self.parties, self.contract_life, self.oversight, self.transfers_and_lifecycle, self.bundles,
+                     self.sync, self.exports_and_operations):
+            step()
+        return dict(sorted(self.call.examples.items()))
 
+    def parties(self) -> None:
+        call, w = self.call, self.w
+        call("POST", "/parties", w.aga_admin, body={
+            "kind": "advisor",
+            "profile": {"name": "Katherine Johnson", "identifiers": {"npn": "17654321"}},
+            "advisor_kind": "individual",
+        })
+        call("GET", "/parties", w.auditor, query={"kind": "advisor", "limit": 2})
+        call("POST", "/parties/{party_id}/change-profile", w.producer, path={"party_id": w.advisor},
+             body={"changes": {"name": "Ada King"}})
+        call("GET", "/parties/{party_id}", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
+        call("POST", "/parties/{party_id}/associate", w.second_producer, path={"party_id": w.second_advisor},
+             body={"corporation_id": str(w.corporation)})
+        call("GET", "/parties/{party_id}/associations", w.second_producer, path={"party_id": w.second_advisor},
+             query={"limit": 10})
+        call("POST", "/parties/{party_id}/dissociate", w.second_producer, path={"party_id": w.second_advisor},
+             body={"corporation_id": str(w.corporation)})
+        call("POST", "/trigger-settings", w.aga_admin, body={"kinds": ["contract_assigned", "status_changed"]})
+        call("GET", "/trigger-settings", w.aga_admin, query={"wait_for": call.position})
+        call("POST", "/direct-relationships", w.other_aga_admin,
+             body={"upper_id": str(w.carrier), "lower_id": str(w.other_aga)})
+        call("GET", "/direct-relationships", w.auditor, query={"party_id": w.other_aga})
 
-def _oversight(api: Api, call: Recorder) -> None:
-    w = api.world
-    on = {"contract_id": api.contract}  # type: ignore[attr-defined]
-    placed = call("POST", "/contracts/{contract_id}/monitoring", w.mga_admin, path=on, body={
-        "level": 3, "reason": "Sales", "effective_on": str(w.today), "reminder_on": str(w.in_days(3)),
-    })
-    monitoring = {"record_id": placed["record_id"]}
-    call("POST", "/monitoring/{record_id}/change", w.mga_admin, path=monitoring,
-         body={"reminder_on": str(w.in_days(4))})
-    call("GET", "/monitoring", w.mga_admin, query={"contract_id": api.contract})  # type: ignore[attr-defined]
-    call("GET", "/monitoring/{record_id}", w.mga_admin, path=monitoring, query={"wait_for": call.position})
-    logged = call("POST", "/contracts/{contract_id}/debts", w.mga_admin, path=on, body={
-        "amount": "250.00", "effective_on": str(w.today), "reminder_on": str(w.in_days(5)),
-        "description": "Chargeback on policy 88-1203",
-    })
-    debt = {"record_id": logged["record_id"]}
-    call("POST", "/debts/{record_id}/change", w.mga_admin, path=debt, body={"amount": "200.00"})
-    w.days_later(5)
-    call("POST", "/debts/{record_id}/make-public", w.mga_admin, path=debt, body={})
-    call("GET", "/debts", w.mga_admin, query={"contract_id": api.contract})  # type: ignore[attr-defined]
-    call("GET", "/debts/{record_id}", w.mga_admin, path=debt, query={"wait_for": call.position})
-    call("GET", "/parties/{party_id}/health", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
-    call("GET", "/health-statuses", w.auditor, query={"limit": 2})
-    call("GET", "/tasks", w.mga_admin, query={"due_by": w.today})
-    call("POST", "/reminder-tasks/{record_id}/close", w.mga_admin, path=monitoring, body={})
-    call("POST", "/debts/{record_id}/close", w.mga_admin, path=debt, body={})
-    call("DELETE", "/debts/{record_id}", w.mga_admin, path=debt, refused=422)
-    call("POST", "/monitoring/{record_id}/remove", w.mga_admin, path=monitoring, body={})
-    call("GET", "/notifications", w.aga_admin, query={"limit": 3})
+    def contract_life(self) -> None:
+        call, w = self.call, self.w
+        assigned = call("POST", "/bundles", w.aga_admin, body={
+            "chains": [[str(p) for p in w.chain()]], "initially_filled_by": "agency_admin",
+        })
+        (contract,) = assigned["contract_ids"]
+        self.contract = contract
+        on = {"contract_id": contract}
+        call("GET", "/bundles", w.aga_admin, query={"limit": 10})
+        call("GET", "/bundles/{bundle_id}", w.aga_admin, path={"bundle_id": assigned["bundle_id"]},
+             query={"wait_for": call.position})
+        call("POST", "/contracts/{contract_id}/send-to-producer", w.aga_admin, path=on, body={})
+        call("POST", "/contracts/{contract_id}/submit-by-producer", w.producer, path=on, body={})
+        call("POST", "/contracts/{contract_id}/return-to-producer", w.aga_admin, path=on,
+             body={"effective_on": str(w.today)})
+        w.ledger.submit_by_producer(w.producer, UUID(contract))
+        call("POST", "/contracts/{contract_id}/submit-to-carrier", w.aga_admin, path=on, body={})
+        call("POST", "/contracts/{contract_id}/set-manual-status", w.carrier_staff, path=on, body={"status": "active"})
+        call("POST", "/contracts/{contract_id}/add-writing-number", w.carrier_staff, path=on,
+             body={"writing_number": "WN-1001"})
+        call("POST", "/contracts/{contract_id}/change-writing-number", w.carrier_staff, path=on,
+             body={"old_writing_number": "WN-1001", "new_writing_number": "WN-1002"})
+        call("POST", "/contracts/{contract_id}/add-contract-code", w.carrier_staff, path=on, body={"code": "LIFE-A"})
+        call("POST", "/contracts/{contract_id}/rename-contract-code", w.carrier_staff, path=on,
+             body={"old_code": "LIFE-A", "new_code": "LIFE-B"})
+        call("POST", "/contracts/{contract_id}/set-contract-code-status", w.carrier_staff, path=on,
+             body={"code": "LIFE-B", "status": "inactive"})
+        call("GET", "/contracts/{contract_id}", w.aga_admin, path=on, query={"on": w.today})
+        call("GET", "/contracts", w.auditor, query={"advisor_id": w.advisor, "limit": 5})
+        call("GET", "/contracts/{contract_id}/history", w.auditor, path=on, query={"limit": 3})
 
+    def oversight(self) -> None:
+        call, w = self.call, self.w
+        on = {"contract_id": self.contract}
+        placed = call("POST", "/contracts/{contract_id}/monitoring", w.mga_admin, path=on, body={
+            "level": 3, "reason": "Sales", "effective_on": str(w.today), "reminder_on": str(w.in_days(3)),
+        })
+        monitoring = {"record_id": placed["record_id"]}
+        call("POST", "/monitoring/{record_id}/change", w.mga_admin, path=monitoring,
+             body={"reminder_on": str(w.in_days(4))})
+        call("GET", "/monitoring", w.mga_admin, query={"contract_id": self.contract})
+        call("GET", "/monitoring/{record_id}", w.mga_admin, path=monitoring, query={"wait_for": call.position})
+        logged = call("POST", "/contracts/{contract_id}/debts", w.mga_admin, path=on, body={
+            "amount": "250.00", "effective_on": str(w.today), "reminder_on": str(w.in_days(5)),
+            "description": "Chargeback on policy 88-1203",
+        })
+        debt = {"record_id": logged["record_id"]}
+        call("POST", "/debts/{record_id}/change", w.mga_admin, path=debt, body={"amount": "200.00"})
+        w.days_later(5)
+        call("POST", "/debts/{record_id}/make-public", w.mga_admin, path=debt, body={})
+        call("GET", "/debts", w.mga_admin, query={"contract_id": self.contract})
+        call("GET", "/debts/{record_id}", w.mga_admin, path=debt, query={"wait_for": call.position})
+        call("GET", "/parties/{party_id}/health", w.aga_admin, path={"party_id": w.advisor}, query={"on": w.today})
+        call("GET", "/health-statuses", w.auditor, query={"limit": 2})
+        call("GET", "/tasks", w.mga_admin, query={"due_by": w.today})
+        call("POST", "/reminder-tasks/{record_id}/close", w.mga_admin, path=monitoring, body={})
+        call("POST", "/debts/{record_id}/close", w.mga_admin, path=debt, body={})
+        call("DELETE", "/debts/{record_id}", w.mga_admin, path=debt, refused=422)
+        call("POST", "/monitoring/{record_id}/remove", w.mga_admin, path=monitoring, body={})
+        call("GET", "/notifications", w.aga_admin, query={"limit": 3})
 
-def _transfers_and_lifecycle(api: Api, call: Recorder) -> None:
-    w = api.world
-    on = {"contract_id": api.contract}  # type: ignore[attr-defined]
-    call("POST", "/contracts/{contract_id}/downgrade", w.carrier_staff, path=on, body={"reason": "Low production"})
-    call("GET", "/advisors/{advisor_id}/downgrades", w.other_aga_admin, path={"advisor_id": w.advisor},
-         query={"on": w.today, "limit": 10})
-    call("POST", "/contracts/{contract_id}/upgrade", w.carrier_staff, path=on, body={"note": "Production is back."})
-    call("POST", "/contracts/{contract_id}/vest", w.carrier_staff, path=on, body={"reason": "Vested after 10 years"})
-    w.ledger.upgrade(w.carrier_staff, UUID(api.contract))  # type: ignore[attr-defined]
-    call("POST", "/contracts/{contract_id}/terminate", w.carrier_staff, path=on,
-         body={"reason": "Retired", "documents": [LETTER]})
-    call("POST", "/contracts/{contract_id}/reactivate", w.aga_admin, path=on, body={})
+    def transfers_and_lifecycle(self) -> None:
+        call, w = self.call, self.w
+        on = {"contract_id": self.contract}
+        call("POST", "/contracts/{contract_id}/downgrade", w.carrier_staff, path=on, body={"reason": "Low production"})
+        call("GET", "/advisors/{advisor_id}/downgrades", w.other_aga_admin, path={"advisor_id": w.advisor},
+             query={"on": w.today, "limit": 10})
+        call("POST", "/contracts/{contract_id}/upgrade", w.carrier_staff, path=on, body={"note": "Production is back."})
+        call("POST", "/contracts/{contract_id}/vest", w.carrier_staff, path=on, body={"reason": "Vested after 10 years"})
+        w.ledger.upgrade(w.carrier_staff, UUID(self.contract))
+        call("POST", "/contracts/{contract_id}/terminate", w.carrier_staff, path=on,
+             body={"reason": "Retired", "documents": [LETTER]})
+        call("POST", "/contracts/{contract_id}/reactivate", w.aga_admin, path=on, body={})
 
-    moving = w.active_contract()
-    on = {"contract_id": moving}
-    transfer = {"relinquishing_entity_id": str(w.aga), "accepting_entity_id": str(w.other_aga)}
-    call("POST", "/contracts/{contract_id}/request-transfer", w.producer, path=on,
-         body={**transfer, "note": "Moving to Lighthouse"})
-    listed = call("GET", "/transfer-requests", w.other_aga_admin, query={"state": "requested"})
-    call("GET", "/transfer-requests/{request_id}", w.other_aga_admin,
-         path={"request_id": listed["items"][0]["request_id"]}, query={"wait_for": call.position})
-    call("POST", "/contracts/{contract_id}/rescind-transfer", w.producer, path=on, body={})
-    w.ledger.request_transfer(w.producer, moving, w.aga, w.other_aga)
-    call("POST", "/contracts/{contract_id}/deny-transfer", w.other_aga_admin, path=on, body={"note": "Not now"})
-    w.ledger.request_transfer(w.producer, moving, w.aga, w.other_aga)
-    call("POST", "/contracts/{contract_id}/accept-transfer", w.other_aga_admin, path=on,
-         body={"option": "third_party", "third_party_id": str(w.mga)})
+        moving = w.active_contract()
+        on = {"contract_id": moving}
+        transfer = {"relinquishing_entity_id": str(w.aga), "accepting_entity_id": str(w.other_aga)}
+        call("POST", "/contracts/{contract_id}/request-transfer", w.producer, path=on,
+             body={**transfer, "note": "Moving to Lighthouse"})
+        listed = call("GET", "/transfer-requests", w.other_aga_admin, query={"state": "requested"})
+        call("GET", "/transfer-requests/{request_id}", w.other_aga_admin,
+             path={"request_id": listed["items"][0]["request_id"]}, query={"wait_for": call.position})
+        call("POST", "/contracts/{contract_id}/rescind-transfer", w.producer, path=on, body={})
+        w.ledger.request_transfer(w.producer, moving, w.aga, w.other_aga)
+        call("POST", "/contracts/{contract_id}/deny-transfer", w.other_aga_admin, path=on, body={"note": "Not now"})
+        w.ledger.request_transfer(w.producer, moving, w.aga, w.other_aga)
+        call("POST", "/contracts/{contract_id}/accept-transfer", w.other_aga_admin, path=on,
+             body={"option": "third_party", "third_party_id": str(w.mga)})
 
-    folded, target = w.active_contract(), w.active_contract()
-    call("POST", "/contracts/{contract_id}/consolidate", w.carrier_staff, path={"contract_id": folded},
-         body={"target_id": str(target), "code_handling": "merge"})
-    (abandoned,) = w.assign()
-    call("POST", "/contracts/{contract_id}/nullify", w.aga_admin, path={"contract_id": abandoned},
-         body={"note": "Assigned to the wrong advisor."})
+        folded, target = w.active_contract(), w.active_contract()
+        call("POST", "/contracts/{contract_id}/consolidate", w.carrier_staff, path={"contract_id": folded},
+             body={"target_id": str(target), "code_handling": "merge"})
+        (abandoned,) = w.assign()
+        call("POST", "/contracts/{contract_id}/nullify", w.aga_admin, path={"contract_id": abandoned},
+             body={"note": "Assigned to the wrong advisor."})
 
+    def bundles(self) -> None:
+        call, w = self.call, self.w
+        first, _ = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
+        call("POST", "/contracts/{contract_id}/detach-from-bundle", w.mga_admin, path={"contract_id": first}, body={})
+        w.ledger.send_to_producer(w.mga_admin, first)
+        call("GET", "/mixed-bundles", w.auditor, query={"limit": 10})
 
-def _bundles(api: Api, call: Recorder) -> None:
-    w = api.world
-    first, _ = w.assign(w.chain(), w.chain(aga=w.other_aga), by=w.mga_admin)
-    call("POST", "/contracts/{contract_id}/detach-from-bundle", w.mga_admin, path={"contract_id": first}, body={})
-    w.ledger.send_to_producer(w.mga_admin, first)
-    call("GET", "/mixed-bundles", w.auditor, query={"limit": 10})
+    def sync(self) -> None:
+        api, call, w = self.api, self.call, self.w
+        contract = self.contract
+        feed = call("GET", "/sync/{peer}/feed", MANAGE, path={"peer": "manage"}, query={"after": 0, "limit": 2})
+        call("POST", "/sync/{peer}/ack", MANAGE, path={"peer": "manage"}, body={"position": feed["next_after"]})
+        call("POST", "/sync/{peer}/links", MANAGE, path={"peer": "manage"},
+             body={"contract_id": contract, "external_id": "M-1001"})
+        version = w.ledger.get_contract(UUID(contract)).version
+        call("POST", "/sync/{peer}/changes", MANAGE, path={"peer": "manage"}, body={
+            "change_id": "manage-7731", "external_id": "M-1001", "seen_version": version,
+            "change": {"kind": "writing_number_added", "writing_number": "WN-2001"},
+        })
+        call("POST", "/sync/{peer}/reconcile", MANAGE, path={"peer": "manage"}, body={"contracts": [
+            {"external_id": "M-1001", "status": "Approved", "writing_numbers": ["WN-1002"]},
+        ]})
+        # what the delivery worker writes when it gives up on an item (its endpoint kept failing), and later
+        # when the endpoint answers 410 Gone: written here as it writes them, without running it
+        item = feed["items"][0]
+        delivery_state.ensure_schema(api.config.views)
+        pending = Pending("manage", feed["next_after"], item["id"], item["subject"], json.dumps(item), 0, None)
+        delivery_state.give_up(api.config.views, pending, "503 Service Unavailable", w.clock.now().isoformat())
+        call("GET", "/sync/{peer}/dead-letters", w.operator, path={"peer": "manage"}, query={"limit": 10})
+        call("POST", "/sync/{peer}/dead-letters/replay", w.operator, path={"peer": "manage"},
+             body={"item_ids": [item["id"]]})
+        delivery_state.pause(api.config.views, "manage", "410 Gone", w.clock.now().isoformat())
+        call("POST", "/sync/{peer}/resume", w.operator, path={"peer": "manage"}, body={})
 
-
-def _sync(api: Api, call: Recorder) -> None:
-    w = api.world
-    contract = api.contract  # type: ignore[attr-defined]
-    feed = call("GET", "/sync/{peer}/feed", MANAGE, path={"peer": "manage"}, query={"after": 0, "limit": 2})
-    call("POST", "/sync/{peer}/ack", MANAGE, path={"peer": "manage"}, body={"position": feed["next_after"]})
-    call("POST", "/sync/{peer}/links", MANAGE, path={"peer": "manage"},
-         body={"contract_id": contract, "external_id": "M-1001"})
-    version = w.ledger.get_contract(UUID(contract)).version
-    call("POST", "/sync/{peer}/changes", MANAGE, path={"peer": "manage"}, body={
-        "change_id": "manage-7731", "external_id": "M-1001", "seen_version": version,
-        "change": {"kind": "writing_number_added", "writing_number": "WN-2001"},
-    })
-    call("POST", "/sync/{peer}/reconcile", MANAGE, path={"peer": "manage"}, body={"contracts": [
-        {"external_id": "M-1001", "status": "Approved", "writing_numbers": ["WN-1002"]},
-    ]})
-    # the delivery worker gave up on one item (its endpoint kept failing), then the endpoint answered 410 Gone
-    item = feed["items"][0]
-    delivery_state.ensure_schema(api.config.views)
-    pending = Pending("manage", feed["next_after"], item["id"], item["subject"], json.dumps(item), 0, None)
-    delivery_state.give_up(api.config.views, pending, "503 Service Unavailable", str(w.clock.now().isoformat()))
-    call("GET", "/sync/{peer}/dead-letters", w.operator, path={"peer": "manage"}, query={"limit": 10})
-    call("POST", "/sync/{peer}/dead-letters/replay", w.operator, path={"peer": "manage"},
-         body={"item_ids": [item["id"]]})
-    delivery_state.pause(api.config.views, "manage", "410 Gone", w.clock.now().isoformat())
-    call("POST", "/sync/{peer}/resume", w.operator, path={"peer": "manage"}, body={})
-
-
-def _exports_and_operations(api: Api, call: Recorder) -> None:
-    w = api.world
-    call("GET", "/contracts/{contract_id}/export", w.auditor, path={"contract_id": api.contract},  # type: ignore[attr-defined]
-         query={"format": "jsonl"})
-    call("GET", "/parties/{party_id}/export", w.auditor, path={"party_id": w.second_advisor}, query={"format": "csv"})
-    call("GET", "/ledger/export", w.auditor, query={"format": "jsonl"})
-    call("GET", "/health", None)
-    call("GET", "/ready", w.operator)
-    call("GET", "/metrics", w.operator)
-    call("GET", "/openapi.json", None)
-    call("GET", "/problems", None)
-    call("GET", "/problems/{code}", None, path={"code": "bundle.detach_first"})
-    call("GET", "/reference", None)
-    call("GET", "/reference/assets/{asset}", None, path={"asset": "swagger-ui.css"})
+    def exports_and_operations(self) -> None:
+        call, w = self.call, self.w
+        call("GET", "/contracts/{contract_id}/export", w.auditor, path={"contract_id": self.contract},
+             query={"format": "jsonl"})
+        call("GET", "/parties/{party_id}/export", w.auditor, path={"party_id": w.second_advisor}, query={"format": "csv"})
+        call("GET", "/ledger/export", w.auditor, query={"format": "jsonl"})
+        call("GET", "/health", None)
+        call("GET", "/ready", w.operator)
+        call("GET", "/metrics", w.operator)
+        call("GET", "/openapi.json", None)
+        call("GET", "/problems", None)
+        call("GET", "/problems/{code}", None, path={"code": "bundle.detach_first"})
+        call("GET", "/reference", None)
+        call("GET", "/reference/assets/{asset}", None, path={"asset": "swagger-ui.css"})
 
 
 def write(examples: dict[str, Any], to: Path = EXAMPLES_FILE) -> None:
