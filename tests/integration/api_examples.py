@@ -14,9 +14,10 @@ both stores and fails when an answer differs from the record)::
 The record is stable: the clock starts at a fixed instant and moves only
 when the scenario moves it, and the ids the ledger makes come from a seeded
 sequence (:func:`steady_ids`). A few answers are kept in part, as the
-scenario says where (:data:`EXCERPTS`): the document itself (its head), a
-style sheet (its first characters), the metrics (their help lines), and the
-whole ledger's export (its first lines and its verdict).
+scenario says where (:data:`EXCERPTS`): the document itself (its head), the
+page of every problem code (its first codes), a style sheet (its first
+characters), the metrics (their help lines), and the whole ledger's export
+(its first lines and its verdict).
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ LETTER = {
 
 
 def _head(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: document[key] for key in ("openapi", "info")}
+    return {"openapi": document["openapi"], "info": {key: document["info"][key] for key in ("title", "version")}}
+
+
+def _first_codes(page: str) -> str:
+    ends = [i for i in range(len(page)) if page.startswith("</dd>", i)][:3]
+    return page[: ends[-1] + len("</dd>")]
 
 
 def _first_characters(text: str) -> str:
@@ -70,7 +76,8 @@ def _first_lines_and_verdict(text: str) -> str:
 
 
 EXCERPTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "openapi": ("its head: the version and the description", _head),
+    "openapi": ("its head: the OpenAPI version, the API's title and version", _head),
+    "problem_codes": ("its head and its first three codes", _first_codes),
     "reference_asset": ("its first 400 characters", _first_characters),
     "metrics": ("its help lines of the HTTP series", _help_lines),
     "export_ledger_history": ("its first three lines and its last, the verdict", _first_lines_and_verdict),
