@@ -158,7 +158,7 @@ class Recorder:
             what, excerpt = EXCERPTS[operation_id]
             kept = excerpt(content)
             recorded_answer["excerpt"] = what
-        request: dict[str, Any] = {}
+        request: dict[str, Any] = {"by": actor.role.value if actor is not None else None}
         if path:
             request["path"] = path
         if query:
