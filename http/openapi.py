@@ -1,13 +1,27 @@
 """The API document, OpenAPI 3.1, built from the same route registry the
 app is built from: every route, method, parameter, body and answer, and
 the problem documents each may refuse with. Schemas come from the msgspec
-structs and dataclasses the handlers read and write."""
+structs and dataclasses the handlers read and write.
+
+Every operation carries an example request and answer, recorded: a scripted
+scenario calls each operation once against the real app and keeps what it
+sent and what it was answered in ``http/api_examples.json``, which
+:func:`_add_examples` puts on the operation's parameters, body and answer.
+After changing a route or an answer, record them again and commit the file::
+
+    scripts/record-api-examples
+
+(``tests/integration/api_examples.py``; ``tests/integration/test_api_examples.py``
+replays the scenario on both stores and fails when an answer has drifted.)"""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import pkgutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -22,6 +36,8 @@ from contractledger.http.reference import ASSET_TYPES
 from contractledger.http.routing import Handler, Operation, Route
 
 REF = "#/components/schemas/{name}"
+EXAMPLES_FILE = Path(__file__).with_name("api_examples.json")
+"""Every operation's example request and answer, recorded by ``scripts/record-api-examples``."""
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -164,7 +180,45 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
         described["security"] = []
     if op.body is not None:
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
+    _add_examples(described, recorded_examples().get(op.operation_id))
     return described
+
+
+@functools.cache
+def recorded_examples() -> dict[str, Any]:
+    """The examples of :data:`EXAMPLES_FILE`, by operation id: each a request (the role that called, ``by``,
+    null without a token; its ``path`` and ``query`` parameters, its ``body``) and its answer (``status``,
+    ``media_type``, ``body``; ``excerpt`` says what was kept of an answer kept in part). None before the first recording, which builds the document without
+    them (tests/unit/test_api_examples.py fails on a document without them)."""
+    if not EXAMPLES_FILE.exists():
+        return {}
+    examples: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    return examples
+
+
+def _add_examples(described: dict[str, Any], example: dict[str, Any] | None) -> None:
+    """The recorded request and answer of the operation, as OpenAPI 3.1 ``examples`` on its parameters,
+    its body and the answer's media type."""
+    if example is None:
+        return
+    request, answer = example["request"], example["answer"]
+    by = request.get("by")
+    recorded = f"recorded, called by {by}" if by else "recorded, called without a token"
+    for parameter in described["parameters"]:
+        given = request.get(parameter["in"], {})
+        if parameter["name"] in given:
+            parameter["examples"] = {"recorded": {"value": given[parameter["name"]]}}
+    if "body" in request and "requestBody" in described:
+        described["requestBody"]["content"]["application/json"]["examples"] = {
+            "recorded": {"summary": recorded, "value": request["body"]}
+        }
+    content = described["responses"].get(str(answer["status"]), {}).get("content", {})
+    # the answer's media type without its parameters, as the document names it with them or not
+    for media_type, media in content.items():
+        if media_type.split(";")[0].strip() != answer["media_type"]:
+            continue
+        summary = f"{recorded}; in part: {answer['excerpt']}" if "excerpt" in answer else recorded
+        media["examples"] = {"recorded": {"summary": summary, "value": answer["body"]}}
 
 
 def _header_schema(name: str) -> dict[str, Any]:

@@ -52,11 +52,14 @@ class Api:
         assert wait_until_applied(self.config.views, self.position(), [v.name for v in VIEWS], 20)
 
 
-def running_api(tmp_path: Path, store: str = "sqlite", settings: dict[str, str] | None = None) -> Iterator[Api]:
-    """``settings`` are the service's own (such as the business time zone), read as the app reads them."""
+def running_api(
+    tmp_path: Path, store: str = "sqlite", settings: dict[str, str] | None = None, start: datetime | None = None
+) -> Iterator[Api]:
+    """``settings`` are the service's own (such as the business time zone), read as the app reads them;
+    ``start`` is the clock's first instant (now, by default)."""
     env = {**ledger_env(store, tmp_path), **(settings or {})}
     zone = business_zone_named(env.get(BUSINESS_TIME_ZONE_SETTING))
-    clock = SettableClock(datetime.now(timezone.utc).replace(microsecond=0), business_zone=zone)
+    clock = SettableClock(start or datetime.now(timezone.utc).replace(microsecond=0), business_zone=zone)
     ledger = PositionedLedger(env, clock)
     views = view_database_for(env)
     tokens = TokenRegistry(views, clock, ledger)
