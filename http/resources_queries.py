@@ -328,7 +328,11 @@ QUERIES = (
     Query(
         "parties", "/parties", "The directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
-        lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind, on=today(c.clock)),
+        lambda c, viewer, path, p: directory.parties(
+            c.views, viewer, kind=p.kind, on=today(c.clock),
+            # one page (and one more card, to know there is a next) read in SQL
+            after=_text_and_id_cursor(p.after), limit=p.limit + 1,
+        ),
         directory.PartyCard, key=lambda card: (card.name, str(card.party_id)),
     ),
     Query(
@@ -386,6 +390,19 @@ def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
         raise _foreign_cursor()
     try:
         return date.fromisoformat(key[0]), key[1]
+    except ValueError:
+        raise _foreign_cursor() from None
+
+
+def _text_and_id_cursor(after: str | None) -> tuple[str, UUID] | None:
+    """The item (a text and an id: a directory card's name and party) a cursor of a list ordered by them stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        return key[0], UUID(key[1])
     except ValueError:
         raise _foreign_cursor() from None
 

@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from test_http_world import Api, running_api  # noqa: E402
+from views_scenario import LETTER  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
@@ -309,3 +310,47 @@ def test_notifications_are_read_page_by_page_in_sql_for_each_viewer_and_filter(a
     for cursor in ("WzFd", "WyJ4IiwieSJd", "WzIsMCwieCIsIiJd"):  # [1], ["x","y"], [2,0,"x",""]
         refused = api.client.simulate_get("/notifications", headers=api.as_(w.aga_admin), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_the_directory_is_read_page_by_page_in_sql_for_each_viewer_and_kind(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    for n in range(3):  # namesakes: the id orders them
+        w.register("agency", "Namesake AGA", level="AGA")
+    w.register("carrier", "Namesake Life")
+    # Grace's contract with the Harbour AGA is terminated, her other contract stays in force; then she takes
+    # a name that sorts first: the Harbour AGA still sees (and is paged by) the name of the snapshot
+    ended = w.active_contract(advisor=w.second_advisor)
+    w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    w.ledger.terminate(w.carrier_staff, ended, "Retired", [LETTER], effective_on=w.today)
+    api.clock.advance(seconds=1)
+    w.ledger.change_profile(w.second_producer, w.second_advisor, {"name": "Aaron Grace", "identifiers": {"npn": "AG"}})
+    api.caught_up()
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.mga_admin, w.carrier_staff, w.producer,
+               w.second_producer, w.peer, stranger]
+    everyone = {  # each party with its kind, as the ledger holds it
+        c["party_id"]: w.ledger.get_party(UUID(c["party_id"])).kind
+        for c in api.client.simulate_get("/parties", headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+    }
+    assert len(everyone) == 12 and set(everyone.values()) == {"carrier", "agency", "advisor"}
+    read = counting_rows_of(monkeypatch, "parties__live")
+    names_of_grace = set()
+    for actor in viewers:
+        for filters in ({}, {"kind": "advisor"}, {"kind": "agency"}, {"kind": "carrier"}):
+            whole, pages = walk(api, "/parties", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            assert {c["party_id"] for c in pages} == {p for p, kind in everyone.items() if kind == filters.get("kind", kind)}
+            order = [(c["name"], c["party_id"]) for c in pages]
+            assert order == sorted(order), (actor, filters)
+            for card in pages:  # each as the party's own route shows it to this viewer
+                one = api.client.simulate_get(f"/parties/{card['party_id']}", headers=api.as_(actor)).json
+                assert (card["name"], card["identifiers"]) == (one["name"], one["identifiers"]), (actor, card)
+                if card["party_id"] == str(w.second_advisor):
+                    names_of_grace.add((actor.user, card["name"]))
+    assert {name for user, name in names_of_grace if user == w.aga_admin.user} == {"Grace Hopper"}
+    assert {name for user, name in names_of_grace if user != w.aga_admin.user} == {"Aaron Grace"}
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get("/parties", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
