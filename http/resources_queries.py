@@ -354,12 +354,13 @@ QUERIES = (
 
 def _position_cursor(after: str | None) -> int | None:
     """The ledger position a cursor of a list ordered by position (a history,
-    the transfer requests) stands for; a cursor of another list is left to
-    the pager, which refuses it."""
+    the transfer requests) stands for."""
     if after is None:
         return None
     key = key_of(after)
-    return key[0] if len(key) == 1 and isinstance(key[0], int) else None
+    if len(key) != 1 or not isinstance(key[0], int):
+        raise _foreign_cursor()
+    return key[0]
 
 
 def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:

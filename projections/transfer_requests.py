@@ -120,7 +120,11 @@ class TransferRequestsView(BufferedView):
             " chain TEXT NOT NULL, chain_after_transfer TEXT NOT NULL, relinquishing_entity_id TEXT NOT NULL,"
             " accepting_entity_id TEXT NOT NULL, requested_on TEXT NOT NULL, requested_at TEXT NOT NULL, note TEXT,"
             " state TEXT NOT NULL, state_since TEXT NOT NULL, successor_id TEXT, awaiting_relationship_id TEXT)",
+            # the order of every list of requests: a page is a range of one of these, by filter
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_position ON {t['transfer_requests']} (position)",
+            f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_contract"
+            f" ON {t['transfer_requests']} (contract_id, position)",
+            f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_state ON {t['transfer_requests']} (state, position)",
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_accepting"
             f" ON {t['transfer_requests']} (accepting_entity_id, position)",
             f"CREATE TABLE IF NOT EXISTS {t['transfer_request_parties']} (request_id TEXT NOT NULL,"
@@ -300,7 +304,10 @@ def _read(
                 f" (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?))"
             )
             params += [party, party]
-        sql += " ORDER BY position" + ("" if limit is None else f" LIMIT {int(limit)}")
+        sql += " ORDER BY position"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         rows = read.rows(sql, params)
     return [_request(row) for row in rows]
 

@@ -354,3 +354,40 @@ def test_the_directory_is_read_page_by_page_in_sql_for_each_viewer_and_kind(api:
         refused = api.client.simulate_get("/parties", headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
 
+
+def test_transfer_requests_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    ledger = w.ledger
+    ours = [w.active_contract() for _ in range(3)]  # Ada's, through the Harbour AGA
+    theirs = w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    for contract in ours:
+        ledger.request_transfer(w.producer, contract, w.aga, w.other_aga, note="To Lighthouse")
+    ledger.rescind_transfer(w.producer, ours[0])
+    ledger.request_transfer(w.producer, ours[0], w.aga, w.other_aga, note="Again")
+    ledger.deny_transfer(w.other_aga_admin, ours[1])
+    ledger.request_transfer(w.second_producer, theirs, w.other_aga, w.aga, note="To Harbour")
+    api.caught_up()
+    everything = api.client.simulate_get(
+        "/transfer-requests", headers=api.as_(w.auditor), params={"limit": "500"}
+    ).json["items"]
+    assert len(everything) == 5 and len({r["state"] for r in everything}) == 3
+    filter_sets = [{}, {"contract_id": str(ours[0])}, {"contract_id": str(theirs)}, {"state": "requested"},
+                   {"state": "denied"}, {"contract_id": str(ours[0]), "state": "rescinded"}]
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.mga_admin, w.carrier_staff, w.producer,
+               w.second_producer, w.peer]
+    read = counting_rows_of(monkeypatch, "transfer_requests__live")
+    for actor in viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/transfer-requests", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            expected = [  # SPEC 5: the accepting entity, the parties on the contract, auditors
+                r for r in everything
+                if (actor == w.auditor or str(actor.party_id) in (r["accepting_entity_id"], *r["chain"]))
+                and all(r[name] == value for name, value in filters.items())
+            ]
+            assert pages == expected, (actor, filters)
+            if not filters:
+                assert bool(pages) is (actor != w.peer), actor
+    for cursor in ("WyJ4Il0", "WzEsMl0", "WyJ4IiwieSJd"):  # ["x"], [1,2], ["x","y"]
+        refused = api.client.simulate_get("/transfer-requests", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
