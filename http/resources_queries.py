@@ -213,7 +213,11 @@ QUERIES = (
         "direct_relationships", "/direct-relationships",
         "The two-party contracts between organisations you may see, with their status.",
         "contracts", RelationshipFilters, (STATUS,),
-        lambda c, viewer, path, p: directory.direct_relationships(c.views, viewer, party_id=p.party_id, on=p.on),
+        lambda c, viewer, path, p: directory.direct_relationships(
+            c.views, viewer, party_id=p.party_id, on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         directory.DirectRelationship, key=lambda r: (str(r.contract_id),),
     ),
     Query(
@@ -423,7 +427,7 @@ def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
 
 
 def _id_cursor(after: str | None) -> UUID | None:
-    """The item a cursor of a list ordered by id (the health statuses) stands for."""
+    """The item a cursor of a list ordered by id (the health statuses, the direct relationships) stands for."""
     if after is None:
         return None
     key = key_of(after)

@@ -19,11 +19,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from contractledger.domain.contract import Contract
+from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
-from contractledger.projections.contract_status import END_OF_TIME, read_contracts
+from contractledger.projections.contract_status import END_OF_TIME, read_contracts_by_id
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -345,15 +345,15 @@ class DirectRelationship:
 
 
 def direct_relationships(
-    database: ViewDatabase, viewer: Viewer, *, party_id: UUID | None = None, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, *, party_id: UUID | None = None, on: date | None = None,
+    after: UUID | None = None, limit: int | None = None,
 ) -> list[DirectRelationship]:
     """SPEC 2: the two-party contracts between organisations, with their status
     on ``on``; like every contract, seen only by its two parties, auditors
-    and sync peers."""
+    and sync peers. In the order of their ids; ``after`` (an id) and
+    ``limit`` read one page in SQL."""
     with reading(database) as read:
-        found = read_contracts(read, viewer, party_id=party_id, on=on)
-    return [
-        DirectRelationship(c.contract_id, c.chain[0], c.chain[1], c.status, c.pending_change)
-        for c in found
-        if c.kind == "direct_relationship"
-    ]
+        found = read_contracts_by_id(
+            read, viewer, kind=DIRECT_RELATIONSHIP, party_id=party_id, on=on, after=after, limit=limit
+        )
+    return [DirectRelationship(c.contract_id, c.chain[0], c.chain[1], c.status, c.pending_change) for c in found]

@@ -22,6 +22,7 @@ from views_scenario import LETTER  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
 from contractledger.projections.queries import Reading  # noqa: E402
 
@@ -390,4 +391,41 @@ def test_transfer_requests_are_read_page_by_page_in_sql_for_each_viewer_and_filt
                 assert bool(pages) is (actor != w.peer), actor
     for cursor in ("WyJ4Il0", "WzEsMl0", "WyJ4IiwieSJd"):  # ["x"], [1,2], ["x","y"]
         refused = api.client.simulate_get("/transfer-requests", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_direct_relationships_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    for n in range(3):  # more agencies under the MGA: some pending, some active
+        agency = w.register("agency", f"Outpost {n} AGA", level="AGA")
+        related = w.ledger.establish_direct_relationship(w.admin_of(agency), w.mga, agency)
+        if n:
+            w.ledger.set_manual_status(w.mga_admin, related, Status.ACTIVE)
+    w.active_contract()  # an advisor's contract is no direct relationship
+    api.caught_up()
+    everything = api.client.simulate_get(
+        "/direct-relationships", headers=api.as_(w.auditor), params={"limit": "500"}
+    ).json["items"]
+    assert len(everything) == 6 and len({r["status"] for r in everything}) == 2
+    filter_sets = [{}, {"party_id": str(w.mga)}, {"party_id": str(w.aga)}, {"party_id": str(w.advisor)},
+                   {"on": w.in_days(-1).isoformat()}, {"party_id": str(w.carrier), "on": w.in_days(30).isoformat()}]
+    viewers = [w.auditor, w.carrier_staff, w.mga_admin, w.aga_admin, w.other_aga_admin, w.producer, w.peer]
+    read = counting_rows_of(monkeypatch, "contracts__live")
+    for actor in viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/direct-relationships", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            on_the_day = api.client.simulate_get(
+                "/direct-relationships", headers=api.as_(w.auditor), params={**filters, "limit": "500"}
+            ).json["items"]
+            expected = [  # like every contract, seen by its two parties, auditors and sync peers
+                (r["contract_id"], r["status"]) for r in on_the_day
+                if actor in (w.auditor, w.peer) or str(actor.party_id) in (r["upper_id"], r["lower_id"])
+            ]
+            assert [(r["contract_id"], r["status"]) for r in pages] == expected, (actor, filters)
+            assert [r["contract_id"] for r in pages] == sorted(r["contract_id"] for r in pages)
+            if "party_id" in filters:
+                assert all(filters["party_id"] in (r["upper_id"], r["lower_id"]) for r in pages)
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get("/direct-relationships", headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
