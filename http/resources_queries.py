@@ -206,7 +206,11 @@ QUERIES = (
         "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",
         "The advisor's downgraded contracts, public to every party working with the advisor.",
         "contracts", DatedList, (STATUS,),
-        lambda c, viewer, path, p: contract_status.advisor_downgrades(c.views, viewer, path["advisor_id"], on=p.on),
+        lambda c, viewer, path, p: contract_status.advisor_downgrades(
+            c.views, viewer, path["advisor_id"], on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         contract_status.AdvisorDowngrade, key=lambda d: (str(d.contract_id),),
     ),
     Query(
@@ -427,7 +431,8 @@ def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
 
 
 def _id_cursor(after: str | None) -> UUID | None:
-    """The item a cursor of a list ordered by id (the health statuses, the direct relationships) stands for."""
+    """The item a cursor of a list ordered by id (the health statuses, the direct relationships,
+    an advisor's downgrades) stands for."""
     if after is None:
         return None
     key = key_of(after)

@@ -476,16 +476,18 @@ def read_contracts_by_id(
     on: date | None = None,
     after: UUID | None = None,
     limit: int | None = None,
+    condition: tuple[str, list[Any]] | None = None,
 ) -> list[ContractStatus]:
     """As ``read_contracts``, in the order of their ids (the direct
     relationships, an advisor's downgrades): ``after`` (an id) and ``limit``
     read one page in SQL, a range of the index on (kind, contract_id) or
-    (advisor_id, contract_id)."""
+    (advisor_id, contract_id). ``condition`` is one more SQL condition on the
+    contract ``c``, with its parameters."""
     return [
         found
         for found, _ in _read_versioned(
             read, viewer, kind=kind, party_id=party_id, advisor_id=advisor_id, status=status, on=on,
-            after=None if after is None else (id_text(after),), limit=limit, by_id=True,
+            after=None if after is None else (id_text(after),), limit=limit, by_id=True, condition=condition,
         )
     ]
 
@@ -506,6 +508,7 @@ def _read_versioned(
     after: tuple[str, ...] | None = None,
     limit: int | None = None,
     by_id: bool = False,
+    condition: tuple[str, list[Any]] | None = None,
 ) -> list[tuple[ContractStatus, int]]:
     """As ``read_contracts``, each contract with the view's version of it (see ``versioned_contract``)."""
     ensure_instant(as_of)
@@ -527,6 +530,9 @@ def _read_versioned(
     if kind is not None:
         where.append("c.kind = ?")
         params.append(kind)
+    if condition is not None:
+        where.append(condition[0])
+        params.extend(condition[1])
     if party_id is not None:
         where.append(on_chain)
         params.append(id_text(party_id))
@@ -647,22 +653,27 @@ class AdvisorDowngrade:
 
 
 def advisor_downgrades(
-    database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None,
+    after: UUID | None = None, limit: int | None = None,
 ) -> list[AdvisorDowngrade]:
     """SPEC 5 (Downgrade is public): the advisor's contracts downgraded on ``on``,
     shown to every party working with the advisor, also on contracts it is not
     on. Vesting is private and never appears here. A viewer that works with
-    the advisor on no contract learns nothing (an empty list)."""
+    the advisor on no contract learns nothing (an empty list).
+
+    In the order of their ids; ``after`` (an id) and ``limit`` read one page
+    in SQL, whether the viewer works with the advisor a condition of it, the
+    status on the day tested row by row in the order of the advisor's
+    contracts (its index on (advisor_id, contract_id))."""
     on = on or business_today()
     with reading(database) as read:
-        every = read_contracts(read, Viewer.auditor("read side"), advisor_id=advisor_id, on=on)
-    if not viewer.works_with_advisor(advisor_id, [c.chain for c in every]):
-        return []
-    return [
-        AdvisorDowngrade(advisor_id, c.contract_id, c.carrier_id, c.status_reason, c.status_since)
-        for c in every
-        if c.status is Status.DOWNGRADED
-    ]
+        t = read.tables(ContractStatusView)
+        works_with = viewer.works_with_advisor_condition(advisor_id, t["contracts"], t["contract_parties"])
+        found = read_contracts_by_id(
+            read, Viewer.auditor("read side"), advisor_id=advisor_id, status=Status.DOWNGRADED, on=on,
+            after=after, limit=limit, condition=works_with,
+        )
+    return [AdvisorDowngrade(advisor_id, c.contract_id, c.carrier_id, c.status_reason, c.status_since) for c in found]
 
 
 def read_chains(read: Reading, contract_ids: list[str]) -> dict[str, tuple[UUID, ...]]:

@@ -429,3 +429,32 @@ def test_direct_relationships_are_read_page_by_page_in_sql_for_each_viewer_and_f
     for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
         refused = api.client.simulate_get("/direct-relationships", headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_an_advisors_downgrades_are_read_page_by_page_in_sql_for_each_viewer_and_day(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    ours = [w.active_contract() for _ in range(5)] + [w.active_contract(aga=w.other_aga)]  # Ada's
+    for contract in (ours[0], ours[2], ours[5]):
+        w.ledger.downgrade(w.carrier_staff, contract, "Complaints")
+    w.ledger.downgrade(w.carrier_staff, ours[3], "Chargebacks", effective_on=w.in_days(10))
+    w.ledger.downgrade(w.carrier_staff, w.active_contract(advisor=w.second_advisor, aga=w.other_aga), "Complaints")
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    path = f"/advisors/{w.advisor}/downgrades"
+    chains = [w.ledger.get_contract(c).chain for c in ours]
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.carrier_staff, w.producer, w.second_producer, stranger, w.peer]
+    read = counting_rows_of(monkeypatch, "contracts__live")
+    for filters in ({}, {"on": w.in_days(11).isoformat()}, {"on": w.in_days(-1).isoformat()}):
+        everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={**filters, "limit": "500"}).json["items"]
+        assert len(everything) == (3 if not filters else 4 if filters["on"] > w.today.isoformat() else 0), filters
+        for actor in viewers:
+            whole, pages = walk(api, path, actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            works_with = actor in (w.auditor, w.peer) or actor.party_id == w.advisor or any(
+                actor.party_id in chain for chain in chains
+            )  # SPEC 5: public to every party working with the advisor
+            assert pages == (everything if works_with else []), (actor, filters)
+            assert [d["contract_id"] for d in pages] == sorted(d["contract_id"] for d in pages)
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
