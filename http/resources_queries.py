@@ -226,19 +226,25 @@ QUERIES = (
     ),
     Query(
         "bundles", "/bundles", "Bundles with the statuses of the members you may see.",
-        "contracts", Paging, (BUNDLES,),
-        lambda c, viewer, path, p: bundle_consistency.bundles(c.views, viewer),
+        "contracts", Paging, (BUNDLES, STATUS),
+        lambda c, viewer, path, p: bundle_consistency.bundles(
+            # one page (and one more bundle, to know there is a next) read in SQL
+            c.views, viewer, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
         "bundle", "/bundles/{bundle_id:uuid}", "One bundle with the statuses of the members you may see.",
-        "contracts", Reading, (BUNDLES,), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
+        "contracts", Reading, (BUNDLES, STATUS), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
     ),
     Query(
         "mixed_bundles", "/mixed-bundles",
         "Bundles whose members disagree on their workflow status; always empty unless there is a defect.",
-        "contracts", Paging, (BUNDLES,),
-        lambda c, viewer, path, p: bundle_consistency.mixed_bundles(c.views, viewer),
+        "contracts", Paging, (BUNDLES, STATUS),
+        lambda c, viewer, path, p: bundle_consistency.mixed_bundles(
+            # one page (and one more bundle, to know there is a next) read in SQL
+            c.views, viewer, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
@@ -432,7 +438,7 @@ def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
 
 def _id_cursor(after: str | None) -> UUID | None:
     """The item a cursor of a list ordered by id (the health statuses, the direct relationships,
-    an advisor's downgrades) stands for."""
+    an advisor's downgrades, the bundles) stands for."""
     if after is None:
         return None
     key = key_of(after)

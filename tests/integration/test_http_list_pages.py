@@ -4,6 +4,7 @@ reads at most limit + 1 rows of the view's table."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
 
     def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
         found = rows(self, sql, params)
-        if any(f"FROM {table} " in sql for table in tables):
+        if any(re.search(rf"FROM {table}\b", sql) for table in tables):
             read.append(len(found))
         return found
 
@@ -104,10 +105,11 @@ def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
 
 
 def walk(
-    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1
+    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1,
+    most: int = LIMIT + 1,
 ) -> tuple[Any, list[Any]]:
     """The whole list in one answer, and the same list walked LIMIT by LIMIT
-    (each page checked to read at most LIMIT + 1 rows, in at most ``statements``)."""
+    (each page checked to read at most ``most`` rows, LIMIT + 1 unless told, in at most ``statements``)."""
     headers = api.as_(actor)
     whole = api.client.simulate_get(path, headers=headers, params={**filters, "limit": "500"})
     if whole.status_code != 200:
@@ -121,7 +123,7 @@ def walk(
         answer = api.client.simulate_get(path, headers=headers, params=params)
         assert answer.status_code == 200, answer.json
         assert len(answer.json["items"]) <= LIMIT
-        assert len(read) <= statements and sum(read) <= LIMIT + 1, (path, actor, filters, read)
+        assert len(read) <= statements and sum(read) <= most, (path, actor, filters, read)
         pages += answer.json["items"]
         after = answer.json["next"]
         if after is None:
@@ -458,3 +460,45 @@ def test_an_advisors_downgrades_are_read_page_by_page_in_sql_for_each_viewer_and
     for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
         refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_bundles_and_mixed_bundles_are_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    chains = [w.chain(), w.chain(aga=w.other_aga), [w.carrier, w.mga, w.advisor]]
+    bundles = []
+    for n in range(5):  # five bundles the MGA assigns; three split by a hold, as an old ledger left them
+        outcome = w.ledger.assign_contracts(w.mga_admin, chains[: 2 + n % 2], "agency_admin")
+        bundles.append(outcome["contract_ids"])
+        if n in (0, 2, 3):
+            held = w.ledger.get_contract(outcome["contract_ids"][n % 2])
+            held.set_manual_status(Status.AWAITING_INCOMING_RELEASE, None, (), actor=w.mga_admin, effective_on=w.today,
+                                   at=w.clock.now())
+            w.ledger.save(held)
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    viewers = [w.auditor, w.mga_admin, w.aga_admin, w.other_aga_admin, w.carrier_staff, w.producer, stranger, w.peer]
+    read = counting_rows_of(monkeypatch, "bundle_members__live")
+    for path in ("/bundles", "/mixed-bundles"):
+        everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+        assert len(everything) == (5 if path == "/bundles" else 3)
+        for actor in viewers:
+            # a page is LIMIT + 1 bundles of at most three members each
+            whole, pages = walk(api, path, actor, {}, read, most=(LIMIT + 1) * 3)
+            assert whole.status_code == 200, whole.json
+            expected = []  # SPEC 4 and 5: each member shown only to those who may see its contract
+            for bundle in everything:
+                members = [
+                    m for m in bundle["members"]
+                    if actor in (w.auditor, w.peer) or actor.party_id in w.ledger.get_contract(UUID(m["contract_id"])).chain
+                ]
+                statuses = {m["status"] for m in members if not m["detached"]}
+                if members and (path == "/bundles" or len(statuses) > 1):
+                    expected.append({**bundle, "members": members})
+            assert pages == expected, (path, actor)
+            if path == "/bundles":
+                assert bool(pages) is (actor != stranger), actor
+            else:  # mixed among the members the viewer sees: the MGA sees them all, the AGAs one each
+                assert bool(pages) is (actor in (w.auditor, w.peer, w.mga_admin, w.carrier_staff, w.producer)), actor
+        for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+            refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
+            assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
