@@ -360,7 +360,10 @@ QUERIES = (
         "associations", "/parties/{party_id:uuid}/associations",
         "The corporations an individual advisor is associated with, or a corporation's individuals.",
         "parties", Paging, (DIRECTORY,),
-        lambda c, viewer, path, p: directory.associations(c.views, viewer, path["party_id"]),
+        lambda c, viewer, path, p: directory.associations(
+            # one page (and one more, to know there is a next) read in SQL
+            c.views, viewer, path["party_id"], after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         UUID, key=lambda party_id: (str(party_id),),
     ),
 )
@@ -438,7 +441,7 @@ def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
 
 def _id_cursor(after: str | None) -> UUID | None:
     """The item a cursor of a list ordered by id (the health statuses, the direct relationships,
-    an advisor's downgrades, the bundles) stands for."""
+    an advisor's downgrades, the bundles, the associations) stands for."""
     if after is None:
         return None
     key = key_of(after)

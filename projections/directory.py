@@ -324,15 +324,31 @@ def read_corporations_of_individuals(
     return found
 
 
-def associations(database: ViewDatabase, viewer: Viewer, party_id: UUID) -> list[UUID]:
+def associations(
+    database: ViewDatabase, viewer: Viewer, party_id: UUID, *, after: UUID | None = None, limit: int | None = None
+) -> list[UUID]:
     """SPEC 1 and 7: the corporations an individual advisor is associated with,
     or the individual advisors associated with a corporation. Associations
-    are part of the directory every viewer may read."""
+    are part of the directory every viewer may read. In the order of their
+    ids; ``after`` (an id) and ``limit`` read one page in SQL, in one
+    statement: a range of the associations' key (individual_id,
+    corporation_id) and one of their index on (corporation_id,
+    individual_id), each cut to the page (one of the two is empty)."""
     with reading(database) as read:
-        pairs = read_corporations_of_individuals(read)
-    if party_id in pairs:
-        return sorted(pairs[party_id])
-    return sorted(individual for individual, corporations in pairs.items() if party_id in corporations)
+        t = read.tables(DirectoryView)
+        order = " ORDER BY other" + ("" if limit is None else " LIMIT ?")
+        paging = [] if limit is None else [limit]
+        arms, params = [], []
+        for other, own in (("corporation_id", "individual_id"), ("individual_id", "corporation_id")):
+            arm = f"SELECT {other} AS other FROM {t['associations']} WHERE {own} = ?"
+            params.append(id_text(party_id))
+            if after is not None:
+                arm += f" AND {other} > ?"
+                params.append(id_text(after))
+            arms.append(f"SELECT * FROM ({arm}{order}) of_{own.removesuffix('_id')}")
+            params += paging
+        rows = read.rows(f"SELECT * FROM ({arms[0]} UNION ALL {arms[1]}) associated{order}", [*params, *paging])
+    return [UUID(other) for (other,) in rows]
 
 
 @dataclass(frozen=True)

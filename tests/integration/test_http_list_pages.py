@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_http_world import Api, running_api  # noqa: E402
 from views_scenario import LETTER  # noqa: E402
 
-from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
@@ -502,3 +502,33 @@ def test_bundles_and_mixed_bundles_are_read_page_by_page_in_sql_for_each_viewer(
         for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
             refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
             assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_associations_are_read_page_by_page_in_sql_for_each_party(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    corporations = [w.corporation] + [w.register("advisor", f"Advisory {n} Inc", advisor_kind="corporate") for n in range(2)]
+    individuals = [w.advisor] + [w.register("advisor", f"Newcomer {n}", advisor_kind="individual") for n in range(4)]
+    for individual in individuals[1:]:
+        producer = Actor(Role.PRODUCER, f"producer-{individual.hex[:6]}", individual)
+        w.ledger.associate_advisor_with_corporation(producer, individual, w.corporation)
+        if individual == individuals[1]:
+            for corporation in corporations[1:]:
+                w.ledger.associate_advisor_with_corporation(producer, individual, corporation)
+        if individual == individuals[4]:
+            w.ledger.dissociate_advisor_from_corporation(producer, individual, w.corporation)
+    api.caught_up()
+    read = counting_rows_of(monkeypatch, "associations__live")
+    for party in [*corporations, *individuals, w.aga]:
+        kept = w.ledger.get_party(party).corporations if party in individuals else {
+            i for i in individuals if party in w.ledger.get_party(i).corporations
+        }  # SPEC 1: an individual's corporations, or a corporation's individuals, as the ledger holds them
+        for actor in (w.auditor, w.aga_admin, w.producer, w.peer):
+            whole, pages = walk(api, f"/parties/{party}/associations", actor, {}, read)
+            assert whole.status_code == 200, whole.json
+            assert pages == sorted(str(p) for p in kept), (party, actor)
+    assert len(walk(api, f"/parties/{w.corporation}/associations", w.auditor, {}, read)[1]) == 4
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get(
+            f"/parties/{w.corporation}/associations", headers=api.as_(w.auditor), params={"after": cursor}
+        )
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
