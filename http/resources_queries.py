@@ -382,21 +382,19 @@ def _position_cursor(after: str | None) -> int | None:
 
 def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
     """The item (an instant and an id: a contract's recording, a record's
-    placing or logging) a cursor of a list ordered by them stands for; a
-    cursor of another list is left to the pager, which refuses it, and one
-    of this shape that names no instant and id is refused here."""
+    placing or logging) a cursor of a list ordered by them stands for."""
     if after is None:
         return None
     key = key_of(after)
-    if len(key) == 2 and all(isinstance(part, str) for part in key):
-        try:
-            instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
-        except ValueError:
-            raise _foreign_cursor() from None
-        if instant.tzinfo is None:
-            raise _foreign_cursor()
-        return instant, item_id
-    return None
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
+    except ValueError:
+        raise _foreign_cursor() from None
+    if instant.tzinfo is None:
+        raise _foreign_cursor()
+    return instant, item_id
 
 
 def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
