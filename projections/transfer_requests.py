@@ -297,17 +297,25 @@ def _read(
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        if not viewer.sees_every_record:
+        order = " ORDER BY position" + ("" if limit is None else " LIMIT ?")
+        paging = [] if limit is None else [limit]
+        if viewer.sees_every_record:
+            sql, params = sql + order, [*params, *paging]
+        else:
+            # made to the party (its index on (accepting_entity_id, position)) or on a contract it is on (its
+            # requests by party), each arm cut to the page before they are merged: a page costs the party's
+            # requests, not the book's
             party = id_text(viewer.party_id)
-            sql += (
-                f" AND (accepting_entity_id = ? OR request_id IN"
-                f" (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?))"
+            made_to = f"{sql} AND accepting_entity_id = ?{order}"
+            on_its_contract = (
+                f"{sql} AND request_id IN (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?)"
+                f" AND accepting_entity_id <> ?{order}"
             )
-            params += [party, party]
-        sql += " ORDER BY position"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+            sql = (
+                f"SELECT * FROM (SELECT * FROM ({made_to}) made_to"
+                f" UNION ALL SELECT * FROM ({on_its_contract}) on_its_contract) visible{order}"
+            )
+            params = [*params, party, *paging, *params, party, party, *paging, *paging]
         rows = read.rows(sql, params)
     return [_request(row) for row in rows]
 
