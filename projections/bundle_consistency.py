@@ -51,6 +51,8 @@ class BundleConsistencyView(BufferedView):
             # the order of the bundles and their members: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle_member"
             f" ON {t['bundle_members']} (bundle_id, contract_id)",
+            # the bundles that may be mixed: those with a member of a status before the carrier's
+            f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_status ON {t['bundle_members']} (status, bundle_id)",
         ]
 
     def forget(self) -> None:
@@ -161,10 +163,16 @@ def _read_bundles(
         if after is not None:
             chosen += " AND v.bundle_id > ?"
             params.append(id_text(after))
+        terminal = sorted(s.value for s in TERMINAL)
+        before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
+        if mixed:  # only a bundle with an attached member still with the agency or the producer can be mixed
+            chosen += (
+                f" AND v.bundle_id IN (SELECT w.bundle_id FROM {t['bundle_members']} w"
+                f" WHERE w.status IN ({placeholders(before_the_carrier)}) AND w.detached = 0)"
+            )
+            params += before_the_carrier
         chosen += " GROUP BY v.bundle_id"
         if mixed:  # BundleStatuses.is_mixed, of the members the viewer sees
-            terminal = sorted(s.value for s in TERMINAL)
-            before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
             moving = f"v.detached = 0 AND v.status NOT IN ({placeholders(terminal)})"
             chosen += (
                 f" HAVING COUNT(DISTINCT CASE WHEN {moving} THEN v.status END) > 1"
