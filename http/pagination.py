@@ -1,11 +1,15 @@
-"""Cursor pagination over a query's answer.
+"""Cursor pagination of the list routes.
 
 Each list route names the key that orders its items (a tuple of text and
-numbers, unique per item). A page is the items after the cursor's key, in
-key order; its ``next`` cursor is the last item's key, opaque to clients
-(base64url of its JSON): text and whole numbers from 0 to 2^63-1, never
-true or false (which Python and SQL would take for 1 and 0). Because a cursor is a key, not an offset, items
-recorded meanwhile never shift a page; an empty page means caught up.
+numbers, unique per item) and reads its page in SQL: the items after the
+cursor's key, in key order as the store orders them, and one more to know
+there is a next. A page is what was read, cut at the limit; its ``next``
+cursor is the last item's key, opaque to clients (base64url of its JSON):
+text and whole numbers from 0 to 2^63-1, never true or false (which Python
+and SQL would take for 1 and 0). Each route turns a cursor back into its
+key and refuses one of another shape (``query.cursor_invalid``). Because a
+cursor is a key, not an offset, items recorded meanwhile never shift a
+page; an empty page means caught up.
 """
 
 from __future__ import annotations
@@ -49,18 +53,11 @@ def _key_part(part: Any) -> bool:
     return isinstance(part, str) or (isinstance(part, int) and 0 <= part <= LARGEST_WHOLE_NUMBER)
 
 
-def page(items: Sequence[Any], key: Callable[[Any], Key], after: str | None, limit: int) -> dict[str, Any]:
-    """``{"items": [...], "next": cursor or None}``."""
-    ordered = sorted(items, key=key)
-    if after is not None:
-        start = key_of(after)
-        try:
-            ordered = [item for item in ordered if key(item) > start]
-        except TypeError:  # a cursor of another list: its key does not compare with these
-            raise Problem(
-                falcon.HTTP_400, "query.cursor_invalid", "The cursor belongs to another list; start without it.",
-                field="after",
-            ) from None
-    chosen = ordered[:limit]
-    more = len(ordered) > limit
+def page(read: Sequence[Any], key: Callable[[Any], Key], limit: int) -> dict[str, Any]:
+    """``{"items": [...], "next": cursor or None}`` of a page read in SQL (up
+    to ``limit`` + 1 items, in the list's order): never sorted or filtered
+    again here, so the store's order (its collation of names too) is the
+    list's."""
+    chosen = list(read[:limit])
+    more = len(read) > limit
     return {"items": chosen, "next": cursor_of(key(chosen[-1])) if more else None}

@@ -49,7 +49,8 @@ class Query:
     """(config, viewer, path parameters, parameters) -> the items, or one item, or None (not found)."""
     item: Any
     key: Callable[[Any], Key] | None = None
-    """List routes: the key ordering the items (pages follow it)."""
+    """List routes: the key ordering the items, of which the cursor is made; ``run`` reads one page
+    (up to limit + 1 items after the cursor's key, in that order)."""
     version: Callable[[AppConfig, dict[str, UUID], Any], int | None] | None = None
     """Single items: the aggregate version sent as ETag (current reads only, not ``as_of``).
     ``carried_version`` when ``run`` answers a :class:`Versioned` item."""
@@ -115,7 +116,8 @@ class QueryHandler(Handler):
             ) from None
         if self.query.key is not None:
             assert isinstance(parameters, Paging)
-            send(resp, page(found, self.query.key, parameters.after, parameters.limit))
+            # the route's query read the page itself (limit + 1 items after the cursor, in SQL)
+            send(resp, page(found, self.query.key, parameters.limit))
             return
         if found is None:
             noun = self.query.missing.split(".")[0]

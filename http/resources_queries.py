@@ -206,31 +206,45 @@ QUERIES = (
         "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",
         "The advisor's downgraded contracts, public to every party working with the advisor.",
         "contracts", DatedList, (STATUS,),
-        lambda c, viewer, path, p: contract_status.advisor_downgrades(c.views, viewer, path["advisor_id"], on=p.on),
+        lambda c, viewer, path, p: contract_status.advisor_downgrades(
+            c.views, viewer, path["advisor_id"], on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         contract_status.AdvisorDowngrade, key=lambda d: (str(d.contract_id),),
     ),
     Query(
         "direct_relationships", "/direct-relationships",
         "The two-party contracts between organisations you may see, with their status.",
         "contracts", RelationshipFilters, (STATUS,),
-        lambda c, viewer, path, p: directory.direct_relationships(c.views, viewer, party_id=p.party_id, on=p.on),
+        lambda c, viewer, path, p: directory.direct_relationships(
+            c.views, viewer, party_id=p.party_id, on=p.on,
+            # one page (and one more, to know there is a next) read in SQL
+            after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         directory.DirectRelationship, key=lambda r: (str(r.contract_id),),
     ),
     Query(
         "bundles", "/bundles", "Bundles with the statuses of the members you may see.",
-        "contracts", Paging, (BUNDLES,),
-        lambda c, viewer, path, p: bundle_consistency.bundles(c.views, viewer),
+        "contracts", Paging, (BUNDLES, STATUS),
+        lambda c, viewer, path, p: bundle_consistency.bundles(
+            # one page (and one more bundle, to know there is a next) read in SQL
+            c.views, viewer, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
         "bundle", "/bundles/{bundle_id:uuid}", "One bundle with the statuses of the members you may see.",
-        "contracts", Reading, (BUNDLES,), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
+        "contracts", Reading, (BUNDLES, STATUS), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
     ),
     Query(
         "mixed_bundles", "/mixed-bundles",
         "Bundles whose members disagree on their workflow status; always empty unless there is a defect.",
-        "contracts", Paging, (BUNDLES,),
-        lambda c, viewer, path, p: bundle_consistency.mixed_bundles(c.views, viewer),
+        "contracts", Paging, (BUNDLES, STATUS),
+        lambda c, viewer, path, p: bundle_consistency.mixed_bundles(
+            # one page (and one more bundle, to know there is a next) read in SQL
+            c.views, viewer, after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         bundle_consistency.BundleStatuses, key=lambda b: (str(b.bundle_id),),
     ),
     Query(
@@ -328,7 +342,11 @@ QUERIES = (
     Query(
         "parties", "/parties", "The directory of parties (kind, level, name, identifiers).",
         "parties", PartyFilters, (DIRECTORY,),
-        lambda c, viewer, path, p: directory.parties(c.views, viewer, kind=p.kind, on=today(c.clock)),
+        lambda c, viewer, path, p: directory.parties(
+            c.views, viewer, kind=p.kind, on=today(c.clock),
+            # one page (and one more card, to know there is a next) read in SQL
+            after=_text_and_id_cursor(p.after), limit=p.limit + 1,
+        ),
         directory.PartyCard, key=lambda card: (card.name, str(card.party_id)),
     ),
     Query(
@@ -342,7 +360,10 @@ QUERIES = (
         "associations", "/parties/{party_id:uuid}/associations",
         "The corporations an individual advisor is associated with, or a corporation's individuals.",
         "parties", Paging, (DIRECTORY,),
-        lambda c, viewer, path, p: directory.associations(c.views, viewer, path["party_id"]),
+        lambda c, viewer, path, p: directory.associations(
+            # one page (and one more, to know there is a next) read in SQL
+            c.views, viewer, path["party_id"], after=_id_cursor(p.after), limit=p.limit + 1,
+        ),
         UUID, key=lambda party_id: (str(party_id),),
     ),
 )
@@ -350,31 +371,30 @@ QUERIES = (
 
 def _position_cursor(after: str | None) -> int | None:
     """The ledger position a cursor of a list ordered by position (a history,
-    the transfer requests) stands for; a cursor of another list is left to
-    the pager, which refuses it."""
+    the transfer requests) stands for."""
     if after is None:
         return None
     key = key_of(after)
-    return key[0] if len(key) == 1 and isinstance(key[0], int) else None
+    if len(key) != 1 or not isinstance(key[0], int):
+        raise _foreign_cursor()
+    return key[0]
 
 
 def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
     """The item (an instant and an id: a contract's recording, a record's
-    placing or logging) a cursor of a list ordered by them stands for; a
-    cursor of another list is left to the pager, which refuses it, and one
-    of this shape that names no instant and id is refused here."""
+    placing or logging) a cursor of a list ordered by them stands for."""
     if after is None:
         return None
     key = key_of(after)
-    if len(key) == 2 and all(isinstance(part, str) for part in key):
-        try:
-            instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
-        except ValueError:
-            raise _foreign_cursor() from None
-        if instant.tzinfo is None:
-            raise _foreign_cursor()
-        return instant, item_id
-    return None
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
+    except ValueError:
+        raise _foreign_cursor() from None
+    if instant.tzinfo is None:
+        raise _foreign_cursor()
+    return instant, item_id
 
 
 def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
@@ -386,6 +406,19 @@ def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
         raise _foreign_cursor()
     try:
         return date.fromisoformat(key[0]), key[1]
+    except ValueError:
+        raise _foreign_cursor() from None
+
+
+def _text_and_id_cursor(after: str | None) -> tuple[str, UUID] | None:
+    """The item (a text and an id: a directory card's name and party) a cursor of a list ordered by them stands for."""
+    if after is None:
+        return None
+    key = key_of(after)
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise _foreign_cursor()
+    try:
+        return key[0], UUID(key[1])
     except ValueError:
         raise _foreign_cursor() from None
 
@@ -405,7 +438,8 @@ def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
 
 
 def _id_cursor(after: str | None) -> UUID | None:
-    """The item a cursor of a list ordered by id (the health statuses) stands for."""
+    """The item a cursor of a list ordered by id (the health statuses, the direct relationships,
+    an advisor's downgrades, the bundles, the associations) stands for."""
     if after is None:
         return None
     key = key_of(after)

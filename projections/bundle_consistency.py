@@ -20,9 +20,9 @@ from uuid import UUID
 from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER
 from contractledger.domain.contract import Contract
 from contractledger.domain.status import TERMINAL, Status
-from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
+from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, ContractStatusView, status_after
 from contractledger.projections.queries import placeholders, reading
-from contractledger.projections.rows import BufferedView, UpsertBuffer, id_text, json_from, json_text
+from contractledger.projections.rows import BufferedView, UpsertBuffer, id_text, json_text
 from contractledger.projections.view import handles
 from contractledger.projections.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
@@ -48,7 +48,11 @@ class BundleConsistencyView(BufferedView):
         return [
             f"CREATE TABLE IF NOT EXISTS {t['bundle_members']} (contract_id TEXT PRIMARY KEY, bundle_id TEXT NOT NULL,"
             " chain TEXT NOT NULL, status TEXT NOT NULL, detached INTEGER NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle ON {t['bundle_members']} (bundle_id)",
+            # the order of the bundles and their members: a page is a range of it
+            f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle_member"
+            f" ON {t['bundle_members']} (bundle_id, contract_id)",
+            # the bundles that may be mixed: those with a member of a status before the carrier's
+            f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_status ON {t['bundle_members']} (status, bundle_id)",
         ]
 
     def forget(self) -> None:
@@ -115,37 +119,76 @@ class BundleStatuses:
         return len(statuses) > 1 and bool(statuses & WITH_AGENCY_OR_PRODUCER)
 
 
-def bundles(database: ViewDatabase, viewer: Viewer, *, bundle_ids: list[UUID] | None = None) -> list[BundleStatuses]:
+def bundles(
+    database: ViewDatabase, viewer: Viewer, *, bundle_ids: list[UUID] | None = None,
+    after: UUID | None = None, limit: int | None = None,
+) -> list[BundleStatuses]:
     """SPEC 4: bundles with their members' statuses (as last recorded), each
-    member shown only to a viewer that may see that contract (SPEC 5)."""
-    with reading(database) as read:
-        t = read.tables(BundleConsistencyView)
-        sql = f"SELECT {', '.join(MEMBER_COLUMNS)} FROM {t['bundle_members']}"
-        ids = [id_text(b) for b in bundle_ids or []]
-        rows = read.rows(f"{sql} WHERE bundle_id IN ({placeholders(ids)})", ids) if ids else read.rows(sql)
-    found: dict[str, list[BundleMember]] = {}
-    for contract_id, bundle_id, chain, status, detached in sorted(rows, key=lambda r: (r[1], r[0])):
-        if viewer.may_see_contract([UUID(p) for p in json_from(chain)]):
-            found.setdefault(bundle_id, []).append(BundleMember(UUID(contract_id), Status(status), bool(detached)))
-    return [BundleStatuses(UUID(b), tuple(members)) for b, members in found.items()]
+    member shown only to a viewer that may see that contract (SPEC 5); a
+    bundle none of whose members it may see is not there for it. In the
+    order of their ids; ``after`` (an id) and ``limit`` read one page in SQL."""
+    return _read_bundles(database, viewer, bundle_ids=bundle_ids, after=after, limit=limit)
 
 
-def mixed_bundles(database: ViewDatabase, viewer: Viewer) -> list[BundleStatuses]:
+def mixed_bundles(
+    database: ViewDatabase, viewer: Viewer, *, after: UUID | None = None, limit: int | None = None
+) -> list[BundleStatuses]:
     """SPEC 4 (bundles move together): the bundles whose attached, non-terminal
     members disagree on their status while one of them is still with the
-    agency or the producer. The ledger promises this is always empty;
-    anything here is a defect to investigate (or a bundle split before
-    bundle.detach_first: detach the member standing apart)."""
+    agency or the producer (of the members the viewer may see). The ledger
+    promises this is always empty; anything here is a defect to investigate
+    (or a bundle split before bundle.detach_first: detach the member
+    standing apart). As :func:`bundles` pages them."""
+    return _read_bundles(database, viewer, mixed=True, after=after, limit=limit)
+
+
+def _read_bundles(
+    database: ViewDatabase, viewer: Viewer, *, mixed: bool = False, bundle_ids: list[UUID] | None = None,
+    after: UUID | None = None, limit: int | None = None,
+) -> list[BundleStatuses]:
+    """One statement: the page's bundles (the ids of those with a member the
+    viewer may see, mixed among those members when asked, after ``after``, up
+    to ``limit``, in the order of the index on (bundle_id, contract_id)) and
+    their members the viewer may see."""
     with reading(database) as read:
         t = read.tables(BundleConsistencyView)
+        parties = read.tables(ContractStatusView)["contract_parties"]
+        sees_v, v_params = viewer.contract_condition("v.contract_id", parties)
+        sees_m, m_params = viewer.contract_condition("m.contract_id", parties)
+        chosen, params = f"SELECT v.bundle_id FROM {t['bundle_members']} v WHERE {sees_v}", list(v_params)
+        if bundle_ids is not None:
+            ids = [id_text(b) for b in bundle_ids]
+            chosen += f" AND v.bundle_id IN ({placeholders(ids)})" if ids else " AND 1 = 0"
+            params += ids
+        if after is not None:
+            chosen += " AND v.bundle_id > ?"
+            params.append(id_text(after))
         terminal = sorted(s.value for s in TERMINAL)
         before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
+        if mixed:  # only a bundle with an attached member still with the agency or the producer can be mixed
+            chosen += (
+                f" AND v.bundle_id IN (SELECT w.bundle_id FROM {t['bundle_members']} w"
+                f" WHERE w.status IN ({placeholders(before_the_carrier)}) AND w.detached = 0)"
+            )
+            params += before_the_carrier
+        chosen += " GROUP BY v.bundle_id"
+        if mixed:  # BundleStatuses.is_mixed, of the members the viewer sees
+            moving = f"v.detached = 0 AND v.status NOT IN ({placeholders(terminal)})"
+            chosen += (
+                f" HAVING COUNT(DISTINCT CASE WHEN {moving} THEN v.status END) > 1"
+                f" AND SUM(CASE WHEN {moving} AND v.status IN ({placeholders(before_the_carrier)}) THEN 1 ELSE 0 END) > 0"
+            )
+            params += [*terminal, *terminal, *before_the_carrier]
+        chosen += " ORDER BY v.bundle_id"
+        if limit is not None:
+            chosen += " LIMIT ?"
+            params.append(limit)
         rows = read.rows(
-            f"SELECT bundle_id FROM {t['bundle_members']} WHERE detached = 0 AND status NOT IN ({placeholders(terminal)})"
-            f" GROUP BY bundle_id HAVING COUNT(DISTINCT status) > 1"
-            f" AND SUM(CASE WHEN status IN ({placeholders(before_the_carrier)}) THEN 1 ELSE 0 END) > 0",
-            [*terminal, *before_the_carrier],
+            f"SELECT {', '.join(f'm.{c}' for c in MEMBER_COLUMNS)} FROM {t['bundle_members']} m"
+            f" WHERE m.bundle_id IN ({chosen}) AND {sees_m} ORDER BY m.bundle_id, m.contract_id",
+            [*params, *m_params],
         )
-    if not rows:
-        return []
-    return [b for b in bundles(database, viewer, bundle_ids=[UUID(r[0]) for r in rows]) if b.is_mixed]
+    found: dict[str, list[BundleMember]] = {}
+    for contract_id, bundle_id, _chain, status, detached in rows:
+        found.setdefault(bundle_id, []).append(BundleMember(UUID(contract_id), Status(status), bool(detached)))
+    return [BundleStatuses(UUID(b), tuple(members)) for b, members in found.items()]

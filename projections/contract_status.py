@@ -114,7 +114,9 @@ class ContractStatusView(BufferedView):
             " successor_id TEXT, consolidated_into TEXT, writing_numbers TEXT NOT NULL, codes TEXT NOT NULL,"
             " transfer TEXT, termination TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
             " version INTEGER NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_advisor ON {t['contracts']} (advisor_id)",
+            # an advisor's contracts (its downgrades page by page), the direct relationships page by page
+            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_advisor_id ON {t['contracts']} (advisor_id, contract_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['contracts']}_kind ON {t['contracts']} (kind, contract_id)",
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_carrier ON {t['contracts']} (carrier_id)",
             # the order of every list of contracts: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_recorded ON {t['contracts']} (created_at, contract_id)",
@@ -326,22 +328,25 @@ def _change(status_changes: str, *, on_or_before_day: bool, latest: bool) -> str
 @lru_cache(maxsize=256)
 def _contracts_statement(
     contracts: str, status_changes: str, where: tuple[str, ...], *, by_status: bool = False, after: bool = False,
-    limit: bool = False,
+    limit: bool = False, by_id: bool = False,
 ) -> str:
     """The SELECT of ``_select_contracts``, built once per set of conditions:
     its parameters are the day, the as-of instant four times, the conditions'
-    own, then the cursor's instant and id (``after``), the status (twice,
-    ``by_status``) and the limit. The three changes: the one in force on the
-    day (none before the first change's date), the first (the status before
-    any came into force) and the last (a change dated after the day is
-    pending). In the order of (created_at, contract_id), which an index
-    serves: a page starts after its cursor and stops at its limit, however
-    long the book; a status filter is tested row by row in that order."""
+    own, then the cursor's instant and id (``after``; its id alone, ``by_id``),
+    the status (twice, ``by_status``) and the limit. The three changes: the
+    one in force on the day (none before the first change's date), the first
+    (the status before any came into force) and the last (a change dated
+    after the day is pending). In the order of (created_at, contract_id), or
+    of contract_id (``by_id``), which an index serves: a page starts after its
+    cursor and stops at its limit, however long the book; a status filter is
+    tested row by row in that order."""
     columns = ", ".join(f"c.{column}" for column in CONTRACT_COLUMNS)
     conditions = "".join(f" AND {clause}" for clause in where)
-    if after:
+    if after and by_id:
+        conditions += " AND c.contract_id > ?"
+    elif after:
         conditions += " AND (c.created_at, c.contract_id) > (?, ?)"  # a row value: the index is sought, not scanned
-    order = " ORDER BY created_at, contract_id"
+    order = " ORDER BY contract_id" if by_id else " ORDER BY created_at, contract_id"
     sql = (
         f"SELECT {columns},"
         f" {_change(status_changes, on_or_before_day=True, latest=True)} AS in_force,"
@@ -359,17 +364,18 @@ def _contracts_statement(
 
 def _select_contracts(
     read: Reading, on: date, as_of: datetime | None, where: list[str], params: list[Any], *,
-    status: Status | None = None, after: tuple[str, str] | None = None, limit: int | None = None,
+    status: Status | None = None, after: tuple[str, ...] | None = None, limit: int | None = None,
+    by_id: bool = False,
 ) -> list[tuple]:
     t = read.tables(ContractStatusView)
     until = instant_text(as_of) if as_of else END_OF_TIME
     sql = _contracts_statement(
         t["contracts"], t["status_changes"], tuple(where),
-        by_status=status is not None, after=after is not None, limit=limit is not None,
+        by_status=status is not None, after=after is not None, limit=limit is not None, by_id=by_id,
     )
     values = [date_text(on), until, until, until, until, *params]
     if after is not None:
-        values += [after[0], after[1]]
+        values += list(after)
     if status is not None:
         values += [status.value, status.value]
     if limit is not None:
@@ -459,6 +465,33 @@ def read_contracts(
     ]
 
 
+def read_contracts_by_id(
+    read: Reading,
+    viewer: Viewer,
+    *,
+    kind: str | None = None,
+    party_id: UUID | None = None,
+    advisor_id: UUID | None = None,
+    status: Status | str | None = None,
+    on: date | None = None,
+    after: UUID | None = None,
+    limit: int | None = None,
+    condition: tuple[str, list[Any]] | None = None,
+) -> list[ContractStatus]:
+    """As ``read_contracts``, in the order of their ids (the direct
+    relationships, an advisor's downgrades): ``after`` (an id) and ``limit``
+    read one page in SQL, a range of the index on (kind, contract_id) or
+    (advisor_id, contract_id). ``condition`` is one more SQL condition on the
+    contract ``c``, with its parameters."""
+    return [
+        found
+        for found, _ in _read_versioned(
+            read, viewer, kind=kind, party_id=party_id, advisor_id=advisor_id, status=status, on=on,
+            after=None if after is None else (id_text(after),), limit=limit, by_id=True, condition=condition,
+        )
+    ]
+
+
 def _read_versioned(
     read: Reading,
     viewer: Viewer,
@@ -471,8 +504,11 @@ def _read_versioned(
     on: date | None = None,
     as_of: datetime | None = None,
     advisor_ids: Collection[UUID] | None = None,
-    after: tuple[str, str] | None = None,
+    kind: str | None = None,
+    after: tuple[str, ...] | None = None,
     limit: int | None = None,
+    by_id: bool = False,
+    condition: tuple[str, list[Any]] | None = None,
 ) -> list[tuple[ContractStatus, int]]:
     """As ``read_contracts``, each contract with the view's version of it (see ``versioned_contract``)."""
     ensure_instant(as_of)
@@ -491,6 +527,12 @@ def _read_versioned(
         if value is not None:
             where.append(f"c.{column} = ?")
             params.append(id_text(value))
+    if kind is not None:
+        where.append("c.kind = ?")
+        params.append(kind)
+    if condition is not None:
+        where.append(condition[0])
+        params.extend(condition[1])
     if party_id is not None:
         where.append(on_chain)
         params.append(id_text(party_id))
@@ -500,7 +542,7 @@ def _read_versioned(
         where.append(f"c.advisor_id IN ({', '.join('?' for _ in advisor_ids)})")
         params.extend(id_text(a) for a in advisor_ids)
     shown = None if status is None else Status(status)
-    found = _select_contracts(read, on, as_of, where, params, status=shown, after=after, limit=limit)
+    found = _select_contracts(read, on, as_of, where, params, status=shown, after=after, limit=limit, by_id=by_id)
     numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
     contracts = [
         (_contract_status(row, on, numbering.get(row[0], ("[]", "[]")) if as_of else None), int(row[VERSION]))
@@ -611,22 +653,27 @@ class AdvisorDowngrade:
 
 
 def advisor_downgrades(
-    database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None,
+    after: UUID | None = None, limit: int | None = None,
 ) -> list[AdvisorDowngrade]:
     """SPEC 5 (Downgrade is public): the advisor's contracts downgraded on ``on``,
     shown to every party working with the advisor, also on contracts it is not
     on. Vesting is private and never appears here. A viewer that works with
-    the advisor on no contract learns nothing (an empty list)."""
+    the advisor on no contract learns nothing (an empty list).
+
+    In the order of their ids; ``after`` (an id) and ``limit`` read one page
+    in SQL, whether the viewer works with the advisor a condition of it, the
+    status on the day tested row by row in the order of the advisor's
+    contracts (its index on (advisor_id, contract_id))."""
     on = on or business_today()
     with reading(database) as read:
-        every = read_contracts(read, Viewer.auditor("read side"), advisor_id=advisor_id, on=on)
-    if not viewer.works_with_advisor(advisor_id, [c.chain for c in every]):
-        return []
-    return [
-        AdvisorDowngrade(advisor_id, c.contract_id, c.carrier_id, c.status_reason, c.status_since)
-        for c in every
-        if c.status is Status.DOWNGRADED
-    ]
+        t = read.tables(ContractStatusView)
+        works_with = viewer.works_with_advisor_condition(advisor_id, t["contracts"], t["contract_parties"])
+        found = read_contracts_by_id(
+            read, Viewer.auditor("read side"), advisor_id=advisor_id, status=Status.DOWNGRADED, on=on,
+            after=after, limit=limit, condition=works_with,
+        )
+    return [AdvisorDowngrade(advisor_id, c.contract_id, c.carrier_id, c.status_reason, c.status_since) for c in found]
 
 
 def read_chains(read: Reading, contract_ids: list[str]) -> dict[str, tuple[UUID, ...]]:

@@ -19,11 +19,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from contractledger.domain.contract import Contract
+from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
-from contractledger.projections.contract_status import END_OF_TIME, read_contracts
+from contractledger.projections.contract_status import END_OF_TIME, read_contracts_by_id
 from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
 from contractledger.projections.rows import (
     AppendBuffer,
@@ -66,6 +66,9 @@ class DirectoryView(BufferedView):
             " registered_at TEXT NOT NULL)",
             # the advisors' health statuses, page by page
             f"CREATE INDEX IF NOT EXISTS {t['parties']}_kind ON {t['parties']} (kind, party_id)",
+            # the directory's order, of every party or of one kind: a page is a range of one of these
+            f"CREATE INDEX IF NOT EXISTS {t['parties']}_name ON {t['parties']} (name, party_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['parties']}_kind_name ON {t['parties']} (kind, name, party_id)",
             f"CREATE TABLE IF NOT EXISTS {t['profile_changes']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
             " recorded_at TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (party_id, version))",
             f"CREATE TABLE IF NOT EXISTS {t['party_versions']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -145,33 +148,82 @@ class PartyCard:
 
 
 def parties(
-    database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None,
+    after: tuple[str, UUID] | None = None, limit: int | None = None,
 ) -> list[PartyCard]:
     """SPEC 1 and 5: the directory of parties (kind, level, advisor kind, name and
     identifiers), which every viewer may search to find whom to contract
     with; an advisor's card as ``viewer`` may see it on ``on`` (after a
     termination, a terminating party's card of the advisor is the snapshot's:
-    :mod:`profile_sight`). The rest of a profile is read through :func:`party_profile`."""
+    :mod:`profile_sight`). The rest of a profile is read through :func:`party_profile`.
+
+    In the order of the names shown (then by id), as the store collates
+    names; ``after`` (a card's name and id) and ``limit`` read one page in
+    SQL: a range of the index on (name, party_id), or (kind, name,
+    party_id) for a kind, merged with the few cards this viewer sees by a
+    snapshot's name, each where that name falls."""
     on = on or business_today()
     with reading(database) as read:
-        t = read.tables(DirectoryView)
-        sql = f"SELECT party_id, kind, advisor_kind, level, name, identifiers FROM {t['parties']}"
-        rows = read.rows(sql + " WHERE kind = ?", [kind]) if kind else read.rows(sql)
-        frozen = {
+        frozen = {  # only advisors are seen by a snapshot
             advisor_id: sight.snapshot
             for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on).items()
             if sight.snapshot is not None
-        }
+        } if kind in (None, "advisor") else {}
+        sql, params = _parties_page(read, frozen, kind=kind, after=after, limit=limit)
+        rows = read.rows(sql, params)
     cards = []
     for p, k, a, lv, n, i in rows:
         party_id = UUID(p)
         snapshot = frozen.get(party_id)
-        if snapshot is not None:
-            n, identifiers = str(snapshot.get("name", "")), snapshot.get("identifiers")
-        else:
-            identifiers = json_from(i)
+        identifiers = snapshot.get("identifiers") if snapshot is not None else json_from(i)
         cards.append(PartyCard(party_id, k, a, lv, n, identifiers))
-    return sorted(cards, key=lambda card: (card.name, str(card.party_id)))
+    return cards
+
+
+def _parties_page(
+    read: Reading, frozen: dict[UUID, dict[str, Any]], *, kind: str | None, after: tuple[str, UUID] | None,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    """The statement of a page of the directory and its parameters: the cards
+    of the parties table by their names (but the ``frozen`` ones), a range of
+    its index; when there are frozen ones, that range's first page merged
+    with their cards by their snapshots' names (on PostgreSQL a UNION ALL
+    sorts both arms whole unless the indexed arm is cut first)."""
+    t = read.tables(DirectoryView)
+    order = " ORDER BY shown, party_id" + ("" if limit is None else " LIMIT ?")
+    paging = [] if limit is None else [limit]
+
+    def arm(name: str, source: str, excluded: bool) -> tuple[str, list[Any]]:
+        where, values = [], []
+        if kind is not None:
+            where.append("p.kind = ?")
+            values.append(kind)
+        if after is not None:
+            where.append(f"({name}, p.party_id) > (?, ?)")  # a row value: the index is sought, not scanned
+            values += [after[0], id_text(after[1])]
+        if excluded:
+            where.append("p.party_id NOT IN (SELECT f.party_id FROM frozen f)")
+        conditions = f" WHERE {' AND '.join(where)}" if where else ""
+        return (
+            f"SELECT p.party_id, p.kind, p.advisor_kind, p.level, {name} AS shown, p.identifiers"
+            f" FROM {source}{conditions}"
+        ), values
+
+    if not frozen:
+        sql, params = arm("p.name", f"{t['parties']} p", False)
+        return sql + order, [*params, *paging]
+    indexed, params = arm("p.name", f"{t['parties']} p", True)
+    named, values = arm("f.name", f"frozen f JOIN {t['parties']} p ON p.party_id = f.party_id", False)
+    snapshots = [value for party_id, snapshot in frozen.items() for value in (id_text(party_id), _name(snapshot))]
+    sql = (
+        f"WITH frozen (party_id, name) AS (VALUES {', '.join('(?, ?)' for _ in frozen)})"
+        f" SELECT * FROM (SELECT * FROM ({indexed}{order}) listed UNION ALL {named}) cards{order}"
+    )
+    return sql, [*snapshots, *params, *paging, *values, *paging]
+
+
+def _name(profile: dict[str, Any]) -> str:
+    return str(profile.get("name", ""))
 
 
 def read_profile(read: Reading, party_id: UUID, as_of: datetime | None = None) -> dict[str, Any] | None:
@@ -272,15 +324,31 @@ def read_corporations_of_individuals(
     return found
 
 
-def associations(database: ViewDatabase, viewer: Viewer, party_id: UUID) -> list[UUID]:
+def associations(
+    database: ViewDatabase, viewer: Viewer, party_id: UUID, *, after: UUID | None = None, limit: int | None = None
+) -> list[UUID]:
     """SPEC 1 and 7: the corporations an individual advisor is associated with,
     or the individual advisors associated with a corporation. Associations
-    are part of the directory every viewer may read."""
+    are part of the directory every viewer may read. In the order of their
+    ids; ``after`` (an id) and ``limit`` read one page in SQL, in one
+    statement: a range of the associations' key (individual_id,
+    corporation_id) and one of their index on (corporation_id,
+    individual_id), each cut to the page (one of the two is empty)."""
     with reading(database) as read:
-        pairs = read_corporations_of_individuals(read)
-    if party_id in pairs:
-        return sorted(pairs[party_id])
-    return sorted(individual for individual, corporations in pairs.items() if party_id in corporations)
+        t = read.tables(DirectoryView)
+        order = " ORDER BY other" + ("" if limit is None else " LIMIT ?")
+        paging = [] if limit is None else [limit]
+        arms, params = [], []
+        for other, own in (("corporation_id", "individual_id"), ("individual_id", "corporation_id")):
+            arm = f"SELECT {other} AS other FROM {t['associations']} WHERE {own} = ?"
+            params.append(id_text(party_id))
+            if after is not None:
+                arm += f" AND {other} > ?"
+                params.append(id_text(after))
+            arms.append(f"SELECT * FROM ({arm}{order}) of_{own.removesuffix('_id')}")
+            params += paging
+        rows = read.rows(f"SELECT * FROM ({arms[0]} UNION ALL {arms[1]}) associated{order}", [*params, *paging])
+    return [UUID(other) for (other,) in rows]
 
 
 @dataclass(frozen=True)
@@ -293,15 +361,15 @@ class DirectRelationship:
 
 
 def direct_relationships(
-    database: ViewDatabase, viewer: Viewer, *, party_id: UUID | None = None, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, *, party_id: UUID | None = None, on: date | None = None,
+    after: UUID | None = None, limit: int | None = None,
 ) -> list[DirectRelationship]:
     """SPEC 2: the two-party contracts between organisations, with their status
     on ``on``; like every contract, seen only by its two parties, auditors
-    and sync peers."""
+    and sync peers. In the order of their ids; ``after`` (an id) and
+    ``limit`` read one page in SQL."""
     with reading(database) as read:
-        found = read_contracts(read, viewer, party_id=party_id, on=on)
-    return [
-        DirectRelationship(c.contract_id, c.chain[0], c.chain[1], c.status, c.pending_change)
-        for c in found
-        if c.kind == "direct_relationship"
-    ]
+        found = read_contracts_by_id(
+            read, viewer, kind=DIRECT_RELATIONSHIP, party_id=party_id, on=on, after=after, limit=limit
+        )
+    return [DirectRelationship(c.contract_id, c.chain[0], c.chain[1], c.status, c.pending_change) for c in found]

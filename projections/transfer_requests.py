@@ -120,7 +120,11 @@ class TransferRequestsView(BufferedView):
             " chain TEXT NOT NULL, chain_after_transfer TEXT NOT NULL, relinquishing_entity_id TEXT NOT NULL,"
             " accepting_entity_id TEXT NOT NULL, requested_on TEXT NOT NULL, requested_at TEXT NOT NULL, note TEXT,"
             " state TEXT NOT NULL, state_since TEXT NOT NULL, successor_id TEXT, awaiting_relationship_id TEXT)",
+            # the order of every list of requests: a page is a range of one of these, by filter
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_position ON {t['transfer_requests']} (position)",
+            f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_contract"
+            f" ON {t['transfer_requests']} (contract_id, position)",
+            f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_state ON {t['transfer_requests']} (state, position)",
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_accepting"
             f" ON {t['transfer_requests']} (accepting_entity_id, position)",
             f"CREATE TABLE IF NOT EXISTS {t['transfer_request_parties']} (request_id TEXT NOT NULL,"
@@ -293,14 +297,25 @@ def _read(
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        if not viewer.sees_every_record:
+        order = " ORDER BY position" + ("" if limit is None else " LIMIT ?")
+        paging = [] if limit is None else [limit]
+        if viewer.sees_every_record:
+            sql, params = sql + order, [*params, *paging]
+        else:
+            # made to the party (its index on (accepting_entity_id, position)) or on a contract it is on (its
+            # requests by party), each arm cut to the page before they are merged: a page costs the party's
+            # requests, not the book's
             party = id_text(viewer.party_id)
-            sql += (
-                f" AND (accepting_entity_id = ? OR request_id IN"
-                f" (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?))"
+            made_to = f"{sql} AND accepting_entity_id = ?{order}"
+            on_its_contract = (
+                f"{sql} AND request_id IN (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?)"
+                f" AND accepting_entity_id <> ?{order}"
             )
-            params += [party, party]
-        sql += " ORDER BY position" + ("" if limit is None else f" LIMIT {int(limit)}")
+            sql = (
+                f"SELECT * FROM (SELECT * FROM ({made_to}) made_to"
+                f" UNION ALL SELECT * FROM ({on_its_contract}) on_its_contract) visible{order}"
+            )
+            params = [*params, party, *paging, *params, party, party, *paging, *paging]
         rows = read.rows(sql, params)
     return [_request(row) for row in rows]
 

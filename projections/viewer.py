@@ -105,6 +105,23 @@ class Viewer:
             [party, party],
         )
 
+    def works_with_advisor_condition(
+        self, advisor_id: UUID, contracts: str, contract_parties: str
+    ) -> tuple[str, list[Any]]:
+        """``works_with_advisor`` for one advisor as an SQL condition (the same
+        for every row, so the store decides it once), with its parameters;
+        ``contracts`` and ``contract_parties`` are the contract status view's
+        tables of contracts and of (contract, party on its chain)."""
+        if self.sees_every_contract or (self.party_id is not None and self.party_id == advisor_id):
+            return "1 = 1", []
+        if self.party_id is None:
+            return "1 = 0", []
+        exists = (
+            f"EXISTS (SELECT 1 FROM {contracts} w JOIN {contract_parties} p"
+            " ON p.contract_id = w.contract_id AND p.party_id = ? WHERE w.advisor_id = ?)"
+        )
+        return exists, [str(self.party_id), str(advisor_id)]
+
     def own_party_condition(self, party_id: str) -> tuple[str, list[Any]]:
         """What belongs to the viewer's own party (its reminder tasks) as an SQL
         condition on the column ``party_id`` names, with its parameters:

@@ -4,6 +4,7 @@ reads at most limit + 1 rows of the view's table."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from test_http_world import Api, running_api  # noqa: E402
+from views_scenario import LETTER  # noqa: E402
 
-from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
 from contractledger.projections.queries import Reading  # noqa: E402
 
@@ -93,7 +96,7 @@ def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
 
     def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
         found = rows(self, sql, params)
-        if any(f"FROM {table} " in sql for table in tables):
+        if any(re.search(rf"FROM {table}\b", sql) for table in tables):
             read.append(len(found))
         return found
 
@@ -102,10 +105,11 @@ def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
 
 
 def walk(
-    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1
+    api: Api, path: str, actor: Actor, filters: dict[str, str], read: list[int], statements: int = 1,
+    most: int = LIMIT + 1,
 ) -> tuple[Any, list[Any]]:
     """The whole list in one answer, and the same list walked LIMIT by LIMIT
-    (each page checked to read at most LIMIT + 1 rows, in at most ``statements``)."""
+    (each page checked to read at most ``most`` rows, LIMIT + 1 unless told, in at most ``statements``)."""
     headers = api.as_(actor)
     whole = api.client.simulate_get(path, headers=headers, params={**filters, "limit": "500"})
     if whole.status_code != 200:
@@ -119,7 +123,7 @@ def walk(
         answer = api.client.simulate_get(path, headers=headers, params=params)
         assert answer.status_code == 200, answer.json
         assert len(answer.json["items"]) <= LIMIT
-        assert len(read) <= statements and sum(read) <= LIMIT + 1, (path, actor, filters, read)
+        assert len(read) <= statements and sum(read) <= most, (path, actor, filters, read)
         pages += answer.json["items"]
         after = answer.json["next"]
         if after is None:
@@ -308,4 +312,223 @@ def test_notifications_are_read_page_by_page_in_sql_for_each_viewer_and_filter(a
             assert not everything and not due, actor
     for cursor in ("WzFd", "WyJ4IiwieSJd", "WzIsMCwieCIsIiJd"):  # [1], ["x","y"], [2,0,"x",""]
         refused = api.client.simulate_get("/notifications", headers=api.as_(w.aga_admin), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_the_directory_is_read_page_by_page_in_sql_for_each_viewer_and_kind(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    for n in range(3):  # namesakes: the id orders them
+        w.register("agency", "Namesake AGA", level="AGA")
+    w.register("carrier", "Namesake Life")
+    # Grace's contract with the Harbour AGA is terminated, her other contract stays in force; then she takes
+    # a name that sorts first: the Harbour AGA still sees (and is paged by) the name of the snapshot
+    ended = w.active_contract(advisor=w.second_advisor)
+    w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    w.ledger.terminate(w.carrier_staff, ended, "Retired", [LETTER], effective_on=w.today)
+    api.clock.advance(seconds=1)
+    w.ledger.change_profile(w.second_producer, w.second_advisor, {"name": "Aaron Grace", "identifiers": {"npn": "AG"}})
+    api.caught_up()
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.mga_admin, w.carrier_staff, w.producer,
+               w.second_producer, w.peer, stranger]
+    everyone = {  # each party with its kind, as the ledger holds it
+        c["party_id"]: w.ledger.get_party(UUID(c["party_id"])).kind
+        for c in api.client.simulate_get("/parties", headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+    }
+    assert len(everyone) == 12 and set(everyone.values()) == {"carrier", "agency", "advisor"}
+    read = counting_rows_of(monkeypatch, "parties__live")
+    names_of_grace = set()
+    for actor in viewers:
+        for filters in ({}, {"kind": "advisor"}, {"kind": "agency"}, {"kind": "carrier"}):
+            whole, pages = walk(api, "/parties", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            assert {c["party_id"] for c in pages} == {p for p, kind in everyone.items() if kind == filters.get("kind", kind)}
+            order = [(c["name"], c["party_id"]) for c in pages]
+            assert order == sorted(order), (actor, filters)
+            for card in pages:  # each as the party's own route shows it to this viewer
+                one = api.client.simulate_get(f"/parties/{card['party_id']}", headers=api.as_(actor)).json
+                assert (card["name"], card["identifiers"]) == (one["name"], one["identifiers"]), (actor, card)
+                if card["party_id"] == str(w.second_advisor):
+                    names_of_grace.add((actor.user, card["name"]))
+    assert {name for user, name in names_of_grace if user == w.aga_admin.user} == {"Grace Hopper"}
+    assert {name for user, name in names_of_grace if user != w.aga_admin.user} == {"Aaron Grace"}
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get("/parties", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_transfer_requests_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    ledger = w.ledger
+    ours = [w.active_contract() for _ in range(3)]  # Ada's, through the Harbour AGA
+    theirs = w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+    for contract in ours:
+        ledger.request_transfer(w.producer, contract, w.aga, w.other_aga, note="To Lighthouse")
+    ledger.rescind_transfer(w.producer, ours[0])
+    ledger.request_transfer(w.producer, ours[0], w.aga, w.other_aga, note="Again")
+    ledger.deny_transfer(w.other_aga_admin, ours[1])
+    ledger.request_transfer(w.second_producer, theirs, w.other_aga, w.aga, note="To Harbour")
+    api.caught_up()
+    everything = api.client.simulate_get(
+        "/transfer-requests", headers=api.as_(w.auditor), params={"limit": "500"}
+    ).json["items"]
+    assert len(everything) == 5 and len({r["state"] for r in everything}) == 3
+    filter_sets = [{}, {"contract_id": str(ours[0])}, {"contract_id": str(theirs)}, {"state": "requested"},
+                   {"state": "denied"}, {"contract_id": str(ours[0]), "state": "rescinded"}]
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.mga_admin, w.carrier_staff, w.producer,
+               w.second_producer, w.peer]
+    read = counting_rows_of(monkeypatch, "transfer_requests__live")
+    for actor in viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/transfer-requests", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            expected = [  # SPEC 5: the accepting entity, the parties on the contract, auditors
+                r for r in everything
+                if (actor == w.auditor or str(actor.party_id) in (r["accepting_entity_id"], *r["chain"]))
+                and all(r[name] == value for name, value in filters.items())
+            ]
+            assert pages == expected, (actor, filters)
+            if not filters:
+                assert bool(pages) is (actor != w.peer), actor
+    for cursor in ("WyJ4Il0", "WzEsMl0", "WyJ4IiwieSJd"):  # ["x"], [1,2], ["x","y"]
+        refused = api.client.simulate_get("/transfer-requests", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_direct_relationships_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    for n in range(3):  # more agencies under the MGA: some pending, some active
+        agency = w.register("agency", f"Outpost {n} AGA", level="AGA")
+        related = w.ledger.establish_direct_relationship(w.admin_of(agency), w.mga, agency)
+        if n:
+            w.ledger.set_manual_status(w.mga_admin, related, Status.ACTIVE)
+    w.active_contract()  # an advisor's contract is no direct relationship
+    api.caught_up()
+    everything = api.client.simulate_get(
+        "/direct-relationships", headers=api.as_(w.auditor), params={"limit": "500"}
+    ).json["items"]
+    assert len(everything) == 6 and len({r["status"] for r in everything}) == 2
+    filter_sets = [{}, {"party_id": str(w.mga)}, {"party_id": str(w.aga)}, {"party_id": str(w.advisor)},
+                   {"on": w.in_days(-1).isoformat()}, {"party_id": str(w.carrier), "on": w.in_days(30).isoformat()}]
+    viewers = [w.auditor, w.carrier_staff, w.mga_admin, w.aga_admin, w.other_aga_admin, w.producer, w.peer]
+    read = counting_rows_of(monkeypatch, "contracts__live")
+    for actor in viewers:
+        for filters in filter_sets:
+            whole, pages = walk(api, "/direct-relationships", actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            on_the_day = api.client.simulate_get(
+                "/direct-relationships", headers=api.as_(w.auditor), params={**filters, "limit": "500"}
+            ).json["items"]
+            expected = [  # like every contract, seen by its two parties, auditors and sync peers
+                (r["contract_id"], r["status"]) for r in on_the_day
+                if actor in (w.auditor, w.peer) or str(actor.party_id) in (r["upper_id"], r["lower_id"])
+            ]
+            assert [(r["contract_id"], r["status"]) for r in pages] == expected, (actor, filters)
+            assert [r["contract_id"] for r in pages] == sorted(r["contract_id"] for r in pages)
+            if "party_id" in filters:
+                assert all(filters["party_id"] in (r["upper_id"], r["lower_id"]) for r in pages)
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get("/direct-relationships", headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_an_advisors_downgrades_are_read_page_by_page_in_sql_for_each_viewer_and_day(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    ours = [w.active_contract() for _ in range(5)] + [w.active_contract(aga=w.other_aga)]  # Ada's
+    for contract in (ours[0], ours[2], ours[5]):
+        w.ledger.downgrade(w.carrier_staff, contract, "Complaints")
+    w.ledger.downgrade(w.carrier_staff, ours[3], "Chargebacks", effective_on=w.in_days(10))
+    w.ledger.downgrade(w.carrier_staff, w.active_contract(advisor=w.second_advisor, aga=w.other_aga), "Complaints")
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    path = f"/advisors/{w.advisor}/downgrades"
+    chains = [w.ledger.get_contract(c).chain for c in ours]
+    viewers = [w.auditor, w.aga_admin, w.other_aga_admin, w.carrier_staff, w.producer, w.second_producer, stranger, w.peer]
+    read = counting_rows_of(monkeypatch, "contracts__live")
+    for filters in ({}, {"on": w.in_days(11).isoformat()}, {"on": w.in_days(-1).isoformat()}):
+        everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={**filters, "limit": "500"}).json["items"]
+        assert len(everything) == (3 if not filters else 4 if filters["on"] > w.today.isoformat() else 0), filters
+        for actor in viewers:
+            whole, pages = walk(api, path, actor, filters, read)
+            assert whole.status_code == 200, whole.json
+            works_with = actor in (w.auditor, w.peer) or actor.party_id == w.advisor or any(
+                actor.party_id in chain for chain in chains
+            )  # SPEC 5: public to every party working with the advisor
+            assert pages == (everything if works_with else []), (actor, filters)
+            assert [d["contract_id"] for d in pages] == sorted(d["contract_id"] for d in pages)
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
+        assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_bundles_and_mixed_bundles_are_read_page_by_page_in_sql_for_each_viewer(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    chains = [w.chain(), w.chain(aga=w.other_aga), [w.carrier, w.mga, w.advisor]]
+    bundles = []
+    for n in range(5):  # five bundles the MGA assigns; three split by a hold, as an old ledger left them
+        outcome = w.ledger.assign_contracts(w.mga_admin, chains[: 2 + n % 2], "agency_admin")
+        bundles.append(outcome["contract_ids"])
+        if n in (0, 2, 3):
+            held = w.ledger.get_contract(outcome["contract_ids"][n % 2])
+            held.set_manual_status(Status.AWAITING_INCOMING_RELEASE, None, (), actor=w.mga_admin, effective_on=w.today,
+                                   at=w.clock.now())
+            w.ledger.save(held)
+    stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
+    api.caught_up()
+    viewers = [w.auditor, w.mga_admin, w.aga_admin, w.other_aga_admin, w.carrier_staff, w.producer, stranger, w.peer]
+    read = counting_rows_of(monkeypatch, "bundle_members__live")
+    for path in ("/bundles", "/mixed-bundles"):
+        everything = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"limit": "500"}).json["items"]
+        assert len(everything) == (5 if path == "/bundles" else 3)
+        for actor in viewers:
+            # a page is LIMIT + 1 bundles of at most three members each
+            whole, pages = walk(api, path, actor, {}, read, most=(LIMIT + 1) * 3)
+            assert whole.status_code == 200, whole.json
+            expected = []  # SPEC 4 and 5: each member shown only to those who may see its contract
+            for bundle in everything:
+                members = [
+                    m for m in bundle["members"]
+                    if actor in (w.auditor, w.peer) or actor.party_id in w.ledger.get_contract(UUID(m["contract_id"])).chain
+                ]
+                statuses = {m["status"] for m in members if not m["detached"]}
+                if members and (path == "/bundles" or len(statuses) > 1):
+                    expected.append({**bundle, "members": members})
+            assert pages == expected, (path, actor)
+            if path == "/bundles":
+                assert bool(pages) is (actor != stranger), actor
+            else:  # mixed among the members the viewer sees: the MGA sees them all, the AGAs one each
+                assert bool(pages) is (actor in (w.auditor, w.peer, w.mga_admin, w.carrier_staff, w.producer)), actor
+        for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+            refused = api.client.simulate_get(path, headers=api.as_(w.auditor), params={"after": cursor})
+            assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
+
+
+def test_associations_are_read_page_by_page_in_sql_for_each_party(api: Api, monkeypatch: Any) -> None:
+    w = api.world
+    corporations = [w.corporation] + [w.register("advisor", f"Advisory {n} Inc", advisor_kind="corporate") for n in range(2)]
+    individuals = [w.advisor] + [w.register("advisor", f"Newcomer {n}", advisor_kind="individual") for n in range(4)]
+    for individual in individuals[1:]:
+        producer = Actor(Role.PRODUCER, f"producer-{individual.hex[:6]}", individual)
+        w.ledger.associate_advisor_with_corporation(producer, individual, w.corporation)
+        if individual == individuals[1]:
+            for corporation in corporations[1:]:
+                w.ledger.associate_advisor_with_corporation(producer, individual, corporation)
+        if individual == individuals[4]:
+            w.ledger.dissociate_advisor_from_corporation(producer, individual, w.corporation)
+    api.caught_up()
+    read = counting_rows_of(monkeypatch, "associations__live")
+    for party in [*corporations, *individuals, w.aga]:
+        kept = w.ledger.get_party(party).corporations if party in individuals else {
+            i for i in individuals if party in w.ledger.get_party(i).corporations
+        }  # SPEC 1: an individual's corporations, or a corporation's individuals, as the ledger holds them
+        for actor in (w.auditor, w.aga_admin, w.producer, w.peer):
+            whole, pages = walk(api, f"/parties/{party}/associations", actor, {}, read)
+            assert whole.status_code == 200, whole.json
+            assert pages == sorted(str(p) for p in kept), (party, actor)
+    assert len(walk(api, f"/parties/{w.corporation}/associations", w.auditor, {}, read)[1]) == 4
+    for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
+        refused = api.client.simulate_get(
+            f"/parties/{w.corporation}/associations", headers=api.as_(w.auditor), params={"after": cursor}
+        )
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json

@@ -68,3 +68,27 @@ def test_the_own_party_condition_gives_a_party_its_own_and_auditors_all() -> Non
             assert found == {1, 2}
         else:
             assert found == ({1} if viewer.party_id == A else {2} if viewer.party_id == B else set()), viewer
+
+
+def test_the_works_with_advisor_condition_is_the_downgrade_rule_for_every_viewer() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE contracts (contract_id TEXT, advisor_id TEXT)")
+    db.execute("CREATE TABLE contract_parties (contract_id TEXT, party_id TEXT)")
+    db.execute("CREATE TABLE advisors (advisor_id TEXT)")
+    # each advisor's contracts' chains: on A's, on B's, on both, on neither, none; A itself an advisor too
+    advisors = {uuid4(): [[A]], uuid4(): [[B], []], uuid4(): [[A, B]], uuid4(): [[]], uuid4(): [], A: [[B]]}
+    for advisor, chains in advisors.items():
+        db.execute("INSERT INTO advisors VALUES (?)", (str(advisor),))
+        for chain in chains:
+            contract = str(uuid4())
+            db.execute("INSERT INTO contracts VALUES (?, ?)", (contract, str(advisor)))
+            db.executemany("INSERT INTO contract_parties VALUES (?, ?)", [(contract, str(p)) for p in chain])
+    for viewer in VIEWERS:
+        found = set()
+        for advisor in advisors:
+            condition, params = viewer.works_with_advisor_condition(advisor, "contracts", "contract_parties")
+            found |= {a for (a,) in db.execute(f"SELECT a.advisor_id FROM advisors a WHERE a.advisor_id = ? AND {condition}",
+                                               [str(advisor), *params])}
+        expected = {str(a) for a, chains in advisors.items() if viewer.works_with_advisor(a, chains)}
+        assert found == expected, viewer
+        assert viewer.party_id is None or len(found) not in (0, len(advisors)), viewer
