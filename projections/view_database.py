@@ -33,6 +33,7 @@ from eventsourcing.utils import Environment
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
 from contractledger.store.postgres_settings import PostgresSettings, read_settings
 from contractledger.store.settings import APPLICATION_NAME, DEFAULT_SQLITE_FILE
+from contractledger.store.sqlite_writers import writer_queue_for
 
 CHANGES_CHANNEL = "contractledger_view_changes"
 VIEWS_CONNECT_TIMEOUT = 5  # seconds, unless POSTGRES_CONNECT_TIMEOUT is set
@@ -251,6 +252,7 @@ class SqliteViewDatabase(ViewDatabase):
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._writers = None if path.startswith(("file:", ":")) else writer_queue_for(path)
         self._local = threading.local()
         self._changed = threading.Condition()
         self._locks: dict[str, Any] = {}
@@ -276,6 +278,16 @@ class SqliteViewDatabase(ViewDatabase):
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
+        if write and self._writers is not None:
+            # the file's writers take turns, the ledger's and the views' together (store/sqlite_writers.py)
+            with self._writers.turn(), self._transaction(write=True) as tx:
+                yield tx
+            return
+        with self._transaction(write=write) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[ViewTransaction]:
         connection = self._connection()
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
