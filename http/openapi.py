@@ -19,6 +19,7 @@ from contractledger.http.answers import encode
 from contractledger.http.problem_codes import PROBLEM_CODES
 from contractledger.http.query_parameters import fields_of
 from contractledger.http.reference import ASSET_TYPES
+from contractledger.http.route_roles import EVERY_ROLE, who_may_call
 from contractledger.http.routing import Handler, Operation, Route
 
 REF = "#/components/schemas/{name}"
@@ -160,11 +161,21 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
     }
+    roles, sentence = _roles_of(op)
+    described["x-roles"] = roles
+    described["description"] = " ".join(filter(None, [described.get("description"), sentence]))
     if op.public:
         described["security"] = []
     if op.body is not None:
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
     return described
+
+
+def _roles_of(op: Operation) -> tuple[list[str], str]:
+    """Who may call the route: the role names its tokens carry (``x-roles``) and the sentence closing its
+    description (a public route: anyone, without a token)."""
+    roles = EVERY_ROLE if op.public else op.roles
+    return [role.value for role in EVERY_ROLE if role in roles], who_may_call(roles, op.public)
 
 
 def _header_schema(name: str) -> dict[str, Any]:

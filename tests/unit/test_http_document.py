@@ -159,3 +159,22 @@ def test_closed_vocabularies_of_bodies_and_answers_are_enums_with_descriptions(r
     for path, enum in _enums(schemas):
         if len(enum["enum"]) > 1 and path.count(".") == 1:  # a component of its own says what it is
             assert enum.get("description"), path
+
+
+def test_every_operation_says_which_roles_may_call_it(registry: list[Route]) -> None:
+    from contractledger.domain.actor import Role
+    from contractledger.http.route_roles import NAMES
+
+    by_id = {h.operation.operation_id: h.operation for route in registry for h in route.handlers}
+    for item in document(registry)["paths"].values():
+        for described in item.values():
+            op = by_id[described["operationId"]]
+            assert described["x-roles"] == [r.value for r in Role if r in op.roles or (op.public and r is not Role.SYSTEM)]
+            named = ", ".join(NAMES[Role(r)] for r in described["x-roles"])
+            sentence = "Who may call: anyone, without a token." if op.public else f"Who may call: {named}."
+            assert described["description"].endswith(sentence), described["operationId"]
+    paths = document(registry)["paths"]
+    assert paths["/metrics"]["get"]["x-roles"] == ["operator"]
+    assert paths["/contracts/{contract_id}/terminate"]["post"]["description"] == (
+        "Who may call: agency admins, carrier staff, sync peers."
+    )
