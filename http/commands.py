@@ -65,6 +65,8 @@ class Command:
     method: str = "POST"
     roles: tuple[Role, ...] = ()
     """Who may run it, as the use case's rules allow (http/route_roles.py); every command says."""
+    use_cases: tuple[str, ...] = ()
+    """The ledger's methods ``run`` calls, whose rules' codes it answers; () when it is the one named operation_id."""
 
     def operation(self) -> Operation:
         if not self.roles:
@@ -83,6 +85,7 @@ class Command:
             request_headers=headers,
             response_headers=(POSITION_HEADER,) + (("Location",) if self.location else ()),
             roles=self.roles,
+            use_cases=self.use_cases or (self.operation_id,),
         )
 
 

@@ -17,8 +17,10 @@ from contractledger.domain.vocabulary import Vocabulary
 
 from contractledger.http.answers import encode
 from contractledger.http.problem_codes import PROBLEM_CODES
+from contractledger.http.problem_statuses import STATUS_OF_CODE
 from contractledger.http.query_parameters import fields_of
 from contractledger.http.reference import ASSET_TYPES
+from contractledger.http.route_problems import problem_codes_of
 from contractledger.http.route_roles import EVERY_ROLE, who_may_call
 from contractledger.http.routing import Handler, Operation, Route
 
@@ -148,11 +150,13 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
             },
         }
     # a route that takes no query parameters refuses any with 400 (routing.py)
-    refusals = sorted(set(op.refusals) | ({400} if op.query is None else set()))
+    codes = _codes_of(op)
+    refusals = sorted(set(op.refusals) | ({400} if op.query is None else set()) | set(codes))
     for status in refusals:
         responses[str(status)] = {
-            "description": falcon.code_to_http_status(status)[4:],
+            "description": _refusal(status, codes.get(status, [])),
             "content": {"application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}},
+            **({"x-problem-codes": codes[status]} if status in codes else {}),
         }
     described: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -169,6 +173,22 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
     if op.body is not None:
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
     return described
+
+
+def _codes_of(op: Operation) -> dict[int, list[str]]:
+    """The problem codes the route can answer (http/route_problems.py), by the status each comes with."""
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(problem_codes_of(op)):
+        by_status.setdefault(STATUS_OF_CODE[code], []).append(code)
+    return by_status
+
+
+def _refusal(status: int, codes: list[str]) -> str:
+    """A refusal's description: its reason, then each code it may carry with what the code means."""
+    reason = falcon.code_to_http_status(status)[4:]
+    if not codes:
+        return reason
+    return f"{reason}, with one of these codes:\n\n" + "\n".join(f"- `{code}`: {PROBLEM_CODES[code]}" for code in codes)
 
 
 def _roles_of(op: Operation) -> tuple[list[str], str]:

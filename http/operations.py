@@ -117,6 +117,7 @@ class Scrape(Handler):
         answer_media_type="text/plain; version=0.0.4",
         refusals=(401, 403),
         roles=(Role.OPERATOR,),
+        problems=("metrics.operators_only",),
     )
 
     def __init__(self, config: AppConfig) -> None:

@@ -59,6 +59,8 @@ class Query:
     """The problem code when the item does not exist for the caller."""
     roles: tuple[Role, ...] = EVERY_ROLE
     """Who may read it (http/route_roles.py): what each sees of it is the views' visibility."""
+    problems: tuple[str, ...] = ()
+    """Codes ``run`` answers with itself (the views not built, a single item missing and the paging's are known)."""
 
     def operation(self) -> Operation:
         answer = self.item
@@ -75,6 +77,8 @@ class Query:
             refusals=QUERY_REFUSALS,
             response_headers=("ETag",) if self.version else (),
             roles=self.roles,
+            problems=("views.not_built",) + ((self.missing,) if self.key is None and self.missing != "not_found" else ())
+            + self.problems,
         )
 
 

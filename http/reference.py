@@ -62,6 +62,7 @@ class ReferenceAsset(Handler):
         other_answer_media_types=tuple(sorted(set(ASSET_TYPES.values()) - {"text/javascript"})),
         refusals=(404,),
         public=True,
+        problems=("route.not_found",),
     )
 
     def __init__(self) -> None:

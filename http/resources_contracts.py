@@ -141,12 +141,12 @@ def _readable(ledger: Any, actor: Actor, contract_id: UUID) -> None:
 
 def _on_contract(
     operation_id: str, action: str, summary: str, body: type, run: Callable[..., Any], answer: type = NewVersion,
-    roles: tuple[Role, ...] = CONTRACT_ADMINS,
+    roles: tuple[Role, ...] = CONTRACT_ADMINS, use_cases: tuple[str, ...] = (),
 ) -> Command:
     return Command(
         operation_id, f"{CONTRACT}/{action}", summary, "contracts", body,
         lambda ledger, actor, path, b, cid: run(ledger, actor, path["contract_id"], b, cid),
-        answer, aggregate="contract_id", visible=_readable, roles=roles,
+        answer, aggregate="contract_id", visible=_readable, roles=roles, use_cases=use_cases,
     )
 
 
@@ -203,7 +203,7 @@ COMMANDS = (
         "or with whole_bundle on its whole bundle; answers the contract's new version and every contract that "
         "took the status.",
         SetManualStatus, lambda ledger, actor, contract_id, body, cid: _set_manual_status(ledger, actor, contract_id, body, cid),
-        StatusSet,
+        StatusSet, use_cases=("set_manual_status", "set_bundle_manual_status"),
     ),
     _on_contract(
         "nullify", "nullify", "End the contract as nullified; a new assignment is needed to start over.",

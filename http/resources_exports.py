@@ -67,6 +67,7 @@ class ExportHistory(Handler):
             other_answer_media_types=(audit_export.MEDIA_TYPES["csv"],),
             refusals=(400, 401, 403, 404, 503),
             roles=(Role.AUDITOR,),
+            problems=("export.auditors_only", "views.not_built") + ((f"{scope}.not_found",) if scope != "ledger" else ()),
         )
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **path: Any) -> None:

@@ -204,6 +204,7 @@ QUERIES = (
         ),
         contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
         roles=CONTRACT_READERS,
+        problems=("contract.not_found",),
     ),
     Query(
         "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",

@@ -207,6 +207,7 @@ class ReadFeed(_PeerRoute):
         answer=PAGE_SCHEMA,
         refusals=(400, 401, 403, 404),
         roles=(Role.SYNC_PEER, Role.AUDITOR),
+        problems=("sync.peer_only",),
     )
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
@@ -228,6 +229,7 @@ class Acknowledge(_PeerRoute):
         request_headers=("Idempotency-Key",),
         answer={"type": "object", "required": ["acknowledged"], "properties": {"acknowledged": {"type": "integer"}}},
         roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -253,6 +255,9 @@ class PostChange(_PeerRoute):
         response_headers=(POSITION_HEADER,),
         answer=APPLIED_SCHEMA,
         roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        # the workflow steps a peer relays are run by name (getattr), out of the walk's sight
+        use_cases=("apply_change", "send_to_producer", "submit_by_producer", "return_to_producer", "submit_to_carrier"),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 
@@ -281,6 +286,8 @@ class PostLink(_PeerRoute):
         response_headers=(POSITION_HEADER,),
         answer={"type": "object", "required": ["peer", "contract_id", "external_id"]},
         roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        use_cases=("link",),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 
@@ -303,6 +310,8 @@ class Reconcile(_PeerRoute):
         request_headers=("Idempotency-Key",),
         answer=RECONCILED_SCHEMA,
         roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        use_cases=("reconcile",),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -414,6 +423,7 @@ class ReadDeadLetters(_DeliveryRoute):
         query=DeadLetterParameters,
         answer=DEAD_LETTERS_SCHEMA,
         roles=(Role.OPERATOR, Role.AUDITOR),
+        problems=("sync.auditors_only",),
         refusals=(400, 401, 403, 404),
     )
 
@@ -447,6 +457,7 @@ class ReplayDeadLetters(_DeliveryRoute):
         request_headers=("Idempotency-Key",),
         answer=REPLAYED_SCHEMA,
         roles=(Role.OPERATOR,),
+        problems=("sync.operator_only", "sync.dead_letter.unknown"),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -483,6 +494,7 @@ class ResumeDelivery(_DeliveryRoute):
         request_headers=("Idempotency-Key",),
         answer={"type": "object", "required": ["peer", "resumed"], "properties": {"peer": {"type": "string"}, "resumed": {"const": True}}},
         roles=(Role.OPERATOR,),
+        problems=("sync.operator_only", "sync.delivery.not_paused"),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 

@@ -48,6 +48,10 @@ class Operation:
     """Answered without a bearer token."""
     roles: tuple[Role, ...] = EVERY_ROLE
     """The roles whose tokens the route serves (http/route_roles.py); any other is refused."""
+    problems: tuple[str, ...] = ()
+    """Problem codes the handler answers itself, beyond those of its shape (http/route_problems.py)."""
+    use_cases: tuple[str, ...] = ()
+    """The functions of domain/ or sync/ it runs: it answers the codes their rules raise (http/raised_codes.py)."""
 
 
 class Handler:
