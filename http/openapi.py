@@ -99,7 +99,10 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
             "in UTC; positions and cursors from 0 to 2^63-1; vocabularies exactly as listed; text trimmed, not "
             "empty, without control characters (notes may hold line breaks and tabs), at most its maxLength (200 "
             "where none is given); money as a string such as \"1250.00\"; no undeclared query parameters. "
-            "Anything else is 400 (query, header) or 422 (body) with the input named in `field`.",
+            "Anything else is 400 (query, header) or 422 (body) with the input named in `field`. "
+            "Each operation says who may call it (`x-roles`, and the last sentence of its description) and, under "
+            "each refusal status, the problem codes it can answer (`x-problem-codes`), each explained at "
+            "/problems/<code>.",
         },
         "paths": paths,
         "components": {
