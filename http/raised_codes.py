@@ -22,7 +22,6 @@ from pathlib import Path
 
 import contractledger.domain as domain
 import contractledger.sync as sync
-
 from contractledger.http.problem_codes import PROBLEM_CODES
 
 NESTED = frozenset({"use_case"})

@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any
 
 import falcon
-
 from contractledger.http.catalogue import routes
 from contractledger.http.openapi import Document
 from contractledger.http.problem_statuses import STATUS_OF_CODE

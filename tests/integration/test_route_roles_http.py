@@ -30,14 +30,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_hidden_looks_missing_http import body_of  # noqa: E402
-from test_http_world import Api, running_api  # noqa: E402
-
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
 from contractledger.http.openapi import Document  # noqa: E402
 from contractledger.http.route_roles import ADMINS, EVERY_ROLE  # noqa: E402
 from contractledger.http.routing import Operation  # noqa: E402
+from test_hidden_looks_missing_http import body_of  # noqa: E402
+from test_http_world import Api, running_api  # noqa: E402
 
 PEER = "manage"
 

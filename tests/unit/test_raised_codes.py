@@ -7,7 +7,6 @@ import types
 from typing import Any
 
 import pytest
-
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.catalogue import COMMANDS
 from contractledger.http.raised_codes import codes_raised_by
