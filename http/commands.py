@@ -21,7 +21,7 @@ from uuid import UUID
 import falcon
 import msgspec
 
-from contractledger.domain.actor import Actor
+from contractledger.domain.actor import Actor, Role
 from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
 from contractledger.http.answers import encode
@@ -63,8 +63,14 @@ class Command:
     location: Callable[[Any], str | None] | None = None
     """Where the created thing is read (a 201 with Location); None: nothing was created."""
     method: str = "POST"
+    roles: tuple[Role, ...] = ()
+    """Who may run it, as the use case's rules allow (http/route_roles.py); every command says."""
+    use_cases: tuple[str, ...] = ()
+    """The ledger's methods ``run`` calls, whose rules' codes it answers; () when it is the one named operation_id."""
 
     def operation(self) -> Operation:
+        if not self.roles:
+            raise ValueError(f"{self.operation_id}: say which roles may run it")
         headers = ("Idempotency-Key",) + (("If-Match",) if self.aggregate else ())
         return Operation(
             method=self.method,
@@ -78,6 +84,8 @@ class Command:
             refusals=COMMAND_REFUSALS,
             request_headers=headers,
             response_headers=(POSITION_HEADER,) + (("Location",) if self.location else ()),
+            roles=self.roles,
+            use_cases=self.use_cases or (self.operation_id,),
         )
 
 

@@ -31,8 +31,11 @@ from contractledger.domain.vocabulary import Vocabulary
 
 from contractledger.http.answers import encode
 from contractledger.http.problem_codes import PROBLEM_CODES
+from contractledger.http.problem_statuses import STATUS_OF_CODE
 from contractledger.http.query_parameters import fields_of
 from contractledger.http.reference import ASSET_TYPES
+from contractledger.http.route_problems import problem_codes_of
+from contractledger.http.route_roles import EVERY_ROLE, who_may_call
 from contractledger.http.routing import Handler, Operation, Route
 
 REF = "#/components/schemas/{name}"
@@ -112,7 +115,10 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
             "in UTC; positions and cursors from 0 to 2^63-1; vocabularies exactly as listed; text trimmed, not "
             "empty, without control characters (notes may hold line breaks and tabs), at most its maxLength (200 "
             "where none is given); money as a string such as \"1250.00\"; no undeclared query parameters. "
-            "Anything else is 400 (query, header) or 422 (body) with the input named in `field`.",
+            "Anything else is 400 (query, header) or 422 (body) with the input named in `field`. "
+            "Each operation says who may call it (`x-roles`, and the last sentence of its description) and, under "
+            "each refusal status, the problem codes it can answer (`x-problem-codes`), each explained at "
+            "/problems/<code>.",
         },
         "paths": paths,
         "components": {
@@ -163,11 +169,13 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
             },
         }
     # a route that takes no query parameters refuses any with 400 (routing.py)
-    refusals = sorted(set(op.refusals) | ({400} if op.query is None else set()))
+    codes = _codes_of(op)
+    refusals = sorted(set(op.refusals) | ({400} if op.query is None else set()) | set(codes))
     for status in refusals:
         responses[str(status)] = {
-            "description": falcon.code_to_http_status(status)[4:],
+            "description": _refusal(status, codes.get(status, [])),
             "content": {"application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}},
+            **({"x-problem-codes": codes[status]} if status in codes else {}),
         }
     described: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -176,6 +184,9 @@ def _operation(op: Operation, schema_of: dict[Any, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
     }
+    roles, sentence = _roles_of(op)
+    described["x-roles"] = roles
+    described["description"] = " ".join(filter(None, [described.get("description"), sentence]))
     if op.public:
         described["security"] = []
     if op.body is not None:
@@ -219,6 +230,29 @@ def _add_examples(described: dict[str, Any], example: dict[str, Any] | None) -> 
             continue
         summary = f"{recorded}; in part: {answer['excerpt']}" if "excerpt" in answer else recorded
         media["examples"] = {"recorded": {"summary": summary, "value": answer["body"]}}
+
+
+def _codes_of(op: Operation) -> dict[int, list[str]]:
+    """The problem codes the route can answer (http/route_problems.py), by the status each comes with."""
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(problem_codes_of(op)):
+        by_status.setdefault(STATUS_OF_CODE[code], []).append(code)
+    return by_status
+
+
+def _refusal(status: int, codes: list[str]) -> str:
+    """A refusal's description: its reason, then each code it may carry with what the code means."""
+    reason = falcon.code_to_http_status(status)[4:]
+    if not codes:
+        return reason
+    return f"{reason}, with one of these codes:\n\n" + "\n".join(f"- `{code}`: {PROBLEM_CODES[code]}" for code in codes)
+
+
+def _roles_of(op: Operation) -> tuple[list[str], str]:
+    """Who may call the route: the role names its tokens carry (``x-roles``) and the sentence closing its
+    description (a public route: anyone, without a token)."""
+    roles = EVERY_ROLE if op.public else op.roles
+    return [role.value for role in EVERY_ROLE if role in roles], who_may_call(roles, op.public)
 
 
 def _header_schema(name: str) -> dict[str, Any]:

@@ -116,13 +116,15 @@ class Scrape(Handler):
         answer={"type": "string"},
         answer_media_type="text/plain; version=0.0.4",
         refusals=(401, 403),
+        roles=(Role.OPERATOR,),
+        problems=("metrics.operators_only",),
     )
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
-        if req.context.actor.role is not Role.OPERATOR:
+        if req.context.actor.role not in self.operation.roles:
             raise Problem(
                 falcon.HTTP_403,
                 "metrics.operators_only",

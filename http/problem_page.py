@@ -61,6 +61,7 @@ class ProblemCode(Handler):
         answer_media_type=HTML,
         refusals=(404,),
         public=True,
+        problems=("route.not_found",),
     )
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:

@@ -22,6 +22,7 @@ from uuid import UUID
 import falcon
 import msgspec
 
+from contractledger.domain.actor import Role
 from contractledger.domain.clock import today
 from contractledger.http.answers import etag, send
 from contractledger.http.config import AppConfig
@@ -29,6 +30,7 @@ from contractledger.http.pagination import Key, page
 from contractledger.http.problems import Problem
 from contractledger.http.query_parameters import Paging, parse
 from contractledger.http.read_your_writes import wait_for_position
+from contractledger.http.route_roles import EVERY_ROLE
 from contractledger.http.routing import Handler, Operation
 from contractledger.projections.queries import ViewNotBuilt
 from contractledger.projections.viewer import Viewer
@@ -56,6 +58,10 @@ class Query:
     ``carried_version`` when ``run`` answers a :class:`Versioned` item."""
     missing: str = "not_found"
     """The problem code when the item does not exist for the caller."""
+    roles: tuple[Role, ...] = EVERY_ROLE
+    """Who may read it (http/route_roles.py): what each sees of it is the views' visibility."""
+    problems: tuple[str, ...] = ()
+    """Codes ``run`` answers with itself (the views not built, a single item missing and the paging's are known)."""
 
     def operation(self) -> Operation:
         answer = self.item
@@ -71,6 +77,9 @@ class Query:
             answer=answer,
             refusals=QUERY_REFUSALS,
             response_headers=("ETag",) if self.version else (),
+            roles=self.roles,
+            problems=("views.not_built",) + ((self.missing,) if self.key is None and self.missing != "not_found" else ())
+            + self.problems,
         )
 
 

@@ -4,7 +4,10 @@ Swagger UI's files come from the ``swagger-ui-bundle-v2`` package, which
 ships them (``swagger_ui_bundle.swagger_ui_path``), and are served by this
 app under ``/reference/assets/``: nothing is fetched from the internet when
 the page is read. The page reads ``/openapi.json``; "Authorize" takes a
-bearer token to try routes. Needs no token."""
+bearer token to try routes. Each operation shows who may call it and, under
+each refusal, its problem codes with their meanings (its description), and
+the ``x-roles`` and ``x-problem-codes`` lists themselves (``showExtensions``).
+Needs no token."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ _PAGE = """<!doctype html>
 <link rel="icon" type="image/png" href="reference/assets/favicon-32x32.png">
 </head><body><div id="reference"></div>
 <script src="reference/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#reference", deepLinking: true});</script>
+<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#reference", deepLinking: true, showExtensions: true});</script>
 </body></html>
 """
 
@@ -62,6 +65,7 @@ class ReferenceAsset(Handler):
         other_answer_media_types=tuple(sorted(set(ASSET_TYPES.values()) - {"text/javascript"})),
         refusals=(404,),
         public=True,
+        problems=("route.not_found",),
     )
 
     def __init__(self) -> None:

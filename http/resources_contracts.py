@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from contractledger.domain.actor import Actor
+from contractledger.domain.actor import Actor, Role
 from contractledger.domain.consolidation import CODE_HANDLINGS
 from contractledger.domain.contract import CODE_STATUSES
 from contractledger.domain.status import Status
@@ -26,6 +26,7 @@ from contractledger.http.command_answers import (
 )
 from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason, references
 from contractledger.http.commands import Command
+from contractledger.http.route_roles import CONTRACT_ADMINS
 
 CONTRACT = "/contracts/{contract_id:uuid}"
 
@@ -140,12 +141,13 @@ def _readable(ledger: Any, actor: Actor, contract_id: UUID) -> None:
 
 
 def _on_contract(
-    operation_id: str, action: str, summary: str, body: type, run: Callable[..., Any], answer: type = NewVersion
+    operation_id: str, action: str, summary: str, body: type, run: Callable[..., Any], answer: type = NewVersion,
+    roles: tuple[Role, ...] = CONTRACT_ADMINS, use_cases: tuple[str, ...] = (),
 ) -> Command:
     return Command(
         operation_id, f"{CONTRACT}/{action}", summary, "contracts", body,
         lambda ledger, actor, path, b, cid: run(ledger, actor, path["contract_id"], b, cid),
-        answer, aggregate="contract_id", visible=_readable,
+        answer, aggregate="contract_id", visible=_readable, roles=roles, use_cases=use_cases,
     )
 
 
@@ -157,11 +159,11 @@ def _set_manual_status(ledger: Any, actor: Actor, contract_id: UUID, body: SetMa
     return {"version": version, "contract_ids": [contract_id]}
 
 
-def _workflow(operation_id: str, summary: str) -> Command:
+def _workflow(operation_id: str, summary: str, roles: tuple[Role, ...] = CONTRACT_ADMINS) -> Command:
     def run(ledger: Any, actor: Actor, contract_id: UUID, body: TakeWorkflowStep, cid: str | None) -> Any:
         return getattr(ledger, operation_id)(actor, contract_id, effective_on=body.effective_on, command_id=cid)
 
-    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, TakeWorkflowStep, run, ContractsMoved)
+    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, TakeWorkflowStep, run, ContractsMoved, roles)
 
 
 COMMANDS = (
@@ -174,6 +176,7 @@ COMMANDS = (
         ),
         BundleAssigned,
         location=lambda outcome: f"/bundles/{outcome['bundle_id']}",
+        roles=CONTRACT_ADMINS,
     ),
     Command(
         "establish_direct_relationship", "/direct-relationships",
@@ -185,9 +188,10 @@ COMMANDS = (
         ),
         RelationshipRequested,
         location=lambda outcome: f"/contracts/{outcome}",
+        roles=CONTRACT_ADMINS,
     ),
     _workflow("send_to_producer", "The agency admin sends the bundle: pending_agency to pending_producer."),
-    _workflow("submit_by_producer", "The producer signs and submits: pending_producer to pending_agency."),
+    _workflow("submit_by_producer", "The producer signs and submits: pending_producer to pending_agency.", (Role.PRODUCER,)),
     _workflow("return_to_producer", "Review with changes: pending_agency back to pending_producer."),
     _workflow("submit_to_carrier", "Review without changes: pending_agency to pending_carrier."),
     _on_contract(
@@ -200,7 +204,7 @@ COMMANDS = (
         "or with whole_bundle on its whole bundle; answers the contract's new version and every contract that "
         "took the status.",
         SetManualStatus, lambda ledger, actor, contract_id, body, cid: _set_manual_status(ledger, actor, contract_id, body, cid),
-        StatusSet,
+        StatusSet, use_cases=("set_manual_status", "set_bundle_manual_status"),
     ),
     _on_contract(
         "nullify", "nullify", "End the contract as nullified; a new assignment is needed to start over.",
@@ -252,6 +256,7 @@ COMMANDS = (
             actor, contract_id, body.relinquishing_entity_id, body.accepting_entity_id, note=body.note,
             documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
         ),
+        roles=(Role.PRODUCER,),
     ),
     _on_contract(
         "rescind_transfer", "rescind-transfer", "The advisor withdraws the transfer request before acceptance.",
@@ -259,6 +264,7 @@ COMMANDS = (
         lambda ledger, actor, contract_id, body, cid: ledger.rescind_transfer(
             actor, contract_id, note=body.note, command_id=cid
         ),
+        roles=(Role.PRODUCER,),
     ),
     _on_contract(
         "deny_transfer", "deny-transfer", "The accepting entity denies the transfer; the contract is active again.",
@@ -266,6 +272,7 @@ COMMANDS = (
         lambda ledger, actor, contract_id, body, cid: ledger.deny_transfer(
             actor, contract_id, note=body.note, command_id=cid
         ),
+        roles=(Role.AGENCY_ADMIN,),
     ),
     _on_contract(
         "accept_transfer", "accept-transfer",
@@ -276,6 +283,7 @@ COMMANDS = (
             actor, contract_id, body.option, body.third_party_id, note=body.note, command_id=cid
         ),
         TransferAccepted,
+        roles=(Role.AGENCY_ADMIN,),
     ),
     _on_contract(
         "downgrade", "downgrade", "An active contract becomes monitored but inactive; every party that works with the advisor sees the downgrade.",
@@ -327,5 +335,6 @@ COMMANDS = (
             actor, contract_id, body.target_id, body.code_handling, note=body.note,
             documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
         ),
+        roles=(Role.CARRIER_STAFF,),  # the primary owner, first on the chain: an advisor contract's carrier
     ),
 )

@@ -66,6 +66,8 @@ class ExportHistory(Handler):
             answer_media_type=audit_export.MEDIA_TYPES["jsonl"],
             other_answer_media_types=(audit_export.MEDIA_TYPES["csv"],),
             refusals=(400, 401, 403, 404, 503),
+            roles=(Role.AUDITOR,),
+            problems=("export.auditors_only", "views.not_built") + ((f"{scope}.not_found",) if scope != "ledger" else ()),
         )
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **path: Any) -> None:
@@ -86,7 +88,7 @@ class ExportHistory(Handler):
 
     def _refuse_all_but_auditors(self, req: falcon.Request, selection: audit_export.Selection) -> None:
         actor = req.context.actor
-        if actor.role is Role.AUDITOR:
+        if actor.role in self.operation.roles:
             return
         if selection.contract is not None:
             try:

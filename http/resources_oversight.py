@@ -14,6 +14,7 @@ from contractledger.http.command_answers import NewVersion, RecordPlaced
 from contractledger.http.command_bodies import Body
 from contractledger.http.inputs import Amount, Day, Prose
 from contractledger.http.commands import Command
+from contractledger.http.route_roles import ADMINS
 
 MONITORING = "/monitoring/{record_id:uuid}"
 DEBT = "/debts/{record_id:uuid}"
@@ -97,7 +98,7 @@ COMMANDS = (
             actor, path["contract_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
             reminder_on=body.reminder_on, command_id=cid,
         ),
-        RecordPlaced,
+        RecordPlaced, roles=ADMINS,
         location=lambda outcome: f"/monitoring/{outcome}",
     ),
     Command(
@@ -108,7 +109,7 @@ COMMANDS = (
             actor, path["record_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
             reminder_on=body.reminder_on, command_id=cid,
         ),
-        NewVersion, aggregate="record_id", visible=_monitoring_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
     ),
     Command(
         "remove_monitoring", f"{MONITORING}/remove",
@@ -117,7 +118,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.remove_monitoring(
             actor, path["record_id"], removed_on=body.removed_on, command_id=cid
         ),
-        NewVersion, aggregate="record_id", visible=_monitoring_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
     ),
     Command(
         "log_debt", "/contracts/{contract_id:uuid}/debts",
@@ -128,7 +129,7 @@ COMMANDS = (
             reminder_on=body.reminder_on, status=body.status, description=body.description,
             last_paid_on=body.last_paid_on, last_payment_amount=body.last_payment_amount, command_id=cid,
         ),
-        RecordPlaced,
+        RecordPlaced, roles=ADMINS,
         location=lambda outcome: f"/debts/{outcome}",
     ),
     Command(
@@ -138,14 +139,14 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.change_debt(
             actor, path["record_id"], **body.terms(), command_id=cid
         ),
-        NewVersion, aggregate="record_id", visible=_debt_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
     Command(
         "make_debt_public", f"{DEBT}/make-public",
         "While unresolved and at least 5 days after it was recorded, debt may be made public.",
         "oversight", NothingMore,
         lambda ledger, actor, path, body, cid: ledger.make_debt_public(actor, path["record_id"], command_id=cid),
-        NewVersion, aggregate="record_id", visible=_debt_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
     Command(
         "close_debt", f"{DEBT}/close", "Closing a debt makes it private again; it stays as history.",
@@ -153,19 +154,19 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.close_debt(
             actor, path["record_id"], closed_on=body.closed_on, command_id=cid
         ),
-        NewVersion, aggregate="record_id", visible=_debt_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
     Command(
         "close_reminder_task", "/reminder-tasks/{record_id:uuid}/close",
         "The party that set a reminder date closes its task by hand (a monitoring or debt record's id).",
         "notifications", NothingMore,
         lambda ledger, actor, path, body, cid: ledger.close_reminder_task(actor, path["record_id"], command_id=cid),
-        NewVersion, aggregate="record_id", visible=_record_visible,
+        NewVersion, roles=ADMINS, aggregate="record_id", visible=_record_visible,
     ),
     Command(
         "delete_debt", DEBT, "Debt is never deleted; this is always refused with the advice to close it.",
         "oversight", None,
         lambda ledger, actor, path, body, cid: ledger.delete_debt(actor, path["record_id"], command_id=cid),
-        None, method="DELETE",
+        None, method="DELETE", roles=ADMINS,
     ),
 )

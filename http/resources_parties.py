@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from contractledger.domain.actor import Actor
+from contractledger.domain.actor import Actor, Role
 from contractledger.domain.errors import NotFound
 from contractledger.domain.permissions import ensure_acts_for
 from contractledger.domain.party import ADVISOR_KINDS, KINDS
@@ -16,6 +16,7 @@ from contractledger.http.command_answers import NewVersion, PartyRegistered, Tri
 from contractledger.http.command_bodies import Body
 from contractledger.http.commands import Command
 from contractledger.http.inputs import Line
+from contractledger.http.route_roles import ADMINS, PARTY_USERS
 
 Profile = Annotated[
     dict[str, Any],
@@ -91,6 +92,7 @@ COMMANDS = (
         ),
         PartyRegistered,
         location=lambda outcome: f"/parties/{outcome}",
+        roles=(Role.OPERATOR, *ADMINS),
     ),
     Command(
         "change_profile", "/parties/{party_id:uuid}/change-profile",
@@ -99,7 +101,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.change_profile(
             actor, path["party_id"], body.changes, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_changes_its_profile,
+        NewVersion, aggregate="party_id", visible=_changes_its_profile, roles=(*PARTY_USERS, Role.SYNC_PEER),
     ),
     Command(
         "associate_advisor_with_corporation", "/parties/{party_id:uuid}/associate",
@@ -108,7 +110,7 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.associate_advisor_with_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_changes_its_associations,
+        NewVersion, aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
     ),
     Command(
         "dissociate_advisor_from_corporation", "/parties/{party_id:uuid}/dissociate",
@@ -117,13 +119,13 @@ COMMANDS = (
         lambda ledger, actor, path, body, cid: ledger.dissociate_advisor_from_corporation(
             actor, path["party_id"], body.corporation_id, command_id=cid
         ),
-        NewVersion, aggregate="party_id", visible=_changes_its_associations,
+        NewVersion, aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
     ),
     Command(
         "configure_triggers", "/trigger-settings",
         "The caller's party chooses which kinds of happening notify it (replacing its choice).",
         "notifications", ConfigureTriggers,
         lambda ledger, actor, path, body, cid: ledger.configure_triggers(actor, body.kinds, command_id=cid),
-        TriggersChosen,
+        TriggersChosen, roles=PARTY_USERS,
     ),
 )

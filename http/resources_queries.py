@@ -18,6 +18,7 @@ from contractledger.http.pagination import key_of
 from contractledger.http.problems import Problem
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
+from contractledger.http.route_roles import CONTRACT_READERS, RECORD_READERS
 from contractledger.http.inputs import Day, Instant, Position
 from contractledger.http.query_parameters import Paging, Reading
 from contractledger.projections import (
@@ -188,6 +189,7 @@ QUERIES = (
         "One contract's status, chain, numbers and codes; ETag is its version (for If-Match).",
         "contracts", AsOf, (STATUS,),
         _contract, contract_status.ContractStatus, version=carried_version, missing="contract.not_found",
+        roles=CONTRACT_READERS,
     ),
     Query(
         "contract_history", "/contracts/{contract_id:uuid}/history",
@@ -201,6 +203,8 @@ QUERIES = (
             )
         ),
         contract_history.HistoryEntry, key=lambda e: (e.notification_id,),
+        roles=CONTRACT_READERS,
+        problems=("contract.not_found",),
     ),
     Query(
         "advisor_downgrades", "/advisors/{advisor_id:uuid}/downgrades",
@@ -236,6 +240,7 @@ QUERIES = (
     Query(
         "bundle", "/bundles/{bundle_id:uuid}", "One bundle with the statuses of the members you may see.",
         "contracts", Reading, (BUNDLES, STATUS), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
+        roles=CONTRACT_READERS,
     ),
     Query(
         "mixed_bundles", "/mixed-bundles",
@@ -262,6 +267,7 @@ QUERIES = (
         "monitoring_record", "/monitoring/{record_id:uuid}", "One monitoring record you may see.",
         "oversight", RecordParameters, (STATUS, RECORDS), _record("monitoring"), oversight_records.Monitoring,
         version=lambda c, path, found: found.version, missing="monitoring.not_found",
+        roles=RECORD_READERS,
     ),
     Query(
         "debt_records", "/debts",
@@ -278,6 +284,7 @@ QUERIES = (
         "debt_record", "/debts/{record_id:uuid}", "One debt record you may see.",
         "oversight", RecordParameters, (STATUS, RECORDS), _record("debt"), oversight_records.Debt,
         version=lambda c, path, found: found.version, missing="debt.not_found",
+        roles=RECORD_READERS,
     ),
     Query(
         "health_status", "/parties/{party_id:uuid}/health",
@@ -338,6 +345,7 @@ QUERIES = (
         "contracts", Reading, (TRANSFERS,),
         lambda c, viewer, path, p: transfer_requests.transfer_request(c.views, viewer, path["request_id"]),
         transfer_requests.TransferRequest, missing="transfer_request.not_found",
+        roles=RECORD_READERS,
     ),
     Query(
         "parties", "/parties", "The directory of parties (kind, level, name, identifiers).",

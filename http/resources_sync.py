@@ -127,7 +127,8 @@ RECONCILED_SCHEMA: dict[str, Any] = {
 
 
 class _PeerRoute(Handler):
-    auditors_read = False
+    """A route of one peer's own: its token (role sync_peer, user = the peer's name), and the other roles its
+    operation lists (auditors read a feed)."""
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
@@ -189,13 +190,12 @@ class _PeerRoute(Handler):
         peer = configured_peer(name)
         if actor.role is Role.SYNC_PEER and actor.user == peer.name:
             return peer
-        if self.auditors_read and actor.role is Role.AUDITOR:
+        if actor.role is not Role.SYNC_PEER and actor.role in self.operation.roles:
             return peer
         raise Problem(falcon.HTTP_403, "sync.peer_only", f"Only {peer.name}'s own token may do this.")
 
 
 class ReadFeed(_PeerRoute):
-    auditors_read = True
     operation = Operation(
         method="GET",
         operation_id="readSyncFeed",
@@ -206,6 +206,8 @@ class ReadFeed(_PeerRoute):
         query=FeedParameters,
         answer=PAGE_SCHEMA,
         refusals=(400, 401, 403, 404),
+        roles=(Role.SYNC_PEER, Role.AUDITOR),
+        problems=("sync.peer_only",),
     )
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
@@ -226,6 +228,8 @@ class Acknowledge(_PeerRoute):
         body=Acknowledgement,
         request_headers=("Idempotency-Key",),
         answer={"type": "object", "required": ["acknowledged"], "properties": {"acknowledged": {"type": "integer"}}},
+        roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -250,6 +254,10 @@ class PostChange(_PeerRoute):
         request_headers=("Idempotency-Key",),
         response_headers=(POSITION_HEADER,),
         answer=APPLIED_SCHEMA,
+        roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        # the workflow steps a peer relays are run by name (getattr), out of the walk's sight
+        use_cases=("apply_change", "send_to_producer", "submit_by_producer", "return_to_producer", "submit_to_carrier"),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 
@@ -277,6 +285,9 @@ class PostLink(_PeerRoute):
         request_headers=("Idempotency-Key",),
         response_headers=(POSITION_HEADER,),
         answer={"type": "object", "required": ["peer", "contract_id", "external_id"]},
+        roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        use_cases=("link",),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 
@@ -298,6 +309,9 @@ class Reconcile(_PeerRoute):
         body=PeerView,
         request_headers=("Idempotency-Key",),
         answer=RECONCILED_SCHEMA,
+        roles=(Role.SYNC_PEER,),
+        problems=("sync.peer_only",),
+        use_cases=("reconcile",),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -371,9 +385,7 @@ REPLAYED_SCHEMA: dict[str, Any] = {
 
 
 class _DeliveryRoute(_PeerRoute):
-    """A route of a peer's push delivery: operators and auditors read, operators act."""
-
-    operators_only = True
+    """A route of a peer's push delivery: operators and auditors read, operators act (as its operation lists)."""
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__(config)
@@ -382,9 +394,9 @@ class _DeliveryRoute(_PeerRoute):
     def peer(self, req: falcon.Request, name: str) -> Peer:
         actor = req.context.actor
         peer = configured_peer(name)
-        if actor.role is Role.OPERATOR or (actor.role is Role.AUDITOR and not self.operators_only):
+        if actor.role in self.operation.roles:
             return peer
-        if self.operators_only:
+        if self.operation.roles == (Role.OPERATOR,):
             raise Problem(
                 falcon.HTTP_403,
                 "sync.operator_only",
@@ -401,7 +413,6 @@ class _DeliveryRoute(_PeerRoute):
 
 
 class ReadDeadLetters(_DeliveryRoute):
-    operators_only = False
     operation = Operation(
         method="GET",
         operation_id="readSyncDeadLetters",
@@ -411,6 +422,8 @@ class ReadDeadLetters(_DeliveryRoute):
         path_parameters=("peer",),
         query=DeadLetterParameters,
         answer=DEAD_LETTERS_SCHEMA,
+        roles=(Role.OPERATOR, Role.AUDITOR),
+        problems=("sync.auditors_only",),
         refusals=(400, 401, 403, 404),
     )
 
@@ -443,6 +456,8 @@ class ReplayDeadLetters(_DeliveryRoute):
         body=Replay,
         request_headers=("Idempotency-Key",),
         answer=REPLAYED_SCHEMA,
+        roles=(Role.OPERATOR,),
+        problems=("sync.operator_only", "sync.dead_letter.unknown"),
         refusals=(400, 401, 403, 404, 413, 415, 422),
     )
 
@@ -478,6 +493,8 @@ class ResumeDelivery(_DeliveryRoute):
         body=Resume,
         request_headers=("Idempotency-Key",),
         answer={"type": "object", "required": ["peer", "resumed"], "properties": {"peer": {"type": "string"}, "resumed": {"const": True}}},
+        roles=(Role.OPERATOR,),
+        problems=("sync.operator_only", "sync.delivery.not_paused"),
         refusals=(400, 401, 403, 404, 409, 413, 415, 422),
     )
 

@@ -18,7 +18,9 @@ from typing import Any
 
 import falcon
 
+from contractledger.domain.actor import Role
 from contractledger.http.problems import Problem
+from contractledger.http.route_roles import EVERY_ROLE
 
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -44,6 +46,12 @@ class Operation:
     response_headers: tuple[str, ...] = ()
     public: bool = False
     """Answered without a bearer token."""
+    roles: tuple[Role, ...] = EVERY_ROLE
+    """The roles whose tokens the route serves (http/route_roles.py); any other is refused."""
+    problems: tuple[str, ...] = ()
+    """Problem codes the handler answers itself, beyond those of its shape (http/route_problems.py)."""
+    use_cases: tuple[str, ...] = ()
+    """The functions of domain/ or sync/ it runs: it answers the codes their rules raise (http/raised_codes.py)."""
 
 
 class Handler:

@@ -51,6 +51,7 @@ def test_the_rendered_reference_is_served_with_every_file_it_needs_and_nothing_f
     page = api.client.simulate_get("/reference")  # no token
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "SwaggerUIBundle" in page.text and "openapi.json" in page.text
+    assert "showExtensions: true" in page.text  # each operation's x-roles and x-problem-codes are shown
     assert not re.search(r"(src|href)=\"(https?:)?//", page.text)  # nothing from another host
     files = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert len(files) == 3

@@ -16,6 +16,7 @@ import falcon.testing
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from problems_answered import Recorder  # noqa: E402
 from stores import ledger_env  # noqa: E402
 from views_scenario import ContractingWorld  # noqa: E402
 
@@ -74,7 +75,9 @@ def running_api(
     runner.start()
     try:
         world = ContractingWorld(ledger, clock)
-        api = Api(falcon.testing.TestClient(create_app(config)), config, world, clock)
+        app = create_app(config)
+        app.add_middleware(Recorder())  # every problem answered is checked against the API document (conftest.py)
+        api = Api(falcon.testing.TestClient(app), config, world, clock)
         api.caught_up()
         yield api
     finally:

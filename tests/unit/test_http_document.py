@@ -159,3 +159,59 @@ def test_closed_vocabularies_of_bodies_and_answers_are_enums_with_descriptions(r
     for path, enum in _enums(schemas):
         if len(enum["enum"]) > 1 and path.count(".") == 1:  # a component of its own says what it is
             assert enum.get("description"), path
+
+
+def test_every_operation_says_which_roles_may_call_it(registry: list[Route]) -> None:
+    from contractledger.domain.actor import Role
+    from contractledger.http.route_roles import NAMES
+
+    by_id = {h.operation.operation_id: h.operation for route in registry for h in route.handlers}
+    for item in document(registry)["paths"].values():
+        for described in item.values():
+            op = by_id[described["operationId"]]
+            assert described["x-roles"] == [r.value for r in Role if r in op.roles or (op.public and r is not Role.SYSTEM)]
+            named = ", ".join(NAMES[Role(r)] for r in described["x-roles"])
+            sentence = "Who may call: anyone, without a token." if op.public else f"Who may call: {named}."
+            assert described["description"].endswith(sentence), described["operationId"]
+    paths = document(registry)["paths"]
+    assert paths["/metrics"]["get"]["x-roles"] == ["operator"]
+    assert paths["/contracts/{contract_id}/terminate"]["post"]["description"] == (
+        "Who may call: agency admins, carrier staff, sync peers."
+    )
+
+
+def test_every_refusal_lists_its_problem_codes_each_under_its_one_status(registry: list[Route]) -> None:
+    from contractledger.http.problem_codes import PROBLEM_CODES
+    from contractledger.http.problem_statuses import STATUS_OF_CODE
+    from contractledger.http.route_problems import NOT_A_ROUTES, problem_codes_of
+
+    by_id = {h.operation.operation_id: h.operation for route in registry for h in route.handlers}
+    listed: set[str] = set()
+    for item in document(registry)["paths"].values():
+        for described in item.values():
+            shown = {}
+            for status, response in described["responses"].items():
+                for code in response.get("x-problem-codes", []):
+                    assert STATUS_OF_CODE[code] == int(status), (described["operationId"], code, status)
+                    assert f"- `{code}`: {PROBLEM_CODES[code]}" in response["description"]
+                    shown[code] = status
+            assert set(shown) == problem_codes_of(by_id[described["operationId"]]), described["operationId"]
+            listed |= set(shown)
+    assert listed <= set(PROBLEM_CODES)
+    assert set(PROBLEM_CODES) - listed == set(NOT_A_ROUTES), "a code no route lists, and nobody says who answers it"
+    assert not listed & set(NOT_A_ROUTES)
+
+
+def test_a_commands_problem_codes_are_its_shape_s_and_its_use_case_s(registry: list[Route]) -> None:
+    paths = document(registry)["paths"]
+    terminate = {c for r in paths["/contracts/{contract_id}/terminate"]["post"]["responses"].values()
+                 for c in r.get("x-problem-codes", [])}
+    assert {"auth.token_required", "request.invalid_field", "request.idempotency_key_reused",
+            "request.version_mismatch", "contract.terminate.document_required", "contract.admins_only",
+            "actor.auditor_read_only", "store.unavailable"} <= terminate
+    assert not {"contract.vest.not_active", "debt.closed", "query.cursor_invalid", "sync.peer_only"} & terminate
+    contracts = {c for r in paths["/contracts"]["get"]["responses"].values() for c in r.get("x-problem-codes", [])}
+    assert {"query.cursor_invalid", "query.views_behind", "query.as_of_in_the_future", "views.not_built"} <= contracts
+    assert not {"request.invalid_field", "contract.not_found"} & contracts
+    health = paths["/health"]["get"]["responses"]
+    assert "auth.token_required" not in {c for r in health.values() for c in r.get("x-problem-codes", [])}

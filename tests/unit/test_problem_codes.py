@@ -69,3 +69,54 @@ def test_the_walk_finds_codes_built_from_parts() -> None:
     """The walk itself: it sees both the literal codes and the built ones (else the tests above prove nothing)."""
     assert {"contract.not_found", "request.invalid_field", "auth.token_required"} <= set(_literal_codes())
     assert any(re.fullmatch(p, "contract.vest.not_active") for p in _built_codes())
+
+
+STATUS_OF_ERROR = {"InvalidInput": 422, "RuleBroken": 422, "NotFound": 404, "NotPermitted": 403, "Conflict": 409}
+
+
+def _raise_sites() -> list[tuple[str, int, str]]:
+    """(code, status, where) of every raise whose status the source says: ``Problem(falcon.HTTP_xxx, code)``,
+    a domain error (its kind's status) and a sync peer's refusal (``{"error": kind, "code": code}``); a code
+    given by a module constant is resolved, one built from parts stands for every listed code it matches."""
+    sites: list[tuple[str, int, str]] = []
+    for path, tree in _sources():
+        constants = {
+            target.id: node.value.value for node in getattr(tree, "body", [])
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+            for target in node.targets if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Dict):
+                pairs = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
+                error, code = pairs.get("error"), pairs.get("code")
+                if isinstance(error, ast.Constant) and isinstance(code, ast.Constant):
+                    sites.append((code.value, STATUS_OF_ERROR[error.value], where))
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            if name == "Problem" and len(node.args) >= 2 and isinstance(node.args[0], ast.Attribute):
+                status, argument = int(node.args[0].attr.removeprefix("HTTP_")), node.args[1]
+            elif name in STATUS_OF_ERROR:
+                status, argument = STATUS_OF_ERROR[name], node.args[0]
+            else:
+                continue
+            if isinstance(argument, ast.Name) and argument.id in constants:
+                argument = ast.Constant(constants[argument.id])
+            if isinstance(argument, ast.Constant):
+                sites.append((argument.value, status, where))
+            elif isinstance(argument, ast.JoinedStr):
+                pattern = "".join(re.escape(p.value) if isinstance(p, ast.Constant) else "[a-z_]+" for p in argument.values)
+                sites += [(code, status, where) for code in PROBLEM_CODES if re.fullmatch(pattern, code)
+                          and code.split(".")[0] != "token"]  # f"{what}.party_required" is a record's, not a token's
+    return sites
+
+
+def test_every_code_is_answered_with_one_status_the_one_its_table_gives() -> None:
+    from contractledger.http.problem_statuses import CODES_BY_STATUS, STATUS_OF_CODE
+
+    assert sorted(STATUS_OF_CODE) == sorted(PROBLEM_CODES)
+    assert sum(len(codes) for codes in CODES_BY_STATUS.values()) == len(STATUS_OF_CODE), "a code under two statuses"
+    sites = _raise_sites()
+    assert len(sites) > 150, "the walk finds the raises"
+    assert [(code, status, where) for code, status, where in sites if STATUS_OF_CODE.get(code) != status] == []
