@@ -1,0 +1,85 @@
+"""The dashboard view (issue 14) counts what each viewer may see, by status and
+by carrier, agency or advisor, on any day, as each contract's own history
+says; its stage clock and waiting list agree with the contract status view's
+``status_since``."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dashboard_book import dashboard_book, expected_counts, sees  # noqa: E402
+from views_scenario import ContractingWorld, postgres_views, project, sqlite_views  # noqa: E402
+
+from contractledger.projections import contract_status, dashboard  # noqa: E402
+from contractledger.projections.dashboard import AGE_BUCKETS, GROUPINGS  # noqa: E402
+from contractledger.projections.queries import reading  # noqa: E402
+from contractledger.projections.viewer import Viewer  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: Any, tmp_path: Any) -> Any:
+    yield from (sqlite_views(tmp_path) if request.param == "sqlite" else postgres_views())
+
+
+def viewers(w: ContractingWorld) -> list[Any]:
+    return [w.auditor, w.peer, w.carrier_staff, w.mga_admin, w.aga_admin, w.other_aga_admin, w.producer,
+            w.second_producer, w.operator]
+
+
+def stage_ages(database: Any, w: ContractingWorld, book: Any, actor: Any, on: Any) -> dict[str, list[int]]:
+    """Per status, the contracts in each age bucket, from the contract status view's status_since."""
+    ages: dict[str, list[int]] = {}
+    for contract_id in book.contracts:
+        c = w.ledger.get_contract(contract_id)
+        if not sees(actor, c.chain):
+            continue
+        shown = contract_status.contract(database, Viewer.of(w.auditor), contract_id, on=on)
+        days = max(0, (on - shown.status_since).days)
+        bucket = next(i for i, (_, top) in enumerate(AGE_BUCKETS) if top is None or days <= top)
+        ages.setdefault(shown.status.value, [0] * len(AGE_BUCKETS))[bucket] += 1
+    return ages
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_the_counts_are_each_viewers_contracts_by_status_and_group_on_any_day(database: Any, batch_size: int) -> None:
+    w = ContractingWorld()
+    book = dashboard_book(w)
+    project(w.ledger, database, batch_size=batch_size)
+    days = book.days.values()
+    for actor in viewers(w):
+        for by in GROUPINGS:
+            for on in days:
+                with reading(database) as read:
+                    found = dashboard.read_counts(read, Viewer.of(actor), by, on)
+                expected = expected_counts(w, book, actor, by, on)
+                shown = Counter({(s.value, str(g) if g else ""): n for (s, g), n in expected.items()})
+                assert found == shown, (actor.user, by, on)
+    auditor_today = expected_counts(w, book, w.auditor, "status", book.days["today"])
+    assert len(auditor_today) >= 6 and expected_counts(w, book, w.operator, "status", book.days["today"]) == Counter()
+
+
+def test_the_stage_clock_and_the_waiting_list_follow_each_contracts_status_since(database: Any) -> None:
+    w = ContractingWorld()
+    book = dashboard_book(w)
+    project(w.ledger, database)
+    for actor in viewers(w):
+        for on in (book.days["today"], book.days["after_the_termination"]):
+            got = dashboard.dashboard_counts(database, Viewer.of(actor), by="status", on=on, today=book.days["today"])
+            clock = {a.status.value: [b.contracts for b in a.buckets] for a in got.stage_clock}
+            assert clock == stage_ages(database, w, book, actor, on), (actor.user, on)
+            for ages in got.stage_clock:
+                waiting = dashboard.waiting_contracts(database, Viewer.of(actor), ages.status, 30, on=on)
+                assert len(waiting) == sum(ages.buckets[i].contracts for i in (2, 3)), (actor.user, ages)
+                assert all(c.days_in_status > 30 for c in waiting)
+                assert [(c.status_since, str(c.contract_id)) for c in waiting] == sorted(
+                    (c.status_since, str(c.contract_id)) for c in waiting)
+    past = dashboard.dashboard_counts(database, Viewer.of(w.auditor), by="status", on=book.days["day_50"],
+                                      today=book.days["today"])
+    assert past.stage_clock is None and past.counts
