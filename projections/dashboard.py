@@ -340,13 +340,18 @@ def _bucket(days: int) -> int:
     return next(i for i, (_, top) in enumerate(AGE_BUCKETS) if top is None or days <= top)
 
 
-def read_stage_clock(read: Reading, viewer: Viewer, on: date) -> tuple[StageAges, ...]:
+def read_stage_clock(
+    read: Reading, viewer: Viewer, on: date, by_status: dict[tuple[str, str], int] | None = None
+) -> tuple[StageAges, ...]:
+    """Per status, its contracts on ``on`` by age: the recent buckets from the
+    stages begun in the last RECENT_DAYS, the oldest the rest of the status's
+    count (``by_status``: those counts, when already read)."""
     key = _viewer_key(viewer)
     if key is None:
         return ()
-    totals: dict[str, int] = {}
-    for (status, _), n in read_counts(read, viewer, "status", on).items():
-        totals[status] = n
+    if by_status is None:
+        by_status = read_counts(read, viewer, "status", on)
+    totals = {status: n for (status, _), n in by_status.items()}
     recent: dict[str, list[int]] = {status: [0] * len(AGE_BUCKETS) for status in totals}
     oldest_recent = on - timedelta(days=RECENT_DAYS)
     for status, since, n in _stages_in_force(read, key, on):
@@ -371,7 +376,7 @@ def dashboard_counts(database: ViewDatabase, viewer: Viewer, *, by: Grouping, on
     ``on`` is ``today`` or later (stages ended before today are not kept)."""
     with reading(database) as read:
         counts = read_counts(read, viewer, by, on)
-        clock = read_stage_clock(read, viewer, on) if on >= today else None
+        clock = read_stage_clock(read, viewer, on, counts if by == "status" else None) if on >= today else None
     return DashboardCounts(
         on, by,
         tuple(StatusCount(Status(s), id_from(g or None), n) for (s, g), n in sorted(counts.items())),

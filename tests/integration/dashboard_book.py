@@ -1,6 +1,6 @@
 """A book for the dashboard tests: contracts of several chains, entering
 their statuses on different days over four months (several the same day),
-one termination dated ahead, one hold back-dated, and the world's direct
+two terminations dated ahead (of a contract long active, and of one just active), one hold back-dated, and the world's direct
 relationships; with the domain's own answer to what the dashboard counts."""
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def dashboard_book(w: ContractingWorld) -> DashboardBook:
     ledger.set_manual_status(w.aga_admin, held, Status.PENDING_BACKGROUNDS, effective_on=w.in_days(-5))
     w.days_later(30)
     made.append(w.active_contract())
+    made.append(w.active_contract(advisor=w.second_advisor, aga=w.other_aga))
+    w.days_later(2)
+    ledger.terminate(w.carrier_staff, made[-1], "Retired", [LETTER], effective_on=w.in_days(10))
     ledger.upgrade(w.carrier_staff, made[1])
     ledger.vest(w.carrier_staff, made[1], "Retiring soon")
     days["today"] = w.today

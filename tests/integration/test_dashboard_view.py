@@ -19,7 +19,8 @@ from views_scenario import ContractingWorld, postgres_views, project, sqlite_vie
 
 from contractledger.projections import contract_status, dashboard  # noqa: E402
 from contractledger.projections.dashboard import AGE_BUCKETS, GROUPINGS  # noqa: E402
-from contractledger.projections.queries import reading  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
+from contractledger.projections.queries import Reading, reading  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
 
 
@@ -83,3 +84,30 @@ def test_the_stage_clock_and_the_waiting_list_follow_each_contracts_status_since
     past = dashboard.dashboard_counts(database, Viewer.of(w.auditor), by="status", on=book.days["day_50"],
                                       today=book.days["today"])
     assert past.stage_clock is None and past.counts
+
+
+def test_a_dashboard_read_searches_indexes_and_scans_no_table(tmp_path: Any, monkeypatch: Any) -> None:
+    """On SQLite, every statement a count, stage clock or waiting list read makes is an index SEARCH."""
+    (database,) = sqlite_views(tmp_path)
+    w = ContractingWorld()
+    book = dashboard_book(w)
+    project(w.ledger, database)
+    statements: list[tuple[str, list[Any]]] = []
+    rows = Reading.rows
+
+    def recorded(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
+        statements.append((sql, list(params)))
+        return rows(self, sql, params)
+
+    monkeypatch.setattr(Reading, "rows", recorded)
+    for actor in (w.auditor, w.aga_admin):
+        for by in GROUPINGS:
+            dashboard.dashboard_counts(database, Viewer.of(actor), by=by, on=book.days["today"], today=book.days["today"])
+        dashboard.waiting_contracts(database, Viewer.of(actor), Status.ACTIVE, 14, on=book.days["today"], limit=3)
+        after = (book.days["start"], w.carrier)
+        dashboard.waiting_contracts(database, Viewer.of(actor), Status.ACTIVE, 14, on=book.days["today"], after=after, limit=3)
+    # by status: its counts, the stage clock's recent and ending stages; by a party: the status counts too; two waiting
+    assert len(statements) == 2 * (4 + 6 * (len(GROUPINGS) - 1) + 2)
+    for sql, params in statements:
+        plan = " | ".join(row[-1] for row in database.query(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "SEARCH" in plan and "SCAN" not in plan, (sql, plan)
