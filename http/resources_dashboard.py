@@ -26,17 +26,17 @@ VIEWS = ("dashboard",)
 
 
 class CountParameters(Reading):
-    by: dashboard.Grouping = "status"
-    """Count by status alone, or by status and carrier, agency (each agency on the chain) or advisor."""
+    by: Annotated[dashboard.Grouping, msgspec.Meta(
+        description="Count by status alone (the default), or by status and carrier, agency (a contract counts once "
+        "under each agency on its chain) or advisor.")] = "status"
     on: Day | None = None
     """The business date to count on (today by default); the stage clock is answered from today on."""
 
 
 class WaitingParameters(Paging, kw_only=True):
     status: Status
-    """The status the contracts wait in."""
-    longer_than_days: Annotated[int, msgspec.Meta(ge=0, le=36_500)]
-    """Only contracts in the status for more than this many whole days."""
+    longer_than_days: Annotated[int, msgspec.Meta(
+        ge=0, le=36_500, description="Only contracts in the status for more than this many whole days.")]
     on: Day | None = None
     """The business date to answer for: today (the default) or later."""
 

@@ -150,6 +150,7 @@ class DashboardView(BufferedView):
         self.stage_counts = Counters(t["stage_counts"], ("viewer_id", "status", "since_on", "from_on"))
         self.stage_rows = StageRows(t["stages"])
         self.buffers.extend([self.counts, self.changes, self.stage_counts, self.stage_rows])  # type: ignore[list-item]
+        self._counted: dict[tuple[str, ...], tuple[tuple[str, str, str], ...]] = {}
 
     def schema(self) -> list[str]:
         t = self.t
@@ -224,16 +225,29 @@ class DashboardView(BufferedView):
         row["stages"] = json_text(kept)
 
     def _count(self, kind: str, chain: list[str], status: str, change: int) -> None:
-        for grouping, groups in groups_of(kind, chain).items():
-            for viewer in viewer_keys(chain):
-                for group in groups:
-                    self.counts.add((viewer, grouping, status, group), change)
+        add = self.counts.add
+        for viewer, grouping, group in self._counted_in(kind, chain):
+            add((viewer, grouping, status, group), change)
 
     def _change(self, kind: str, chain: list[str], effective_on: str, status: str, change: int) -> None:
-        for grouping, groups in groups_of(kind, chain).items():
-            for viewer in viewer_keys(chain):
-                for group in groups:
-                    self.changes.add((viewer, grouping, effective_on, status, group), change)
+        add = self.changes.add
+        for viewer, grouping, group in self._counted_in(kind, chain):
+            add((viewer, grouping, effective_on, status, group), change)
+
+    def _counted_in(self, kind: str, chain: list[str]) -> tuple[tuple[str, str, str], ...]:
+        """Every (viewer key, grouping, group) a contract counts in: worked out once per chain (chains recur)."""
+        key = (kind, *chain)
+        found = self._counted.get(key)
+        if found is None:
+            if len(self._counted) >= 100_000:
+                self._counted.clear()
+            found = self._counted[key] = tuple(
+                (viewer, grouping, group)
+                for grouping, groups in groups_of(kind, chain).items()
+                for viewer in viewer_keys(chain)
+                for group in groups
+            )
+        return found
 
     def _stage(self, contract_id: str, chain: list[str], stage: list[str], change: int) -> None:
         """A last stage begins (+1: its row, and counted) or stops being the last (-1: uncounted)."""
@@ -258,6 +272,8 @@ Grouping = Literal["status", "carrier", "agency", "advisor"]
 
 
 class StatusCount(msgspec.Struct, frozen=True):
+    """How many contracts are in a status (in a carrier's, agency's or advisor's book, when grouped)."""
+
     status: Status
     group_id: UUID | None
     """The carrier, agency or advisor (none when grouped by status, or for a contract without one)."""
@@ -265,18 +281,24 @@ class StatusCount(msgspec.Struct, frozen=True):
 
 
 class AgeBucket(msgspec.Struct, frozen=True):
+    """How many contracts have been in the status from ``min_days`` to ``max_days`` whole days (no end: over 90)."""
+
     min_days: int
     max_days: int | None
     contracts: int
 
 
 class StageAges(msgspec.Struct, frozen=True):
+    """The stage clock of a status: its contracts by how long they have been in it (0-7, 8-30, 31-90, over 90 days)."""
+
     status: Status
     contracts: int
     buckets: tuple[AgeBucket, ...]
 
 
 class DashboardCounts(msgspec.Struct, frozen=True):
+    """The contracts you may see counted on a day, by status (and group), with the stage clock."""
+
     on: date
     by: Grouping
     counts: tuple[StatusCount, ...]
@@ -286,6 +308,8 @@ class DashboardCounts(msgspec.Struct, frozen=True):
 
 
 class WaitingContract(msgspec.Struct, frozen=True):
+    """A contract in a status since ``status_since`` (the date the change that put it there took effect)."""
+
     contract_id: UUID
     status: Status
     status_since: date
