@@ -225,14 +225,16 @@ class DashboardView(BufferedView):
         row["stages"] = json_text(kept)
 
     def _count(self, kind: str, chain: list[str], status: str, change: int) -> None:
-        add = self.counts.add
+        counts = self.counts.changes  # added to in place: this runs for every key of every status move
         for viewer, grouping, group in self._counted_in(kind, chain):
-            add((viewer, grouping, status, group), change)
+            key = (viewer, grouping, status, group)
+            counts[key] = counts.get(key, 0) + change
 
     def _change(self, kind: str, chain: list[str], effective_on: str, status: str, change: int) -> None:
-        add = self.changes.add
+        changes = self.changes.changes
         for viewer, grouping, group in self._counted_in(kind, chain):
-            add((viewer, grouping, effective_on, status, group), change)
+            key = (viewer, grouping, effective_on, status, group)
+            changes[key] = changes.get(key, 0) + change
 
     def _counted_in(self, kind: str, chain: list[str]) -> tuple[tuple[str, str, str], ...]:
         """Every (viewer key, grouping, group) a contract counts in: worked out once per chain (chains recur)."""

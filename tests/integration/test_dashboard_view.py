@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from views_scenario import ContractingWorld, postgres_views, project, sqlite_vie
 
 from contractledger.projections import contract_status, dashboard  # noqa: E402
 from contractledger.projections.dashboard import AGE_BUCKETS, GROUPINGS  # noqa: E402
+from contractledger.domain.actor import Actor, Role  # noqa: E402
+from contractledger.domain.clock import SettableClock, business_date  # noqa: E402
+from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections.queries import Reading, reading  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
@@ -111,3 +115,55 @@ def test_a_dashboard_read_searches_indexes_and_scans_no_table(tmp_path: Any, mon
     for sql, params in statements:
         plan = " | ".join(row[-1] for row in database.query(f"EXPLAIN QUERY PLAN {sql}", params))
         assert "SEARCH" in plan and "SCAN" not in plan, (sql, plan)
+
+
+def test_on_a_generated_book_the_dashboard_agrees_with_the_contract_status_view(database: Any) -> None:
+    """The workload generator's book (transfers, consolidations, holds, dates ahead, years of days): for the
+    auditor and parties with large and small books, the counts on five days by every grouping, the stage
+    clock and the waiting lists are what the contract status view lists."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
+    from workload import generate
+
+    clock = SettableClock(datetime(2026, 1, 5, 9, tzinfo=timezone.utc))
+    ledger = ContractLedger(clock=clock)
+    generate(ledger, clock, 4000, seed=3)
+    project(ledger, database, batch_size=300)
+    auditor = Viewer.auditor("audrey")
+    every = contract_status.contracts(database, auditor)
+    parties = [p for p, _ in Counter(p for c in every for p in c.chain).most_common()]
+    viewers = [auditor, *(Viewer(Actor(Role.AGENCY_ADMIN, "admin", p)) for p in (*parties[:2], *parties[-2:]))]
+    today = business_date(clock, clock.now())
+    days = [today - timedelta(days=300), today - timedelta(days=20), today, today + timedelta(days=45)]
+    for viewer in viewers:
+        for on in days:
+            shown = contract_status.contracts(database, viewer, on=on)
+            for by in GROUPINGS:
+                with reading(database) as read:
+                    found = dashboard.read_counts(read, viewer, by, on)
+                assert found == Counter((c.status.value, str(g) if g else "") for c in shown for g in _groups(c, by))
+            if on < today:
+                continue
+            answer = dashboard.dashboard_counts(database, viewer, by="status", on=on, today=today)
+            ages: dict[str, list[int]] = {}
+            for c in shown:
+                days_in = max(0, (on - c.status_since).days)
+                bucket = next(i for i, (_, top) in enumerate(AGE_BUCKETS) if top is None or days_in <= top)
+                ages.setdefault(c.status.value, [0] * len(AGE_BUCKETS))[bucket] += 1
+            assert {a.status.value: [b.contracts for b in a.buckets] for a in answer.stage_clock} == ages
+            for status in {c.status for c in shown}:
+                for longer_than in (0, 30, 200):
+                    assert [(w.status_since, w.contract_id) for w in dashboard.waiting_contracts(
+                        database, viewer, status, longer_than, on=on)] == sorted(
+                        (c.status_since, c.contract_id) for c in shown
+                        if c.status is status and (on - c.status_since).days > longer_than)
+    assert len(every) > 300 and len({c.status for c in every}) > 6
+
+
+def _groups(c: Any, by: str) -> list[Any]:
+    if by == "status":
+        return [None]
+    if by == "carrier":
+        return [c.carrier_id]
+    if by == "advisor":
+        return [c.advisor_id]
+    return list(c.chain[1:] if c.kind == "direct_relationship" else c.chain[1:-1]) or [None]
