@@ -21,7 +21,20 @@ lookups whatever the book's size:
   the next change's date (``until_on``). ``stages`` keeps, per viewer key,
   the stages that may still be in force on a day a reader asks about: the
   last one, and one ended by a change dated ahead of the day it was
-  recorded. ``stage_counts`` counts the last stages by (status, since_on).
+  recorded. A stage ended on a day before the day its end was recorded
+  (less one: no business time zone is a day behind UTC) is forgotten: no
+  reader from that day on can see it in force. ``stage_counts`` counts the
+  last stages by (status, since_on). So the stage clock and the waiting list
+  answer from today on, never for a past day.
+
+What reads cost: a count reads its viewer's (status, group) rows and the
+changes dated after the day asked (for today, those dated ahead; for a past
+day, every day's changes since); the stage clock adds the last stages begun
+in the last 90 days (per status and day, not per contract) and the stages
+ending ahead; a waiting page is one index range of ``limit + 1`` rows. What
+writing costs: a status move adds to about ``2 x (1 + chain length)^2``
+counters (each viewer key by each group, old and new status) and as many
+day changes; a batch sums them per key before its one upsert.
 
 A viewer key is ``*`` (auditors and sync peers: every contract) or a party
 on the contract's chain (its carrier staff, agency admins, advisor), exactly
@@ -241,7 +254,7 @@ class DashboardView(BufferedView):
         key = (kind, *chain)
         found = self._counted.get(key)
         if found is None:
-            if len(self._counted) >= 100_000:
+            if len(self._counted) >= 10_000:
                 self._counted.clear()
             found = self._counted[key] = tuple(
                 (viewer, grouping, group)
