@@ -221,7 +221,8 @@ class DashboardView(BufferedView):
         self._change(kind, chain, effective_on, status, +1)
         # stages: the last one ends on the change's date; kept while a day from
         # its recording on may still see it (stages ended before are forgotten)
-        forgotten_before = date_text(e.timestamp.astimezone(timezone.utc).date() - timedelta(days=1))  # no business day is earlier
+        recorded_on = e.timestamp.astimezone(timezone.utc).date()
+        forgotten_before = date_text(recorded_on - timedelta(days=1))  # no business day is earlier
         self._stage(contract_id, chain, last, -1)
         ended = [last[0], last[1], effective_on, last[3]]
         kept = [s for s in stages[:-1] if s[2] > forgotten_before]
