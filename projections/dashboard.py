@@ -11,7 +11,8 @@ lookups whatever the book's size:
   change dated that day: one less in the old status, one more in the new).
   The count on a day is the first less the changes dated after that day:
   for today, only the changes dated ahead (a termination next month) are
-  read. A contract's first status holds from before any day (``GET
+  read. ``status_count_months`` sums the same changes by month, so a day
+  long past reads the rest of its month day by day and then whole months. A contract's first status holds from before any day (``GET
   /contracts`` shows it on a day before the contract's first date too).
   Effective dates never go backwards on a contract (``Contract._ensure_status_date``),
   so the changes dated after a day are exactly those not yet in force then.
@@ -29,12 +30,12 @@ lookups whatever the book's size:
 
 What reads cost: a count reads its viewer's (status, group) rows and the
 changes dated after the day asked (for today, those dated ahead; for a past
-day, every day's changes since); the stage clock adds the last stages begun
+day, the rest of its month's days and the months since); the stage clock adds the last stages begun
 in the last 90 days (per status and day, not per contract) and the stages
 ending ahead; a waiting page is one index range of ``limit + 1`` rows. What
 writing costs: a status move adds to about ``2 x (1 + chain length)^2``
 counters (each viewer key by each group, old and new status) and as many
-day changes; a batch sums them per key before its one upsert.
+day and month changes; a batch sums them per key before its one upsert.
 
 A viewer key is ``*`` (auditors and sync peers: every contract) or a party
 on the contract's chain (its carrier staff, agency admins, advisor), exactly
@@ -148,7 +149,7 @@ class StageRows:
 
 class DashboardView(BufferedView):
     name = "dashboard"
-    tables = ("dashboard_contracts", "status_counts", "status_count_changes", "stages", "stage_counts")
+    tables = ("dashboard_contracts", "status_counts", "status_count_changes", "status_count_months", "stages", "stage_counts")
     follows = (Contract,)
     ignores = (Contract.Event,)  # of contracts, only what moves a status counts here
 
@@ -160,9 +161,10 @@ class DashboardView(BufferedView):
         )
         self.counts = Counters(t["status_counts"], ("viewer_id", "grouping", "status", "group_id"))
         self.changes = Counters(t["status_count_changes"], ("viewer_id", "grouping", "effective_on", "status", "group_id"))
+        self.months = Counters(t["status_count_months"], ("viewer_id", "grouping", "month", "status", "group_id"))
         self.stage_counts = Counters(t["stage_counts"], ("viewer_id", "status", "since_on", "from_on"))
         self.stage_rows = StageRows(t["stages"])
-        self.buffers.extend([self.counts, self.changes, self.stage_counts, self.stage_rows])  # type: ignore[list-item]
+        self.buffers.extend([self.counts, self.changes, self.months, self.stage_counts, self.stage_rows])  # type: ignore[list-item]
         self._counted: dict[tuple[str, ...], tuple[tuple[str, str, str], ...]] = {}
 
     def schema(self) -> list[str]:
@@ -176,6 +178,9 @@ class DashboardView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['status_count_changes']} (viewer_id TEXT NOT NULL, grouping TEXT NOT NULL,"
             " effective_on TEXT NOT NULL, status TEXT NOT NULL, group_id TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, grouping, effective_on, status, group_id))",
+            f"CREATE TABLE IF NOT EXISTS {t['status_count_months']} (viewer_id TEXT NOT NULL, grouping TEXT NOT NULL,"
+            " month TEXT NOT NULL, status TEXT NOT NULL, group_id TEXT NOT NULL, contracts INTEGER NOT NULL,"
+            " PRIMARY KEY (viewer_id, grouping, month, status, group_id))",
             f"CREATE TABLE IF NOT EXISTS {t['stages']} (stage_key TEXT PRIMARY KEY, viewer_id TEXT NOT NULL,"
             " contract_id TEXT NOT NULL, status TEXT NOT NULL, since_on TEXT NOT NULL, from_on TEXT NOT NULL,"
             " until_on TEXT NOT NULL)",
@@ -247,10 +252,12 @@ class DashboardView(BufferedView):
             counts[key] = counts.get(key, 0) + change
 
     def _change(self, kind: str, chain: list[str], effective_on: str, status: str, change: int) -> None:
-        changes = self.changes.changes
+        changes, months, month = self.changes.changes, self.months.changes, effective_on[:7]
         for viewer, grouping, group in self._counted_in(kind, chain):
             key = (viewer, grouping, effective_on, status, group)
             changes[key] = changes.get(key, 0) + change
+            key = (viewer, grouping, month, status, group)
+            months[key] = months.get(key, 0) + change
 
     def _counted_in(self, kind: str, chain: list[str]) -> tuple[tuple[str, str, str], ...]:
         """Every (viewer key, grouping, group) a contract counts in: worked out once per chain (chains recur)."""
@@ -342,7 +349,9 @@ def _viewer_key(viewer: Viewer) -> str | None:
 
 def read_counts(read: Reading, viewer: Viewer, by: str, on: date) -> dict[tuple[str, str], int]:
     """(status, group) -> contracts on ``on``: the counts once every change took
-    effect, less the changes dated after ``on`` (two index ranges)."""
+    effect, less the changes dated after ``on``: those of the rest of its month
+    day by day, those of the months after it month by month (three index
+    ranges; a day years back reads its month's days and the months since)."""
     key = _viewer_key(viewer)
     if key is None:
         return {}
@@ -354,11 +363,18 @@ def read_counts(read: Reading, viewer: Viewer, by: str, on: date) -> dict[tuple[
         [key, by],
     ):
         found[(status, group)] = int(contracts)
-    for status, group, contracts in read.rows(
+    next_month = (on.replace(day=28) + timedelta(days=4)).replace(day=1)
+    later = read.rows(
         f"SELECT status, group_id, contracts FROM {t['status_count_changes']}"
-        " WHERE viewer_id = ? AND grouping = ? AND effective_on > ?",
-        [key, by, date_text(on)],
-    ):
+        " WHERE viewer_id = ? AND grouping = ? AND effective_on > ? AND effective_on < ?",
+        [key, by, date_text(on), date_text(next_month)],
+    )
+    later += read.rows(
+        f"SELECT status, group_id, contracts FROM {t['status_count_months']}"
+        " WHERE viewer_id = ? AND grouping = ? AND month >= ?",
+        [key, by, date_text(next_month)[:7]],
+    )
+    for status, group, contracts in later:
         found[(status, group)] = found.get((status, group), 0) - int(contracts)
     return {k: n for k, n in found.items() if n}
 

@@ -110,8 +110,9 @@ def test_a_dashboard_read_searches_indexes_and_scans_no_table(tmp_path: Any, mon
         dashboard.waiting_contracts(database, Viewer.of(actor), Status.ACTIVE, 14, on=book.days["today"], limit=3)
         after = (book.days["start"], w.carrier)
         dashboard.waiting_contracts(database, Viewer.of(actor), Status.ACTIVE, 14, on=book.days["today"], after=after, limit=3)
-    # by status: its counts, the stage clock's recent and ending stages; by a party: the status counts too; two waiting
-    assert len(statements) == 2 * (4 + 6 * (len(GROUPINGS) - 1) + 2)
+    # a count: 3 statements; by status: its count and the stage clock's recent and ending stages; by a party: the
+    # status count too; two waiting pages
+    assert len(statements) == 2 * (5 + 8 * (len(GROUPINGS) - 1) + 2)
     for sql, params in statements:
         plan = " | ".join(row[-1] for row in database.query(f"EXPLAIN QUERY PLAN {sql}", params))
         assert "SEARCH" in plan and "SCAN" not in plan, (sql, plan)

@@ -164,8 +164,8 @@ def test_a_rebuilt_dashboard_view_counts_the_same(api: Api, book: DashboardBook)
 
 def test_a_count_reads_the_same_rows_however_many_contracts_there_are(api: Api, book: DashboardBook, monkeypatch: Any) -> None:
     w = api.world
-    read = counting_rows_of(monkeypatch, "status_counts__live", "status_count_changes__live", "stage_counts__live",
-                            "stages__live")
+    read = counting_rows_of(monkeypatch, "status_counts__live", "status_count_changes__live", "status_count_months__live",
+                            "stage_counts__live", "stages__live")
 
     def rows_read(actor: Actor, by: str) -> int:
         read.clear()
