@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from contractledger.http import (
     resources_contracts,
+    resources_dashboard,
     resources_exports,
     resources_oversight,
     resources_parties,
@@ -29,7 +30,7 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
     by_path: dict[str, list[Handler]] = defaultdict(list)
     for command in COMMANDS:
         by_path[command.path].append(CommandHandler(command, config))
-    for query in resources_queries.QUERIES:
+    for query in resources_queries.QUERIES + resources_dashboard.QUERIES:
         by_path[query.path].append(QueryHandler(query, config))
     for path, handlers in resources_sync.routes(config).items():
         by_path[path].extend(handlers)

@@ -81,6 +81,7 @@ PROBLEM_CODES: dict[str, str] = {
     "contract.writing_number.exists": "The contract already carries this writing number; nothing to add.",
     "contract.writing_number.required": "Give the writing number.",
     "contract.writing_number.unknown": "The contract carries no such writing number; add it instead.",
+    "dashboard.waiting_before_today": "The waiting list is kept from today on; ask for today or a later day.",
     "debt.advisor_may_not_record": "Debt is logged on the advisor by another party on the contract, not by the advisor.",
     "debt.amount_invalid": "Give the amount as a positive amount with at most two decimal places, such as \"1250.00\".",
     "debt.close_by_closing": "To close a debt use close debt: it also makes the debt private again.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contractledger.projections.bundle_consistency import BundleConsistencyView
 from contractledger.projections.contract_history import ContractHistoryView
 from contractledger.projections.contract_status import ContractStatusView
+from contractledger.projections.dashboard import DashboardView
 from contractledger.projections.directory import DirectoryView
 from contractledger.projections.oversight_records import OversightRecordsView
 from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView
@@ -20,5 +21,6 @@ VIEWS: tuple[type[View], ...] = (
     DirectoryView,
     BundleConsistencyView,
     TransferRequestsView,
+    DashboardView,
     *FEED_VIEWS,
 )

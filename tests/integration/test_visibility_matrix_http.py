@@ -213,6 +213,13 @@ def text(*pieces: str) -> Look:
     return Look(f"the text {pieces}", lambda a: all(p in a.text for p in pieces))
 
 
+def counted(status: str, group: Any = None) -> Look:
+    """A dashboard count of contracts in the status (and group)."""
+    return Look(f"a count of {status} in {group}", lambda a: any(
+        c["status"] == status and c["group_id"] == (str(group) if group else None) and c["contracts"] > 0
+        for c in a.json["counts"]))
+
+
 def etag(tag: str, then: Look) -> Look:
     return Look(f"ETag {tag} and {then.says}", lambda a: a.headers.get("ETag") == tag and then.finds(a))
 
@@ -316,6 +323,18 @@ def matrix(s: Scene) -> list[Row]:
         Row("contract.moving", f"/contracts/{moving}", fields(status="transfer_requested"), c1_seers,
             missing=others(c1_seers)),
         Row("contracts.moving", "/contracts", item(contract_id=str(moving)), c1_seers, params={"limit": "500"}),
+
+        # -- the dashboard (issue 14): counts and the stage clock of the contracts one may see, and who waits
+        Row("dashboard.counts", "/dashboard/counts", counted("vested"), c1_seers),
+        Row("dashboard.counts.by", "/dashboard/counts", counted("vested", i["ada"]), c1_seers, params={"by": "advisor"}),
+        Row("dashboard.counts.on", "/dashboard/counts", counted("active", i["anchor"]), ON_T | EVERY_CONTRACT,
+            params={"by": "agency", "on": d["before_the_termination"]}),
+        Row("dashboard.stage_clock", "/dashboard/counts", Look("vested on the stage clock", lambda a: any(
+            s["status"] == "vested" for s in a.json["stage_clock"])), c1_seers),
+        Row("dashboard.waiting", "/dashboard/waiting", item(contract_id=str(vested), status="vested"), c1_seers,
+            params={"status": "vested", "longer_than_days": "3", "limit": "500"}),
+        Row("dashboard.waiting.on", "/dashboard/waiting", item(contract_id=str(c1)), c1_seers,
+            params={"status": "active", "longer_than_days": "30", "on": d["next_month"], "limit": "500"}),
 
         # -- history (SPEC 10): the part each may see
         Row("history", f"/contracts/{c1}/history", item(event="WritingNumberAdded"), c1_seers, missing=others(c1_seers),
@@ -604,4 +623,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1222  # 94 rows x 13 viewers
+EXPECTED_CASES = 1300  # 100 rows x 13 viewers
