@@ -246,6 +246,8 @@ class Scenario:
         call("GET", "/contracts/{contract_id}", w.aga_admin, path=on, query={"on": w.today})
         call("GET", "/contracts", w.auditor, query={"advisor_id": w.advisor, "limit": 5})
         call("GET", "/contracts/{contract_id}/history", w.auditor, path=on, query={"limit": 3})
+        call("GET", "/dashboard/counts", w.aga_admin, query={"by": "status", "wait_for": call.position})
+        call("GET", "/dashboard/waiting", w.aga_admin, query={"status": "active", "longer_than_days": 0})
 
     def oversight(self) -> None:
         call, w = self.call, self.w
