@@ -10,7 +10,8 @@ from __future__ import annotations
 
 CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     400: (
-        "query.cursor_invalid", "query.invalid_parameter", "request.idempotency_key_invalid",
+        "dashboard.waiting_before_today", "query.cursor_invalid", "query.invalid_parameter",
+        "request.idempotency_key_invalid",
         "request.if_match_invalid", "request.malformed", "request.malformed_json", "request.too_deeply_nested",
     ),
     401: (

@@ -85,5 +85,6 @@ QUERIES = (
         "The contracts you may see that have been in a status longer than some days, oldest first.",
         "dashboard", WaitingParameters, VIEWS, _waiting, dashboard.WaitingContract,
         key=lambda c: (c.status_since.isoformat(), str(c.contract_id)),
+        problems=("dashboard.waiting_before_today",),
     ),
 )
