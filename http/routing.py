@@ -44,6 +44,11 @@ class Operation:
     response_headers: tuple[str, ...] = ()
     public: bool = False
     """Answered without a bearer token."""
+    console: bool = False
+    """A page of the console (``http/console_*.py``): HTML for people, signed in by the
+    console's session cookie instead of a bearer token, and not part of the API
+    document (``/openapi.json`` describes the JSON API; the visibility matrix covers
+    the pages all the same)."""
 
 
 class Handler:
