@@ -6,6 +6,7 @@ from contractledger.http.config import AppConfig
 from contractledger.http.console_home import Asset, Home
 from contractledger.http.console_sessions import ConsoleSessions
 from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
+from contractledger.http.console_timeline import ContractExport, ContractTimeline
 from contractledger.http.routing import Handler
 
 
@@ -16,4 +17,6 @@ def routes(config: AppConfig) -> dict[str, list[Handler]]:
         "/console/sign-in": [SignInForm(sessions), SignIn(sessions)],
         "/console/sign-out": [SignOut(sessions)],
         "/console/assets/{asset}": [Asset(sessions)],
+        "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
+        "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
     }

@@ -145,18 +145,29 @@ class PartyCard:
 
 
 def parties(
-    database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None
+    database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None,
+    party_ids: Collection[UUID] | None = None,
 ) -> list[PartyCard]:
     """SPEC 1 and 5: the directory of parties (kind, level, advisor kind, name and
     identifiers), which every viewer may search to find whom to contract
     with; an advisor's card as ``viewer`` may see it on ``on`` (after a
     termination, a terminating party's card of the advisor is the snapshot's:
-    :mod:`profile_sight`). The rest of a profile is read through :func:`party_profile`."""
+    :mod:`profile_sight`). The rest of a profile is read through :func:`party_profile`.
+    ``party_ids``: only these parties' cards (a page naming a contract's chain)."""
     on = on or business_today()
     with reading(database) as read:
         t = read.tables(DirectoryView)
-        sql = f"SELECT party_id, kind, advisor_kind, level, name, identifiers FROM {t['parties']}"
-        rows = read.rows(sql + " WHERE kind = ?", [kind]) if kind else read.rows(sql)
+        sql = f"SELECT party_id, kind, advisor_kind, level, name, identifiers FROM {t['parties']} WHERE 1 = 1"
+        params: list[Any] = []
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if party_ids is not None:
+            if not party_ids:
+                return []
+            sql += f" AND party_id IN ({', '.join('?' for _ in party_ids)})"
+            params += [id_text(p) for p in party_ids]
+        rows = read.rows(sql, params)
         frozen = {
             advisor_id: sight.snapshot
             for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on).items()
