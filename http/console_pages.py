@@ -27,7 +27,7 @@ import msgspec
 from contractledger.domain.errors import LedgerError
 from contractledger.http.console_sessions import ConsoleSessions, Session, same_token
 from contractledger.http.problems import Problem, from_ledger_error, type_uri
-from contractledger.http.query_parameters import parse
+from contractledger.http.query_parameters import parse_parameters
 from contractledger.http.routing import Handler, Operation
 from contractledger.projections.queries import ViewNotBuilt
 
@@ -147,9 +147,7 @@ class ConsolePage(Handler):
                 return
             if session is not None:
                 req.context.actor = session.actor
-            query = self.operation.query
-            # the page's query parameters, refused as the API refuses them
-            req.context.parameters = parse(req, query) if query is not None else None
+            req.context.parameters = self.parameters(req)
             self.answer(req, resp, session, **params)
         except Problem as problem:
             self.refused(resp, session, problem)
@@ -160,6 +158,15 @@ class ConsolePage(Handler):
                 falcon.HTTP_503, "views.not_built", "The views are still being built for the first time; retry shortly.",
                 headers={"Retry-After": "5"},
             ))
+
+    def parameters(self, req: falcon.Request) -> Any:
+        """The page's query parameters, refused as the API refuses them; a form's
+        field left empty (``?as_of=``, ``?status=``) is a parameter not given."""
+        query = self.operation.query
+        if query is None:
+            return None
+        given = {name: value for name, value in req.params.items() if value != ""}
+        return parse_parameters(given, query)
 
     def answer(self, req: falcon.Request, resp: falcon.Response, session: Session | None, **params: Any) -> None:
         raise NotImplementedError  # pragma: no cover

@@ -25,7 +25,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Api]:
 
 
 def test_a_page_asked_for_without_a_session_sends_the_browser_to_sign_in(api: Api) -> None:
-    for path in ("/console",):
+    for path in ("/console", "/console/contracts"):
         answer = api.client.simulate_get(path)
         assert answer.status_code == 303, (path, answer.text)
         assert answer.headers["Location"].endswith("/console/sign-in")

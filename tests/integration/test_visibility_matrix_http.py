@@ -506,6 +506,13 @@ def matrix(s: Scene) -> list[Row]:
         Row("console.sign_in", "/console/sign-in", text('name="token"'), frozenset(VIEWERS), public=True, console=True),
         Row("console.asset", "/console/assets/console.css", text("@media"), frozenset(VIEWERS), public=True,
             console=True),
+        Row("console.contracts", "/console/contracts", text(f'data-contract-id="{c1}"'), c1_seers, console=True),
+        Row("console.contracts.moving", "/console/contracts", text(f'data-contract-id="{moving}"'), c1_seers,
+            console=True),
+        Row("console.contracts.status", "/console/contracts", text(f'data-contract-id="{vested}"'), c1_seers,
+            params={"status": "vested"}, console=True),
+        Row("console.contracts.other", "/console/contracts", text(f'data-contract-id="{i["c_other"]}"'),
+            frozenset({"carrier", "mga", "producer", "other_agency"}) | EVERY_CONTRACT, console=True),
         Row("console.timeline", f"/console/contracts/{c1}", text('data-event="WritingNumberAdded"', "WN-C1"), c1_seers,
             missing=others(c1_seers), console=True),
         Row("console.timeline.private_record", f"/console/contracts/{c1}", text(str(m_priv)), private_seers,
@@ -667,4 +674,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1378  # 106 rows x 13 viewers
+EXPECTED_CASES = 1430  # 110 rows x 13 viewers
