@@ -47,7 +47,8 @@ def csrf_token_of(secret: str) -> str:
 
 
 def same_token(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Whether a form's CSRF token is the one expected (never when either is empty)."""
+    return bool(given) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 class ConsoleSessions:

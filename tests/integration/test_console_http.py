@@ -112,6 +112,8 @@ def test_signing_in_needs_the_sign_in_forms_own_csrf_token(api: Api) -> None:
     other_token = csrf_token_in(other.get("/console/sign-in").text)
     assert browser.post("/console/sign-in", {"token": token, "csrf_token": other_token}).status_code == 403
     assert ConsoleBrowser(api.client).post("/console/sign-in", {"token": token}).status_code == 403
+    # no sign-in cookie and an empty token: nothing to match is no match
+    assert ConsoleBrowser(api.client).post("/console/sign-in", {"token": token, "csrf_token": ""}).status_code == 403
     assert SESSION_COOKIE not in browser.cookies
     signed_in = browser.post("/console/sign-in", {"token": token, "csrf_token": csrf_token_in(form.text)})
     assert signed_in.status_code == 303
