@@ -91,6 +91,9 @@ def test_the_status_band_shows_each_status_until_the_next(scene: Scene) -> None:
     statuses = re.findall(r"<strong>([a-z_]+)</strong>", band)
     assert statuses[-2:] == ["active", "terminated"]
     assert f"from {w.in_days(-4).isoformat()} on" in band
+    current = band[band.rindex("<li"):]  # the termination took effect: it is the status in force today
+    assert 'class="current"' in current and f"in force on {w.today.isoformat()}" in current
+    assert band.count('class="ended"') == len(statuses) - 1
 
 
 def test_as_of_shows_the_contract_as_the_ledger_knew_it_then(scene: Scene) -> None:
