@@ -1,5 +1,6 @@
 """Authentication: every route but the public ones (``/health``, the API
-document) needs a bearer token; the principal it stands for becomes
+document) and the console's pages (signed in by their session cookie,
+``http/console_sessions.py``) needs a bearer token; the principal it stands for becomes
 ``req.context.actor``. What the principal may do is the domain's rules and
 the projections' visibility, not this module's."""
 
@@ -22,8 +23,8 @@ class BearerTokens:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict) -> None:
         operation = operation_for(resource, req.method)
-        if operation is None or operation.public:
-            return  # falcon answers 404/405 itself; public routes need no token
+        if operation is None or operation.public or operation.console:
+            return  # falcon answers 404/405 itself; public routes need no token; the console signs in by session
         header = req.get_header("Authorization") or ""
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():

@@ -1,11 +1,12 @@
-"""The routes of the API, in one list: what ``create_app`` serves and what
-``/openapi.json`` documents."""
+"""The routes of the API and the console, in one list: what ``create_app``
+serves and what ``/openapi.json`` documents (all but the console's pages)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from contractledger.http import (
+    console_routes,
     resources_contracts,
     resources_dashboard,
     resources_exports,
@@ -35,6 +36,8 @@ def routes(config: AppConfig, document: Handler) -> list[Route]:
     for path, handlers in resources_sync.routes(config).items():
         by_path[path].extend(handlers)
     for path, handlers in resources_exports.routes(config).items():
+        by_path[path].extend(handlers)
+    for path, handlers in console_routes.routes(config).items():
         by_path[path].extend(handlers)
     by_path["/health"].append(Health())
     by_path["/ready"].append(Readiness(config))

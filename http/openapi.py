@@ -89,6 +89,7 @@ class Document(Handler):
 
 def document(routes: Sequence[Route]) -> dict[str, Any]:
     types: list[Any] = []
+    routes = [described for described in (_in_the_document(route) for route in routes) if described.handlers]
     for route in routes:
         for handler in route.handlers:
             op = handler.operation
@@ -127,6 +128,11 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+def _in_the_document(route: Route) -> Route:
+    """The route with the handlers the API document describes: the console's pages are not API."""
+    return Route(route.path, [handler for handler in route.handlers if not handler.operation.console])
 
 
 def _path_parameter_schema(name: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ PROBLEM_CODES: dict[str, str] = {
     "bundle.mixed_advisors": "The contracts of one assignment are all for the same advisor; assign each advisor separately.",
     "bundle.not_found": "No such bundle; check the bundle id.",
     "command.id_reused": "This command id was already used for a different command; use a new command id.",
+    "console.csrf_refused": "The console's form did not carry the CSRF token of its own page; open the page again and send the form from there.",
     "contract.admins_only": "Only an agency admin or carrier staff on the contract may do this; ask one of them.",
     "contract.advisor_only": "Only the advisor on the contract may do this; ask the advisor.",
     "contract.assign.admins_only": "Only an agency admin (or carrier staff) assigns contracts; ask one.",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,7 @@ import falcon
 import msgspec
 
 from contractledger.domain.actor import Role
-from contractledger.domain.clock import today
+from contractledger.domain.clock import Clock, today
 from contractledger.http.answers import etag, send
 from contractledger.http.config import AppConfig
 from contractledger.http.pagination import Key, page
@@ -147,11 +147,15 @@ class QueryHandler(Handler):
         return parameters
 
     def _refuse_the_future(self, parameters: Any) -> None:
-        as_of = getattr(parameters, "as_of", None)
-        if as_of is not None and as_of > self.config.clock.now() + CLOCK_SKEW:
-            raise Problem(
-                falcon.HTTP_422,
-                "query.as_of_in_the_future",
-                "as_of asks what the ledger knew at an instant; give one that has passed.",
-                field="as_of",
-            )
+        refuse_the_future(self.config.clock, getattr(parameters, "as_of", None))
+
+
+def refuse_the_future(clock: Clock, as_of: datetime | None) -> None:
+    """``as_of`` asks what the ledger knew at an instant: one still to come is refused."""
+    if as_of is not None and as_of > clock.now() + CLOCK_SKEW:
+        raise Problem(
+            falcon.HTTP_422,
+            "query.as_of_in_the_future",
+            "as_of asks what the ledger knew at an instant; give one that has passed.",
+            field="as_of",
+        )

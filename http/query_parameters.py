@@ -26,7 +26,11 @@ class Paging(Reading):
 
 
 def parse(req: falcon.Request, shape: type[T]) -> T:
-    parameters = dict(req.params)
+    return parse_parameters(dict(req.params), shape)
+
+
+def parse_parameters(parameters: dict[str, Any], shape: type[T]) -> T:
+    """As ``parse``, of parameters already taken from a query string."""
     try:
         plain_numbers(parameters, shape)
         return checked(msgspec.convert(parameters, type=shape, strict=False), shape)

@@ -66,7 +66,8 @@ class TokenListing:
     revoked_at: str | None
 
 
-def _hash(secret: str) -> str:
+def token_hash(secret: str) -> str:
+    """What the table keeps of a token (and a console session, of the token it was signed in with)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -99,8 +100,8 @@ class TokenRegistry:
         if lifetime <= timedelta(0):
             raise InvalidInput("token.lifetime_not_positive", "A token's lifetime must be positive; give days > 0.", "days")
         secret = PREFIX + secrets.token_urlsafe(32)
-        token_hash = _hash(secret)
-        token_id = token_hash[:16]
+        hashed = token_hash(secret)
+        token_id = hashed[:16]
         issued = self.clock.now()
         expires = issued + lifetime
         with self.database.transaction() as tx:
@@ -108,7 +109,7 @@ class TokenRegistry:
                 "INSERT INTO access_tokens (token_hash, token_id, role, user_name, party_id, label,"
                 " issued_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 (
-                    token_hash, token_id, actor.role.value, actor.user,
+                    hashed, token_id, actor.role.value, actor.user,
                     str(actor.party_id) if actor.party_id else None, label,
                     issued.isoformat(), expires.isoformat(),
                 ),
@@ -117,15 +118,18 @@ class TokenRegistry:
 
     def authenticate(self, secret: str) -> Actor:
         """The principal a token stands for, or TokenRefused saying why not."""
-        token_hash = _hash(secret)
+        return self.principal_of(token_hash(secret))
+
+    def principal_of(self, hashed: str) -> Actor:
+        """As ``authenticate``, from the token's hash (a console session keeps only that)."""
         now = self.clock.now()
         with self._lock:
-            remembered = self._verified.get(token_hash)
+            remembered = self._verified.get(hashed)
         if remembered and time.monotonic() - remembered[2] < CACHE_SECONDS and now < remembered[1]:
             return remembered[0]
         rows = self.database.query(
             "SELECT role, user_name, party_id, expires_at, revoked_at FROM access_tokens WHERE token_hash = ?",
-            (token_hash,),
+            (hashed,),
         )
         if not rows:
             raise TokenRefused("The bearer token is not known; ask for a new one.")
@@ -137,7 +141,7 @@ class TokenRegistry:
             raise TokenRefused("The bearer token has expired; ask for a new one.")
         actor = Actor(role=Role(role), user=user, party_id=UUID(party) if party else None)
         with self._lock:
-            self._verified[token_hash] = (actor, expires, time.monotonic())
+            self._verified[hashed] = (actor, expires, time.monotonic())
         return actor
 
     def revoke(self, token_id: str) -> bool:

@@ -150,6 +150,7 @@ class PartyCard:
 def parties(
     database: ViewDatabase, viewer: Viewer, *, kind: str | None = None, on: date | None = None,
     after: tuple[str, UUID] | None = None, limit: int | None = None,
+    party_ids: Collection[UUID] | None = None,
 ) -> list[PartyCard]:
     """SPEC 1 and 5: the directory of parties (kind, level, advisor kind, name and
     identifiers), which every viewer may search to find whom to contract
@@ -161,7 +162,10 @@ def parties(
     names; ``after`` (a card's name and id) and ``limit`` read one page in
     SQL: a range of the index on (name, party_id), or (kind, name,
     party_id) for a kind, merged with the few cards this viewer sees by a
-    snapshot's name, each where that name falls."""
+    snapshot's name, each where that name falls. ``party_ids``: only these
+    parties' cards (a page naming a contract's chain)."""
+    if party_ids is not None and not party_ids:
+        return []
     on = on or business_today()
     with reading(database) as read:
         frozen = {  # only advisors are seen by a snapshot
@@ -169,7 +173,7 @@ def parties(
             for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on).items()
             if sight.snapshot is not None
         } if kind in (None, "advisor") else {}
-        sql, params = _parties_page(read, frozen, kind=kind, after=after, limit=limit)
+        sql, params = _parties_page(read, frozen, kind=kind, after=after, limit=limit, party_ids=party_ids)
         rows = read.rows(sql, params)
     cards = []
     for p, k, a, lv, n, i in rows:
@@ -182,7 +186,7 @@ def parties(
 
 def _parties_page(
     read: Reading, frozen: dict[UUID, dict[str, Any]], *, kind: str | None, after: tuple[str, UUID] | None,
-    limit: int | None,
+    limit: int | None, party_ids: Collection[UUID] | None = None,
 ) -> tuple[str, list[Any]]:
     """The statement of a page of the directory and its parameters: the cards
     of the parties table by their names (but the ``frozen`` ones), a range of
@@ -201,6 +205,9 @@ def _parties_page(
         if after is not None:
             where.append(f"({name}, p.party_id) > (?, ?)")  # a row value: the index is sought, not scanned
             values += [after[0], id_text(after[1])]
+        if party_ids is not None:
+            where.append(f"p.party_id IN ({', '.join('?' for _ in party_ids)})")
+            values += [id_text(party) for party in party_ids]
         if excluded:
             where.append("p.party_id NOT IN (SELECT f.party_id FROM frozen f)")
         conditions = f" WHERE {' AND '.join(where)}" if where else ""

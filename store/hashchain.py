@@ -104,3 +104,48 @@ def verify(events: Iterable[ChainedEvent]) -> Verdict:
         if not walker.check(event):
             break
     return walker.verdict()
+
+
+@dataclass(frozen=True)
+class Link:
+    """One event's link in the chain: the hash of the event before it (in the
+    ledger's order, whichever aggregate that was) and its own, as stored,
+    and whether the chain proves it (its link and every one before it hold)."""
+
+    notification_id: int
+    previous_hash: bytes
+    stored_hash: bytes
+    proven: bool
+
+
+@dataclass(frozen=True)
+class SelectionProof:
+    """What the chain proves of a selection of events (one contract's, say)."""
+
+    links: dict[int, Link]
+    """By position, each selected event found in the ledger."""
+    first_broken_notification_id: int | None
+    """The first broken link at or before the last selected event."""
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_notification_id is None and all(link.proven for link in self.links.values())
+
+
+def prove(events: Iterable[ChainedEvent], positions: Iterable[int]) -> SelectionProof:
+    """Walks the chain from its first event to the last of ``positions`` (the
+    chain is one for the whole ledger: an event is proven only by every link
+    before it) and keeps the links of the events at ``positions``."""
+    wanted = set(positions)
+    last = max(wanted, default=0)
+    walker = ChainWalker()
+    links: dict[int, Link] = {}
+    previous_stored = GENESIS
+    for event in events:
+        if event.notification_id > last:
+            break
+        proven = walker.check(event)
+        if event.notification_id in wanted:
+            links[event.notification_id] = Link(event.notification_id, previous_stored, bytes(event.stored_hash), proven)
+        previous_stored = bytes(event.stored_hash)
+    return SelectionProof(links, walker.first_broken_notification_id)

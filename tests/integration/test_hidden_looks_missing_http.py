@@ -160,6 +160,8 @@ def test_hidden_and_missing_answer_alike_on_every_route_with_an_id_in_its_path(
     for route in routes(api.config, Document()):
         for handler in route.handlers:
             op = handler.operation
+            if op.console:
+                continue  # the console's pages sign in by session: the visibility matrix asks them as each viewer
             # a sync peer's name, a problem code and a reference file are names from configuration and the code, not ids of things
             secret = [p for p in op.path_parameters if p not in PUBLIC and p not in ("peer", "code", "asset")]
             if not secret:

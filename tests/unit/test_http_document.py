@@ -40,11 +40,26 @@ def documented(api_document: dict[str, Any]) -> set[tuple[str, str]]:
     return {(path, method.upper()) for path, item in api_document["paths"].items() for method in item}
 
 
+def console_pages(registry: list[Route]) -> set[tuple[str, str]]:
+    """The console's pages: HTML for people, served but not API (the visibility matrix covers them)."""
+    return {
+        (route.document_path, handler.operation.method)
+        for route in registry for handler in route.handlers if handler.operation.console
+    }
+
+
 def test_every_served_route_and_method_is_documented_and_nothing_else(registry: list[Route]) -> None:
     app = falcon.App()
     for route in registry:
         app.add_route(route.path, Endpoint(route.handlers))
-    assert served(app) == documented(document(registry))
+    assert served(app) - console_pages(registry) == documented(document(registry))
+
+
+def test_the_console_pages_are_served_and_left_out_of_the_api_document(registry: list[Route]) -> None:
+    pages = console_pages(registry)
+    assert {("/console", "GET"), ("/console/sign-in", "POST"), ("/console/sign-out", "POST")} <= pages
+    assert pages & documented(document(registry)) == set()
+    assert all(path.startswith("/console") for path, _ in pages)
 
 
 def test_a_route_added_without_going_through_the_registry_is_caught(registry: list[Route]) -> None:
@@ -57,7 +72,7 @@ def test_a_route_added_without_going_through_the_registry_is_caught(registry: li
             resp.media = {}
 
     app.add_route("/stray", Stray())
-    assert served(app) - documented(document(registry)) == {("/stray", "GET")}
+    assert served(app) - console_pages(registry) - documented(document(registry)) == {("/stray", "GET")}
 
 
 def test_every_command_takes_an_idempotency_key_and_documents_its_refusals(registry: list[Route]) -> None:

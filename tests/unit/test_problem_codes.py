@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("domain", "projections", "http", "sync", "store", "runtime")
 CODE_SHAPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 # dotted names that are not codes: loggers, file names, and a field of an inbound change
-NOT_CODES = re.compile(r"^(contractledger|gunicorn|[a-z])\.|\.(sqlite3|conf|json|log)$|^change\.status$")
+NOT_CODES = re.compile(r"^(contractledger|gunicorn|[a-z])\.|\.(sqlite3|conf|json|log|html|css)$|^change\.status$")
 
 
 def _sources() -> list[tuple[Path, ast.AST]]:

@@ -1,0 +1,24 @@
+"""The console's routes, for the route registry (``http/catalogue.py``)."""
+
+from __future__ import annotations
+
+from contractledger.http.config import AppConfig
+from contractledger.http.console_contracts import ContractList
+from contractledger.http.console_home import Asset, Home
+from contractledger.http.console_sessions import ConsoleSessions
+from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
+from contractledger.http.console_timeline import ContractExport, ContractTimeline
+from contractledger.http.routing import Handler
+
+
+def routes(config: AppConfig) -> dict[str, list[Handler]]:
+    sessions = ConsoleSessions(config.tokens)
+    return {
+        "/console": [Home(sessions)],
+        "/console/sign-in": [SignInForm(sessions), SignIn(sessions)],
+        "/console/sign-out": [SignOut(sessions)],
+        "/console/assets/{asset}": [Asset(sessions)],
+        "/console/contracts": [ContractList(sessions, config)],
+        "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
+        "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
+    }
