@@ -51,7 +51,7 @@ class ContractList(ConsolePage):
         on = today(self.config.clock)
         filters = ContractFilters(after=asked.after, status=asked.status, on=on, limit=PAGE_SIZE)
         viewer = Viewer.of(session.actor)
-        found = page(CONTRACTS.run(self.config, viewer, {}, filters), CONTRACTS.key, asked.after, PAGE_SIZE)
+        found = page(CONTRACTS.run(self.config, viewer, {}, filters), CONTRACTS.key, PAGE_SIZE)  # read in SQL: limit + 1
         parties = {party_id for contract in found["items"] for party_id in contract.chain}
         names = {card.party_id: card.name for card in directory.parties(self.config.views, viewer, party_ids=parties, on=on)}
         render(
