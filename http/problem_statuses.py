@@ -18,7 +18,8 @@ CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
         "auth.token_refused", "auth.token_required",
     ),
     403: (
-        "actor.auditor_read_only", "actor.party_unknown", "contract.admins_only", "contract.advisor_only",
+        "actor.auditor_read_only", "actor.party_unknown", "console.csrf_refused", "contract.admins_only",
+        "contract.advisor_only",
         "contract.assign.admins_only", "contract.assign.not_on_chain", "contract.consolidate.primary_owner_only",
         "debt.advisor_may_not_record", "debt.not_logged_by_you", "debt.party_required", "export.auditors_only",
         "metrics.operators_only", "monitoring.advisor_may_not_record", "monitoring.not_placed_by_you",

@@ -43,6 +43,7 @@ NOT_A_ROUTES = {
     "route.method_not_allowed": "an address answers it for a method none of its routes serves",
     "as_of.instant_invalid": "the ledger's own API: an instant without its zone never gets past the HTTP edge",
     "health.not_an_advisor": "the ledger's own API: over HTTP health is read from the views",
+    "console.csrf_refused": "the console's pages (HTML, outside the API document): a form posted without its token",
     **{
         code: "the tokens command line: tokens are issued on the server, never over HTTP"
         for code in (

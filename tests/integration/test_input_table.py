@@ -337,9 +337,15 @@ def cases_of(schemas: Schemas, path: str, method: str, operation: dict[str, Any]
     body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
     base_body = schemas.example(body_schema) if body_schema else None
     cases: list[Case] = []
+    # a route's required query parameters go with every case, valid, but where the case tries that one
+    required = {
+        p["name"]: str(schemas.example(p["schema"])) for p in parameters if p["in"] == "query" and p.get("required")
+    }
 
     def add(label: str, **kwargs: Any) -> None:
         kwargs.setdefault("path", target)
+        if required:
+            kwargs["query"] = {**required, **kwargs.get("query", {})}
         if body_schema is not None and "body" not in kwargs and "raw" not in kwargs:
             kwargs["body"] = base_body
         cases.append(Case(label=label, method=method.upper(), **kwargs))

@@ -159,6 +159,8 @@ def test_every_route_refuses_every_role_it_does_not_list_and_serves_every_role_i
     for route in routes(api.config, Document()):
         for handler in route.handlers:
             op = handler.operation
+            if op.console:  # a page for people, signed in by a session, not a bearer token: the matrix asks it
+                continue
             listed = set(EVERY_ROLE) if op.public else set(op.roles)
             assert listed <= set(EVERY_ROLE), f"{op.operation_id}: a role no token is issued for"
             for role in EVERY_ROLE:
