@@ -24,7 +24,12 @@ checks against the plain ledger, hash chain included.
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +38,7 @@ from eventsourcing.persistence import StoredEvent
 
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.ledger import ContractLedger, LedgerRepository
+from workload import Summary, generate  # beside this file, in benchmarks/
 
 EVENTS_PER_WRITE = 5_000
 """Held events that start a write (a command's events are never split)."""
@@ -59,6 +65,7 @@ class HeldAppends:
         self.held_by_originator: dict[UUID | str, list[StoredEvent]] = {}
         self.written_head: int = recorder.max_notification_id() or 0
         self.writes = 0
+        self.seconds_writing = 0.0
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if any(value is not None for value in kwargs.values()):  # tracking: written with these events, now
@@ -77,7 +84,9 @@ class HeldAppends:
         if not self.held:
             return
         expected = list(range(self.written_head + 1, self.written_head + 1 + len(self.held)))
+        started = time.perf_counter()
         numbered = self.recorder.insert_events(self.held)
+        self.seconds_writing += time.perf_counter() - started
         if numbered is not None and list(numbered) != expected:
             raise RuntimeError(
                 f"the store numbered the held events {numbered[0]}..{numbered[-1]}, not "
@@ -176,3 +185,66 @@ class BulkLoadLedger(ContractLedger):
     def close(self) -> None:
         self.write_held()
         super().close()
+
+
+START = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+
+
+def fill(
+    env: dict[str, str],
+    *,
+    contracts: int | None = None,
+    events: int | None = None,
+    seed: int = 1,
+    progress: Callable[[int], None] | None = None,
+    events_per_write: int = EVENTS_PER_WRITE,
+) -> tuple[Summary, HeldAppends]:
+    """Fills the ledger of ``env``'s store with the workload (``workload.generate``)
+    through ``BulkLoadLedger``; every event is written when it returns."""
+    clock = SettableClock(START)
+    ledger = BulkLoadLedger(env, clock=clock, events_per_write=events_per_write)
+    try:
+        summary = generate(ledger, clock, events, seed=seed, progress=progress, contracts=contracts)
+        ledger.write_held()
+    finally:
+        ledger.close()
+    return summary, ledger.recorder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/fill-ledger",
+        description="Fill the configured store's ledger (PERSISTENCE_MODULE and its settings, as for serve) with the "
+        "workload generator's contracting work, through the ledger's rules, many commands per transaction.",
+    )
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--contracts", type=int, help="stop once this many contracts were assigned")
+    size.add_argument("--events", type=int, help="stop once the ledger holds this many events")
+    parser.add_argument("--seed", type=int, default=1, help="the workload's seed: the same seed, the same ledger (default 1)")
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    started, cpu = time.perf_counter(), time.process_time()
+    load = os.getloadavg()[0]
+
+    def progress(recorded: int) -> None:
+        if recorded // 100_000 != progress.last // 100_000:  # type: ignore[attr-defined]
+            rate = recorded / (time.perf_counter() - started)
+            print(f"  {recorded:,} events ({rate:,.0f} events/s)", file=sys.stderr, flush=True)
+        progress.last = recorded  # type: ignore[attr-defined]
+
+    progress.last = 0  # type: ignore[attr-defined]
+    summary, log = fill(env, contracts=args.contracts, events=args.events, seed=args.seed, progress=progress)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"store {env.get('PERSISTENCE_MODULE', 'eventsourcing.popo')}, seed {args.seed}: {summary.events:,} events, "
+        f"{summary.contracts:,} contracts, {summary.parties:,} parties, {summary.actions:,} actions "
+        f"({summary.refused:,} refused by the rules)\n"
+        f"{seconds:.1f} s ({cpu:.1f} s CPU), {summary.events / seconds:,.0f} events/s; "
+        f"{log.writes} writes, {log.seconds_writing:.1f} s writing; "
+        f"load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, {os.cpu_count()} CPUs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
