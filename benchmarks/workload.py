@@ -12,7 +12,9 @@ debt, while business time moves forward. Every action goes through the
 rules; one the rules refuse is counted, never forced.
 
 Used by the projection benchmarks and the replay tests; pure (no SQL, no
-HTTP): it drives whatever store the ledger was built on.
+HTTP): it drives whatever store the ledger was built on. A big book is filled
+through ``bulk_load.BulkLoadLedger`` (``scripts/fill-ledger --contracts N``):
+the same commands, many to a store transaction.
 """
 
 from __future__ import annotations
