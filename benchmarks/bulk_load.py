@@ -122,6 +122,8 @@ class HeldAppends:
 
     def __getattr__(self, name: str) -> Any:
         # Any other read (notifications, the chain, the datastore) sees the whole log.
+        if name in ("recorder", "held"):  # not set yet (while unpickled or copied): no recursion
+            raise AttributeError(name)
         self.write()
         return getattr(self.recorder, name)
 

@@ -13,6 +13,7 @@ import pytest
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.errors import RuleBroken
+from contractledger.domain.ledger import mutate_in_turn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the bulk loader, not shipped
 from bulk_load import BulkLoadLedger  # noqa: E402
@@ -60,3 +61,21 @@ def test_reads_see_the_events_held_for_the_next_write() -> None:
     # a read of the log in order writes what is held first
     assert stored_topics(ledger) == ["Party.Registered"]
     assert not ledger.recorder.held
+
+
+def test_a_snapshot_taken_while_events_are_held_is_the_aggregate_at_its_version() -> None:
+    clock = SettableClock(START)
+    ledger = BulkLoadLedger(MEMORY, clock=clock, events_per_write=10_000)
+    party_id = ledger.register_party(Actor.system(), "carrier", {"name": "Carrier", "identifiers": {"npn": "000000001"}})
+    actor = Actor(Role.CARRIER_STAFF, "staff", party_id)
+    for n in range(105):
+        ledger.change_profile(actor, party_id, {"attributes": {"phone": f"+1555{n:07d}"}})
+    assert ledger.recorder.written_head == 0  # every event still held when the snapshot at 100 was taken
+    assert ledger.snapshots is not None
+    (snapshot,) = ledger.snapshots.get(party_id)
+    assert snapshot.originator_version == 100
+    ledger.write_held()
+    replayed = mutate_in_turn(None, ledger.events.get(party_id, lte=100))  # from the events alone
+    assert snapshot.state["profile"] == replayed.profile
+    assert replayed.profile["attributes"]["phone"] == "+15550000098"
+    assert ledger.get_party(party_id).version == 106
