@@ -17,8 +17,8 @@ and, with ``--lag-commands``, the live lag: commands issued one at a time
 through ContractLedger on PostgreSQL while ``run_views`` follows live, from
 each command's commit to every view having applied it (p50, p99).
 
-The workload (``benchmarks/workload.py``) is slow to generate (about 2,000
-events/s in memory), so it is generated once per seed and size into a SQLite
+The workload (``benchmarks/workload.py``, filled through
+``benchmarks/bulk_load.py``) is generated once per seed and size into a SQLite
 ledger file under ``var/bench/`` and reused; PostgreSQL gets a copy of those
 stored events, in large appends through our recorder (the hash chain is
 computed as for any append), in a schema named by seed and size that is
@@ -64,18 +64,19 @@ def sqlite_env(path: str) -> dict[str, str]:
 
 
 def ensure_workload(events: int, seed: int) -> str:
-    """The SQLite ledger file holding the generated workload, generated when missing."""
-    from contractledger.domain.clock import SettableClock
-    from contractledger.domain.ledger import ContractLedger
-    from workload import generate
+    """The SQLite ledger file holding the generated workload, generated when missing
+    (through the ledger's rules, many commands per transaction: ``bulk_load.fill``)."""
+    from bulk_load import fill
 
     path = workload_file(events, seed)
     if os.path.exists(path):
         return path
     os.makedirs(CACHE_DIR, exist_ok=True)
-    say(f"generating {events:,} events (seed {seed}) in memory; kept in {path} for later runs")
-    clock = SettableClock(START)
-    memory = ContractLedger({"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "1000000"}, clock=clock)
+    say(f"generating {events:,} events (seed {seed}) into {path}, kept for later runs")
+    partial = path + ".partial"
+    for leftover in (partial, partial + "-wal", partial + "-shm"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
     started = time.monotonic()
 
     def progress(recorded: int) -> None:
@@ -83,15 +84,8 @@ def ensure_workload(events: int, seed: int) -> str:
             rate = recorded / (time.monotonic() - started)
             say(f"  generated {recorded:,} events ({rate:,.0f} events/s)")
 
-    summary = generate(memory, clock, events, seed=seed, progress=progress)
-    say(f"  generated {summary.events:,} events in {time.monotonic() - started:.0f} s; writing the SQLite ledger")
-    partial = path + ".partial"
-    for leftover in (partial, partial + "-wal", partial + "-shm"):
-        if os.path.exists(leftover):
-            os.remove(leftover)
-    target = ContractLedger(sqlite_env(partial))
-    copy_events(memory.recorder, target.recorder)
-    target.close()
+    summary, _ = fill(sqlite_env(partial), events=events, seed=seed, progress=progress)
+    say(f"  generated {summary.events:,} events in {time.monotonic() - started:.0f} s")
     os.replace(partial, path)
     return path
 

@@ -12,7 +12,9 @@ debt, while business time moves forward. Every action goes through the
 rules; one the rules refuse is counted, never forced.
 
 Used by the projection benchmarks and the replay tests; pure (no SQL, no
-HTTP): it drives whatever store the ledger was built on.
+HTTP): it drives whatever store the ledger was built on. A big book is filled
+through ``bulk_load.BulkLoadLedger`` (``scripts/fill-ledger --contracts N``):
+the same commands, many to a store transaction.
 """
 
 from __future__ import annotations
@@ -310,18 +312,31 @@ class Workload:
 def generate(
     ledger: ContractLedger,
     clock: SettableClock,
-    events: int,
+    events: int | None = None,
     seed: int = 1,
     scale: int | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    contracts: int | None = None,
 ) -> Summary:
-    """Fills ``ledger`` until it holds at least ``events`` events."""
+    """Fills ``ledger`` until it holds at least ``events`` events, or until at
+    least ``contracts`` contracts were assigned (one of the two). The world
+    grows with the size asked for: one scale per 20,000 events, or per 2,000
+    contracts (about as many)."""
+    if (events is None) == (contracts is None):
+        raise ValueError("generate takes a number of events or a number of contracts, not both")
+    if scale is None:
+        scale = max(1, events // 20_000) if events is not None else max(1, contracts // 2_000)  # type: ignore[operator]
     rng = random.Random(seed)
-    workload = Workload(ledger, clock, seed, scale or max(1, events // 20_000))
+    workload = Workload(ledger, clock, seed, scale)
+
+    def done(recorded: int) -> bool:
+        return recorded >= events if events is not None else workload.summary.contracts >= contracts  # type: ignore[operator]
+
     with deterministic_ids(rng):
         workload.build_world()
         recorded = ledger.recorder.max_notification_id() or 0
-        while recorded < events:
+        while not done(recorded):
             workload.step()
             recorded = ledger.recorder.max_notification_id() or 0
             if progress is not None and workload.summary.actions % 200 == 0:

@@ -212,7 +212,8 @@ class ContractLedger(
         Every event saved names the command (its id, or one made up for it) as its cause."""
         # The use case's name is part of the fingerprint: an id reused for
         # another use case is refused like one reused with other arguments.
-        arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments)
+        # Only a command id's repeats are compared: without an id, none is taken.
+        arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments) if command_id is not None else ""
         # A command id is looked up only when the command cannot be run afresh: a new command (nearly every one)
         # reads nothing more than its aggregates, and a repeat is found either way, since running it again saves
         # nothing: it is refused by the rules, or its save meets the record of its first run (IntegrityError).

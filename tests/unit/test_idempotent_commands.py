@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -55,6 +56,16 @@ class TestIdempotentCommands(LedgerScenario):
         self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_new_business", command_id="hold-2")
         self.assertEqual(held, self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_backgrounds", command_id="hold-1"))
         self.assertEqual(before + 4, self.ledger.recorder.max_notification_id())  # the two holds, nothing for repeats
+
+    def test_a_command_without_an_id_takes_no_fingerprint_of_its_arguments(self) -> None:
+        # only a command id's repeats are told apart by the fingerprint: without an id there is nothing to compare
+        (contract_id,) = self.assign()
+        with patch("contractledger.domain.ledger.fingerprint", side_effect=AssertionError("fingerprinted")) as taken:
+            self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1")
+            with self.assertRaises(RuleBroken):
+                self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1")
+        self.assertEqual(taken.call_count, 0)
+        self.assertEqual(self.ledger.get_contract(contract_id).writing_numbers, ["WN-1"])
 
     def test_the_command_record_is_saved_with_the_events(self) -> None:
         (contract_id,) = self.assign()
