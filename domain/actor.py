@@ -17,7 +17,7 @@ class Role(str, Enum):
     PRODUCER = "producer"
     AUDITOR = "auditor"
     SYNC_PEER = "sync_peer"
-    OPERATOR = "operator"  # runs the service (SPEC 1): registers carriers and agencies, replays dead letters
+    OPERATOR = "operator"  # runs the service (rules §1): registers carriers and agencies, replays dead letters
     SYSTEM = "system"  # the ledger itself (e.g. a transfer completing)
 
 
@@ -28,7 +28,7 @@ class Actor:
     ``party_id`` is the party the user acts for; auditors, peers and
     operators have none. ``user`` names the individual (or the peer system)
     for the audit trail. ``on_behalf_of`` is set on a sync peer relaying a
-    workflow step taken in it (SPEC 9): the role of whoever took the step
+    workflow step taken in it (rules §9): the role of whoever took the step
     there (the producer who signed, the agency admin who reviewed); the peer
     stays the origin.
     """

@@ -1,4 +1,4 @@
-"""Bundles (SPEC 4): the contracts assigned together, which move together.
+"""Bundles (rules §4): the contracts assigned together, which move together.
 
 The bundle records its members so that a workflow step on one member can
 find and move all the others in the same atomic save. A member's own
@@ -81,7 +81,7 @@ class Bundle(LedgerAggregate):
 
 
 def ensure_may_move_alone(contract: Contract, attached: Sequence[Contract]) -> None:
-    """SPEC 4 (bundle.detach_first): a manual status on one member while the
+    """rules §4 (bundle.detach_first): a manual status on one member while the
     bundle is with the agency or the producer would split it."""
     if contract.status in WITH_AGENCY_OR_PRODUCER and attached:
         raise RuleBroken(
@@ -93,7 +93,7 @@ def ensure_may_move_alone(contract: Contract, attached: Sequence[Contract]) -> N
 
 
 def ensure_moving_as_one(contract: Contract, attached: Sequence[Contract]) -> None:
-    """SPEC 4: a bundle moves as one only when its attached, non-terminal
+    """rules §4: a bundle moves as one only when its attached, non-terminal
     members share one status; a member standing apart (left so by a ledger
     written before bundle.detach_first) must be detached first."""
     apart = [m for m in attached if m.status is not contract.status]

@@ -1,4 +1,4 @@
-"""Chain rules (SPEC 2): who a contract binds, and in what order.
+"""Chain rules (rules §2): who a contract binds, and in what order.
 
 An advisor contract runs carrier, agencies..., advisor. A direct relationship
 is a two-party contract between two organisations (carrier-agency or

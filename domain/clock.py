@@ -1,6 +1,6 @@
 """Business time: one injectable clock, never scattered ``datetime.now()``.
 
-The ledger's business time zone is a setting (SPEC 10), UTC unless
+The ledger's business time zone is a setting (rules §10), UTC unless
 ``CONTRACTLEDGER_BUSINESS_TIME_ZONE`` names an IANA zone; day counting (the
 30-day reactivation window, the 5-day debt publication rule) uses dates in
 that zone.
@@ -23,7 +23,7 @@ class UnknownBusinessTimeZone(ValueError):
 
 
 def business_zone_named(name: str | None) -> tzinfo:
-    """SPEC 10: the zone an IANA name stands for (such as America/Toronto); UTC when not set."""
+    """rules §10: the zone an IANA name stands for (such as America/Toronto); UTC when not set."""
     if name is None or not name.strip():
         return timezone.utc
     try:

@@ -1,4 +1,4 @@
-"""Consolidation rules (SPEC 5): folding one contract into another after an acquisition."""
+"""Consolidation rules (rules §5): folding one contract into another after an acquisition."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def codes_for_target(source: Contract, target: Contract, code_handling: str) -> 
     Copy carries every code over as its own entry, even where the target has
     the same string. Merge keeps one entry per code string: only strings new
     to the target are added, once each. Neither changes the status of a code
-    the target already has (SPEC 5): a copied entry of such a string takes
+    the target already has (rules §5): a copied entry of such a string takes
     the target's status, so every entry of one string says the same.
     """
     own = target.code_statuses

@@ -1,4 +1,4 @@
-"""The contract (SPEC 2 to 5): a chain of parties, a status over time, writing
+"""The contract (rules §2 to 5): a chain of parties, a status over time, writing
 numbers and contract codes, bundle membership and transfer links.
 
 Command methods check the rules that need only this contract's own state and
@@ -74,20 +74,20 @@ class Contract(LedgerAggregate):
         initially_filled_by: str
 
     class DirectRelationshipRequested(LedgerAggregate.Created):
-        """One organisation asked another for a two-party contract (SPEC 2)."""
+        """One organisation asked another for a two-party contract (rules §2)."""
 
         chain: list[UUID]
         status: str
         kind: str
 
     class TransferPackageCreated(LedgerAggregate.Created):
-        """Accepting a transfer created this contract, linked to the original (SPEC 5)."""
+        """Accepting a transfer created this contract, linked to the original (rules §5)."""
 
         chain: list[UUID]
         status: str
         transferred_from: UUID
 
-    # -- onboarding workflow (SPEC 4) -------------------------------------
+    # -- onboarding workflow (rules §4) -------------------------------------
 
     class SentToProducer(LedgerAggregate.Event):
         def apply(self, contract: Contract) -> None:
@@ -106,7 +106,7 @@ class Contract(LedgerAggregate):
             contract._move(self.effective_on, Status.PENDING_CARRIER)
 
     class StatusChanged(LedgerAggregate.Event):
-        """A manual status change (SPEC 3's "manual statuses")."""
+        """A manual status change (rules §3's "manual statuses")."""
 
         status: str
         note: str | None
@@ -127,7 +127,7 @@ class Contract(LedgerAggregate):
         def apply(self, contract: Contract) -> None:
             contract.bundle_id = None
 
-    # -- writing numbers and codes (SPEC 2) -------------------------------
+    # -- writing numbers and codes (rules §2) -------------------------------
 
     class WritingNumberAdded(LedgerAggregate.Event):
         writing_number: str
@@ -167,7 +167,7 @@ class Contract(LedgerAggregate):
         def apply(self, contract: Contract) -> None:
             contract.codes = [{**c, "status": self.status} if c["code"] == self.code else c for c in contract.codes]
 
-    # -- transfer (SPEC 5) -------------------------------------------------
+    # -- transfer (rules §5) -------------------------------------------------
 
     class TransferRequested(LedgerAggregate.Event):
         relinquishing_entity_id: UUID
@@ -245,7 +245,7 @@ class Contract(LedgerAggregate):
         def apply(self, contract: Contract) -> None:
             contract.awaiting_transfers = []
 
-    # -- established lifecycle (SPEC 5) -------------------------------------
+    # -- established lifecycle (rules §5) -------------------------------------
 
     class Downgraded(LedgerAggregate.Event):
         reason: str

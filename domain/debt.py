@@ -1,4 +1,4 @@
-"""Debt logged against an advisor's contract (SPEC 6).
+"""Debt logged against an advisor's contract (rules §6).
 
 The ledger tracks debt; it is not a debt management system. A debt record is
 private to the party that logged it until that party makes it public, which
@@ -10,7 +10,7 @@ Resolving a public debt leaves it public; closing makes it private again.
 Debt is never deleted, and a closed debt is final: it stays as history of
 what the advisor owed, and new debt is logged as a new record.
 
-Reminder tasks (SPEC 8) follow the monitoring rule: logging opens a task due
+Reminder tasks (rules §8) follow the monitoring rule: logging opens a task due
 on the reminder date; a change or closing closes it; a change that moves the
 reminder date opens a new one.
 """
@@ -371,7 +371,7 @@ def _description(value: object) -> str | None:
 
 
 def refuse_deletion() -> None:
-    """Debt is never deleted (SPEC 6): the answer always points to closing."""
+    """Debt is never deleted (rules §6): the answer always points to closing."""
     raise RuleBroken(
         "debt.delete.refused",
         "Debt is never deleted; close it instead, which keeps its history and makes it private.",

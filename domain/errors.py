@@ -23,7 +23,7 @@ class LedgerError(Exception):
 
 
 class RuleBroken(LedgerError):
-    """The command breaks a rule of the rulebook (SPEC.md)."""
+    """The command breaks a rule of the rulebook (docs/rules.md)."""
 
 
 class InvalidInput(LedgerError):

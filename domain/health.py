@@ -1,4 +1,4 @@
-"""Health status of an advisor or a corporation (SPEC 7).
+"""Health status of an advisor or a corporation (rules §7).
 
 Derived, never stored: the highest monitoring level in force and whether
 unresolved debt exists, from the records on the contracts that concern the

@@ -1,4 +1,4 @@
-"""A contract's history as plain data (SPEC 10): what happened, who, when recorded, when effective."""
+"""A contract's history as plain data (rules §10): what happened, who, when recorded, when effective."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ class ContractLedger(
     LifecycleUseCases,
     Application,
 ):
-    """The system of record for producer contracting (SPEC.md)."""
+    """The system of record for producer contracting (docs/rules.md)."""
 
     name = LEDGER_NAME
     # A command on a contract with a long history loads the latest snapshot
@@ -117,7 +117,7 @@ class ContractLedger(
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         # Without a clock given, the real one in the configured business time
-        # zone (SPEC 10), checked before the store is opened.
+        # zone (rules §10), checked before the store is opened.
         self.clock: Clock = clock or SystemClock.from_settings(self.construct_env(self.name, env))
         super().__init__(env)
 
@@ -288,21 +288,21 @@ class ContractLedger(
         return aggregate
 
     def contract_as_of(self, contract_id: UUID, instant: datetime, *, viewer: Actor | None = None) -> Contract:
-        """SPEC 10: the contract as the ledger knew it at ``instant`` (replayed from its events)."""
+        """rules §10: the contract as the ledger knew it at ``instant`` (replayed from its events)."""
         return self._readable(self._as_of(contract_id, instant, Contract, "contract.not_found", "contract"), viewer)
 
     def party_as_of(self, party_id: UUID, instant: datetime) -> Party:
-        """SPEC 1 and 10: a party's profile as the ledger knew it at ``instant``."""
+        """rules §1 and 10: a party's profile as the ledger knew it at ``instant``."""
         return self._as_of(party_id, instant, Party, "party.not_found", "party")
 
     def history(self, contract_id: UUID, *, viewer: Actor | None = None) -> list[dict[str, Any]]:
-        """SPEC 10: every event on the contract, in order, as plain data, for auditors
+        """rules §10: every event on the contract, in order, as plain data, for auditors
         and the parties on the contract (whom every event on it concerns)."""
         self._readable(self._load_contract(contract_id), viewer)
         return [event_as_plain_data(e) for e in self.events.get(contract_id)]
 
     def advisor_profile_on_contract(self, contract_id: UUID, day: date | None = None) -> dict[str, Any] | None:
-        """SPEC 5: once a termination has taken effect the contract's parties see the
+        """rules §5: once a termination has taken effect the contract's parties see the
         snapshot taken at termination, not the advisor's later profile changes."""
         contract = self._load_contract(contract_id)
         if contract.advisor_id is None:

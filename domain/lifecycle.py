@@ -1,4 +1,4 @@
-"""Rules for the lifecycle of an established contract (SPEC 5): downgrade, vest, upgrade."""
+"""Rules for the lifecycle of an established contract (rules §5): downgrade, vest, upgrade."""
 
 from __future__ import annotations
 

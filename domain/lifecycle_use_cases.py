@@ -1,4 +1,4 @@
-"""Use cases on an established contract (SPEC 5): downgrade, vest, upgrade,
+"""Use cases on an established contract (rules §5): downgrade, vest, upgrade,
 terminate, reactivate, consolidate."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Downgrade, public): an active contract becomes monitored but inactive; codes untouched."""
+        """rules §5 (Downgrade, public): an active contract becomes monitored but inactive; codes untouched."""
         day = self._effective(effective_on)
         return self._on_contract(
             actor,
@@ -74,7 +74,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Vest, private): an active contract becomes monitored but inactive; codes untouched."""
+        """rules §5 (Vest, private): an active contract becomes monitored but inactive; codes untouched."""
         day = self._effective(effective_on)
         return self._on_contract(
             actor,
@@ -95,7 +95,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Upgrade): a downgraded or vested contract is active again."""
+        """rules §5 (Upgrade): a downgraded or vested contract is active again."""
         day = self._effective(effective_on)
         return self._on_contract(
             actor,
@@ -117,7 +117,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Terminate): a reason from the fixed list, a mandatory document, never
+        """rules §5 (Terminate): a reason from the fixed list, a mandatory document, never
         a pending contract (decline it). Records the advisor's profile as of the
         termination date, for every party on the contract to read."""
         day = self._effective(effective_on)
@@ -145,7 +145,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Reactivate): within 30 days of the termination's effective date,
+        """rules §5 (Reactivate): within 30 days of the termination's effective date,
         day 30 included, in the business time zone; never a consolidated contract."""
 
         def reactivate(contract: Contract) -> None:
@@ -175,7 +175,7 @@ class LifecycleUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Consolidate): the primary owner of both contracts folds this one
+        """rules §5 (Consolidate): the primary owner of both contracts folds this one
         into an active target with the identical chain; this one ends
         consolidated; codes are copied or merged onto the target."""
 

@@ -1,4 +1,4 @@
-"""Monitoring placed on an advisor's contract (SPEC 6).
+"""Monitoring placed on an advisor's contract (rules §6).
 
 A monitoring record belongs to one contract and to the party that placed it.
 Its level says how closely the advisor is watched; levels 3 and 4 are public
@@ -6,7 +6,7 @@ to every party on the contract, levels 1 and 2 are private to the placing
 party. Changing or removing a record never erases it: every add, change and
 removal is an event, so the audit trail is the record's own history.
 
-Reminder tasks (SPEC 8): placing a record opens a task for the placing party,
+Reminder tasks (rules §8): placing a record opens a task for the placing party,
 due on the reminder date. A change closes the open task; if the change moves
 the reminder date, a new task opens for the new date. Removal closes the
 task, and the placing party may close it by hand.

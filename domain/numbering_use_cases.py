@@ -1,4 +1,4 @@
-"""Use cases on a contract's writing numbers and contract codes (SPEC 2 and 4).
+"""Use cases on a contract's writing numbers and contract codes (rules §2 and 4).
 
 Allowed in any non-terminal status, by an admin of a party on the contract
 or a sync peer (who acts like an admin of the primary owner).
@@ -34,7 +34,7 @@ class NumberingUseCases:
         return dict(actor=actor, effective_on=self._today(), at=self._now())
 
     def add_writing_number(self, actor: Actor, contract_id: UUID, writing_number: str, *, command_id: str | None = None) -> int:
-        """SPEC 2: the carrier's agent number for this advisor, on a non-terminal contract."""
+        """rules §2: the carrier's agent number for this advisor, on a non-terminal contract."""
         return self._change_numbering(
             actor,
             contract_id,
@@ -47,7 +47,7 @@ class NumberingUseCases:
     def change_writing_number(
         self, actor: Actor, contract_id: UUID, old_writing_number: str, new_writing_number: str, *, command_id: str | None = None
     ) -> int:
-        """SPEC 2: replaces one writing number with another."""
+        """rules §2: replaces one writing number with another."""
         return self._change_numbering(
             actor,
             contract_id,
@@ -60,7 +60,7 @@ class NumberingUseCases:
     def add_contract_code(
         self, actor: Actor, contract_id: UUID, code: str, *, status: str = "active", command_id: str | None = None
     ) -> int:
-        """SPEC 2: a contract code with its own status (active or inactive)."""
+        """rules §2: a contract code with its own status (active or inactive)."""
         return self._change_numbering(
             actor,
             contract_id,
@@ -73,7 +73,7 @@ class NumberingUseCases:
     def rename_contract_code(
         self, actor: Actor, contract_id: UUID, old_code: str, new_code: str, *, command_id: str | None = None
     ) -> int:
-        """SPEC 2: corrects a code's string; its status is kept."""
+        """rules §2: corrects a code's string; its status is kept."""
         return self._change_numbering(
             actor,
             contract_id,
@@ -86,7 +86,7 @@ class NumberingUseCases:
     def set_contract_code_status(
         self, actor: Actor, contract_id: UUID, code: str, status: str, *, command_id: str | None = None
     ) -> int:
-        """SPEC 2: each code's status changes on its own, whatever the contract's status (SPEC 5: untouched by downgrade/vest)."""
+        """rules §2: each code's status changes on its own, whatever the contract's status (rules §5: untouched by downgrade/vest)."""
         return self._change_numbering(
             actor,
             contract_id,

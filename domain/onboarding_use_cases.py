@@ -1,4 +1,4 @@
-"""Use cases of the onboarding workflow (SPEC 2 and 4): assigning bundles,
+"""Use cases of the onboarding workflow (rules §2 and 4): assigning bundles,
 moving them through the workflow, manual statuses, nullifying, direct
 relationships between organisations."""
 
@@ -72,7 +72,7 @@ class OnboardingUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> dict[str, object]:
-        """SPEC 2 and 4 (Assign): one action assigns a bundle of contracts to one advisor.
+        """rules §2 and 4 (Assign): one action assigns a bundle of contracts to one advisor.
 
         Each chain is carrier, agencies..., advisor (2 to 6 distinct parties) with
         an active direct relationship between adjacent organisations.
@@ -113,7 +113,7 @@ class OnboardingUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> UUID:
-        """SPEC 2: requests a two-party contract between two organisations (upper first).
+        """rules §2: requests a two-party contract between two organisations (upper first).
 
         It is created pending_carrier, waiting with the upper organisation,
         whose admin approves it by setting it active (or declined) through the
@@ -206,31 +206,31 @@ class OnboardingUseCases:
     def send_to_producer(
         self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
     ) -> list[UUID]:
-        """SPEC 4: the agency admin completes and sends the bundle: pending_agency to pending_producer."""
+        """rules §4: the agency admin completes and sends the bundle: pending_agency to pending_producer."""
         return self._step(actor, contract_id, WorkflowStep.SEND_TO_PRODUCER, effective_on, command_id)
 
     def submit_by_producer(
         self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
     ) -> list[UUID]:
-        """SPEC 4: the producer signs and submits the bundle: pending_producer to pending_agency."""
+        """rules §4: the producer signs and submits the bundle: pending_producer to pending_agency."""
         return self._step(actor, contract_id, WorkflowStep.SUBMIT_BY_PRODUCER, effective_on, command_id)
 
     def return_to_producer(
         self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
     ) -> list[UUID]:
-        """SPEC 4: review with changes: pending_agency back to pending_producer."""
+        """rules §4: review with changes: pending_agency back to pending_producer."""
         return self._step(actor, contract_id, WorkflowStep.RETURN_TO_PRODUCER, effective_on, command_id)
 
     def submit_to_carrier(
         self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
     ) -> list[UUID]:
-        """SPEC 4: review without changes: pending_agency to pending_carrier."""
+        """rules §4: review without changes: pending_agency to pending_carrier."""
         return self._step(actor, contract_id, WorkflowStep.SUBMIT_TO_CARRIER, effective_on, command_id)
 
     def detach_from_bundle(
         self, actor: Actor, contract_id: UUID, *, command_id: str | None = None
     ) -> int:
-        """SPEC 4: a member leaves its bundle explicitly and moves alone from then on."""
+        """rules §4: a member leaves its bundle explicitly and moves alone from then on."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
             ensure_may_change(actor)
@@ -258,13 +258,13 @@ class OnboardingUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 3 and 4: an admin sets a manual status on a contract that is not terminal.
+        """rules §3 and 4: an admin sets a manual status on a contract that is not terminal.
 
         Workflow statuses are never set by hand; moving pending_carrier, active
         or withdrawn back into the workflow is refused as it would nullify it;
         an active contract goes only to a terminal status. A direct
         relationship is approved only by the upper organisation. A transfer
-        package's outcome decides its original (SPEC 5) in the same save.
+        package's outcome decides its original (rules §5) in the same save.
         While its bundle is with the agency or the producer, a contract with
         other members still attached is refused (``bundle.detach_first``):
         detach it first, or use :meth:`set_bundle_manual_status`.
@@ -299,7 +299,7 @@ class OnboardingUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> dict[str, object]:
-        """SPEC 4 (bundle.detach_first): a manual status asked for the whole
+        """rules §4 (bundle.detach_first): a manual status asked for the whole
         bundle of ``contract_id``: every member not detached and not terminal
         takes it in one atomic save, or none does (each by the rules of
         :meth:`set_manual_status`; the members must share one status).
@@ -347,7 +347,7 @@ class OnboardingUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 4: ends a contract as nullified; a new assignment is needed to start over."""
+        """rules §4: ends a contract as nullified; a new assignment is needed to start over."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
             ensure_may_change(actor)

@@ -1,11 +1,11 @@
-"""Oversight use cases: monitoring, debt, triggers, reminder tasks, health (SPEC 6 to 8).
+"""Oversight use cases: monitoring, debt, triggers, reminder tasks, health (rules §6 to 8).
 
 A mixin for the ledger's one Application class. It relies on what the ledger
 provides: ``clock``, ``repository``, ``_load_contract``, ``_load_party`` and
 ``_run`` (idempotency by command id, one atomic save of what the use case
 returns).
 
-Decisions the SPEC leaves open, made here:
+Decisions the rulebook (docs/rules.md) leaves open, made here:
 
 - Monitoring and debt are placed by a party on the contract other than its
   advisor: they are about the advisor, who does not oversee themself.
@@ -122,7 +122,7 @@ class OversightUseCases:
     _load_party: Callable[[UUID], Party]
     _run: Callable[..., Any]
 
-    # ----- monitoring (SPEC 6) -----
+    # ----- monitoring (rules §6) -----
 
     def add_monitoring(
         self,
@@ -135,7 +135,7 @@ class OversightUseCases:
         reminder_on: date,
         command_id: str | None = None,
     ) -> UUID:
-        """SPEC 6: monitoring is placed on an active contract by a party on it,
+        """rules §6: monitoring is placed on an active contract by a party on it,
         with a reason that belongs to its level. Returns the record's id."""
 
         def use_case() -> tuple[UUID, list[Aggregate]]:
@@ -177,7 +177,7 @@ class OversightUseCases:
         reminder_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 6: monitoring can be changed at any time by the party that placed
+        """rules §6: monitoring can be changed at any time by the party that placed
         it; the reason must still belong to the level. Returns the new version."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -205,7 +205,7 @@ class OversightUseCases:
         removed_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 6: monitoring can be removed at any time by the party that placed
+        """rules §6: monitoring can be removed at any time by the party that placed
         it; the removal is an event and the record stays in the audit trail."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -216,7 +216,7 @@ class OversightUseCases:
         arguments = _arguments(record_id=record_id, removed_on=removed_on)
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
-    # ----- debt (SPEC 6) -----
+    # ----- debt (rules §6) -----
 
     def log_debt(
         self,
@@ -232,7 +232,7 @@ class OversightUseCases:
         last_payment_amount: Any = None,
         command_id: str | None = None,
     ) -> UUID:
-        """SPEC 6: debt is logged against a contract by a party on it, a positive
+        """rules §6: debt is logged against a contract by a party on it, a positive
         amount with two places, private to that party; a last-paid date needs
         its amount. Returns the record's id."""
 
@@ -281,7 +281,7 @@ class OversightUseCases:
         last_payment_amount: Any = KEEP,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 6: the party that logged a debt changes its amount, status
+        """rules §6: the party that logged a debt changes its amount, status
         (unresolved or resolved; closing is ``close_debt``), description,
         effective and reminder dates, and last payment (its amount still
         required with its date). A closed debt is final. Terms not given stay
@@ -305,7 +305,7 @@ class OversightUseCases:
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def make_debt_public(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
-        """SPEC 6: debt may be made public only while unresolved and at least 5
+        """rules §6: debt may be made public only while unresolved and at least 5
         days after the ledger recorded it. Returns the new version."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -319,7 +319,7 @@ class OversightUseCases:
     def close_debt(
         self, actor: Actor, record_id: UUID, *, closed_on: date | None = None, command_id: str | None = None
     ) -> int:
-        """SPEC 6: closing a debt makes it private again; the debt stays as
+        """rules §6: closing a debt makes it private again; the debt stays as
         history. Returns the new version."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -331,16 +331,16 @@ class OversightUseCases:
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
     def delete_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> None:
-        """SPEC 6: debt is never deleted; the refusal says to close it. A record
+        """rules §6: debt is never deleted; the refusal says to close it. A record
         the actor may not see is not found, so the refusal leaks nothing; as
         nothing is ever recorded, ``command_id`` is accepted and not kept."""
         self._debt_to_act_on(actor, record_id)
         refuse_deletion()
 
-    # ----- reminder tasks (SPEC 8) -----
+    # ----- reminder tasks (rules §8) -----
 
     def close_reminder_task(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
-        """SPEC 8: the party that set a reminder date closes its task by hand.
+        """rules §8: the party that set a reminder date closes its task by hand.
         ``record_id`` names a monitoring or a debt record. Returns the new version."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -351,12 +351,12 @@ class OversightUseCases:
         arguments = _arguments(record_id=record_id)
         return self._run(command_id, {"actor": actor, **arguments}, use_case)
 
-    # ----- triggers (SPEC 8) -----
+    # ----- triggers (rules §8) -----
 
     def configure_triggers(
         self, actor: Actor, kinds: Iterable[NotificationKind | str], *, command_id: str | None = None
     ) -> list[str]:
-        """SPEC 8: a party chooses which kinds of happening notify it. The
+        """rules §8: a party chooses which kinds of happening notify it. The
         choice replaces the previous one. Returns the names of the kinds now
         chosen, sorted (plain data, as a repeated command id answers it)."""
         chosen = notification_kinds(kinds)
@@ -383,20 +383,20 @@ class OversightUseCases:
     # ----- queries -----
 
     def monitoring_record(self, record_id: UUID, *, viewer: Actor | None = None) -> MonitoringRecord:
-        """The monitoring record as it stands; with a viewer, only if it may see it (SPEC 6)."""
+        """The monitoring record as it stands; with a viewer, only if it may see it (rules §6)."""
         record = self._get_record(record_id, MonitoringRecord, "monitoring")
         self._ensure_visible(viewer, record)
         return record
 
     def debt_record(self, record_id: UUID, *, viewer: Actor | None = None) -> DebtRecord:
-        """The debt record as it stands; with a viewer, only if it may see it (SPEC 6)."""
+        """The debt record as it stands; with a viewer, only if it may see it (rules §6)."""
         record = self._get_record(record_id, DebtRecord, "debt")
         self._ensure_visible(viewer, record)
         return record
 
     def reminder_record(self, record_id: UUID, *, viewer: Actor | None = None) -> MonitoringRecord | DebtRecord:
-        """SPEC 8: the monitoring or debt record a reminder task belongs to. One the
-        viewer may not see is not found exactly as one that does not exist (SPEC 6)."""
+        """rules §8: the monitoring or debt record a reminder task belongs to. One the
+        viewer may not see is not found exactly as one that does not exist (rules §6)."""
         record = self._find(record_id)
         if isinstance(record, (MonitoringRecord, DebtRecord)):
             try:
@@ -409,13 +409,13 @@ class OversightUseCases:
     def monitoring_as_of(
         self, record_id: UUID, instant: datetime, *, viewer: Actor | None = None
     ) -> MonitoringRecord:
-        """SPEC 10: the monitoring record as the ledger knew it at ``instant``."""
+        """rules §10: the monitoring record as the ledger knew it at ``instant``."""
         record = self._record_as_of(record_id, instant, MonitoringRecord, "monitoring")
         self._ensure_visible(viewer, record)
         return record
 
     def debt_as_of(self, record_id: UUID, instant: datetime, *, viewer: Actor | None = None) -> DebtRecord:
-        """SPEC 10: the debt record as the ledger knew it at ``instant``."""
+        """rules §10: the debt record as the ledger knew it at ``instant``."""
         record = self._record_as_of(record_id, instant, DebtRecord, "debt")
         self._ensure_visible(viewer, record)
         return record
@@ -428,7 +428,7 @@ class OversightUseCases:
         *,
         associated_advisor_ids: Iterable[UUID] = (),
     ) -> HealthStatus:
-        """SPEC 7: the highest monitoring level in force and whether unresolved
+        """rules §7: the highest monitoring level in force and whether unresolved
         debt exists, from the records on the party's contracts that ``viewer``
         may see. For a corporation, name in ``associated_advisor_ids`` the
         individual advisors associated with it (the read side knows them);

@@ -1,4 +1,4 @@
-"""Parties (SPEC 1): carriers, agencies and advisors, with event-sourced profiles.
+"""Parties (rules §1): carriers, agencies and advisors, with event-sourced profiles.
 
 The profile is a plain dict of a few known sections so that its state at any
 past instant can be read back from the events (``ContractLedger.party_as_of``).

@@ -1,4 +1,4 @@
-"""Use cases on parties (SPEC 1): registration, profiles, advisor-corporation associations."""
+"""Use cases on parties (rules §1): registration, profiles, advisor-corporation associations."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class PartyUseCases:
         level: str | None = None,
         command_id: str | None = None,
     ) -> UUID:
-        """SPEC 1: a carrier, an agency (with a level label) or an advisor (individual or corporate);
-        who registers whom is SPEC 1's rule: operators carriers and agencies, an agency
+        """rules §1: a carrier, an agency (with a level label) or an advisor (individual or corporate);
+        who registers whom is rules §1's rule: operators carriers and agencies, an agency
         admin or carrier staff the advisors it recruits."""
 
         def use_case() -> tuple[UUID, list[Party]]:
@@ -43,7 +43,7 @@ class PartyUseCases:
         return self._run(command_id, arguments, use_case)
 
     def ensure_may_hold_token(self, actor: Actor) -> None:
-        """SPEC 1 (Who registers whom): a token is issued only for a party that exists,
+        """rules §1 (Who registers whom): a token is issued only for a party that exists,
         with the role that fits its kind; refused with the sentence saying why."""
         ensure_token_fits(actor, self._kind_of_party(actor.party_id))
 
@@ -58,7 +58,7 @@ class PartyUseCases:
     def change_profile(
         self, actor: Actor, party_id: UUID, changes: dict[str, Any], *, command_id: str | None = None
     ) -> int:
-        """SPEC 1: the party itself changes its profile (name, identifiers, addresses, E&O, attributes)."""
+        """rules §1: the party itself changes its profile (name, identifiers, addresses, E&O, attributes)."""
 
         def use_case() -> tuple[int, list[Party]]:
             ensure_may_change(actor)
@@ -74,7 +74,7 @@ class PartyUseCases:
     def associate_advisor_with_corporation(
         self, actor: Actor, advisor_id: UUID, corporation_id: UUID, *, command_id: str | None = None
     ) -> int:
-        """SPEC 1: an individual advisor is associated with a corporation (a corporate advisor)."""
+        """rules §1: an individual advisor is associated with a corporation (a corporate advisor)."""
 
         def use_case() -> tuple[int, list[Party]]:
             ensure_may_change(actor)
@@ -89,7 +89,7 @@ class PartyUseCases:
     def dissociate_advisor_from_corporation(
         self, actor: Actor, advisor_id: UUID, corporation_id: UUID, *, command_id: str | None = None
     ) -> int:
-        """SPEC 1: the association ends (it stops counting towards the corporation's health, SPEC 7)."""
+        """rules §1: the association ends (it stops counting towards the corporation's health, rules §7)."""
 
         def use_case() -> tuple[int, list[Party]]:
             ensure_may_change(actor)

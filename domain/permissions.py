@@ -1,4 +1,4 @@
-"""Who may do what (SPEC 1): the checks every use case makes before acting.
+"""Who may do what (rules §1): the checks every use case makes before acting.
 
 A party that is not on a contract is told the contract does not exist, so a
 refusal never leaks that someone else's contract is there. Auditors read
@@ -6,7 +6,7 @@ everything and change nothing. Sync peers and the ledger itself act like an
 admin of the contract's primary owner. Operators run the service: they
 register carriers and agencies and act on no contract (every contract is
 unknown to them). Who registers whom, and who may hold which token, are
-the rules of SPEC 1 ("Who registers whom") below.
+the rules of rules §1 ("Who registers whom") below.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 ADMIN_ROLES = frozenset({Role.AGENCY_ADMIN, Role.CARRIER_STAFF})
 ACTING_FOR_OWNER = frozenset({Role.SYNC_PEER, Role.SYSTEM})
 ROLE_FOR_PARTY_KIND = {"carrier": Role.CARRIER_STAFF, "agency": Role.AGENCY_ADMIN, "advisor": Role.PRODUCER}
-"""A user acting for a party has the role that fits the party's kind (SPEC 1)."""
+"""A user acting for a party has the role that fits the party's kind (rules §1)."""
 ROLES_FOR_NO_PARTY = frozenset({Role.AUDITOR, Role.SYNC_PEER, Role.OPERATOR})
 
 
@@ -76,9 +76,9 @@ def ensure_advisor_of(actor: Actor, contract: Contract) -> None:
 
 
 def ensure_may_take_step(actor: Actor, contract: Contract, taken_by: Role) -> None:
-    """A workflow step (SPEC 4): the producer's by the advisor on the contract,
+    """A workflow step (rules §4): the producer's by the advisor on the contract,
     the others by an admin on it; or a sync peer relaying the step for the
-    role that took it in the peer's system (SPEC 9; its peer file says which
+    role that took it in the peer's system (rules §9; its peer file says which
     steps it relays, checked where the peer's change comes in)."""
     if actor.relays_for(taken_by):
         ensure_on_contract(actor, contract)
@@ -108,7 +108,7 @@ def ensure_acts_for(actor: Actor, party_id: UUID, code: str, message: str) -> No
 
 
 def ensure_may_register(actor: Actor, kind: str, acting_party_kind: str | None) -> None:
-    """SPEC 1 (Who registers whom): operators register carriers and agencies; an
+    """rules §1 (Who registers whom): operators register carriers and agencies; an
     agency admin or carrier staff registers the advisors it recruits.
     ``acting_party_kind`` is the kind of the party the actor acts for (None:
     it acts for none, or for one that is not registered). The ledger itself
@@ -140,7 +140,7 @@ def _ensure_acts_for_a_party_of_its_kind(actor: Actor, party_kind: str | None) -
 
 
 def ensure_token_fits(actor: Actor, party_kind: str | None) -> None:
-    """SPEC 1 (Who registers whom): a token is issued only for a party that exists
+    """rules §1 (Who registers whom): a token is issued only for a party that exists
     (``party_kind`` is its kind, None when there is no such party), with the
     role that fits its kind: carrier_staff for a carrier, agency_admin for an
     agency, producer for an advisor. Auditors, sync peers and operators act

@@ -1,4 +1,4 @@
-"""The one canonical status vocabulary (SPEC 3). Peers' names map onto it."""
+"""The one canonical status vocabulary (rules §3). Peers' names map onto it."""
 
 from __future__ import annotations
 

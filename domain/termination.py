@@ -1,4 +1,4 @@
-"""Termination and reactivation rules (SPEC 5)."""
+"""Termination and reactivation rules (rules §5)."""
 
 from __future__ import annotations
 

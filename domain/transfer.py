@@ -1,4 +1,4 @@
-"""Transfer rules (SPEC 5): moving an active contract from a relinquishing
+"""Transfer rules (rules §5): moving an active contract from a relinquishing
 entity to an accepting entity, within the same carrier."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Use cases of a transfer (SPEC 5): request, rescind, deny, accept, and the
+"""Use cases of a transfer (rules §5): request, rescind, deny, accept, and the
 transfer package deciding the original's fate in the same atomic save."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class TransferUseCases:
         effective_on: date | None = None,
         command_id: str | None = None,
     ) -> int:
-        """SPEC 5 (Transfer): the advisor asks to move an active contract from an
+        """rules §5 (Transfer): the advisor asks to move an active contract from an
         agency on its chain to another agency, within the same carrier."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
@@ -72,7 +72,7 @@ class TransferUseCases:
     def rescind_transfer(
         self, actor: Actor, contract_id: UUID, *, note: str | None = None, command_id: str | None = None
     ) -> int:
-        """SPEC 5: the advisor withdraws the request before acceptance; the contract is active again."""
+        """rules §5: the advisor withdraws the request before acceptance; the contract is active again."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
             ensure_may_change(actor)
@@ -87,7 +87,7 @@ class TransferUseCases:
     def deny_transfer(
         self, actor: Actor, contract_id: UUID, *, note: str | None = None, command_id: str | None = None
     ) -> int:
-        """SPEC 5: the accepting entity denies; the contract is active again."""
+        """rules §5: the accepting entity denies; the contract is active again."""
 
         def use_case() -> tuple[int, list[Aggregate]]:
             ensure_may_change(actor)
@@ -109,7 +109,7 @@ class TransferUseCases:
         note: str | None = None,
         command_id: str | None = None,
     ) -> dict[str, object]:
-        """SPEC 5: the accepting entity accepts through a third party it has an
+        """rules §5: the accepting entity accepts through a third party it has an
         active direct relationship with ('third_party': the one above the
         relinquishing entity; 'other_corporation': another organisation), or
         asks for that relationship first ('request_relationship'): the

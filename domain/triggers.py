@@ -1,4 +1,4 @@
-"""Triggers: which happenings a party wants to be notified of (SPEC 8).
+"""Triggers: which happenings a party wants to be notified of (rules §8).
 
 One settings aggregate per party, found by a deterministic id, so there is
 never a second one to disagree with. A party that never configured triggers

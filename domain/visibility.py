@@ -1,5 +1,5 @@
-"""Who may see a monitoring or debt record (SPEC 6), and which of a
-contract's details reach a viewer who is not one of its parties (SPEC 5, 9).
+"""Who may see a monitoring or debt record (rules §6), and which of a
+contract's details reach a viewer who is not one of its parties (rules §5, 9).
 
 Pure functions, so the read side applies the same rule to its rows as the
 domain applies to its aggregates. A private record is seen by the party that
@@ -48,7 +48,7 @@ def may_see_debt(viewer: Actor, record: DebtRecord, chain: Collection[UUID]) -> 
 
 PUBLIC_REASONS = (Contract.Downgraded,)
 """The actions whose reason every viewer of the contract may know: a downgrade
-is public (SPEC 5). A vest's reason is private to the contract's parties, and
+is public (rules §5). A vest's reason is private to the contract's parties, and
 so is a termination's (Market Conduct, Deceased, ...)."""
 PUBLIC_REASON_STATUSES = (Status.DOWNGRADED,)
 """The statuses those actions move a contract to: the reason a status was reached is public only for these."""
@@ -59,7 +59,7 @@ PRIVATE_DETAILS = ("note", "documents", "advisor_profile")
 def sees_private_details(viewer: Actor, chain: Collection[UUID]) -> bool:
     """Whether a contract's private details reach ``viewer``: its parties and
     auditors (and the ledger) see them; a sync peer, which serves parties that
-    are not on the contract, gets the status alone (SPEC 9)."""
+    are not on the contract, gets the status alone (rules §9)."""
     if sees_every_record(viewer):
         return True
     return viewer.party_id is not None and viewer.party_id in chain

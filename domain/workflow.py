@@ -1,4 +1,4 @@
-"""Status-change rules (SPEC 3 and 4): what may follow what.
+"""Status-change rules (rules §3 and 4): what may follow what.
 
 The onboarding workflow moves contracts through pending_agency,
 pending_producer and pending_carrier; nobody sets those by hand. Admins set
@@ -80,11 +80,11 @@ def parse_status(value: str | Status, field: str = "status") -> Status:
     try:
         return Status(value)
     except ValueError:
-        raise InvalidInput("contract.status.unknown", f"'{value}' is not a status of the ledger; use one of SPEC 3.", field) from None
+        raise InvalidInput("contract.status.unknown", f"'{value}' is not a status of the ledger; use one of rules §3.", field) from None
 
 
 def ensure_manual_change(current: Status, target: Status) -> None:
-    """SPEC 4: the rules of a status change made by hand."""
+    """rules §4: the rules of a status change made by hand."""
     if target in (Status.PENDING_AGENCY, Status.PENDING_PRODUCER) and current in NULLIFYING_ORIGINS:
         raise RuleBroken(
             "contract.status.would_nullify",

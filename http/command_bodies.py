@@ -12,7 +12,7 @@ from contractledger.http.inputs import Day, Line, Prose
 NoteText = Prose(2000, "A note for the record.")
 Reason = Line(200, "Why, in a few words.")
 Identifier = Line(200)
-"""A writing number or a contract code (SPEC 2), as the carrier writes it."""
+"""A writing number or a contract code (rules §2), as the carrier writes it."""
 FileName = Line(255, "The document's file name.")
 MediaType = Line(255, "Its media type, such as application/pdf.")
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="The SHA-256 of its content, 64 lowercase hex digits.")]
@@ -24,7 +24,7 @@ class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Document(msgspec.Struct, forbid_unknown_fields=True):
-    """A reference to a document kept elsewhere (SPEC 5): the ledger stores no file bodies."""
+    """A reference to a document kept elsewhere (rules §5): the ledger stores no file bodies."""
 
     name: FileName
     media_type: MediaType

@@ -1,5 +1,5 @@
 """``GET /console/contracts/{contract_id}``: a contract's timeline, for
-auditors and the contract's parties (SPEC 10).
+auditors and the contract's parties (rules §10).
 
 Every history entry the viewer may see, in the ledger's order: the instant
 it was recorded beside the date it takes effect (a back-dated change is

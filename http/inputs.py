@@ -6,7 +6,7 @@ the decoded value beside its type and refuses, naming the input, what its
 type allows but nobody could mean:
 
 - a date outside 1900-01-01 to 2199-12-31, or an instant outside the same
-  days in UTC (SPEC 10);
+  days in UTC (rules §10);
 - a whole number beyond what the stores keep, 2^63-1 either way;
 - text holding a control character (line breaks and tabs are taken in prose,
   such as notes; nowhere else), or nothing once trimmed; text is trimmed;

@@ -12,7 +12,7 @@ collided with the winner inside the store, so the race was a real one.
 
 The races: deny against accept (a transfer), two If-Match writers on one
 version, terminate against expire, a peer's change against a user's
-status, and a detach against a bundle's workflow step (SPEC 4: the
+status, and a detach against a bundle's workflow step (rules §4: the
 detached member either moved before it left or stays where it was).
 
 ``RaceGround`` is the world they share: parties registered by the ledger

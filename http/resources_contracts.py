@@ -1,5 +1,5 @@
-"""Commands on contracts: assignment and the onboarding workflow (SPEC 2 and
-4), writing numbers and codes, transfers and the lifecycle (SPEC 5)."""
+"""Commands on contracts: assignment and the onboarding workflow (rules §2 and
+4), writing numbers and codes, transfers and the lifecycle (rules §5)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class SetManualStatus(Dated, kw_only=True):
     whole_bundle: Annotated[
         bool,
         msgspec.Meta(
-            description="SPEC 4 (bundle.detach_first): true sets the status on every member of the contract's "
+            description="rules §4 (bundle.detach_first): true sets the status on every member of the contract's "
             "bundle that is not detached and not terminal, in one atomic write, or on none. While a bundle is "
             "pending_agency or pending_producer, a status for one member alone is refused (422 "
             "bundle.detach_first) unless it is the last member attached: detach it first, or send true."
@@ -126,7 +126,7 @@ class Termination(Dated, kw_only=True):
     # the system's own reasons decode, so that the domain can say why they are refused
     reason: Literal[TERMINATION_REASONS + SYSTEM_REASONS]  # type: ignore[valid-type]
     documents: Documents
-    """At least one: a termination needs its document (SPEC 5)."""
+    """At least one: a termination needs its document (rules §5)."""
     note: OptionalNote = None
 
 

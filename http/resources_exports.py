@@ -1,4 +1,4 @@
-"""The auditor's export over the API (SPEC 10): a contract's, a party's or
+"""The auditor's export over the API (rules §10): a contract's, a party's or
 the whole ledger's history as JSON lines or CSV, streamed as it is read
 (never built in memory), the same bytes ``scripts/export-history`` writes:
 the hash-chain verdict for exactly the events it holds is its last line

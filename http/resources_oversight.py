@@ -1,4 +1,4 @@
-"""Commands on monitoring, debt and reminder tasks (SPEC 6 and 8)."""
+"""Commands on monitoring, debt and reminder tasks (rules §6 and 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Commands on parties (SPEC 1) and their notification triggers (SPEC 8)."""
+"""Commands on parties (rules §1) and their notification triggers (rules §8)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _only_those_who_may_change(code: str, message: str, corporations_too: bool =
     """Before a 412 tells a party's current version: refuses, as the use case
     would, anyone who may not change the party. The version is the party's
     as it stands, and a party that no longer sees an advisor's profile
-    changes (SPEC 5: after a termination) must not learn that it moved on;
+    changes (rules §5: after a termination) must not learn that it moved on;
     those who may change a party see all of it. (An association is made by
     the advisor or by a corporation: a corporation is never on an
     individual advisor's contracts, so never a terminating party.)"""

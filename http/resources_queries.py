@@ -1,4 +1,4 @@
-"""Every view's query as a GET route (SPEC 2 to 10), with its parameters."""
+"""Every view's query as a GET route (rules §2 to 10), with its parameters."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def _party_profile(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: 
     The sight is the one the viewer has today, or on the later day asked
     about: a profile's changes are not dated, so a day before a termination
     took effect must not show a terminating party what changed after it
-    (SPEC 5: on any surface)."""
+    (rules §5: on any surface)."""
     on = max(p.on, today(config.clock)) if p.on is not None else today(config.clock)
     if p.as_of is not None:
         return directory.party_profile(config.views, viewer, path["party_id"], on=on, as_of=p.as_of)

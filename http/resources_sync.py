@@ -1,4 +1,4 @@
-"""The sync routes (SPEC 9): a peer's pull feed and acknowledgement, its
+"""The sync routes (rules §9): a peer's pull feed and acknowledgement, its
 inbound changes, its links of external ids, and reconcile; and the
 operator's side of push delivery: dead letters, their replay, resuming a
 paused peer.
@@ -10,7 +10,7 @@ name as in its file under ``sync/peers/`` (``contracting``, ``manage``).
 Delivery is operated by people, not by the peer: operators and auditors
 may read a peer's delivery state and dead letters; replaying them and
 resuming a paused peer change what is sent, so only an operator may
-(SPEC 1: operators run the service, replay dead letters included).
+(rules §1: operators run the service, replay dead letters included).
 """
 
 from __future__ import annotations

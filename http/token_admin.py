@@ -8,7 +8,7 @@
     scripts/tokens revoke <token id>
 
 The token is printed once, on issue; only its hash is kept. A token is
-issued only as SPEC 1 allows (a party that exists, the role that fits its
+issued only as rules §1 allows (a party that exists, the role that fits its
 kind: carrier_staff, agency_admin, producer); anything else is refused with
 one sentence and exit status 2. Tokens are issued here, on the server, and
 never over the API: a token's secret is never in an HTTP answer.

@@ -2,7 +2,7 @@
 
 A token belongs to one principal: a user acting for one party with a role, an
 auditor, a sync peer or an operator (an
-:class:`~contractledger.domain.actor.Actor`). It is issued only as SPEC 1
+:class:`~contractledger.domain.actor.Actor`). It is issued only as rules §1
 allows: for a party that exists, with the role that fits its kind (the
 ledger's rule, ``ensure_may_hold_token``), and a sync peer's only for a
 configured peer. The table keeps the SHA-256 of each token, never the token.

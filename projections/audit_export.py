@@ -1,4 +1,4 @@
-"""An auditor's export of the full history (SPEC 10), from the command line
+"""An auditor's export of the full history (rules §10), from the command line
 (``scripts/export-history``) and over the API (``http/resources_exports.py``).
 
     scripts/export-history --contract <id> [--format csv|jsonl] [--output FILE]

@@ -1,6 +1,6 @@
-"""Bundle consistency view (SPEC 4): every bundle with its members' statuses.
+"""Bundle consistency view (rules §4): every bundle with its members' statuses.
 
-SPEC 4 promises that the non-terminal members of a bundle never disagree on
+rules §4 promises that the non-terminal members of a bundle never disagree on
 their workflow status: while a bundle is with the agency or the producer it
 moves as one (``bundle.detach_first``). :func:`mixed_bundles` looks for a
 bundle that breaks that promise, so the promise is checked against the
@@ -114,7 +114,7 @@ class BundleStatuses:
 
     @property
     def is_mixed(self) -> bool:
-        """SPEC 4: members that should move as one disagree (one is still before pending_carrier)."""
+        """rules §4: members that should move as one disagree (one is still before pending_carrier)."""
         statuses = self.member_statuses
         return len(statuses) > 1 and bool(statuses & WITH_AGENCY_OR_PRODUCER)
 
@@ -123,8 +123,8 @@ def bundles(
     database: ViewDatabase, viewer: Viewer, *, bundle_ids: list[UUID] | None = None,
     after: UUID | None = None, limit: int | None = None,
 ) -> list[BundleStatuses]:
-    """SPEC 4: bundles with their members' statuses (as last recorded), each
-    member shown only to a viewer that may see that contract (SPEC 5); a
+    """rules §4: bundles with their members' statuses (as last recorded), each
+    member shown only to a viewer that may see that contract (rules §5); a
     bundle none of whose members it may see is not there for it. In the
     order of their ids; ``after`` (an id) and ``limit`` read one page in SQL."""
     return _read_bundles(database, viewer, bundle_ids=bundle_ids, after=after, limit=limit)
@@ -133,7 +133,7 @@ def bundles(
 def mixed_bundles(
     database: ViewDatabase, viewer: Viewer, *, after: UUID | None = None, limit: int | None = None
 ) -> list[BundleStatuses]:
-    """SPEC 4 (bundles move together): the bundles whose attached, non-terminal
+    """rules §4 (bundles move together): the bundles whose attached, non-terminal
     members disagree on their status while one of them is still with the
     agency or the producer (of the members the viewer may see). The ledger
     promises this is always empty; anything here is a defect to investigate

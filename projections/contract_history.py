@@ -1,4 +1,4 @@
-"""Contract history view (SPEC 10): every event of every contract in the
+"""Contract history view (rules §10): every event of every contract in the
 ledger's order, with recorded time, effective date, actor and all details,
 including the audit trail of the monitoring and debt records on it (each
 add, change and removal).
@@ -149,10 +149,10 @@ def contract_history(
     after: int | None = None,
     limit: int | None = None,
 ) -> list[HistoryEntry] | None:
-    """SPEC 10: every event on the contract in the ledger's order, with the
+    """rules §10: every event on the contract in the ledger's order, with the
     monitoring and debt trail on it; ``as_of`` keeps what was recorded by that
-    instant. None when the contract does not exist for ``viewer`` (SPEC 5:
-    a party not on it). Record entries follow SPEC 6: a private record's
+    instant. None when the contract does not exist for ``viewer`` (rules §5:
+    a party not on it). Record entries follow rules §6: a private record's
     trail only for the party that recorded it, a public one for every party
     on the contract, none for sync peers; auditors see all. A sync peer sees
     each action's details as its feed carries them (no note, document,
@@ -179,7 +179,7 @@ def contract_history(
     entries = [_entry(row) for row in rows]
     if private_details:
         return entries
-    # a viewer off the chain that sees every contract (a sync peer): what its feed carries (SPEC 9)
+    # a viewer off the chain that sees every contract (a sync peer): what its feed carries (rules §9)
     return [msgspec.structs.replace(entry, details=public_details(entry.event, entry.details)) for entry in entries]
 
 

@@ -1,4 +1,4 @@
-"""Contract status view (SPEC 2 to 5): every contract with its chain, its
+"""Contract status view (rules §2 to 5): every contract with its chain, its
 status on any date, any change dated ahead, writing numbers, codes, bundle
 and transfer links.
 
@@ -554,7 +554,7 @@ def _read_versioned(
 def _without_private_details(found: ContractStatus) -> ContractStatus:
     """The contract as a viewer off its chain that sees every contract (a sync
     peer) sees it: its status, chain, numbers and codes, and of the reasons only
-    a downgrade's (SPEC 5, 9); no termination's reason or profile snapshot."""
+    a downgrade's (rules §5, 9); no termination's reason or profile snapshot."""
     def reason(status: Status, given: str | None) -> str | None:
         return given if status in PUBLIC_REASON_STATUSES else None
 
@@ -580,7 +580,7 @@ def contracts(
     after: tuple[datetime, UUID] | None = None,
     limit: int | None = None,
 ) -> list[ContractStatus]:
-    """SPEC 2, 5 and 10: the contracts ``viewer`` may see, each with its status
+    """rules §2, 5 and 10: the contracts ``viewer`` may see, each with its status
     on ``on`` (today by default) and any change dated after it, filtered by a
     party anywhere on the chain, the carrier, the advisor or the status on
     that day. ``as_of`` answers as the ledger knew it at that instant
@@ -604,7 +604,7 @@ def contracts(
 def contract(
     database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, on: date | None = None, as_of: datetime | None = None
 ) -> ContractStatus | None:
-    """SPEC 5 and 10: one contract as ``contract`` lists it; None when it does not
+    """rules §5 and 10: one contract as ``contract`` lists it; None when it does not
     exist for ``viewer`` (a party not on the contract is told nothing of it)."""
     with reading(database) as read:
         found = read_contracts(read, viewer, contract_id=contract_id, on=on, as_of=as_of)
@@ -643,7 +643,7 @@ def read_advisors_terminated_with(read: Reading, party_id: UUID, *, on: date, as
 
 @dataclass(frozen=True)
 class AdvisorDowngrade:
-    """What a party working with the advisor learns of a downgrade (SPEC 5: public)."""
+    """What a party working with the advisor learns of a downgrade (rules §5: public)."""
 
     advisor_id: UUID
     contract_id: UUID
@@ -656,7 +656,7 @@ def advisor_downgrades(
     database: ViewDatabase, viewer: Viewer, advisor_id: UUID, *, on: date | None = None,
     after: UUID | None = None, limit: int | None = None,
 ) -> list[AdvisorDowngrade]:
-    """SPEC 5 (Downgrade is public): the advisor's contracts downgraded on ``on``,
+    """rules §5 (Downgrade is public): the advisor's contracts downgraded on ``on``,
     shown to every party working with the advisor, also on contracts it is not
     on. Vesting is private and never appears here. A viewer that works with
     the advisor on no contract learns nothing (an empty list).

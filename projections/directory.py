@@ -1,10 +1,10 @@
-"""Directory view (SPEC 1 and 2): parties with their kind, level, advisor kind
+"""Directory view (rules §1 and 2): parties with their kind, level, advisor kind
 and profile (as it stands and as it was at any past instant), individual
 advisors' associations with corporations, and the direct relationships
 between organisations.
 
 Every profile change is kept, so a profile as the ledger knew it at an
-instant is the registration plus the changes recorded by then (SPEC 10);
+instant is the registration plus the changes recorded by then (rules §10);
 and every party event's version, so the version a reader is shown is the
 party's version at the last instant of the history it sees. Which part of
 a profile's history a viewer sees is :mod:`profile_sight`'s to say; every
@@ -152,7 +152,7 @@ def parties(
     after: tuple[str, UUID] | None = None, limit: int | None = None,
     party_ids: Collection[UUID] | None = None,
 ) -> list[PartyCard]:
-    """SPEC 1 and 5: the directory of parties (kind, level, advisor kind, name and
+    """rules §1 and 5: the directory of parties (kind, level, advisor kind, name and
     identifiers), which every viewer may search to find whom to contract
     with; an advisor's card as ``viewer`` may see it on ``on`` (after a
     termination, a terminating party's card of the advisor is the snapshot's:
@@ -260,7 +260,7 @@ def read_version(read: Reading, party_id: UUID, as_of: datetime | None = None) -
 def party_profile(
     database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None, as_of: datetime | None = None
 ) -> dict[str, Any] | None:
-    """SPEC 1, 5 and 10: a party's profile as ``viewer`` may read it on ``on``
+    """rules §1, 5 and 10: a party's profile as ``viewer`` may read it on ``on``
     (:mod:`profile_sight` says which): for a party whose every contract with
     the advisor is terminated on ``on``, the snapshot recorded at termination,
     not the later changes (reactivation lifts that); for a party with no
@@ -334,7 +334,7 @@ def read_corporations_of_individuals(
 def associations(
     database: ViewDatabase, viewer: Viewer, party_id: UUID, *, after: UUID | None = None, limit: int | None = None
 ) -> list[UUID]:
-    """SPEC 1 and 7: the corporations an individual advisor is associated with,
+    """rules §1 and 7: the corporations an individual advisor is associated with,
     or the individual advisors associated with a corporation. Associations
     are part of the directory every viewer may read. In the order of their
     ids; ``after`` (an id) and ``limit`` read one page in SQL, in one
@@ -371,7 +371,7 @@ def direct_relationships(
     database: ViewDatabase, viewer: Viewer, *, party_id: UUID | None = None, on: date | None = None,
     after: UUID | None = None, limit: int | None = None,
 ) -> list[DirectRelationship]:
-    """SPEC 2: the two-party contracts between organisations, with their status
+    """rules §2: the two-party contracts between organisations, with their status
     on ``on``; like every contract, seen only by its two parties, auditors
     and sync peers. In the order of their ids; ``after`` (an id) and
     ``limit`` read one page in SQL."""

@@ -1,6 +1,6 @@
-"""Health status of advisors and corporations (SPEC 7), computed per viewer.
+"""Health status of advisors and corporations (rules §7), computed per viewer.
 
-No table of its own: a health status depends on who asks (SPEC 7: a viewer
+No table of its own: a health status depends on who asks (rules §7: a viewer
 sees a health status computed only from records it may see), so storing one
 per party would need one per viewer. Instead the facts are stored once, by
 the views that own them (records in the oversight records view, chains in
@@ -43,9 +43,9 @@ def _healths(read: Reading, viewer: Viewer, party_ids: list[UUID], on: date) -> 
 
 
 def health_status(database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None) -> HealthStatus:
-    """SPEC 7: the advisor's or corporation's highest monitoring level in force
+    """rules §7: the advisor's or corporation's highest monitoring level in force
     on ``on`` and whether unresolved debt exists, with the contributing
-    records, counting only the records ``viewer`` may see (SPEC 6). Records
+    records, counting only the records ``viewer`` may see (rules §6). Records
     on an individual advisor's contracts also count for its corporations."""
     with reading(database) as read:
         return _healths(read, viewer, [party_id], on or business_today())[0]
@@ -55,7 +55,7 @@ def health_statuses(
     database: ViewDatabase, viewer: Viewer, *, on: date | None = None, after: UUID | None = None,
     limit: int | None = None,
 ) -> list[HealthStatus]:
-    """SPEC 7: the health of every advisor (individual or corporate) as
+    """rules §7: the health of every advisor (individual or corporate) as
     ``viewer`` may know it, flagged ones and clear ones alike.
 
     In the order of the advisors' ids; ``after`` (an advisor's id) and

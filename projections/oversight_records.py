@@ -1,4 +1,4 @@
-"""Monitoring and debt view (SPEC 6): every record on every contract, per
+"""Monitoring and debt view (rules §6): every record on every contract, per
 contract and per advisor, with who placed or logged it and whether it is
 public, as it stands and as the ledger knew it at any past instant.
 
@@ -442,7 +442,7 @@ def monitoring_records(
     after: tuple[datetime, UUID] | None = None,
     limit: int | None = None,
 ) -> list[Monitoring]:
-    """SPEC 6 and 10: monitoring on a contract or on an advisor's contracts, each
+    """rules §6 and 10: monitoring on a contract or on an advisor's contracts, each
     record as it stands (or as the ledger knew it at ``as_of``), removed ones
     included with their removal date. Private levels (1, 2) only for the
     party that placed them; public levels (3, 4) for every party on the
@@ -471,7 +471,7 @@ def debt_records(
     after: tuple[datetime, UUID] | None = None,
     limit: int | None = None,
 ) -> list[Debt]:
-    """SPEC 6 and 10: debt on a contract or on an advisor's contracts, as it
+    """rules §6 and 10: debt on a contract or on an advisor's contracts, as it
     stands (or at ``as_of``). Private to the party that logged it until made
     public; public debt for every party on the contract; closed debt is
     private again; all for auditors; none for sync peers.
@@ -492,7 +492,7 @@ def debt_records(
 def health_facts(
     read: Reading, viewer: Viewer, advisor_ids: Iterable[UUID]
 ) -> tuple[list[MonitoringOnContract], list[DebtOnContract]]:
-    """What SPEC 7's health needs of the records on these advisors' contracts that ``viewer`` may see."""
+    """What rules §7's health needs of the records on these advisors' contracts that ``viewer`` may see."""
     monitoring, debts, chains = read_records(read, viewer, advisor_ids=advisor_ids)
     return (
         [

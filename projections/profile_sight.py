@@ -1,4 +1,4 @@
-"""Which version of a party's profile a viewer sees (SPEC 1, 5 and 10).
+"""Which version of a party's profile a viewer sees (rules §1, 5 and 10).
 
 The one place that decides it: every surface that shows a profile or tells
 its version (the party read and its ETag, the directory's lists and their

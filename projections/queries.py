@@ -61,13 +61,13 @@ def reading(database: ViewDatabase) -> Iterator[Reading]:
 
 
 def business_today() -> date:
-    """Today in the ledger's business time zone (its setting, SPEC 10): the default
+    """Today in the ledger's business time zone (its setting, rules §10): the default
     date of a query whose caller gave none (the HTTP routes give their clock's)."""
     return today(SystemClock.from_settings(_business_time_zone()))
 
 
 def business_end_of_day(day: date) -> datetime:
-    """The last instant of ``day`` in the ledger's business time zone (its setting, SPEC 10)."""
+    """The last instant of ``day`` in the ledger's business time zone (its setting, rules §10)."""
     return end_of_day(SystemClock.from_settings(_business_time_zone()), day)
 
 

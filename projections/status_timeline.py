@@ -1,4 +1,4 @@
-"""A contract's status over time (SPEC 2, 10): the intervals of effective
+"""A contract's status over time (rules §2, 10): the intervals of effective
 dates each status held, as the ledger knew it at an instant.
 
 Read from the contract status view's ``status_changes``: the status on a
@@ -50,7 +50,7 @@ def status_changes(
     """The contract's status changes recorded by ``as_of``, in recorded order;
     None when the contract does not exist for ``viewer`` then (as
     ``contract_status.contract``). A viewer off the chain (a sync peer) sees
-    a downgrade's reason only (SPEC 5, 9)."""
+    a downgrade's reason only (rules §5, 9)."""
     ensure_instant(as_of)
     with reading(database) as read:
         found = read_contracts(read, viewer, contract_id=contract_id, as_of=as_of)

@@ -1,4 +1,4 @@
-"""Tasks and notifications per party (SPEC 8).
+"""Tasks and notifications per party (rules §8).
 
 Tasks: a monitoring or debt reminder date is a task for the party that set
 it, due on that date. It closes when the record is changed (a change that
@@ -9,7 +9,7 @@ domain/debt.py).
 Notifications: each happening is offered to the parties it concerns, and
 kept for those whose triggers (as configured when it happened) ask for its
 kind. A notification about a monitoring or debt record is shown only while
-the party may still see the record (SPEC 6), so a debt closed again leaves
+the party may still see the record (rules §6), so a debt closed again leaves
 the inboxes of the parties it had been made public to.
 """
 
@@ -221,7 +221,7 @@ class TasksAndNotificationsView(BufferedView):
             return
         self._notify(tx, chain, Kind.STATUS_CHANGED, e, notification_id, contract_id, details={"status": status_after(e).value})
         if isinstance(e, Contract.TransferRequested):
-            # the request itself (SPEC 5): the accepting entity decides from it, seeing nothing else of the contract
+            # the request itself (rules §5): the accepting entity decides from it, seeing nothing else of the contract
             request = request_details(e.originator_id, e.originator_version, chain, e)
             relinquishing, accepting = request["relinquishing_entity_id"], request["accepting_entity_id"]
             self._notify(tx, [relinquishing], Kind.TRANSFER_REQUESTED_ON_CONTRACT_I_RELINQUISH, e, notification_id,
@@ -230,7 +230,7 @@ class TasksAndNotificationsView(BufferedView):
                          details=request)
         kind = _STATUS_KINDS.get(type(e))
         if kind is Kind.CONTRACT_DOWNGRADED:
-            # public (SPEC 5): every party working with the advisor hears of it
+            # public (rules §5): every party working with the advisor hears of it
             self._notify(tx, self._working_with(tx, chain[-1]), kind, e, notification_id, contract_id,
                          details={"advisor_id": chain[-1], "reason": e.reason})
         elif kind is not None:
@@ -343,7 +343,7 @@ def tasks(
     database: ViewDatabase, viewer: Viewer, *, due_by: date | None = None, include_closed: bool = False,
     after: tuple[date, str] | None = None, limit: int | None = None,
 ) -> list[Task]:
-    """SPEC 8: the viewer's party's reminder tasks (open ones unless
+    """rules §8: the viewer's party's reminder tasks (open ones unless
     ``include_closed``), due on or before ``due_by`` when given, soonest
     first (then by id). A task belongs to the party that set the reminder;
     auditors see every party's tasks. ``after`` (a task's due date and id)
@@ -388,11 +388,11 @@ def notifications(
     database: ViewDatabase, viewer: Viewer, *, after: int = 0, on: date | None = None,
     page_after: tuple[int, str] | str | None = None, limit: int | None = None,
 ) -> list[Notification]:
-    """SPEC 8: what the viewer's party asked its triggers for, after ledger
+    """rules §8: what the viewer's party asked its triggers for, after ledger
     position ``after``, in order; with the ``reminder_due`` trigger, each open
     task due by ``on`` (today by default) too, after them in the order of
     the tasks' ids. Notifications about a record the party may no longer see
-    (SPEC 6) are left out.
+    (rules §6) are left out.
 
     ``page_after`` (a notification's ledger position and kind, or a
     reminder's task id) and ``limit`` read one page in SQL: the ledger's

@@ -1,4 +1,4 @@
-"""Transfer requests view (SPEC 5): every transfer request, with what the
+"""Transfer requests view (rules §5): every transfer request, with what the
 accepting entity needs to decide it and how it ended.
 
 The accepting entity is not on the contract's chain, so it sees nothing of
@@ -80,7 +80,7 @@ _STEPS = (
 
 
 def request_details(contract_id: UUID, request_version: int, chain: list[Any], e: Any) -> dict[str, Any]:
-    """What the accepting entity is told of a request (SPEC 5), as plain data:
+    """What the accepting entity is told of a request (rules §5), as plain data:
     this view's row and the notification announcing it say the same."""
     chain = [id_text(p) if not isinstance(p, str) else p for p in chain]
     relinquishing, accepting = id_text(e.relinquishing_entity_id), id_text(e.accepting_entity_id)
@@ -263,7 +263,7 @@ def transfer_requests(
     after: int | None = None,
     limit: int | None = None,
 ) -> list[TransferRequest]:
-    """SPEC 5: the transfer requests ``viewer`` may see, in the ledger's order:
+    """rules §5: the transfer requests ``viewer`` may see, in the ledger's order:
     for an accepting entity, its request history (each request made to it,
     open or decided); for a party on a contract, the requests on it; for
     auditors, all. ``after`` (a position) and ``limit`` read one page in SQL."""

@@ -1,4 +1,4 @@
-"""Who is asking, and what they may see (SPEC 5 to 7): the one place the
+"""Who is asking, and what they may see (rules §5 to 7): the one place the
 read side decides visibility.
 
 A viewer is a user acting for a party, an auditor, or a sync peer (the
@@ -8,10 +8,10 @@ ledger itself reads as an auditor does). The rules:
   contract it is not on does not exist for it, in lists or by id. So what is
   private to a contract's parties (vesting, the advisor's profile snapshot at
   termination) reaches no one else. Auditors see every contract; sync peers
-  see every contract's status, chain, writing numbers and codes (SPEC 9),
+  see every contract's status, chain, writing numbers and codes (rules §9),
   and of its details only what their feeds carry: a downgrade's reason
-  (public, SPEC 5), never a vest's or a termination's reason, a note, a
-  document or the advisor's profile snapshot (SPEC 5, 9).
+  (public, rules §5), never a vest's or a termination's reason, a note, a
+  document or the advisor's profile snapshot (rules §5, 9).
 - Monitoring and debt: the rule of :mod:`contractledger.domain.visibility`,
   on the record's current state: private records only to the party that
   recorded them, public ones to every party on the contract, everything to
@@ -140,7 +140,7 @@ class Viewer:
 
     def works_with_advisor(self, advisor_id: UUID, chains_with_advisor: Collection[Collection[UUID]]) -> bool:
         """A party working with the advisor: the advisor itself or a party on
-        any of its contracts (who sees its downgrades, SPEC 5)."""
+        any of its contracts (who sees its downgrades, rules §5)."""
         if self.sees_every_contract:
             return True
         if self.party_id is None:

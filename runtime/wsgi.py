@@ -27,7 +27,7 @@ from contractledger.store.settings import Settings
 def config_from_environment(found: Settings | None = None) -> AppConfig:
     found = found or Settings.read()
     env = ledger_environment(found.environment)
-    clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (SPEC 10)
+    clock = SystemClock.from_settings(env)  # the business time zone, read once for the app (rules §10)
     views = view_database_for(env)
     ledger = PositionedLedger(env, clock)
     tokens = TokenRegistry(views, clock, ledger)

@@ -1,4 +1,4 @@
-"""The ledger's hash chain: what makes the history tamper-evident (SPEC 10).
+"""The ledger's hash chain: what makes the history tamper-evident (rules §10).
 
 Every stored event carries ``hash = H(previous hash, its own content)``, where
 the content is its originator id, originator version, topic and state, and the

@@ -54,7 +54,7 @@ bookkeeping; the status moves come as their own events)."""
 
 HEARD = (*CREATIONS, *STATUS_MOVES, Contract.Terminated, Contract.Reactivated, *NUMBERING)
 
-# A feed item carries only what every receiver of its peer may see (SPEC 9), and
+# A feed item carries only what every receiver of its peer may see (rules §9), and
 # a peer serves parties that are not on the contract. So no change carries a
 # note or a document, and of the reasons only a public one's (PUBLIC_REASONS,
 # domain/visibility.py): like everything of a contract beyond its status,

@@ -229,7 +229,7 @@ class FeedView(View):
 
 
 def _actor_shown(actor: Actor) -> dict[str, str]:
-    """Who acted, as an item says it: a relayed step also names the role that took it (SPEC 9)."""
+    """Who acted, as an item says it: a relayed step also names the role that took it (rules §9)."""
     shown = {"role": actor.role.value, "user": actor.user}
     if actor.on_behalf_of is not None:
         shown["on_behalf_of"] = actor.on_behalf_of.value

@@ -31,7 +31,7 @@ How a status name becomes a use case is read from the contract *as the peer
 saw it* (history does not change), so a repeat of an applied change runs the
 very same use case with the same arguments and gets the first outcome back.
 
-A status name that means an onboarding step (SPEC 9, relayed steps: "Pending
+A status name that means an onboarding step (rules §9, relayed steps: "Pending
 Agency" after "Pending Producer" means the producer signed) is applied as
 that step, when the peer's file lists it under ``relays``: recorded as the
 step, by ``Actor.relaying(<peer>, <role that takes it>)``, so the peer stays
@@ -287,7 +287,7 @@ def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, chang
 
 
 def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> WorkflowStep | None:
-    """The onboarding step a peer's status name stands for (SPEC 4), or None
+    """The onboarding step a peer's status name stands for (rules §4), or None
     for a manual status change (whose own rules then refuse what is not one).
     A step moves the contract's whole bundle, or nothing."""
     if seen.status is Status.PENDING_AGENCY and target is Status.PENDING_PRODUCER:
@@ -307,7 +307,7 @@ STEP_NOT_RELAYED = "sync.step_not_relayed"
 
 
 def ensure_relays(peer: Peer, step: WorkflowStep, name: str) -> None:
-    """SPEC 9: a peer relays only the steps its file lists."""
+    """rules §9: a peer relays only the steps its file lists."""
     if step not in peer.relays:
         relayed = ", ".join(sorted(s.action for s in peer.relays)) or "none"
         raise NotPermitted(

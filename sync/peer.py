@@ -1,10 +1,10 @@
 """Sync peers as data: each external system is a TOML file in ``sync/peers/``.
 
 A peer file names the peer, the kinds of change it receives, how each of our
-statuses (SPEC 3) is called in its vocabulary (``[outbound]``: every status
+statuses (rules §3) is called in its vocabulary (``[outbound]``: every status
 of the ledger, none left out, so no change is ever dropped for want of a
 name) and which of its names it may send us (``[inbound]``), which onboarding
-workflow steps taken in it it may relay to us (``relays``: SPEC 9, e.g. the
+workflow steps taken in it it may relay to us (``relays``: rules §9, e.g. the
 producer's signature in the onboarding app; none for a peer that runs no part
 of the workflow), the column of its exports that holds its own contract id,
 and where and how its items are pushed (``[delivery]``: the endpoint, the
@@ -74,7 +74,7 @@ class Peer:
     outbound: Mapping[Status, str]
     inbound: Mapping[str, Status]
     relays: frozenset[WorkflowStep]
-    """The workflow steps taken in the peer that it may relay (SPEC 9)."""
+    """The workflow steps taken in the peer that it may relay (rules §9)."""
     external_id_column: str
     delivery: Delivery
     source: Path

@@ -1,4 +1,4 @@
-"""SPEC 10 (the business time zone is a setting), served for real on each
+"""rules §10 (the business time zone is a setting), served for real on each
 store: with CONTRACTLEDGER_BUSINESS_TIME_ZONE set, the 30-day reactivation
 window (day 30 included) and a contract's status today count the days of
 that zone. The zone is chosen so that its date is not UTC's while the test

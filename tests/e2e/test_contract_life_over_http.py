@@ -22,7 +22,7 @@ LETTER = {"name": "letter.pdf", "media_type": "application/pdf", "sha256": "9f86
 
 
 class People:
-    """The parties, registered over HTTP as SPEC 1 says (an operator registers the
+    """The parties, registered over HTTP as rules §1 says (an operator registers the
     carrier and the agencies, each agency admin the advisor it recruits), and a
     token for each user."""
 

@@ -118,7 +118,7 @@ def test_an_auditor_reads_but_may_not_write(served: dict[str, Any]) -> None:
         ("2026-01-01T00:00:00", 400, "query.invalid_parameter"),  # no time zone: which instant?
         ("yesterday", 400, "query.invalid_parameter"),
         ("2199-01-01T00:00:00Z", 422, "query.as_of_in_the_future"),
-        ("2999-01-01T00:00:00Z", 400, "query.invalid_parameter"),  # beyond the ledger's range of instants (SPEC 10)
+        ("2999-01-01T00:00:00Z", 400, "query.invalid_parameter"),  # beyond the ledger's range of instants (rules §10)
     ],
 )
 def test_a_forged_as_of_is_refused(served: dict[str, Any], as_of: str, status: int, code: str) -> None:

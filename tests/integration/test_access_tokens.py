@@ -1,5 +1,5 @@
 """Bearer tokens are stored only as hashes, expire, and can be revoked; and
-they are issued only as SPEC 1 says (Who registers whom): for a party that
+they are issued only as rules §1 says (Who registers whom): for a party that
 exists, with the role that fits its kind; auditors, peers and operators for
 no party; a sync peer's for a configured peer."""
 

@@ -1,4 +1,4 @@
-"""An auditor's export from the command line (SPEC 10), on both stores: the
+"""An auditor's export from the command line (rules §10), on both stores: the
 right events for a contract, a party or the whole ledger, in order, money
 exact, with the hash-chain verdict for exactly the events it holds, written
 last and only when the export is complete."""

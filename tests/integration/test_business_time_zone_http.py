@@ -1,4 +1,4 @@
-"""SPEC 10 (the business time zone is a setting) over HTTP on each store: with
+"""rules §10 (the business time zone is a setting) over HTTP on each store: with
 CONTRACTLEDGER_BUSINESS_TIME_ZONE=America/Toronto, the 5-day debt rule and the
 30-day reactivation window (day 30 included) count Toronto's days, at
 instants where UTC's date is another one, and a read with no ``on`` answers

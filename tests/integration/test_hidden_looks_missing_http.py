@@ -1,4 +1,4 @@
-"""Hidden and missing look the same from outside, on every route (SPEC 1, 5
+"""Hidden and missing look the same from outside, on every route (rules §1, 5
 and 6: a party off a contract is told it does not exist; a private record
 is not there for anyone but the party that recorded it).
 
@@ -11,7 +11,7 @@ Idempotency-Key (commands) and with as_of (reads that take it). The two
 answers must be identical in status, body (the id itself aside) and
 headers (the request id aside), and the missing one a 404, so the walk
 reaches the existence check rather than stopping at the body's decoding.
-Path ids of the public directory (parties, advisors: SPEC 1) are listed as
+Path ids of the public directory (parties, advisors: rules §1) are listed as
 public; any other kind of id fails the walk until it is given a hidden
 thing here."""
 
@@ -39,7 +39,7 @@ from contractledger.http.routing import Operation  # noqa: E402
 from contractledger.projections import transfer_requests  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
 
-PUBLIC = {"party_id", "advisor_id"}  # the directory is public (SPEC 1): a party's existence is no secret
+PUBLIC = {"party_id", "advisor_id"}  # the directory is public (rules §1): a party's existence is no secret
 FIELD_SAMPLES: dict[str, Any] = {  # values a body decodes and a use case would read, so that the walk gets past them
     "status": "active", "reason": "Retired", "level": 1, "option": "third_party", "code_handling": "copy",
     "initially_filled_by": "agency_admin", "amount": "10.00", "changes": {"attributes": {"walk": "1"}},

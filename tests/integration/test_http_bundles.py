@@ -1,4 +1,4 @@
-"""Bundles over HTTP on both stores (SPEC 4): while a bundle is with the
+"""Bundles over HTTP on both stores (rules §4): while a bundle is with the
 agency or the producer it moves as one (``bundle.detach_first``), a status
 is asked for the whole bundle with ``whole_bundle``, and /mixed-bundles
 finds any bundle whose members disagree before pending_carrier."""

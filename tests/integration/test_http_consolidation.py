@@ -1,4 +1,4 @@
-"""Consolidation over HTTP (SPEC 5), on both stores: what each code choice
+"""Consolidation over HTTP (rules §5), on both stores: what each code choice
 does to the codes the target already has."""
 
 from __future__ import annotations

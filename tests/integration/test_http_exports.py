@@ -1,4 +1,4 @@
-"""The auditor's export over the API (SPEC 10), on both stores: the same
+"""The auditor's export over the API (rules §10), on both stores: the same
 bytes as the command line, streamed, money exact, the verdict for exactly
 the events it holds written last; auditors only, hidden things answered as
 missing ones; a stream cut off holds no verdict."""

@@ -1,4 +1,4 @@
-"""SPEC 9, "Private stays private in feeds", over HTTP on both stores: a feed
+"""rules §9, "Private stays private in feeds", over HTTP on both stores: a feed
 item carries only what every receiver of its peer may see. Each lifecycle
 action's private details (reasons, notes, documents) are sent through the
 API, then looked for in both peers' feeds, live and rebuilt."""
@@ -80,7 +80,7 @@ def test_private_stays_private_in_feeds(api: Api) -> None:
         assert vest["data"]["change"] == {}
         ended = next(i for i in by_contract[terminated] if i["type"].endswith(".terminated"))
         assert (ended["data"]["status"], ended["data"]["change"]) == ("terminated", {})
-        # positive control: a downgrade is public (SPEC 5), so its reason is sent
+        # positive control: a downgrade is public (rules §5), so its reason is sent
         downgrade = next(i for i in by_contract[downgraded] if i["data"]["status"] == "downgraded")
         assert downgrade["data"]["change"] == {"reason": "Persistent complaints"}
         assert [i["data"]["status"] for i in by_contract[moved]][-2:] == ["transfer_requested", "active"]

@@ -80,7 +80,7 @@ def oversight_book(api: Api) -> Book:
     ledger.change_monitoring(w.mga_admin, monitoring[1], level=1, reason="New to Industry")  # public, then private
     ledger.remove_monitoring(w.aga_admin, monitoring[0])
     monitoring.append(monitor(w.mga_admin, ours, 3, "Sales"))
-    w.days_later(6)  # debt may be made public 5 days after it was recorded (SPEC 6)
+    w.days_later(6)  # debt may be made public 5 days after it was recorded (rules §6)
     for debt, by in ((debts[1], w.carrier_staff), (debts[2], w.mga_admin), (debts[4], w.carrier_staff)):
         ledger.make_debt_public(by, debt)
     ledger.close_debt(w.mga_admin, debts[2])  # public, then closed: private again
@@ -137,7 +137,7 @@ def instant(text: str) -> datetime:
 
 
 def sees(api: Api, actor: Actor, kind: str, record_id: str) -> bool:
-    """The domain's own answer (SPEC 6): whether ``actor`` may see the record as it stands."""
+    """The domain's own answer (rules §6): whether ``actor`` may see the record as it stands."""
     try:
         getattr(api.world.ledger, f"{kind}_record")(UUID(record_id), viewer=actor)
     except NotFound:
@@ -383,7 +383,7 @@ def test_transfer_requests_are_read_page_by_page_in_sql_for_each_viewer_and_filt
         for filters in filter_sets:
             whole, pages = walk(api, "/transfer-requests", actor, filters, read)
             assert whole.status_code == 200, whole.json
-            expected = [  # SPEC 5: the accepting entity, the parties on the contract, auditors
+            expected = [  # rules §5: the accepting entity, the parties on the contract, auditors
                 r for r in everything
                 if (actor == w.auditor or str(actor.party_id) in (r["accepting_entity_id"], *r["chain"]))
                 and all(r[name] == value for name, value in filters.items())
@@ -454,7 +454,7 @@ def test_an_advisors_downgrades_are_read_page_by_page_in_sql_for_each_viewer_and
             assert whole.status_code == 200, whole.json
             works_with = actor in (w.auditor, w.peer) or actor.party_id == w.advisor or any(
                 actor.party_id in chain for chain in chains
-            )  # SPEC 5: public to every party working with the advisor
+            )  # rules §5: public to every party working with the advisor
             assert pages == (everything if works_with else []), (actor, filters)
             assert [d["contract_id"] for d in pages] == sorted(d["contract_id"] for d in pages)
     for cursor in ("WzFd", "WyJ4Il0", "WyJ4IiwieSJd"):  # [1], ["x"], ["x","y"]
@@ -485,7 +485,7 @@ def test_bundles_and_mixed_bundles_are_read_page_by_page_in_sql_for_each_viewer(
             # a page is LIMIT + 1 bundles of at most three members each
             whole, pages = walk(api, path, actor, {}, read, most=(LIMIT + 1) * 3)
             assert whole.status_code == 200, whole.json
-            expected = []  # SPEC 4 and 5: each member shown only to those who may see its contract
+            expected = []  # rules §4 and 5: each member shown only to those who may see its contract
             for bundle in everything:
                 members = [
                     m for m in bundle["members"]
@@ -521,7 +521,7 @@ def test_associations_are_read_page_by_page_in_sql_for_each_party(api: Api, monk
     for party in [*corporations, *individuals, w.aga]:
         kept = w.ledger.get_party(party).corporations if party in individuals else {
             i for i in individuals if party in w.ledger.get_party(i).corporations
-        }  # SPEC 1: an individual's corporations, or a corporation's individuals, as the ledger holds them
+        }  # rules §1: an individual's corporations, or a corporation's individuals, as the ledger holds them
         for actor in (w.auditor, w.aga_admin, w.producer, w.peer):
             whole, pages = walk(api, f"/parties/{party}/associations", actor, {}, read)
             assert whole.status_code == 200, whole.json

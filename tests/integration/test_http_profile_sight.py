@@ -1,4 +1,4 @@
-"""SPEC 5 over HTTP, on both stores: after a termination takes effect, the
+"""rules §5 over HTTP, on both stores: after a termination takes effect, the
 terminating parties no longer see the advisor's profile changes on any
 surface (the party read, its ETag, the directory's lists and filters, the
 version a refused command would tell), while everyone else who may see the

@@ -1,4 +1,4 @@
-"""SPEC 5 over HTTP, on both stores: the accepting entity's transfer request
+"""rules §5 over HTTP, on both stores: the accepting entity's transfer request
 history. It sees each request made to it (the advisor, the carrier, the
 chain as it is and as it would be, the relinquishing entity, the date and
 the note) and no more of the contract until it accepts; its notification

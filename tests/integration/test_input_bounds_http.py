@@ -146,7 +146,7 @@ def test_a_reminder_in_the_year_9999_is_refused(api: Api, contract: str) -> None
 
 
 def test_dates_and_instants_a_user_gives_lie_between_1900_01_01_and_2199_12_31(api: Api, contract: str) -> None:
-    """SPEC 10: the first and last day of the range are taken; the days beside them are not."""
+    """rules §10: the first and last day of the range are taken; the days beside them are not."""
     w = api.world
     path = f"/contracts/{contract}/monitoring"
     for reminder_on in ("1899-12-31", "2200-01-01"):

@@ -216,7 +216,7 @@ def _detach_or_step(
 
 class TestConcurrentBundleMovesOnPostgres(ledger_scenarios.LedgerScenario):
     """A detach and a bundle step at the same moment, each having read what it
-    decides on, in two processes: they end in one serial order (SPEC 4), the
+    decides on, in two processes: they end in one serial order (rules §4), the
     loser told of the conflict, and the leaving member never moves after it
     left."""
 

@@ -1,4 +1,4 @@
-"""SPEC 1 (Users): operators run the service and read no contract data beyond
+"""rules §1 (Users): operators run the service and read no contract data beyond
 what operating needs, over HTTP on each store. /metrics, the whole service's
 counts, is theirs alone (the README says so); a contract, its
 records and its history are unknown to an operator exactly as to a party

@@ -7,7 +7,7 @@ the party in the path, the one that placed the record, the transfer's
 accepting entity, the peer whose route it is, sent a body the route
 decodes and naming things that exist. A role the operation does not list is
 refused even so: 403, or 404 where the rule tells a principal that what it
-may not act on does not exist (SPEC 1: an operator acts on no contract). A
+may not act on does not exist (rules §1: an operator acts on no contract). A
 role it lists is not refused: it may be told no by a rule of the contract's
 state (422, 409), never 401, 403 or 404. So a declaration that leaves out a
 role the rules let in, or lists one they keep out, fails here.
@@ -71,7 +71,7 @@ def scene(api: Api) -> Scene:
                            reminder_on=w.in_days(20))
     moving = w.active_contract()
     ledger.request_transfer(w.producer, moving, w.aga, beacon)
-    w.days_later(6)  # debt may be made public 5 days after it was recorded (SPEC 6)
+    w.days_later(6)  # debt may be made public 5 days after it was recorded (rules §6)
     ledger.make_debt_public(w.carrier_staff, debt)
     api.caught_up()
     (request,) = api.client.simulate_get("/transfer-requests", headers=api.as_(w.auditor)).json["items"]

@@ -441,7 +441,7 @@ def test_colliding_twice_is_refused_recorded_and_answered_with_the_current_state
     assert "sync.concurrent_change" in str(recorded["details"]) and recorded["actor_role"] == "sync_peer"
 
 
-# -- relayed steps (SPEC 9): a peer that runs part of the workflow relays the steps taken in it ------
+# -- relayed steps (rules §9): a peer that runs part of the workflow relays the steps taken in it ------
 
 
 def relayed_bundle(ground: Ground) -> list[UUID]:

@@ -1,7 +1,7 @@
 """The operator's side of push delivery over HTTP, on a real SQLite ledger
 with its views runner and a real endpoint on loopback: operators and
 auditors read a peer's dead letters and delivery state; only operators
-(SPEC 1: they run the service) replay dead letters and resume a paused
+(rules §1: they run the service) replay dead letters and resume a paused
 peer; every refusal is a problem document with a stable code and changes
 nothing."""
 

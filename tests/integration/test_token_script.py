@@ -1,4 +1,4 @@
-"""``scripts/tokens`` on each store (SPEC 1, Who registers whom): a new
+"""``scripts/tokens`` on each store (rules §1, Who registers whom): a new
 deployment's first step makes an operator token on an empty ledger; a token
 for a party that does not exist, or with a role that does not fit the
 party's kind, is refused with one sentence and exit status 2, and nothing is

@@ -1,4 +1,4 @@
-"""Visibility on the read side (SPEC 5 to 7): for each kind of private
+"""Visibility on the read side (rules §5 to 7): for each kind of private
 record, a viewer who must not see it does not (lists, counts, health,
 history, notifications), and one who may, does."""
 

@@ -1,4 +1,4 @@
-"""One visibility matrix (issue 13; SPEC 1, 4 to 10): every read surface of
+"""One visibility matrix (issue 13; rules §1, 4 to 10): every read surface of
 the API, asked over HTTP by every kind of viewer, in one world, on each store.
 
 The matrix is data: each row is one surface asked one way (a route, its path
@@ -163,7 +163,7 @@ def scene(api: Api) -> Scene:
     ids["moving"] = w.active_contract()
     ledger.request_transfer(w.producer, ids["moving"], w.aga, beacon, note=TRANSFER_NOTE)
 
-    w.days_later(6)  # debt may be made public 5 days after it was recorded (SPEC 6)
+    w.days_later(6)  # debt may be made public 5 days after it was recorded (rules §6)
     ledger.make_debt_public(w.carrier_staff, ids["d_public"])
     days["before_the_termination"] = w.in_days(-1).isoformat()
     ledger.terminate(w.carrier_staff, terminated, "Market Conduct", [LETTER], note=TERMINATION_NOTE, effective_on=w.today)
@@ -286,10 +286,10 @@ def matrix(s: Scene) -> list[Row]:
     i, t, d, e = s.ids, s.instants, s.days, s.etags
     c1, vested, down, terminated, moving = i["c1"], i["vested"], i["downgraded"], i["terminated"], i["moving"]
     c1_seers = ON_C1 | EVERY_CONTRACT
-    ada_works_with = ON_C1 | {"other_agency"} | EVERY_CONTRACT  # every party with a contract with Ada (SPEC 5)
+    ada_works_with = ON_C1 | {"other_agency"} | EVERY_CONTRACT  # every party with a contract with Ada (rules §5)
     grace_followers = WITH_A_TOKEN - {"terminating_party"}  # every viewer but the one frozen at the termination
     m_priv, m_pub, d_priv, d_pub = i["m_private"], i["m_public"], i["d_private"], i["d_public"]
-    private_seers = frozenset({"aga", "auditor"})  # Harbour placed the private records (SPEC 6)
+    private_seers = frozenset({"aga", "auditor"})  # Harbour placed the private records (rules §6)
     public_seers = ON_C1 | {"auditor"}
     not_auditor_party_export = refusing("export.auditors_only", WITH_A_TOKEN - {"auditor"})
     feed_refusals = refusing("sync.peer_only", WITH_A_TOKEN)
@@ -297,7 +297,7 @@ def matrix(s: Scene) -> list[Row]:
     contract_export_refusals = refusing("export.auditors_only", ON_C1 | PEERS)
     request_seers = ON_C1 | {"accepting_entity", "auditor"}  # the moving contract has C1's chain
     return [
-        # -- contracts: lists, filters, single reads, ETags, on= and as_of= (SPEC 2, 5, 10)
+        # -- contracts: lists, filters, single reads, ETags, on= and as_of= (rules §2, 5, 10)
         Row("contracts", "/contracts", item(contract_id=str(c1)), c1_seers, params={"limit": "500"}),
         Row("contracts.party_id", "/contracts", item(contract_id=str(c1)), c1_seers,
             params={"party_id": str(i["aga"]), "limit": "500"}),
@@ -320,7 +320,7 @@ def matrix(s: Scene) -> list[Row]:
             missing=WITH_A_TOKEN, params={"as_of": t["before_the_world"]}, control="contract"),
         Row("contract.on", f"/contracts/{terminated}", fields(status="active"), ON_T | EVERY_CONTRACT,
             missing=others(ON_T, EVERY_CONTRACT), params={"on": d["before_the_termination"]}),
-        # private details of a contract (SPEC 5, 9): the parties on it and auditors; a peer gets the status alone
+        # private details of a contract (rules §5, 9): the parties on it and auditors; a peer gets the status alone
         Row("contract.vest_reason", f"/contracts/{vested}", fields(status="vested", status_reason=VEST_REASON),
             ON_C1 | {"auditor"}, missing=others(c1_seers)),
         Row("contract.vested_status", f"/contracts/{vested}", fields(status="vested"), c1_seers, missing=others(c1_seers)),
@@ -328,7 +328,7 @@ def matrix(s: Scene) -> list[Row]:
             missing=others(ON_T, EVERY_CONTRACT)),
         Row("contract.downgrade_reason", f"/contracts/{down}", fields(status_reason=DOWNGRADE_REASON), c1_seers,
             missing=others(c1_seers)),
-        # the accepting entity sees the request, not the contract (SPEC 5)
+        # the accepting entity sees the request, not the contract (rules §5)
         Row("contract.moving", f"/contracts/{moving}", fields(status="transfer_requested"), c1_seers,
             missing=others(c1_seers)),
         Row("contracts.moving", "/contracts", item(contract_id=str(moving)), c1_seers, params={"limit": "500"}),
@@ -345,7 +345,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("dashboard.waiting.on", "/dashboard/waiting", item(contract_id=str(c1)), c1_seers,
             params={"status": "active", "longer_than_days": "30", "on": d["next_month"], "limit": "500"}),
 
-        # -- history (SPEC 10): the part each may see
+        # -- history (rules §10): the part each may see
         Row("history", f"/contracts/{c1}/history", item(event="WritingNumberAdded"), c1_seers, missing=others(c1_seers),
             params={"limit": "500"}),
         Row("history.private_record", f"/contracts/{c1}/history", item(record_id=str(m_priv)), private_seers,
@@ -361,7 +361,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("history.moving", f"/contracts/{moving}/history", item(event="TransferRequested"), c1_seers,
             missing=others(c1_seers), params={"limit": "500"}),
 
-        # -- monitoring and debt (SPEC 6): private to the party that recorded it, public to the contract's parties
+        # -- monitoring and debt (rules §6): private to the party that recorded it, public to the contract's parties
         Row("monitoring.private", "/monitoring", item(record_id=str(m_priv)), private_seers, params={"limit": "500"}),
         Row("monitoring.public", "/monitoring", item(record_id=str(m_pub)), public_seers, params={"limit": "500"}),
         Row("monitoring.contract_id", "/monitoring", item(record_id=str(m_pub)), public_seers,
@@ -387,7 +387,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("debt_record.public", f"/debts/{d_pub}", fields(record_id=str(d_pub)), public_seers,
             missing=others(public_seers)),
 
-        # -- health (SPEC 7): computed only from the records the viewer may see
+        # -- health (rules §7): computed only from the records the viewer may see
         Row("health.private_debt", f"/parties/{i['ada']}/health", fields(debt_record_ids=contains(d_priv)), private_seers),
         Row("health.private_monitoring", f"/parties/{i['ada']}/health", fields(monitoring_record_ids=contains(m_priv)),
             private_seers),
@@ -405,7 +405,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("health_statuses.on", "/health-statuses", item(party_id=str(i["ada"]), monitoring_record_ids=contains(m_pub)),
             frozenset(), params={"on": d["day_before"], "limit": "500"}, control="health_statuses.corporation"),
 
-        # -- tasks and notifications (SPEC 8): the party's own
+        # -- tasks and notifications (rules §8): the party's own
         Row("tasks.private", "/tasks", item(record_id=str(m_priv)), private_seers, params={"limit": "500"}),
         Row("tasks.carrier", "/tasks", item(record_id=str(d_pub)), frozenset({"carrier", "auditor"}),
             params={"due_by": d["next_month"], "include_closed": "true", "limit": "500"}),
@@ -427,7 +427,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("trigger_settings", "/trigger-settings", fields(kinds=contains("monitoring_added")),
             frozenset({"carrier", "mga", "aga", "producer", "other_agency", "other_advisor", "terminating_party"})),
 
-        # -- the directory (SPEC 1, 5): after a termination, the terminating party sees the snapshot on every surface
+        # -- the directory (rules §1, 5): after a termination, the terminating party sees the snapshot on every surface
         Row("parties.changed", "/parties", item(party_id=str(i["grace"]), name=NEW_PROFILE["name"]), grace_followers,
             params={"limit": "500"}),
         Row("parties.snapshot", "/parties", item(party_id=str(i["grace"]), name=OLD_NAME), frozenset({"terminating_party"}),
@@ -444,11 +444,11 @@ def matrix(s: Scene) -> list[Row]:
             params={"on": d["before_the_termination"]}),
         Row("party.as_of.on", f"/parties/{i['grace']}", fields(name=NEW_PROFILE["name"]), grace_followers,
             params={"on": d["before_the_termination"], "as_of": t["now"]}),
-        # associations are part of the public directory (SPEC 1, 7)
+        # associations are part of the public directory (rules §1, 7)
         Row("associations", f"/parties/{i['ada']}/associations", Look(
             "Ada's corporation", lambda a: str(i["corporation"]) in a.json["items"]), WITH_A_TOKEN, params={"limit": "500"}),
 
-        # -- transfer requests (SPEC 5): the accepting entity's request history, and the contract's parties'
+        # -- transfer requests (rules §5): the accepting entity's request history, and the contract's parties'
         Row("transfer_requests", "/transfer-requests", item(request_id=str(i["request"]), note=TRANSFER_NOTE),
             request_seers, params={"limit": "500"}),
         Row("transfer_requests.filters", "/transfer-requests",
@@ -459,7 +459,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("transfer_request", f"/transfer-requests/{i['request']}", fields(note=TRANSFER_NOTE, state="requested"),
             request_seers, missing=others(request_seers)),
 
-        # -- bundles (SPEC 4): the members the viewer may see
+        # -- bundles (rules §4): the members the viewer may see
         Row("bundles", "/bundles", item(bundle_id=str(i["bundle"])), c1_seers, params={"limit": "500"}),
         Row("bundle.member", f"/bundles/{i['bundle']}", Look(  # the member through the MGA alone: not Harbour's
             "the MGA's own member", lambda a: str(i["b_direct"]) in [m["contract_id"] for m in a.json["members"]]),
@@ -467,7 +467,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("mixed_bundles", "/mixed-bundles", item(bundle_id=str(i["bundle"])), c1_seers - {"aga"},
             params={"limit": "500"}),
 
-        # -- direct relationships (SPEC 2): seen by their two parties
+        # -- direct relationships (rules §2): seen by their two parties
         Row("direct_relationships", "/direct-relationships", item(contract_id=str(i["mga_aga"])),
             frozenset({"mga", "aga"}) | EVERY_CONTRACT, params={"limit": "500"}),
         Row("direct_relationships.party_id", "/direct-relationships", item(contract_id=str(i["mga_other_aga"])),
@@ -475,7 +475,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("direct_relationships.on", "/direct-relationships", item(contract_id=str(i["carrier_mga"])),
             frozenset({"carrier", "mga"}) | EVERY_CONTRACT, params={"on": d["today"], "limit": "500"}),
 
-        # -- downgrades (SPEC 5): public to every party working with the advisor; vesting never
+        # -- downgrades (rules §5): public to every party working with the advisor; vesting never
         Row("downgrades", f"/advisors/{i['ada']}/downgrades", item(contract_id=str(down), reason=DOWNGRADE_REASON),
             ada_works_with, params={"limit": "500"}),
         Row("downgrades.vest", f"/advisors/{i['ada']}/downgrades", item(contract_id=str(vested)), frozenset(),
@@ -483,7 +483,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("downgrades.on", f"/advisors/{i['ada']}/downgrades", item(contract_id=str(down)), frozenset(),
             params={"on": d["day_before"], "limit": "500"}, control="downgrades"),
 
-        # -- sync feeds (SPEC 9): each peer its own (auditors read them), with no private details
+        # -- sync feeds (rules §9): each peer its own (auditors read them), with no private details
         Row("feed.manage", "/sync/manage/feed", Look("C1's writing number", lambda a: any(
             x["subject"] == str(c1) and x["data"]["writing_numbers"] == ["WN-C1"] for x in a.json["items"])),
             frozenset({"peer_manage", "auditor"}), refused=feed_refusals, params={"limit": "1000"}),
@@ -499,7 +499,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("dead_letters", "/sync/manage/dead-letters", fields(peer="manage", dead_letters=[]),
             frozenset({"operator", "auditor"}), refused=dead_letter_refusals, params={"after": "0"}),
 
-        # -- exports (SPEC 10): auditors only; a contract one may not see is missing
+        # -- exports (rules §10): auditors only; a contract one may not see is missing
         Row("export.contract", f"/contracts/{vested}/export", text(VEST_NOTE, '"verdict"'), frozenset({"auditor"}),
             missing=others(c1_seers), refused=contract_export_refusals),
         Row("export.contract.csv", f"/contracts/{c1}/export", text("WritingNumberAdded", "ExportVerdict"),
@@ -509,7 +509,7 @@ def matrix(s: Scene) -> list[Row]:
         Row("export.ledger", "/ledger/export", text(str(c1), str(m_priv)), frozenset({"auditor"}),
             refused=not_auditor_party_export, params={"format": "jsonl"}),
 
-        # -- operating (SPEC 1): /metrics for operators only; readiness for every principal; no ledger data in either
+        # -- operating (rules §1): /metrics for operators only; readiness for every principal; no ledger data in either
         Row("metrics", "/metrics", text('method="GET",route="/contracts"'), frozenset({"operator"}),
             refused=refusing("metrics.operators_only", WITH_A_TOKEN - {"operator"})),
         Row("ready", "/ready", fields(store="reachable"), WITH_A_TOKEN),

@@ -1,4 +1,4 @@
-"""SPEC 1 (Users; Who registers whom) over HTTP on each store: operators
+"""rules §1 (Users; Who registers whom) over HTTP on each store: operators
 register carriers and agencies; an agency admin or carrier staff registers
 the advisors it recruits; an advisor's user changes only its own profile.
 Every refusal is a 403 problem with a stable code and records nothing."""

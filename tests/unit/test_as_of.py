@@ -1,4 +1,4 @@
-"""SPEC 10 (as of) and SPEC 5 (effective dates): reading the past from the events."""
+"""rules §10 (as of) and rules §5 (effective dates): reading the past from the events."""
 
 from __future__ import annotations
 

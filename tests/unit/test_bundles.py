@@ -1,4 +1,4 @@
-"""SPEC 4: bundles move together, atomically, and are never mixed."""
+"""rules §4: bundles move together, atomically, and are never mixed."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class TestBundles(LedgerScenario):
         self.ledger.submit_by_producer(self.producer, ids[2])
         self.assertEqual([Status.PENDING_AGENCY] * 3, self.statuses(ids))
 
-    # -- bundle.detach_first (SPEC 4) ---------------------------------------------------
+    # -- bundle.detach_first (rules §4) ---------------------------------------------------
 
     def test_bundle_detach_first_a_hold_on_one_member_with_the_agency_is_refused_and_the_bundle_moves_whole(self) -> None:
         ids = self.assign_bundle()
@@ -209,7 +209,7 @@ class TestBundles(LedgerScenario):
             [Status.PENDING_PRODUCER, Status.AWAITING_INCOMING_RELEASE, Status.PENDING_PRODUCER], self.statuses(ids)
         )
 
-    # -- a detach racing a bundle move (SPEC 4): one serial order -----------------------
+    # -- a detach racing a bundle move (rules §4): one serial order -----------------------
 
     def detach_lands(self, moment: str, detached, step) -> None:  # type: ignore[no-untyped-def]
         """Runs ``step`` with a detach of ``detached`` landing at ``moment``:

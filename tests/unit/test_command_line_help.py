@@ -1,7 +1,7 @@
 """The ``contractledger`` command's help, read from its parsers: every
 command and subcommand says what it does, what each argument means and the
 exit status it returns, in plain words a user reads (no reStructuredText,
-no references to issues or to SPEC's sections), and ``--help`` answers from
+no references to issues or to the rulebook's sections), and ``--help`` answers from
 the parser alone."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contractledger.runtime import command_line
 NOT_PLAIN_WORDS = {
     "a reStructuredText backtick": re.compile("`"),
     "a reference to an issue": re.compile(r"\bissues? \d", re.IGNORECASE),
-    "a reference to SPEC": re.compile(r"\bSPEC\b"),
+    "a reference to the rulebook": re.compile(r"\bSPEC\b|rules §"),
 }
 
 

@@ -1,4 +1,4 @@
-"""SPEC 5 (Consolidate): folding one contract into another after an acquisition."""
+"""rules §5 (Consolidate): folding one contract into another after an acquisition."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 6 (debt): logged against a contract, private to the party that logged it,
+"""rules §6 (debt): logged against a contract, private to the party that logged it,
 public only while unresolved and five days after recording, private again
 once closed, never deleted."""
 

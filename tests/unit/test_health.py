@@ -1,4 +1,4 @@
-"""SPEC 7: health status, derived from the monitoring and debt a viewer may see,
+"""rules §7: health status, derived from the monitoring and debt a viewer may see,
 flowing from an individual advisor to its corporations and never back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Random sequences of use cases never break the ledger's invariants (SPEC 2 to 5).
+"""Random sequences of use cases never break the ledger's invariants (rules §2 to 5).
 
 After every step: no bundle whose attached, non-terminal members disagree
 while one of them is with the agency or the producer (bundle.detach_first), no event after a terminal status, every chain within 2 to 6

@@ -1,4 +1,4 @@
-"""SPEC 5: downgrade, vest, upgrade, terminate, reactivate, and effective dates."""
+"""rules §5: downgrade, vest, upgrade, terminate, reactivate, and effective dates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 6 (monitoring): placed on an active contract by a party on it, a reason of
+"""rules §6 (monitoring): placed on an active contract by a party on it, a reason of
 its level, changed or removed at any time with every step kept, private or
 public by level."""
 

@@ -1,4 +1,4 @@
-"""SPEC 2 (contracts and chains), 3 (statuses) and 4 (the onboarding workflow)."""
+"""rules §2 (contracts and chains), 3 (statuses) and 4 (the onboarding workflow)."""
 
 from __future__ import annotations
 

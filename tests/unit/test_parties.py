@@ -1,4 +1,4 @@
-"""SPEC 1: parties, their event-sourced profiles, advisor-corporation associations."""
+"""rules §1: parties, their event-sourced profiles, advisor-corporation associations."""
 
 from __future__ import annotations
 

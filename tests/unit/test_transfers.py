@@ -1,4 +1,4 @@
-"""SPEC 5 (Transfer): request, rescind, deny, the three ways to accept, and the
+"""rules §5 (Transfer): request, rescind, deny, the three ways to accept, and the
 transfer package deciding the original's fate in the same save."""
 
 from __future__ import annotations

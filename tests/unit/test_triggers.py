@@ -1,4 +1,4 @@
-"""SPEC 8: triggers (which happenings notify a party) and reminder tasks (the
+"""rules §8: triggers (which happenings notify a party) and reminder tasks (the
 reminder dates of monitoring and debt, closed by a change, a removal or by hand)."""
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class TestReminderTasks(ReminderScenario):
             lambda: self.ledger.close_reminder_task(self.mga_admin, monitoring),
             monitoring,
         )
-        debt = self.debt()  # private to its party: for the carrier not there, as an id nothing has (SPEC 6)
+        debt = self.debt()  # private to its party: for the carrier not there, as an id nothing has (rules §6)
         self.assert_refused(
             NotFound, "reminder.record_not_found", lambda: self.ledger.close_reminder_task(self.carrier_staff, debt), debt
         )
