@@ -1,0 +1,271 @@
+"""The read side at scale: every list route, the dashboard and a command, on a small and a big book.
+
+    python benchmarks/bench_scale.py [--small 2500] [--large 250000] [--seconds 5] [--store sqlite|postgres]
+    (scripts/bench-scale, which starts a throwaway PostgreSQL)
+
+For each store, two ledgers from the same generator and seed (``bulk_load.fill``:
+the workload's contracting work through the ledger's rules), one of
+``--small`` contracts and one of ``--large``, each served as ``serve`` serves
+(gunicorn, the views runner, the delivery worker) once the views have caught
+up. Then, at 32 connections (wrk), for the same four viewers on both books
+(an auditor; the agency admin, the carrier and the advisor with the most
+contracts), each list route's first page (limit 50), its page after a cursor
+taken from the first, the dashboard's counts and stage clock, and a POST status
+change; and a worker's resident memory after the run. Reported beside each
+other: p50 and p99 per route and viewer on each book, the ratio large/small of
+the p99 (target at most 1.5) and the large p99 (target under 25 ms); the
+POST's rate against the same store's one-event save rate measured in the
+same run (target at least 0.5x, p99 under 50 ms); the worker's memory
+large/small (target at most 1.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench_http import STATUS_CHANGE_LUA, STORE_KEYS, _free_port, seed, start, store_env, wait_until, wrk  # beside this file
+from bulk_load import fill
+
+from contractledger.domain.actor import Actor, Role
+from contractledger.domain.clock import SystemClock
+from contractledger.domain.ledger import ContractLedger
+from contractledger.http.tokens import TokenRegistry
+from contractledger.projections.contract_status import ContractStatusView
+from contractledger.projections.directory import DirectoryView
+from contractledger.projections.queries import reading
+from contractledger.projections.view_database import view_database_for
+from contractledger.runtime.serve import gunicorn_arguments
+from contractledger.store.settings import Settings
+
+LIMIT = 50
+CONNECTIONS = 32
+
+
+def busiest_parties(env: dict[str, str]) -> dict[str, str]:
+    """The agency, the carrier and the advisor on the most contracts, from the served views."""
+    views = view_database_for(env)
+    try:
+        with reading(views) as read:
+            contracts, parties = read.tables(ContractStatusView), read.tables(DirectoryView)
+            found = {}
+            for kind in ("agency", "carrier", "advisor"):
+                [(party_id, _)] = read.rows(
+                    f"SELECT p.party_id, COUNT(*) AS n FROM {contracts['contract_parties']} p"
+                    f" JOIN {parties['parties']} d ON d.party_id = p.party_id WHERE d.kind = ?"
+                    " GROUP BY p.party_id ORDER BY n DESC, p.party_id LIMIT 1",
+                    (kind,),
+                )
+                found[kind] = str(party_id)
+            [(contract_id,)] = read.rows(
+                f"SELECT contract_id FROM {contracts['contract_parties']} WHERE party_id = ? ORDER BY contract_id LIMIT 1",
+                (found["advisor"],),
+            )
+            found["contract"] = str(contract_id)
+            return found
+    finally:
+        views.close()
+
+
+def tokens_for(env: dict[str, str], parties: dict[str, str]) -> dict[str, str]:
+    from uuid import UUID
+
+    ledger = ContractLedger(env)
+    views = view_database_for(env)
+    try:
+        registry = TokenRegistry(views, SystemClock(), ledger)
+        registry.ensure_schema()
+        viewers = {
+            "auditor": Actor(Role.AUDITOR, "audrey"),
+            "agency admin": Actor(Role.AGENCY_ADMIN, "agnes", UUID(parties["agency"])),
+            "carrier": Actor(Role.CARRIER_STAFF, "carl", UUID(parties["carrier"])),
+            "advisor": Actor(Role.PRODUCER, "ada", UUID(parties["advisor"])),
+        }
+        return {name: registry.issue(actor, timedelta(days=1)).secret for name, actor in viewers.items()}
+    finally:
+        views.close()
+        ledger.close()
+
+
+def routes(parties: dict[str, str]) -> dict[str, str]:
+    advisor, contract = parties["advisor"], parties["contract"]
+    return {
+        "contracts": "/contracts",
+        "contracts active": "/contracts?status=active",
+        "history": f"/contracts/{contract}/history",
+        "monitoring": "/monitoring",
+        "debts": "/debts",
+        "health statuses": "/health-statuses",
+        "tasks": "/tasks",
+        "notifications": "/notifications",
+        "parties": "/parties",
+        "associations": f"/parties/{advisor}/associations",
+        "bundles": "/bundles",
+        "mixed bundles": "/mixed-bundles",
+        "direct relationships": "/direct-relationships",
+        "downgrades": f"/advisors/{advisor}/downgrades",
+        "transfer requests": "/transfer-requests",
+        "dashboard counts": "/dashboard/counts?by=carrier",
+        "dashboard waiting": "/dashboard/waiting?status=pending_agency&longer_than_days=7",
+    }
+
+
+def get(url: str, token: str) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def with_limit(path: str) -> str:
+    return path if path.startswith("/dashboard/counts") else f"{path}{'&' if '?' in path else '?'}limit={LIMIT}"
+
+
+def worker_memory(served_pid: int) -> int:
+    """The largest resident set among gunicorn's workers (kB)."""
+    best = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
+            status = Path(f"/proc/{name}/status").read_text()
+        except OSError:
+            continue
+        if b"gunicorn" in cmdline and f"PPid:\t{served_pid}" not in status:
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    best = max(best, int(line.split()[1]))
+    return best
+
+
+def one_event_save_rate(env: dict[str, str], saves: int = 300) -> float:
+    ledger = ContractLedger(env)
+    try:
+        system = Actor.system()
+        started = time.perf_counter()
+        for n in range(saves):
+            ledger.register_party(system, "carrier", {"name": f"Save {n}"})
+        return saves / (time.perf_counter() - started)
+    finally:
+        ledger.close()
+
+
+def measure_book(store: str, contracts: int, seconds: int, directory: Path, base_env: dict[str, str],
+                 arguments: list[str], base: str) -> dict[str, Any]:
+    env = {**base_env, **store_env(store, directory / f"{store}-{contracts}")}
+    started = time.perf_counter()
+    summary, _ = fill(dict(env), contracts=contracts, seed=1)
+    filled = time.perf_counter() - started
+    print(f"  {store}: {contracts:,} contracts, {summary.events:,} events filled in {filled:.0f} s", file=sys.stderr)
+    changing = seed(env)  # bench-http's 64 pending contracts of one agency, for the POST, beside the book
+    served = start(arguments, directory / f"{store}-{contracts}", env, serve=True)
+    results: dict[str, Any] = {"events": summary.events, "fill_seconds": filled, "routes": {}}
+    try:
+        deadline = time.monotonic() + 3600
+        while True:  # the views catch up before anything is timed
+            try:
+                parties = busiest_parties(env)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+        tokens = tokens_for(env, parties)
+        wait_until(f"{base}/ready", tokens["auditor"], seconds=3600)
+        results["caught_up_seconds"] = time.perf_counter() - started - filled
+        for route, path in routes(parties).items():
+            for viewer, token in tokens.items():
+                url = f"{base}{with_limit(path)}"
+                status, body = get(url, token)
+                if status != 200:
+                    results["routes"][(route, viewer, "first")] = {"status": status}
+                    continue
+                results["routes"][(route, viewer, "first")] = wrk(url, seconds, token, server=served.pid)
+                after = body.get("next") if isinstance(body, dict) else None
+                if after:
+                    cursor_url = f"{url}&after={urllib.parse.quote(after)}"
+                    results["routes"][(route, viewer, "after")] = wrk(cursor_url, seconds, token, server=served.pid)
+        script = directory / f"{store}-{contracts}" / "status_change.lua"
+        script.write_text(STATUS_CHANGE_LUA % {
+            "contracts": ", ".join(f'"{c}"' for c in changing["changing"]), "token": changing["token"]})
+        results["post"] = wrk(f"{base}/", seconds, script=str(script), server=served.pid)
+        results["worker_kb"] = worker_memory(served.pid)
+    finally:
+        served.terminate()
+        served.wait(timeout=120)
+    results["save_rate"] = one_event_save_rate(env)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench-scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=2_500, help="contracts in the small book (default 2,500)")
+    parser.add_argument("--large", type=int, default=250_000, help="contracts in the big book (default 250,000)")
+    parser.add_argument("--seconds", type=int, default=5, help="load per route and viewer (default 5)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), action="append", help="default: both when POSTGRES_* is set")
+    args = parser.parse_args(argv)
+    import shutil
+
+    if shutil.which("wrk") is None:
+        print("bench-scale: wrk is missing; install it with 'apt-get install wrk'", file=sys.stderr)
+        return 2
+    stores = args.store or ["sqlite", *(["postgres"] if os.environ.get("POSTGRES_HOST") else [])]
+    directory = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    port = _free_port()
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(STORE_KEYS)}
+    base_env.update(CONTRACTLEDGER_BIND=f"127.0.0.1:{port}")
+    arguments = gunicorn_arguments(Settings.read(base_env))
+    base = f"http://127.0.0.1:{port}"
+    load = os.getloadavg()[0]
+    for store in stores:
+        books = {size: measure_book(store, size, args.seconds, directory, base_env, arguments, base)
+                 for size in (args.small, args.large)}
+        small, large = books[args.small], books[args.large]
+        print(f"\n{store}: {args.small:,} contracts ({small['events']:,} events) against {args.large:,} "
+              f"({large['events']:,} events); {CONNECTIONS} connections, {args.seconds} s each; "
+              f"{os.cpu_count()} cores, load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} now")
+        print(f"{'route':22} {'viewer':13} {'page':6} {'small p50':>9} {'p99':>7} {'large p50':>9} {'p99':>7} {'ratio':>6}  verdict")
+        ratios, misses = [], 0
+        for key, found in large["routes"].items():
+            route, viewer, page = key
+            before = small["routes"].get(key)
+            if "rps" not in found or before is None or "rps" not in before:
+                print(f"{route:22} {viewer:13} {page:6} answered {found.get('status')} (small: {before and before.get('status')})")
+                continue
+            ratio = found["p99"] / before["p99"]
+            ratios.append(ratio)
+            met = ratio <= 1.5 and found["p99"] < 25
+            misses += not met
+            print(f"{route:22} {viewer:13} {page:6} {before['p50']:9.2f} {before['p99']:7.2f} {found['p50']:9.2f} "
+                  f"{found['p99']:7.2f} {ratio:6.2f}  {'met' if met else 'MISSED'}")
+        print(f"p99 large/small: median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}; {misses} of {len(ratios)} missed")
+        for name, book in (("small", small), ("large", large)):
+            post, ratio = book["post"], book["post"]["rps"] / book["save_rate"]
+            print(f"POST status change, {name} book: {post['rps']:.0f} req/s, p50 {post['p50']:.1f} ms, p99 {post['p99']:.1f} ms;"
+                  f" one-event saves {book['save_rate']:.0f}/s: {ratio:.2f}x (target >= 0.5x, p99 < 50 ms): "
+                  f"{'met' if ratio >= 0.5 and post['p99'] < 50 else 'MISSED'}")
+        memory = large["worker_kb"] / max(small["worker_kb"], 1)
+        print(f"worker memory after the run: small {small['worker_kb'] / 1024:.0f} MB, large {large['worker_kb'] / 1024:.0f} MB,"
+              f" {memory:.2f}x (target <= 1.2): {'met' if memory <= 1.2 else 'MISSED'}")
+        print(f"fill: small {small['fill_seconds']:.0f} s, large {large['fill_seconds']:.0f} s "
+              f"({large['events'] / large['fill_seconds']:,.0f} events/s); views caught up after "
+              f"{small['caught_up_seconds']:.0f} s and {large['caught_up_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
