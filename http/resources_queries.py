@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -388,47 +389,37 @@ def _position_cursor(after: str | None) -> int | None:
     return key[0]
 
 
-def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
-    """The item (an instant and an id: a contract's recording, a record's
-    placing or logging) a cursor of a list ordered by them stands for."""
+def _pair_cursor(after: str | None, first: Callable[[str], Any], second: Callable[[str], Any]) -> tuple[Any, Any] | None:
+    """The item a cursor of two texts stands for, each read by its parser; a cursor of
+    another shape, or a text its parser refuses, belongs to another list."""
     if after is None:
         return None
     key = key_of(after)
     if len(key) != 2 or not all(isinstance(part, str) for part in key):
         raise _foreign_cursor()
     try:
-        instant, item_id = datetime.fromisoformat(key[0]), UUID(key[1])
+        return first(key[0]), second(key[1])
     except ValueError:
         raise _foreign_cursor() from None
-    if instant.tzinfo is None:
+
+
+def _instant_and_id_cursor(after: str | None) -> tuple[datetime, UUID] | None:
+    """The item (an instant and an id: a contract's recording, a record's
+    placing or logging) a cursor of a list ordered by them stands for."""
+    found = _pair_cursor(after, datetime.fromisoformat, UUID)
+    if found is not None and found[0].tzinfo is None:
         raise _foreign_cursor()
-    return instant, item_id
+    return found
 
 
 def _day_and_text_cursor(after: str | None) -> tuple[date, str] | None:
     """The item (a day and a text id: a task's due date and id) a cursor of a list ordered by them stands for."""
-    if after is None:
-        return None
-    key = key_of(after)
-    if len(key) != 2 or not all(isinstance(part, str) for part in key):
-        raise _foreign_cursor()
-    try:
-        return date.fromisoformat(key[0]), key[1]
-    except ValueError:
-        raise _foreign_cursor() from None
+    return _pair_cursor(after, date.fromisoformat, str)
 
 
 def _text_and_id_cursor(after: str | None) -> tuple[str, UUID] | None:
     """The item (a text and an id: a directory card's name and party) a cursor of a list ordered by them stands for."""
-    if after is None:
-        return None
-    key = key_of(after)
-    if len(key) != 2 or not all(isinstance(part, str) for part in key):
-        raise _foreign_cursor()
-    try:
-        return key[0], UUID(key[1])
-    except ValueError:
-        raise _foreign_cursor() from None
+    return _pair_cursor(after, str, UUID)
 
 
 def _notification_cursor(after: str | None) -> tuple[int, str] | str | None:
