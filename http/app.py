@@ -9,7 +9,7 @@ from contractledger.http import problems
 from contractledger.http.auth import BearerTokens
 from contractledger.http.catalogue import routes
 from contractledger.http.config import AppConfig
-from contractledger.http.openapi import Document
+from contractledger.http.openapi import ApiDocument
 from contractledger.http.request_log import RequestLog
 from contractledger.http.routing import Endpoint
 
@@ -19,7 +19,7 @@ def create_app(config: AppConfig) -> falcon.App:
     # Query strings like ?status=a&status=b stay lists, so a repeated scalar parameter is refused, not guessed.
     app.req_options.auto_parse_qs_csv = False
     problems.install(app)
-    document = Document()
+    document = ApiDocument()
     registry = routes(config, document)
     for route in registry:
         app.add_route(route.path, Endpoint(route.handlers))

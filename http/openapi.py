@@ -66,7 +66,7 @@ HEADER_DESCRIPTIONS = {
 }
 
 
-class Document(Handler):
+class ApiDocument(Handler):
     operation = Operation(
         method="GET",
         operation_id="openapi",

@@ -16,7 +16,7 @@ from typing import Any
 
 import falcon
 from contractledger.http.catalogue import routes
-from contractledger.http.openapi import Document
+from contractledger.http.openapi import ApiDocument
 from contractledger.http.problem_statuses import STATUS_OF_CODE
 from contractledger.http.route_problems import problem_codes_of
 from contractledger.http.routing import operation_for
@@ -46,7 +46,7 @@ def declared() -> dict[str, frozenset[str]]:
     """Each operation's problem codes, as the API document lists them."""
     return {
         handler.operation.operation_id: problem_codes_of(handler.operation)
-        for route in routes(_Unused(), Document())  # type: ignore[arg-type]
+        for route in routes(_Unused(), ApiDocument())  # type: ignore[arg-type]
         for handler in route.handlers
     }
 

@@ -34,7 +34,7 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
-from contractledger.http.openapi import Document  # noqa: E402
+from contractledger.http.openapi import ApiDocument  # noqa: E402
 from contractledger.http.routing import Operation  # noqa: E402
 from contractledger.projections import transfer_requests  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
@@ -157,7 +157,7 @@ def test_hidden_and_missing_answer_alike_on_every_route_with_an_id_in_its_path(
 ) -> None:
     walked: set[tuple[str, str]] = set()
     cases, leaks = 0, []
-    for route in routes(api.config, Document()):
+    for route in routes(api.config, ApiDocument()):
         for handler in route.handlers:
             op = handler.operation
             if op.console:

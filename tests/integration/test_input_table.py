@@ -37,7 +37,7 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
-from contractledger.http.openapi import Document, document  # noqa: E402
+from contractledger.http.openapi import ApiDocument, document  # noqa: E402
 
 OPERATOR_NAME = "olive"
 PEER = "manage"
@@ -49,7 +49,7 @@ class _Unused:
         return None
 
 
-REGISTRY_DOCUMENT = document(routes(_Unused(), Document()))  # type: ignore[arg-type]
+REGISTRY_DOCUMENT = document(routes(_Unused(), ApiDocument()))  # type: ignore[arg-type]
 OPERATIONS = sorted((path, method) for path, item in REGISTRY_DOCUMENT["paths"].items() for method in item)
 
 # What the edge answers, by where the input is (any of these, with the input named).

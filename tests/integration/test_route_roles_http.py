@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
-from contractledger.http.openapi import Document  # noqa: E402
+from contractledger.http.openapi import ApiDocument  # noqa: E402
 from contractledger.http.route_roles import ADMINS, EVERY_ROLE  # noqa: E402
 from contractledger.http.routing import Operation  # noqa: E402
 from test_hidden_looks_missing_http import body_of  # noqa: E402
@@ -156,7 +156,7 @@ def test_every_route_refuses_every_role_it_does_not_list_and_serves_every_role_i
     api = scene.api
     tokens: dict[Actor, str] = {}
     wrong, asked = [], 0
-    for route in routes(api.config, Document()):
+    for route in routes(api.config, ApiDocument()):
         for handler in route.handlers:
             op = handler.operation
             if op.console:  # a page for people, signed in by a session, not a bearer token: the matrix asks it

@@ -66,7 +66,7 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
 from contractledger.http.catalogue import routes  # noqa: E402
-from contractledger.http.openapi import Document  # noqa: E402
+from contractledger.http.openapi import ApiDocument  # noqa: E402
 
 NEW_PROFILE = {"name": "Grace Brewster Murray", "identifiers": {"npn": "NEW-NPN"}}
 OLD_NAME = "Grace Hopper"
@@ -652,7 +652,7 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert len(by_key) == len(rows), "row keys are unique"
 
     # every GET route of the registry (and of the API document) has a row, and every parameter that filters is asked
-    registered = {r.path: [h.operation for h in r.handlers if h.operation.method == "GET"] for r in routes(api.config, Document())}
+    registered = {r.path: [h.operation for h in r.handlers if h.operation.method == "GET"] for r in routes(api.config, ApiDocument())}
     get_routes = {path: ops[0] for path, ops in registered.items() if ops}
     documented = {p for p, methods in api.client.simulate_get("/openapi.json").json["paths"].items() if "get" in methods}
     # the console's pages are not API: served, asked here, and left out of the API document

@@ -13,7 +13,7 @@ import jsonschema_rs
 import pytest
 
 from contractledger.http.catalogue import routes
-from contractledger.http.openapi import EXAMPLES_FILE, Document, document
+from contractledger.http.openapi import EXAMPLES_FILE, ApiDocument, document
 from contractledger.http.routing import Handler, Operation
 
 
@@ -26,7 +26,7 @@ class _Unused:
 
 @pytest.fixture(scope="module")
 def api_document() -> dict[str, Any]:
-    return document(routes(_Unused(), Document()))  # type: ignore[arg-type]
+    return document(routes(_Unused(), ApiDocument()))  # type: ignore[arg-type]
 
 
 def operations(api_document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -62,7 +62,7 @@ def test_a_new_operation_without_a_recorded_example_is_found_out() -> None:
         operation = Operation(method="GET", operation_id="unrecorded", summary="A route nobody recorded.", tag="operations",
                               answer={"type": "object"})
 
-    registry = routes(_Unused(), Document())  # type: ignore[arg-type]
+    registry = routes(_Unused(), ApiDocument())  # type: ignore[arg-type]
     registry[0].handlers = [*registry[0].handlers, Unrecorded()]
     with pytest.raises(AssertionError, match="no example answer"):
         test_every_operation_carries_an_example_request_and_answer(document(registry))

@@ -9,7 +9,7 @@ import falcon.inspect
 import pytest
 
 from contractledger.http.catalogue import routes
-from contractledger.http.openapi import Document, document
+from contractledger.http.openapi import ApiDocument, document
 from contractledger.http.routing import Endpoint, Route
 
 
@@ -22,7 +22,7 @@ class _Unused:
 
 @pytest.fixture
 def registry() -> list[Route]:
-    return routes(_Unused(), Document())  # type: ignore[arg-type]
+    return routes(_Unused(), ApiDocument())  # type: ignore[arg-type]
 
 
 def served(app: falcon.App) -> set[tuple[str, str]]:

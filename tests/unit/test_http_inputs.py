@@ -23,7 +23,7 @@ from contractledger.http.inputs import (
     plain_numbers,
     whole_number,
 )
-from contractledger.http.openapi import Document, document
+from contractledger.http.openapi import ApiDocument, document
 
 Name = Line(20)
 Remark = Prose(50)
@@ -182,7 +182,7 @@ def _document() -> dict[str, Any]:
         def __getattr__(self, name: str) -> Any:
             return None
 
-    return document(routes(Unused(), Document()))  # type: ignore[arg-type]
+    return document(routes(Unused(), ApiDocument()))  # type: ignore[arg-type]
 
 
 def _inputs(api: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
