@@ -16,11 +16,14 @@ from contractledger.http.problems import Problem
 T = TypeVar("T")
 
 
-class Reading(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class QueryParameters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What every read route takes (a route's own parameters extend it); not
+    projections.queries.Reading, the read transaction."""
+
     wait_for: Annotated[Position, msgspec.Meta(description="A Ledger-Position to wait for (read your writes).")] | None = None
 
 
-class Paging(Reading):
+class Paging(QueryParameters):
     after: Annotated[str, msgspec.Meta(max_length=512, description="The cursor of the previous page's `next`.")] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=500, description="At most this many items.")] = 50
 

@@ -18,14 +18,14 @@ from contractledger.http.inputs import Day
 from contractledger.http.pagination import key_of
 from contractledger.http.problems import Problem
 from contractledger.http.queries import Query
-from contractledger.http.query_parameters import Paging, Reading
+from contractledger.http.query_parameters import Paging, QueryParameters
 from contractledger.projections import dashboard
 from contractledger.projections.viewer import Viewer
 
 VIEWS = ("dashboard",)
 
 
-class CountParameters(Reading):
+class CountParameters(QueryParameters):
     by: Annotated[dashboard.Grouping, msgspec.Meta(
         description="Count by status alone (the default), or by status and carrier, agency (a contract counts once "
         "under each agency on its chain) or advisor.")] = "status"

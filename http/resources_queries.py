@@ -21,7 +21,7 @@ from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
 from contractledger.http.route_roles import CONTRACT_READERS, RECORD_READERS
 from contractledger.http.inputs import Day, Instant, Position
-from contractledger.http.query_parameters import Paging, Reading
+from contractledger.http.query_parameters import Paging, QueryParameters
 from contractledger.projections import (
     bundle_consistency,
     contract_history,
@@ -42,7 +42,7 @@ TRANSFERS = "transfer_requests"
 # ---- parameters -------------------------------------------------------------------
 
 
-class OnADay(Reading):
+class OnADay(QueryParameters):
     on: Day | None = None
     """The business date to answer for (today by default)."""
 
@@ -71,7 +71,7 @@ class RecordFilters(Paging):
     as_of: Instant | None = None
 
 
-class RecordParameters(Reading):
+class RecordParameters(QueryParameters):
     pass
 
 
@@ -240,7 +240,7 @@ QUERIES = (
     ),
     Query(
         "bundle", "/bundles/{bundle_id:uuid}", "One bundle with the statuses of the members you may see.",
-        "contracts", Reading, (BUNDLES, STATUS), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
+        "contracts", QueryParameters, (BUNDLES, STATUS), _bundle, bundle_consistency.BundleStatuses, missing="bundle.not_found",
         roles=CONTRACT_READERS,
     ),
     Query(
@@ -325,7 +325,7 @@ QUERIES = (
     ),
     Query(
         "trigger_settings", "/trigger-settings", "The kinds of happening your party chose to be told about.",
-        "notifications", Reading, (), _triggers, TriggersChosen,
+        "notifications", QueryParameters, (), _triggers, TriggersChosen,
     ),
     Query(
         "transfer_requests", "/transfer-requests",
@@ -343,7 +343,7 @@ QUERIES = (
     Query(
         "transfer_request", "/transfer-requests/{request_id:uuid}",
         "One transfer request you may see (its accepting entity, a party on its contract, an auditor).",
-        "contracts", Reading, (TRANSFERS,),
+        "contracts", QueryParameters, (TRANSFERS,),
         lambda c, viewer, path, p: transfer_requests.transfer_request(c.views, viewer, path["request_id"]),
         transfer_requests.TransferRequest, missing="transfer_request.not_found",
         roles=RECORD_READERS,
