@@ -39,7 +39,7 @@ from contractledger.http.resources_exports import ExportHistory, ExportParameter
 from contractledger.projections import contract_history, contract_status, directory, status_timeline
 from contractledger.projections.audit_export import MEDIA_TYPES
 from contractledger.projections.viewer import Viewer
-from contractledger.store.hashchain import Link, SelectionProof, prove
+from contractledger.store.hashchain import ChainLink, SelectionProof, prove
 
 
 class TimelineParameters(NoParameters):
@@ -56,7 +56,7 @@ class TimelineEntry:
     """The business date it was recorded on."""
     actor_name: str | None
     details: list[tuple[str, str]]
-    link: Link | None
+    link: ChainLink | None
 
     @property
     def out_of_line(self) -> str | None:

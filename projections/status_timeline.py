@@ -24,7 +24,7 @@ from contractledger.projections.viewer import Viewer
 
 
 @dataclass(frozen=True)
-class StatusChange:
+class RecordedStatusChange:
     sequence: int
     effective_on: date
     status: Status
@@ -46,7 +46,7 @@ class StatusInterval:
 
 def status_changes(
     database: ViewDatabase, viewer: Viewer, contract_id: UUID, *, as_of: datetime | None = None
-) -> list[StatusChange] | None:
+) -> list[RecordedStatusChange] | None:
     """The contract's status changes recorded by ``as_of``, in recorded order;
     None when the contract does not exist for ``viewer`` then (as
     ``contract_status.contract``). A viewer off the chain (a sync peer) sees
@@ -66,14 +66,14 @@ def status_changes(
     changes = []
     for sequence, effective_on, status, reason, recorded_at in rows:
         shown = Status(status)
-        changes.append(StatusChange(
+        changes.append(RecordedStatusChange(
             int(sequence), date.fromisoformat(effective_on), shown,
             reason if private or shown in PUBLIC_REASON_STATUSES else None, datetime.fromisoformat(recorded_at),
         ))
     return changes
 
 
-def intervals(changes: list[StatusChange]) -> list[StatusInterval]:
+def intervals(changes: list[RecordedStatusChange]) -> list[StatusInterval]:
     """The statuses in force over effective dates, earliest first; a change
     overtaken on its own date (by one recorded after it) held no day."""
     days = sorted({change.effective_on for change in changes})

@@ -107,7 +107,7 @@ def verify(events: Iterable[ChainedEvent]) -> Verdict:
 
 
 @dataclass(frozen=True)
-class Link:
+class ChainLink:
     """One event's link in the chain: the hash of the event before it (in the
     ledger's order, whichever aggregate that was) and its own, as stored,
     and whether the chain proves it (its link and every one before it hold)."""
@@ -122,7 +122,7 @@ class Link:
 class SelectionProof:
     """What the chain proves of a selection of events (one contract's, say)."""
 
-    links: dict[int, Link]
+    links: dict[int, ChainLink]
     """By position, each selected event found in the ledger."""
     first_broken_notification_id: int | None
     """The first broken link at or before the last selected event."""
@@ -139,13 +139,13 @@ def prove(events: Iterable[ChainedEvent], positions: Iterable[int]) -> Selection
     wanted = set(positions)
     last = max(wanted, default=0)
     walker = ChainWalker()
-    links: dict[int, Link] = {}
+    links: dict[int, ChainLink] = {}
     previous_stored = GENESIS
     for event in events:
         if event.notification_id > last:
             break
         proven = walker.check(event)
         if event.notification_id in wanted:
-            links[event.notification_id] = Link(event.notification_id, previous_stored, bytes(event.stored_hash), proven)
+            links[event.notification_id] = ChainLink(event.notification_id, previous_stored, bytes(event.stored_hash), proven)
         previous_stored = bytes(event.stored_hash)
     return SelectionProof(links, walker.first_broken_notification_id)

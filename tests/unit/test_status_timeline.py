@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from contractledger.domain.status import Status
-from contractledger.projections.status_timeline import StatusChange, StatusInterval, intervals
+from contractledger.projections.status_timeline import RecordedStatusChange, StatusInterval, intervals
 
 AT = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
 
 
-def change(sequence: int, day: int, status: Status, reason: str | None = None) -> StatusChange:
-    return StatusChange(sequence, date(2026, 3, day), status, reason, AT)
+def change(sequence: int, day: int, status: Status, reason: str | None = None) -> RecordedStatusChange:
+    return RecordedStatusChange(sequence, date(2026, 3, day), status, reason, AT)
 
 
 def test_each_status_holds_from_its_date_until_the_next_one() -> None:
