@@ -13,6 +13,7 @@ next serve when this one was killed.
 
 Settings (environment): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
 CONTRACTLEDGER_WORKERS (default: 2 per core, at least 2),
+CONTRACTLEDGER_THREADS (requests each worker serves at once, default 4),
 CONTRACTLEDGER_BUSINESS_TIME_ZONE (an IANA name, default UTC), plus the
 store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*) and push
 delivery's (sync/endpoint.py: a pushed peer's endpoint that breaks its rules
@@ -99,6 +100,11 @@ def gunicorn_arguments(found: Settings) -> list[str]:
         "--config", "python:contractledger.runtime.gunicorn_hooks",
         "--bind", found.bind,
         "--workers", str(found.workers),
+        # threaded workers: a connection that sends nothing (a browser's preconnected socket, a
+        # stalled client) holds one thread until it speaks or times out, not a whole worker,
+        # which a sync worker would be for gunicorn's 30 s timeout while everyone else waits
+        "--worker-class", "gthread",
+        "--threads", str(found.threads),
         "--limit-request-line", str(REQUEST_LINE_BYTES),
         "--limit-request-fields", str(REQUEST_HEADER_FIELDS),
         "--limit-request-field_size", str(REQUEST_HEADER_FIELD_BYTES),
@@ -158,7 +164,8 @@ def children(arguments: list[str]) -> list[ChildSpec]:
 SERVE_EPILOG = """\
 Settings are read from the environment when it starts (the README's
 Configuration table): CONTRACTLEDGER_BIND (default 127.0.0.1:8000),
-CONTRACTLEDGER_WORKERS (default 2 per core), the business time zone and the
+CONTRACTLEDGER_WORKERS (default 2 per core), CONTRACTLEDGER_THREADS (the
+requests each worker serves at once, default 4), the business time zone and the
 store's settings (PERSISTENCE_MODULE, SQLITE_DBNAME, POSTGRES_*). A bad
 setting stops it before any process starts, with one sentence naming it.
 

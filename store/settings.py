@@ -83,13 +83,16 @@ def seconds(default: float, longest: float) -> Callable[[str, str | None], float
     return parse
 
 
-def whole_number(default: int | None, least: int, what: str) -> Callable[[str, str | None], int | None]:
+def whole_number(
+    default: int | None, least: int, what: str, most: int | None = None
+) -> Callable[[str, str | None], int | None]:
     def parse(name: str, given: str | None) -> int | None:
         if given is None or not given.strip():
             return default
         text = given.strip()
-        if not (text.isascii() and text.isdigit()) or int(text) < least:
-            raise _refuse(name, f"{name}={given!r} must be a whole number of {what}, {least} or more.")
+        if not (text.isascii() and text.isdigit()) or int(text) < least or (most is not None and int(text) > most):
+            bounds = f"{least} or more" if most is None else f"from {least} to {most}"
+            raise _refuse(name, f"{name}={given!r} must be a whole number of {what}, {bounds}.")
         return int(text)
 
     return parse
@@ -191,6 +194,11 @@ SQLITE_DBNAME = Setting(
     text(DEFAULT_SQLITE_FILE))
 BIND = Setting("CONTRACTLEDGER_BIND", "host:port", "`127.0.0.1:8000`", "where gunicorn listens", text("127.0.0.1:8000"))
 WORKERS = Setting("CONTRACTLEDGER_WORKERS", "whole number, 1 or more", "2 per core", "gunicorn workers", _workers)
+THREADS = Setting(
+    "CONTRACTLEDGER_THREADS", "whole number, 1 to 64", "`4`",
+    "the requests each gunicorn worker serves at once (its threads): a connection that sends nothing, "
+    "such as a browser's preconnected socket, holds one thread, not the worker",
+    whole_number(4, 1, "threads", most=64))
 BUSINESS_TIME_ZONE = Setting(
     BUSINESS_TIME_ZONE_SETTING, "IANA time zone", "`UTC`",
     "the ledger's business time zone, such as `America/Toronto`: \"today\", a read's default day, the 30-day "
@@ -266,7 +274,7 @@ POSTGRES_SETTINGS = (
 )
 
 DECLARED: tuple[Setting, ...] = (
-    PERSISTENCE_MODULE, SQLITE_DBNAME, *STORE_SETTINGS, *POSTGRES_SETTINGS, BIND, WORKERS, BUSINESS_TIME_ZONE, WAIT_BOUND,
+    PERSISTENCE_MODULE, SQLITE_DBNAME, *STORE_SETTINGS, *POSTGRES_SETTINGS, BIND, WORKERS, THREADS, BUSINESS_TIME_ZONE, WAIT_BOUND,
     READY_MAX_LAG, LOG_LEVEL, LOG_FORMAT, METRICS_DIR, TAMPER_EVIDENCE, SYNC_PEERS, SYNC_ENDPOINT, SYNC_CA_BUNDLE, SYNC_SECRETS,
     SYNC_PLAIN_HTTP_HOSTS, SYNC_CONNECT_TIMEOUT, SYNC_READ_TIMEOUT,
 )
@@ -281,6 +289,7 @@ class Settings:
     sqlite_dbname: str
     bind: str
     workers: int
+    threads: int
     business_time_zone: str
     wait_bound: float
     ready_max_lag: int
@@ -318,6 +327,7 @@ class Settings:
             sqlite_dbname=SQLITE_DBNAME.value(env),
             bind=BIND.value(env),
             workers=WORKERS.value(env),
+            threads=THREADS.value(env),
             business_time_zone=BUSINESS_TIME_ZONE.value(env),
             wait_bound=WAIT_BOUND.value(env),
             ready_max_lag=READY_MAX_LAG.value(env),

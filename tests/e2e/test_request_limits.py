@@ -133,3 +133,24 @@ def test_a_percent_encoded_nul_and_a_non_ascii_digit_reach_the_app_and_are_refus
     status, headers, body = unchanged(served, head)
     assert (status, headers["content-type"]) == (400, "application/problem+json")
     assert b'"request.if_match_invalid"' in body
+
+
+def test_connections_that_send_nothing_keep_no_one_else_waiting(served: dict[str, Any]) -> None:
+    """A browser opens sockets ahead of need (preconnect) and leaves them idle; a client
+    may hang. More such silent connections than the service has workers must not stall
+    everyone else until gunicorn's 30 s timeout: a read still answers at once."""
+    server: Server = served["server"]
+    silent = [socket.create_connection(("127.0.0.1", server.port), timeout=20) for _ in range(server.workers * 2)]
+    try:
+        time.sleep(0.5)  # each silent connection has been accepted by a worker
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(request("/health", served["token"]))
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200"), received[:200]
+        assert time.monotonic() - started < 10
+    finally:
+        for connection in silent:
+            connection.close()

@@ -59,13 +59,14 @@ def test_unset_settings_read_as_their_defaults() -> None:
     assert (found.wait_bound, found.ready_max_lag, found.log_level, found.bind) == (5.0, 100, "INFO", "127.0.0.1:8000")
     assert (found.sync_connect_timeout, found.sync_read_timeout, found.sync_plain_http_hosts) == (5.0, 10.0, frozenset())
     assert found.persistence_module == "contractledger.store.sqlite" and found.tamper_evidence is True
-    assert found.postgres is None
+    assert found.postgres is None and found.threads == 4
 
 
 @pytest.mark.parametrize("name,given", [
     ("CONTRACTLEDGER_WAIT_BOUND", "abc"), ("CONTRACTLEDGER_WAIT_BOUND", "61"), ("CONTRACTLEDGER_READY_MAX_LAG", "1e3"),
     ("CONTRACTLEDGER_LOG_LEVEL", "loud"), ("CONTRACTLEDGER_WORKERS", "0"), ("CONTRACTLEDGER_METRICS_DIR", "/no/such"),
     ("CONTRACTLEDGER_SYNC_CONNECT_TIMEOUT", "inf"), ("CONTRACTLEDGER_TAMPER_EVIDENCE", "perhaps"),
+    ("CONTRACTLEDGER_THREADS", "0"), ("CONTRACTLEDGER_THREADS", "65"),
 ])
 def test_a_bad_value_is_refused_in_one_sentence_naming_the_setting(name: str, given: str) -> None:
     with pytest.raises(StoreConfigurationError) as refused:
