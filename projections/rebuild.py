@@ -104,7 +104,11 @@ def rebuild_all(
             _drop_old_generations(database, view_class, keep={generation, current})
         runner.prepare(indexes=False)  # built once the tables are filled
         resumed = dict(runner.applied)
-        runner.catch_up()
+        # Each stretch ends at the head it found: commands arriving faster
+        # than the rebuild applies them cannot keep it from switching. What
+        # is recorded after the last stretch, the live runner applies to the
+        # new generation from its recorded position, as it does any event.
+        runner.catch_up(until=_head(recorder))
         with database.transaction() as tx:
             positions.record_rebuild_work(tx, runner.work)
         if switch if indexes is None else indexes:
@@ -113,7 +117,7 @@ def rebuild_all(
             # The last stretch and the switch: events recorded while catching
             # up (and building the indexes the queries need) are applied, then
             # the pointers move, together.
-            runner.catch_up()
+            runner.catch_up(until=_head(recorder))
             with database.transaction() as tx:
                 for view_class, generation, _ in plans:
                     positions.make_live(tx, view_class.name, generation)
@@ -126,6 +130,10 @@ def rebuild_all(
         ]
     finally:
         runner.release()
+
+
+def _head(recorder: ApplicationRecorder) -> int:
+    return recorder.max_notification_id() or 0
 
 
 def _drop_old_generations(database: ViewDatabase, view_class: type[View], keep: set[int | None]) -> None:

@@ -261,6 +261,36 @@ def test_a_rebuild_while_commands_keep_arriving_ends_equal_to_a_full_replay(worl
     assert_live_views_equal_a_full_replay(world)
 
 
+def test_a_rebuild_outpaced_by_commands_still_switches_and_the_runner_takes_the_rest(world: World) -> None:
+    # Every batch the rebuild applies, more than a batch of new events is
+    # recorded: a rebuild that chased the head would never switch. It
+    # rebuilds up to the head it found, switches, and the live runner (here,
+    # the helper below, as serve's runner does) applies the rest.
+    batches = 0
+    head_before = world.head
+    # Bounded, each stretch takes about head / 20 batches and records as
+    # many events again: the first reaches head_before, the last the head
+    # the first left. Chasing, there would be no end.
+    enough = 4 * head_before // 20 + 10
+
+    def commands_outrun_the_rebuild(events: int, position: int) -> None:
+        nonlocal batches
+        batches += 1
+        assert batches < enough, "the rebuild is still chasing the head"
+        start = world.head
+        while world.head <= start + 20:
+            world.workload.step()
+
+    rebuilt = rebuild_all(
+        world.ledger.recorder, world.ledger.mapper, world.database, VIEWS,
+        batch_size=20, on_batch=commands_outrun_the_rebuild,
+    )
+    assert world.head > head_before + 20  # commands really did outrun it
+    assert all(head_before <= r.position < world.head for r in rebuilt)
+    assert live_generations(world.database, VIEWS) == {r.view: r.generation for r in rebuilt}
+    assert_live_views_equal_a_full_replay(world)
+
+
 # ---- a replay started twice --------------------------------------------------------------
 
 
