@@ -81,18 +81,22 @@ def busiest_parties(env: dict[str, str]) -> dict[str, str]:
 def tokens_for(env: dict[str, str], parties: dict[str, str]) -> dict[str, str]:
     from uuid import UUID
 
+    return issue_tokens(env, {
+        "auditor": Actor(Role.AUDITOR, "audrey"),
+        "agency admin": Actor(Role.AGENCY_ADMIN, "agnes", UUID(parties["agency"])),
+        "carrier": Actor(Role.CARRIER_STAFF, "carl", UUID(parties["carrier"])),
+        "advisor": Actor(Role.PRODUCER, "ada", UUID(parties["advisor"])),
+    })
+
+
+def issue_tokens(env: dict[str, str], actors: dict[str, Actor]) -> dict[str, str]:
+    """A day's token for each actor, by name."""
     ledger = ContractLedger(env)
     views = view_database_for(env)
     try:
         registry = TokenRegistry(views, SystemClock(), ledger)
         registry.ensure_schema()
-        viewers = {
-            "auditor": Actor(Role.AUDITOR, "audrey"),
-            "agency admin": Actor(Role.AGENCY_ADMIN, "agnes", UUID(parties["agency"])),
-            "carrier": Actor(Role.CARRIER_STAFF, "carl", UUID(parties["carrier"])),
-            "advisor": Actor(Role.PRODUCER, "ada", UUID(parties["advisor"])),
-        }
-        return {name: registry.issue(actor, timedelta(days=1)).secret for name, actor in viewers.items()}
+        return {name: registry.issue(actor, timedelta(days=1)).secret for name, actor in actors.items()}
     finally:
         views.close()
         ledger.close()
