@@ -7,6 +7,7 @@ from contractledger.http.console_contracts import ContractList
 from contractledger.http.console_home import Asset, Home
 from contractledger.http.console_sessions import ConsoleSessions
 from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
+from contractledger.http.console_sync import ReplayForm, ResumeForm, SyncPage
 from contractledger.http.console_timeline import ContractExport, ContractTimeline
 from contractledger.http.routing import Handler
 
@@ -21,4 +22,7 @@ def routes(config: AppConfig) -> dict[str, list[Handler]]:
         "/console/contracts": [ContractList(sessions, config)],
         "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
         "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
+        "/console/sync": [SyncPage(sessions, config)],
+        "/console/sync/{peer}/replay": [ReplayForm(sessions, config)],
+        "/console/sync/{peer}/resume": [ResumeForm(sessions, config)],
     }

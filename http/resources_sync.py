@@ -22,7 +22,7 @@ from uuid import UUID
 import falcon
 import msgspec
 
-from contractledger.domain.actor import Role
+from contractledger.domain.actor import Actor, Role
 from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
 from contractledger.http.answers import send
@@ -33,6 +33,7 @@ from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_erro
 from contractledger.http.query_parameters import parse
 from contractledger.http.read_your_writes import POSITION_HEADER
 from contractledger.http.routing import Handler, Operation
+from contractledger.projections.view_database import ViewDatabase
 from contractledger.sync import delivery_state, feed, links
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change
 from contractledger.sync.peer import Peer, peers
@@ -318,7 +319,8 @@ class Reconcile(_PeerRoute):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         peer = self.peer(req, params["peer"])
         body = bodies.read(req, PeerView)
-        self.answer_once(req, resp, body, lambda: reconcile(self.config.ledger, self.config.views, peer, body))
+        at = self.config.clock.now().isoformat()
+        self.answer_once(req, resp, body, lambda: reconcile(self.config.ledger, self.config.views, peer, body, at=at))
 
 
 # -- the operator's side of push delivery ------------------------------------------------
@@ -392,17 +394,7 @@ class _DeliveryRoute(_PeerRoute):
         self._tables_ready = False
 
     def peer(self, req: falcon.Request, name: str) -> Peer:
-        actor = req.context.actor
-        peer = configured_peer(name)
-        if actor.role in self.operation.roles:
-            return peer
-        if self.operation.roles == (Role.OPERATOR,):
-            raise Problem(
-                falcon.HTTP_403,
-                "sync.operator_only",
-                "Only an operator may do this; ask the service's operator (scripts/tokens issue --role operator).",
-            )
-        raise Problem(falcon.HTTP_403, "sync.auditors_only", "Only an operator or an auditor may read a peer's delivery.")
+        return delivery_peer(req.context.actor, name, self.operation.roles)
 
     @property
     def views(self) -> Any:
@@ -430,18 +422,7 @@ class ReadDeadLetters(_DeliveryRoute):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         peer = self.peer(req, params["peer"])
         parameters = parse(req, DeadLetterParameters)
-        views = self.views
-        letters = delivery_state.dead_letters(views, peer.name, parameters.after, parameters.limit, with_items=True)
-        send(
-            resp,
-            {
-                "peer": peer.name,
-                "paused_because": delivery_state.paused(views, peer.name),
-                "waiting": delivery_state.backlog(views).get(peer.name, (0, 0))[0],
-                "dead_letters": letters,
-                "next_after": letters[-1]["position"] if letters else parameters.after,
-            },
-        )
+        send(resp, dead_letter_page(self.views, peer, parameters))
 
 
 class ReplayDeadLetters(_DeliveryRoute):
@@ -465,21 +446,7 @@ class ReplayDeadLetters(_DeliveryRoute):
         peer = self.peer(req, params["peer"])
         body = bodies.read(req, Replay)
 
-        def run() -> dict[str, Any]:
-            try:
-                named = None if body.item_ids is msgspec.UNSET else body.item_ids
-                replayed = delivery_state.replay(self.views, peer.name, named, time.time())
-            except delivery_state.UnknownDeadLetters as unknown:
-                raise Problem(
-                    falcon.HTTP_404,
-                    "sync.dead_letter.unknown",
-                    f"{peer.name} has {unknown}; list them at /sync/{peer.name}/dead-letters. Nothing was replayed.",
-                    field="item_ids",
-                    unknown_item_ids=unknown.item_ids,
-                ) from None
-            return {"peer": peer.name, "replayed": replayed, "paused_because": delivery_state.paused(self.views, peer.name)}
-
-        self.answer_once(req, resp, body, run)
+        self.answer_once(req, resp, body, lambda: replay_dead_letters(self.views, peer, body))
 
 
 class ResumeDelivery(_DeliveryRoute):
@@ -502,16 +469,73 @@ class ResumeDelivery(_DeliveryRoute):
         peer = self.peer(req, params["peer"])
         body = bodies.read(req, Resume)
 
-        def run() -> dict[str, Any]:
-            if not delivery_state.resume(self.views, peer.name):
-                raise Problem(
-                    falcon.HTTP_409,
-                    "sync.delivery.not_paused",
-                    f"Delivery to {peer.name} is not paused; nothing to resume.",
-                )
-            return {"peer": peer.name, "resumed": True}
+        self.answer_once(req, resp, body, lambda: resume_delivery(self.views, peer))
 
-        self.answer_once(req, resp, body, run)
+
+def delivery_peer(actor: Actor, name: str, roles: tuple[Role, ...]) -> Peer:
+    """The peer named, for a principal of one of the roles a delivery route
+    serves (``roles``: operators and auditors read, operators act); anyone
+    else is refused with the route's code. The console's sync page asks by
+    the same rule."""
+    peer = configured_peer(name)
+    if actor.role in roles:
+        return peer
+    if roles == (Role.OPERATOR,):
+        raise operators_only()
+    raise Problem(falcon.HTTP_403, "sync.auditors_only", "Only an operator or an auditor may read a peer's delivery.")
+
+
+def operators_only() -> Problem:
+    return Problem(
+        falcon.HTTP_403,
+        "sync.operator_only",
+        "Only an operator may do this; ask the service's operator (scripts/tokens issue --role operator).",
+    )
+
+
+def dead_letter_page(views: ViewDatabase, peer: Peer, parameters: DeadLetterParameters) -> dict[str, Any]:
+    """What ``GET /sync/{peer}/dead-letters`` answers (the console's sync page
+    shows it too): a page of the peer's dead letters, with the items, beside
+    whether delivery is paused and how many items wait for (re)delivery."""
+    letters = delivery_state.dead_letters(views, peer.name, parameters.after, parameters.limit, with_items=True)
+    return {
+        "peer": peer.name,
+        "paused_because": delivery_state.paused(views, peer.name),
+        "waiting": delivery_state.backlog(views).get(peer.name, (0, 0))[0],
+        "dead_letters": letters,
+        "next_after": letters[-1]["position"] if letters else parameters.after,
+    }
+
+
+def replay_dead_letters(views: ViewDatabase, peer: Peer, body: Replay) -> dict[str, Any]:
+    """What ``POST /sync/{peer}/dead-letters/replay`` does and answers (the
+    console's replay form runs it too): the dead letters named (or every one)
+    back for delivery; an id that is not a dead letter of the peer replays
+    nothing (404 ``sync.dead_letter.unknown``)."""
+    try:
+        named = None if body.item_ids is msgspec.UNSET else body.item_ids
+        replayed = delivery_state.replay(views, peer.name, named, time.time())
+    except delivery_state.UnknownDeadLetters as unknown:
+        raise Problem(
+            falcon.HTTP_404,
+            "sync.dead_letter.unknown",
+            f"{peer.name} has {unknown}; list them at /sync/{peer.name}/dead-letters. Nothing was replayed.",
+            field="item_ids",
+            unknown_item_ids=unknown.item_ids,
+        ) from None
+    return {"peer": peer.name, "replayed": replayed, "paused_because": delivery_state.paused(views, peer.name)}
+
+
+def resume_delivery(views: ViewDatabase, peer: Peer) -> dict[str, Any]:
+    """What ``POST /sync/{peer}/resume`` does and answers (the console's resume
+    form runs it too); a peer that is not paused is 409 ``sync.delivery.not_paused``."""
+    if not delivery_state.resume(views, peer.name):
+        raise Problem(
+            falcon.HTTP_409,
+            "sync.delivery.not_paused",
+            f"Delivery to {peer.name} is not paused; nothing to resume.",
+        )
+    return {"peer": peer.name, "resumed": True}
 
 
 def _kept_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -117,6 +117,7 @@ class PeerDelivery:
         if not rows:
             return False
         queued = []
+        last: state.Attempt | None = None
         for position, body in rows:
             item = json.loads(body)
             delivery_id, contract_id = item["id"], item["subject"]
@@ -125,15 +126,17 @@ class PeerDelivery:
                 continue
             now = self.clock()
             status, error = self._post(delivery_id, body.encode(), now)
+            last = state.Attempt(position, delivery_id, _iso(now), error)
             if status == 410:
-                state.take(self.database, self.peer.name, queued + [(position, delivery_id, contract_id, body, 0, None, now, error)], position)
+                queued.append((position, delivery_id, contract_id, body, 0, None, now, error))
+                state.take(self.database, self.peer.name, queued, position, last)
                 self._pause(position, now)
                 return None
             if error is not None:
                 delay = backoff(1, self.peer.delivery.first_retry_seconds, self.peer.delivery.longest_retry_seconds, self.draw)
                 queued.append((position, delivery_id, contract_id, body, 1, now, now + delay, error))
                 waiting.add(contract_id)
-        state.take(self.database, self.peer.name, queued, rows[-1][0])
+        state.take(self.database, self.peer.name, queued, rows[-1][0], last)
         log.info("%s: delivered %d of %d new item(s), up to position %d", self.peer.name, len(rows) - len(queued), len(rows), rows[-1][0])
         return True
 
@@ -157,29 +160,30 @@ class PeerDelivery:
         delivery_metrics.FAILURES.labels(peer=self.peer.name).inc()
         return status, f"HTTP {status}"
 
-    def _pause(self, position: int, now: float) -> None:
-        state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {position}", _iso(now))
+    def _pause(self, position: int, now: float, attempt: state.Attempt | None = None) -> None:
+        state.pause(self.database, self.peer.name, f"the endpoint answered 410 Gone at position {position}", _iso(now), attempt)
         log.warning("%s: paused, its endpoint answered 410 Gone", self.peer.name)
 
     def _send(self, item: state.Pending) -> bool:
         """A retry (or a queued item) from the outbox; False when the peer paused."""
         now = self.clock()
         status, error = self._post(item.item_id, item.body.encode(), now)
+        attempt = state.Attempt(item.position, item.item_id, _iso(now), error)
         if error is None:
-            state.delivered(self.database, item)
+            state.delivered(self.database, item, attempt)
             log.info("%s: delivered item %s at attempt %d", self.peer.name, item.item_id, item.attempts + 1)
             return True
         if status == 410:
-            self._pause(item.position, now)
+            self._pause(item.position, now, attempt)
             return False
         first = item.first_attempt_at if item.first_attempt_at is not None else now
         if now - first >= self.peer.delivery.give_up_after_seconds:
-            state.give_up(self.database, item, error, _iso(now))
+            state.give_up(self.database, item, error, _iso(now), attempt)
             delivery_metrics.DEAD_LETTERS.labels(peer=self.peer.name).inc()
             log.warning("%s: gave up on item %s after %d attempts (%s)", self.peer.name, item.item_id, item.attempts + 1, error)
             return True
         delay = backoff(item.attempts + 1, self.peer.delivery.first_retry_seconds, self.peer.delivery.longest_retry_seconds, self.draw)
-        state.failed(self.database, item, error, first, now + delay)
+        state.failed(self.database, item, error, first, now + delay, attempt)
         return True
 
     def close(self) -> None:

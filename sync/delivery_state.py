@@ -8,6 +8,9 @@ with their attempts and when the next one is due; the lowest position of a
 contract is its head, and only heads are sent (in order per contract).
 ``sync_dead_letters``: items given up on after the peer's give-up time, for
 an operator to inspect and replay (back into the outbox, first of its contract).
+``sync_delivery_last_attempts``: per peer, its endpoint's last attempt (when,
+which item, and what went wrong, or nothing: delivered), written with the
+round or the retry that made it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,39 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_dead_letters (peer TEXT NOT NULL, position BIGINT NOT NULL,"
     " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
     " last_error TEXT, given_up_at TEXT NOT NULL, PRIMARY KEY (peer, position))",
+    "CREATE TABLE IF NOT EXISTS sync_delivery_last_attempts (peer TEXT PRIMARY KEY, position BIGINT NOT NULL,"
+    " item_id TEXT NOT NULL, attempted_at TEXT NOT NULL, error TEXT)",
 )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST of an item to a peer's endpoint."""
+
+    position: int
+    item_id: str
+    attempted_at: str
+    error: str | None
+    """Why it did not deliver (None: delivered)."""
+
+
+def _record_attempt(tx: Any, peer: str, attempt: Attempt | None) -> None:
+    if attempt is None:
+        return
+    tx.execute(
+        "INSERT INTO sync_delivery_last_attempts (peer, position, item_id, attempted_at, error) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (peer) DO UPDATE SET position = excluded.position, item_id = excluded.item_id,"
+        " attempted_at = excluded.attempted_at, error = excluded.error",
+        (peer, attempt.position, attempt.item_id, attempt.attempted_at, attempt.error),
+    )
+
+
+def last_attempt(database: ViewDatabase, peer: str) -> Attempt | None:
+    """The peer's endpoint's last attempt (None: never pushed to)."""
+    rows = database.query(
+        "SELECT position, item_id, attempted_at, error FROM sync_delivery_last_attempts WHERE peer = ?", (peer,)
+    )
+    return Attempt(int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -84,11 +119,13 @@ def standing(database: ViewDatabase, peer: str) -> tuple[int, bool, set[str]]:
 
 
 def take(
-    database: ViewDatabase, peer: str, queued: list[tuple[int, str, str, str, int, float | None, float, str | None]], up_to: int
+    database: ViewDatabase, peer: str, queued: list[tuple[int, str, str, str, int, float | None, float, str | None]], up_to: int,
+    attempt: Attempt | None = None,
 ) -> None:
     """Records that the feed up to ``up_to`` was taken: sent, or queued in the
     outbox (position, item id, contract id, body, attempts, first attempt,
-    next attempt, last error) behind a failure. Losing this write in a crash
+    next attempt, last error) behind a failure; and the round's last attempt,
+    when it made one. Losing this write in a crash
     only sends those items again, under the same delivery ids, so the
     bookkeeping does not wait for the disk (synchronous_commit off)."""
     with database.transaction() as tx:
@@ -105,6 +142,7 @@ def take(
             " ON CONFLICT (peer) DO UPDATE SET taken = excluded.taken",
             (peer, up_to),
         )
+        _record_attempt(tx, peer, attempt)
 
 
 def due_heads(database: ViewDatabase, peer: str, now: float, limit: int = 200) -> list[Pending]:
@@ -124,22 +162,28 @@ def next_due(database: ViewDatabase, peer: str) -> float | None:
     return rows[0][0] if rows and rows[0][0] is not None else None
 
 
-def delivered(database: ViewDatabase, item: Pending) -> None:
+def delivered(database: ViewDatabase, item: Pending, attempt: Attempt | None = None) -> None:
     with database.transaction() as tx:
         tx.execute("DELETE FROM sync_delivery_outbox WHERE peer = ? AND position = ?", (item.peer, item.position))
+        _record_attempt(tx, item.peer, attempt)
 
 
-def failed(database: ViewDatabase, item: Pending, error: str, first_attempt_at: float, next_attempt_at: float) -> None:
+def failed(
+    database: ViewDatabase, item: Pending, error: str, first_attempt_at: float, next_attempt_at: float,
+    attempt: Attempt | None = None,
+) -> None:
     with database.transaction() as tx:
         tx.execute(
             "UPDATE sync_delivery_outbox SET attempts = attempts + 1, first_attempt_at = ?, next_attempt_at = ?,"
             " last_error = ? WHERE peer = ? AND position = ?",
             (first_attempt_at, next_attempt_at, error, item.peer, item.position),
         )
+        _record_attempt(tx, item.peer, attempt)
 
 
-def give_up(database: ViewDatabase, item: Pending, error: str, at: str) -> None:
+def give_up(database: ViewDatabase, item: Pending, error: str, at: str, attempt: Attempt | None = None) -> None:
     with database.transaction() as tx:
+        _record_attempt(tx, item.peer, attempt)
         tx.execute("DELETE FROM sync_delivery_outbox WHERE peer = ? AND position = ?", (item.peer, item.position))
         tx.execute(
             "INSERT INTO sync_dead_letters (peer, position, item_id, contract_id, body, attempts, last_error, given_up_at)"
@@ -148,8 +192,9 @@ def give_up(database: ViewDatabase, item: Pending, error: str, at: str) -> None:
         )
 
 
-def pause(database: ViewDatabase, peer: str, because: str, at: str) -> None:
+def pause(database: ViewDatabase, peer: str, because: str, at: str, attempt: Attempt | None = None) -> None:
     with database.transaction() as tx:
+        _record_attempt(tx, peer, attempt)
         tx.execute(
             "INSERT INTO sync_delivery_peers (peer, taken, paused_at, paused_because) VALUES (?, 0, ?, ?)"
             " ON CONFLICT (peer) DO UPDATE SET paused_at = excluded.paused_at, paused_because = excluded.paused_because",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,18 +70,18 @@ def read_page(database: ViewDatabase, peer: str, after: int, limit: int, wait: f
         database.wait_for_change(remaining)
 
 
-_ready: set[int] = set()
+_ready: weakref.WeakSet[ViewDatabase] = weakref.WeakSet()  # by object: a closed database's id is reused
 
 
 def ensure_schema(database: ViewDatabase) -> None:
     """Creates the acknowledgements table (once per database object)."""
-    if id(database) in _ready:
+    if database in _ready:
         return
     with database.transaction() as tx:
         tx.serialise_schema_changes()
         for statement in ACKS_SCHEMA:
             tx.execute(statement)
-    _ready.add(id(database))
+    _ready.add(database)
 
 
 def acknowledge(database: ViewDatabase, peer: str, position: int, at: str) -> int:
@@ -103,3 +104,26 @@ def acknowledged(database: ViewDatabase, peer: str) -> int:
     ensure_schema(database)
     rows = database.query("SELECT position FROM sync_acknowledgements WHERE peer = ?", (peer,))
     return int(rows[0][0]) if rows else 0
+
+
+def acknowledgement(database: ViewDatabase, peer: str) -> tuple[int, str] | None:
+    """The position the peer last acknowledged and when (None: it never has)."""
+    ensure_schema(database)
+    rows = database.query("SELECT position, acknowledged_at FROM sync_acknowledgements WHERE peer = ?", (peer,))
+    return (int(rows[0][0]), rows[0][1]) if rows else None
+
+
+def items_after(database: ViewDatabase, peer: str, after: int) -> int:
+    """How many items of the peer's feed lie after a position (0 before its feed is built)."""
+    try:
+        with database.transaction(write=False) as tx:
+            table = _feed_table(tx, peer)
+            if table is None:
+                return 0
+            tx.execute(f"SELECT COUNT(*) FROM {table} WHERE position > ?", (after,))
+            row = tx.fetchone()
+            return int(row[0]) if row else 0
+    except Exception as error:  # before the runner's first start the tables are not there yet
+        if "view_generations" in str(error) or "does not exist" in str(error) or "no such table" in str(error):
+            return 0
+        raise

@@ -7,7 +7,9 @@ from the ledger itself (not a view), so the answer is as of now. Statuses are
 compared in the peer's words: a peer that shows "Approved" for both active
 and transfer_requested agrees with either. With ``complete`` the peer says
 its list is everything it holds, and the contracts its feed has told it of
-but it does not list are reported as missing in the peer.
+but it does not list are reported as missing in the peer. The answer is
+kept as the peer's last reconciliation (``reconciliations``), whether it
+came over HTTP or from ``scripts/reconcile``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contractledger.domain.errors import NotFound
 from contractledger.domain.ledger import ContractLedger
 from contractledger.projections import positions
 from contractledger.projections.view_database import ViewDatabase
-from contractledger.sync import links
+from contractledger.sync import links, reconciliations
 from contractledger.sync.feed_view import feed_tables
 from contractledger.sync.peer import Peer
 
@@ -44,7 +46,10 @@ class PeerView(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     complete: bool = False
 
 
-def reconcile(ledger: ContractLedger, views: ViewDatabase | None, peer: Peer, view: PeerView) -> dict[str, Any]:
+def reconcile(ledger: ContractLedger, views: ViewDatabase | None, peer: Peer, view: PeerView, *, at: str) -> dict[str, Any]:
+    """Every discrepancy between the peer's view and the ledger; with the view
+    database, the answer is kept as the peer's last reconciliation (at the
+    instant ``at``), for an operator to read (``reconciliations``)."""
     discrepancies: list[dict[str, Any]] = []
     seen: set[str] = set()
     for held in view.contracts:
@@ -90,7 +95,10 @@ def reconcile(ledger: ContractLedger, views: ViewDatabase | None, peer: Peer, vi
                         "ledger": {"status": contract.status.value, "peer_status": peer.name_for(contract.status)},
                     }
                 )
-    return {"peer": peer.name, "compared": len(view.contracts), "discrepancies": discrepancies}
+    answer = {"peer": peer.name, "compared": len(view.contracts), "discrepancies": discrepancies}
+    if views is not None:
+        reconciliations.record(views, answer, view.complete, at)
+    return answer
 
 
 def _named(held: PeerContract, discrepancy: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ledger = ContractLedger(env)
     views = view_database_for(env)
     try:
-        answer = reconcile(ledger, views, peer, PeerView(contracts=contracts, complete=arguments.complete))
+        at = datetime.now(timezone.utc).isoformat()
+        answer = reconcile(ledger, views, peer, PeerView(contracts=contracts, complete=arguments.complete), at=at)
     finally:
         ledger.close()
         views.close()

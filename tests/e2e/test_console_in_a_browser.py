@@ -66,8 +66,8 @@ def scene(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Scen
         assert server.stop() == 0
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def headless_chromium() -> WebDriver:
+    """Debian's chromium, headless, driven by its chromium-driver (quit it when done)."""
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.fail("chromium and chromedriver are needed: scripts/test installs them (scripts/ensure-chromium)")
@@ -78,6 +78,12 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(argument)
     started = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     started.implicitly_wait(0)
+    return started
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    started = headless_chromium()
     try:
         yield started
     finally:

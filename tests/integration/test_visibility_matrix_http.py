@@ -548,6 +548,9 @@ def matrix(s: Scene) -> list[Row]:
             console=True),
         Row("console.timeline.export_links", f"/console/contracts/{c1}", text(f"/console/contracts/{c1}/export"),
             frozenset({"auditor"}), missing=others(c1_seers), console=True),
+        # the operator's sync page (rules §1, 9): operators only, refused to everyone else as the API's operator routes are
+        Row("console.sync", "/console/sync", text('id="peer-manage"', 'id="peer-contracting"'), frozenset({"operator"}),
+            refused=refusing("sync.operator_only", WITH_A_TOKEN - {"operator"}), console=True),
         Row("console.export", f"/console/contracts/{vested}/export", text(VEST_NOTE, '"verdict"'), frozenset({"auditor"}),
             missing=others(c1_seers), refused=contract_export_refusals, console=True),
         Row("console.export.csv", f"/console/contracts/{c1}/export", text("WritingNumberAdded", "ExportVerdict"),
@@ -693,4 +696,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1508  # 116 rows x 13 viewers
+EXPECTED_CASES = 1521  # 117 rows x 13 viewers
