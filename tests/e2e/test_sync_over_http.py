@@ -28,6 +28,7 @@ from test_sync_delivery import Receiver  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
+from contractledger.sync import reconciliations  # noqa: E402
 from contractledger.sync.signing import verify  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"manage's webhook key").decode()
@@ -113,3 +114,5 @@ def test_items_are_pushed_signed_and_a_peer_s_change_reaches_only_the_other(
     ran = subprocess.run([str(ROOT / "scripts" / "reconcile"), "manage", str(export)], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 1 and json.loads(ran.stdout)["discrepancies"][0]["kind"] == "status_differs"
+    kept = reconciliations.last(server.views, "manage")  # for the operator's sync page
+    assert kept is not None and (kept.compared, [d["kind"] for d in kept.discrepancies]) == (1, ["status_differs"])
