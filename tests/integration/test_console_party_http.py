@@ -42,6 +42,7 @@ class Scene:
     carriers_debt: uuid.UUID  # the carrier's, private to it
     harbours_private: uuid.UUID  # Harbour's level 1, private to Harbour
     before_the_change: str  # an instant after the termination, before Grace changed her profile
+    days_before_the_termination: str  # an instant two days before the termination took effect
     stranger: Actor  # an agency admin with no contract at all
 
 
@@ -49,6 +50,11 @@ class Scene:
 def scene(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Scene]:
     for api in running_api(tmp_path_factory.mktemp("console-party"), store):
         w, ledger = api.world, api.config.ledger
+        grace_in_force = w.active_contract(advisor=w.second_advisor)
+        grace_ended = w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
+        api.clock.advance(seconds=1)
+        days_before_the_termination = api.clock.now().isoformat()
+        w.days_later(2)
         ada_contract = w.active_contract()
         reminder = w.in_days(20)
         close = ledger.add_monitoring(w.carrier_staff, ada_contract, level=4, reason="Carrier initiated",
@@ -57,8 +63,6 @@ def scene(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Scen
                                reminder_on=reminder, description=DEBT_NOTE)
         private = ledger.add_monitoring(w.aga_admin, ada_contract, level=1, reason="New to Industry",
                                         effective_on=w.today, reminder_on=reminder)
-        grace_in_force = w.active_contract(advisor=w.second_advisor)
-        grace_ended = w.active_contract(advisor=w.second_advisor, aga=w.other_aga)
         ledger.terminate(w.carrier_staff, grace_ended, "Retired", [LETTER], effective_on=w.today)
         api.clock.advance(seconds=1)
         before_the_change = api.clock.now().isoformat()
@@ -66,7 +70,8 @@ def scene(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Scen
         ledger.change_profile(w.second_producer, w.second_advisor, {"name": NEW_NAME, "identifiers": {"npn": "GBM"}})
         stranger = w.admin_of(w.register("agency", "Elsewhere AGA", level="AGA"))
         api.caught_up()
-        yield Scene(api, ada_contract, grace_ended, grace_in_force, close, debt, private, before_the_change, stranger)
+        yield Scene(api, ada_contract, grace_ended, grace_in_force, close, debt, private, before_the_change,
+                    days_before_the_termination, stranger)
 
 
 def signed_in(scene: Scene, actor: Actor) -> ConsoleBrowser:
@@ -264,3 +269,15 @@ def test_the_contracts_list_and_the_timeline_link_each_party_to_its_page(scene: 
 def test_without_a_session_the_page_sends_the_browser_to_sign_in(scene: Scene) -> None:
     answer = scene.api.client.simulate_get(f"/console/parties/{scene.api.world.advisor}")
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/console/sign-in")
+
+
+def test_the_timeline_as_of_a_day_before_the_termination_names_the_advisor_as_the_terminating_partys_rights_allow(
+    scene: Scene,
+) -> None:
+    w = scene.api.world
+    page = signed_in(scene, w.other_aga_admin).get(
+        f"/console/contracts/{scene.grace_ended}", as_of=scene.days_before_the_termination,
+    )
+    assert page.status_code == 200 and '<dd id="status">active</dd>' in page.text
+    # the names a page shows are the directory's today: the change made after the termination is not Lighthouse's
+    assert f'<a href="/console/parties/{w.second_advisor}">Grace Hopper</a>' in page.text and NEW_NAME not in page.text
