@@ -5,6 +5,7 @@ from __future__ import annotations
 from contractledger.http.config import AppConfig
 from contractledger.http.console_contracts import ContractList
 from contractledger.http.console_home import Asset, Home
+from contractledger.http.console_party import PartyPage
 from contractledger.http.console_sessions import ConsoleSessions
 from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
 from contractledger.http.console_sync import ReplayForm, ResumeForm, SyncPage
@@ -22,6 +23,7 @@ def routes(config: AppConfig) -> dict[str, list[Handler]]:
         "/console/contracts": [ContractList(sessions, config)],
         "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
         "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
+        "/console/parties/{party_id:uuid}": [PartyPage(sessions, config)],
         "/console/sync": [SyncPage(sessions, config)],
         "/console/sync/{peer}/replay": [ReplayForm(sessions, config)],
         "/console/sync/{peer}/resume": [ResumeForm(sessions, config)],

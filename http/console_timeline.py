@@ -110,7 +110,10 @@ class ContractTimeline(ConsolePage):
             raise not_found()
         proof = self._proof([entry.notification_id for entry in history])
         named = {*contract.chain, *(e.actor_party_id for e in history if e.actor_party_id is not None)}
-        names = {card.party_id: card.name for card in directory.parties(views, viewer, party_ids=named, on=on)}
+        # names as the directory shows them today, as the API's /parties does: the sight of a day before a
+        # termination took effect would show the terminating party the advisor's later name (rules §5)
+        cards = directory.parties(views, viewer, party_ids=named, on=today(clock))
+        names = {card.party_id: card.name for card in cards}
         entries = [
             TimelineEntry(
                 entry, business_date(clock, entry.recorded_at),

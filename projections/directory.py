@@ -287,11 +287,9 @@ def _visible_profile(
     ensure_instant(as_of)
     on = on or business_today()
     with reading(database) as read:
-        t = read.tables(DirectoryView)
-        kinds = read.rows(f"SELECT kind FROM {t['parties']} WHERE party_id = ?", [id_text(party_id)])
-        if not kinds:
+        sight = _sight_of(read, viewer, party_id, on, as_of)
+        if sight is None:
             return None
-        sight = profile_sight.sight_of(read, viewer, party_id, kinds[0][0], on=on, as_of=as_of)
         until = sight.until(as_of)
         profile = read_profile(read, party_id, until)
         if profile is None:
@@ -302,6 +300,28 @@ def _visible_profile(
     if not sight.whole:
         return {"name": profile.get("name"), "identifiers": profile.get("identifiers")}, version
     return profile, version
+
+
+def party_sight(
+    database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None, as_of: datetime | None = None
+) -> profile_sight.Sight | None:
+    """What of the party's profile ``viewer`` sees on ``on`` (:mod:`profile_sight`),
+    as :func:`party_profile` decides it: the whole profile, a termination's
+    snapshot (and when it was taken), or the directory card. None when there
+    is no such party. For a page that says which one it shows."""
+    ensure_instant(as_of)
+    with reading(database) as read:
+        return _sight_of(read, viewer, party_id, on or business_today(), as_of)
+
+
+def _sight_of(
+    read: Reading, viewer: Viewer, party_id: UUID, on: date, as_of: datetime | None
+) -> profile_sight.Sight | None:
+    t = read.tables(DirectoryView)
+    kinds = read.rows(f"SELECT kind FROM {t['parties']} WHERE party_id = ?", [id_text(party_id)])
+    if not kinds:
+        return None
+    return profile_sight.sight_of(read, viewer, party_id, kinds[0][0], on=on, as_of=as_of)
 
 
 def read_advisor_ids(read: Reading, *, after: UUID | None = None, limit: int | None = None) -> list[UUID]:

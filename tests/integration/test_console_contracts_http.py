@@ -59,7 +59,8 @@ def test_a_party_lists_the_contracts_on_its_chain_and_no_other(scene: Scene) -> 
     assert set(scene.harbour) <= set(contracts) and scene.lighthouse not in contracts
     for contract_id in scene.harbour:
         assert f'href="/console/contracts/{contract_id}"' in page.text
-    assert "Northern Life → Summit MGA → Harbour AGA → Ada Lovelace" in page.text
+    assert "Northern Life → Summit MGA → Harbour AGA → Ada Lovelace" in re.sub(r"<[^>]+>", "", page.text)
+    assert f'<a href="/console/parties/{scene.api.world.advisor}">Ada Lovelace</a>' in page.text  # each to its page
 
 
 def test_an_auditor_lists_every_contract(scene: Scene) -> None:

@@ -556,6 +556,24 @@ def matrix(s: Scene) -> list[Row]:
         Row("console.export.csv", f"/console/contracts/{c1}/export", text("WritingNumberAdded", "ExportVerdict"),
             frozenset({"auditor"}), missing=others(c1_seers), refused=contract_export_refusals, params={"format": "csv"},
             console=True),
+        # a party's page: the API's party read, contracts, health with its records and associations, for the viewer
+        Row("console.party.changed", f"/console/parties/{i['grace']}", text(NEW_PROFILE["name"]), grace_followers,
+            console=True),
+        Row("console.party.snapshot", f"/console/parties/{i['grace']}", text(OLD_NAME, 'id="termination-snapshot"'),
+            frozenset({"terminating_party"}), console=True),
+        Row("console.party.as_of", f"/console/parties/{i['grace']}", text(NEW_PROFILE["name"]), grace_followers,
+            params={"as_of": t["now"]}, console=True),
+        Row("console.party.contracts", f"/console/parties/{i['aga']}", text(f'data-contract-id="{c1}"'), c1_seers,
+            console=True),
+        Row("console.party.health.private", f"/console/parties/{i['ada']}",
+            text(f'data-record-id="{m_priv}"', f'data-record-id="{d_priv}"'), private_seers, console=True),
+        Row("console.party.health.public", f"/console/parties/{i['ada']}",
+            text(f'data-record-id="{m_pub}"', f'data-record-id="{d_pub}"', "<strong>Sales</strong>"), public_seers,
+            console=True),
+        Row("console.party.health.corporation", f"/console/parties/{i['corporation']}", text(f'data-record-id="{m_pub}"'),
+            public_seers, console=True),
+        Row("console.party.associations", f"/console/parties/{i['ada']}", text(f'href="/console/parties/{i["corporation"]}"'),
+            WITH_A_TOKEN, console=True),
     ]
 
 
@@ -696,4 +714,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1521  # 117 rows x 13 viewers
+EXPECTED_CASES = 1625  # 125 rows x 13 viewers
