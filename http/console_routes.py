@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contractledger.http.config import AppConfig
 from contractledger.http.console_contracts import ContractList
+from contractledger.http.console_dashboard import ContractingDashboard
 from contractledger.http.console_home import Asset, Home
 from contractledger.http.console_sessions import ConsoleSessions
 from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
@@ -21,4 +22,5 @@ def routes(config: AppConfig) -> dict[str, list[Handler]]:
         "/console/contracts": [ContractList(sessions, config)],
         "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
         "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
+        "/console/dashboard": [ContractingDashboard(sessions, config)],
     }
