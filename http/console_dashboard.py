@@ -167,6 +167,9 @@ class Dashboard:
     notifications: Listed | None
     withheld: dict[str, str]
     names: dict[UUID, str]
+    contracts_seen: frozenset[UUID]
+    """The open requests' contracts the viewer may see (linked to their timelines): an accepting
+    entity sees the request, not the contract (rules §5)."""
 
 
 class ContractingDashboard(ConsolePage):
@@ -225,4 +228,5 @@ class ContractingDashboard(ConsolePage):
             now, counts, stage_clock, waiting, mixed, requests, tasks, notifications,
             {name: sentence for name, sentence in shown.items() if sentence is not None},
             {card.party_id: card.name for card in cards},
+            frozenset(r.contract_id for r in (requests.items if requests else ()) if viewer.may_see_contract(r.chain)),
         )

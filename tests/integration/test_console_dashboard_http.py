@@ -220,7 +220,8 @@ def test_open_transfer_requests_are_linked_to_their_contract_and_the_accepting_e
     assert f'<a href="/console/contracts/{scene.moving}">' in harbour and "Beacon AGA" in harbour
     assert "yours to decide" not in harbour
     beacon = section(dashboard(scene, scene.beacon_admin), "transfer-requests")
-    assert "yours to decide" in beacon and str(scene.moving) in beacon
+    assert "yours to decide" in beacon and f"<code>{scene.moving}</code>" in beacon
+    assert f'href="/console/contracts/{scene.moving}"' not in beacon  # Beacon sees the request, not the contract
     lighthouse = section(dashboard(scene, scene.api.world.other_aga_admin), "transfer-requests")
     assert rows_of(lighthouse, "transfer-request", "data-request-id") == [] and "No open transfer requests" in lighthouse
 
