@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contractledger.http.config import AppConfig
 from contractledger.http.console_contracts import ContractList
+from contractledger.http.console_dashboard import ContractingDashboard
 from contractledger.http.console_home import Asset, Home
 from contractledger.http.console_party import PartyPage
 from contractledger.http.console_sessions import ConsoleSessions
@@ -23,6 +24,7 @@ def routes(config: AppConfig) -> dict[str, list[Handler]]:
         "/console/contracts": [ContractList(sessions, config)],
         "/console/contracts/{contract_id:uuid}": [ContractTimeline(sessions, config)],
         "/console/contracts/{contract_id:uuid}/export": [ContractExport(sessions, config)],
+        "/console/dashboard": [ContractingDashboard(sessions, config)],
         "/console/parties/{party_id:uuid}": [PartyPage(sessions, config)],
         "/console/sync": [SyncPage(sessions, config)],
         "/console/sync/{peer}/replay": [ReplayForm(sessions, config)],

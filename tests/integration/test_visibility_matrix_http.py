@@ -532,6 +532,25 @@ def matrix(s: Scene) -> list[Row]:
             params={"status": "vested"}, console=True),
         Row("console.contracts.other", "/console/contracts", text(f'data-contract-id="{i["c_other"]}"'),
             frozenset({"carrier", "mga", "producer", "other_agency"}) | EVERY_CONTRACT, console=True),
+        # the dashboard page: each section is the API's route's answer for the same viewer
+        Row("console.dashboard.counts", "/console/dashboard", text('<tr class="status-count" data-status="vested">'),
+            c1_seers, console=True),
+        Row("console.dashboard.terminated", "/console/dashboard",
+            text('<tr class="status-count" data-status="terminated">'), ON_T | EVERY_CONTRACT, console=True),
+        Row("console.dashboard.on", "/console/dashboard", text('<tr class="status-count" data-status="terminated">'),
+            frozenset(), params={"on": d["before_the_termination"]}, control="console.dashboard.terminated", console=True),
+        Row("console.dashboard.stage_clock", "/console/dashboard",  # the bundle's member through the MGA alone
+            text('<tr class="stage" data-status="awaiting_incoming_release">'), c1_seers - {"aga"}, console=True),
+        Row("console.dashboard.waiting", "/console/dashboard", text(f'<tr class="waiting" data-contract-id="{i["b_ada"]}"'),
+            c1_seers, console=True),
+        Row("console.dashboard.mixed_bundles", "/console/dashboard", text(f'data-bundle-id="{i["bundle"]}"'),
+            c1_seers - {"aga"}, console=True),
+        Row("console.dashboard.transfer_requests", "/console/dashboard", text(f'data-request-id="{i["request"]}"'),
+            request_seers, console=True),
+        Row("console.dashboard.tasks", "/console/dashboard", text(f'<tr class="task" data-task-id="{m_priv}:'),
+            private_seers, console=True),
+        Row("console.dashboard.notifications", "/console/dashboard", text("new transfer request i may accept"),
+            frozenset({"accepting_entity"}), console=True),
         Row("console.timeline", f"/console/contracts/{c1}", text('data-event="WritingNumberAdded"', "WN-C1"), c1_seers,
             missing=others(c1_seers), console=True),
         Row("console.timeline.private_record", f"/console/contracts/{c1}", text(str(m_priv)), private_seers,
@@ -714,4 +733,4 @@ def test_every_viewer_sees_exactly_what_spec_says_on_every_read_surface(scene: S
     assert cases == EXPECTED_CASES, f"the matrix checks {cases} cases; say so in EXPECTED_CASES"
 
 
-EXPECTED_CASES = 1625  # 125 rows x 13 viewers
+EXPECTED_CASES = 1742  # 134 rows x 13 viewers
