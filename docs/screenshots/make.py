@@ -9,8 +9,10 @@ ledger's rules (``benchmarks/bulk_load.py``), on a new SQLite file, served
 as ``scripts/serve`` serves it; once the views have caught up, each page is
 opened signed in as the viewer a contracting team or an auditor would be:
 an auditor, the agency admin, the carrier user and the advisor with the
-most contracts, and an operator. Each page is taken at a laptop's width,
-and the contracts list and a timeline at a phone's as well.
+most contracts, and an operator: the contracts list, a timeline, the
+dashboard, the advisor's party page and the operator's sync page. Each
+page is taken at a laptop's width, and the contracts list, a timeline
+and the party page at a phone's as well.
 
 Exit status: 0 done; 1 a page did not answer as a page (its path named);
 2 chromium or chromium-driver missing (``scripts/ensure-chromium``).
@@ -59,7 +61,12 @@ def pages(parties: dict[str, str]) -> list[tuple[str, str, str, tuple[int, int]]
         ("contracts-agency-admin", "agency-admin", "/console/contracts?status=active", LAPTOP),
         ("timeline", "auditor", f"/console/contracts/{contract}", LAPTOP),
         ("timeline-advisor", "advisor", f"/console/contracts/{contract}", LAPTOP),
+        ("dashboard-agency-admin", "agency-admin", "/console/dashboard", LAPTOP),
         ("contracts-phone", "carrier", "/console/contracts", PHONE),
+        ("dashboard-carrier", "carrier", "/console/dashboard", LAPTOP),
+        ("party-carrier", "carrier", f"/console/parties/{advisor}", LAPTOP),
+        ("party-phone", "carrier", f"/console/parties/{advisor}", PHONE),
+        ("sync-operator", "operator", "/console/sync", LAPTOP),
         ("timeline-phone", "advisor", f"/console/contracts/{contract}", PHONE),
         ("not-found", "advisor", f"/console/contracts/{UUID(int=1)}", LAPTOP),
     ]
