@@ -65,6 +65,18 @@ CONNECTIONS = 32
 PAGE_P99_MS = 100  # issue 17: each console page's server time
 
 
+def busiest_parties_once_built(env: dict[str, str], seconds: float) -> dict[str, str]:
+    """``busiest_parties`` once the views it reads have been built (a served ledger's runner is catching up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return busiest_parties(env)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def busiest_parties(env: dict[str, str]) -> dict[str, str]:
     """The agency, the carrier and the advisor on the most contracts, from the served views."""
     views = view_database_for(env)
@@ -246,15 +258,7 @@ def measure_book(store: str, contracts: int, seconds: int, directory: Path, base
     served = start(arguments, directory / f"{store}-{contracts}", env, serve=True)
     results: dict[str, Any] = {"events": summary.events, "fill_seconds": filled, "routes": {}}
     try:
-        deadline = time.monotonic() + 3600
-        while True:  # the views catch up before anything is timed
-            try:
-                parties = busiest_parties(env)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
+        parties = busiest_parties_once_built(env, seconds=3600)  # the views catch up before anything is timed
         tokens = tokens_for(env, parties)
         wait_until(f"{base}/ready", tokens["auditor"], seconds=3600)
         results["caught_up_seconds"] = time.perf_counter() - started - filled

@@ -26,10 +26,17 @@ from typing import Any
 
 import falcon
 import msgspec
-
+from contractledger.domain.actor import Role
 from contractledger.http.bodies import invalid_field
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import CONSOLE, ConsoleForm, ConsolePage, page_operation, render, see_other
+from contractledger.http.console_pages import (
+    CONSOLE,
+    ConsoleForm,
+    ConsolePage,
+    page_operation,
+    render,
+    see_other,
+)
 from contractledger.http.console_sessions import ConsoleSessions, Session
 from contractledger.http.resources_sync import (
     DeadLetterParameters,
@@ -145,7 +152,28 @@ def back_to_the_peer(resp: falcon.Response, peer: Peer) -> None:
     see_other(resp, f"{SYNC_PAGE}#peer-{peer.name}")
 
 
-class ReplayForm(ConsoleForm):
+class _PeerForm(ConsoleForm):
+    """A form of one peer's (the path's ``peer``): refused as the API's route of the same work
+    refuses its caller, then done, then back to the peer's section of the page."""
+
+    roles: tuple[Role, ...]
+
+    def __init__(self, sessions: ConsoleSessions, config: AppConfig) -> None:
+        super().__init__(sessions)
+        self.tables = _DeliveryTables(config)
+
+    def submitted(
+        self, req: falcon.Request, resp: falcon.Response, session: Session, form: Mapping[str, str], **params: Any
+    ) -> None:
+        peer = delivery_peer(session.actor, params["peer"], self.roles)
+        self.for_peer(resp, peer, form)
+        back_to_the_peer(resp, peer)
+
+    def for_peer(self, resp: falcon.Response, peer: Peer, form: Mapping[str, str]) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+
+class ReplayForm(_PeerForm):
     """The replay buttons: one dead letter (``item_id``), or every one (no ``item_id``)."""
 
     operation = page_operation(
@@ -153,36 +181,24 @@ class ReplayForm(ConsoleForm):
         method="POST", path_parameters=("peer",), query=None,
     )
 
-    def __init__(self, sessions: ConsoleSessions, config: AppConfig) -> None:
-        super().__init__(sessions)
-        self.tables = _DeliveryTables(config)
+    roles = ReplayDeadLetters.operation.roles
 
-    def submitted(
-        self, req: falcon.Request, resp: falcon.Response, session: Session, form: Mapping[str, str], **params: Any
-    ) -> None:
-        peer = delivery_peer(session.actor, params["peer"], ReplayDeadLetters.operation.roles)
+    def for_peer(self, resp: falcon.Response, peer: Peer, form: Mapping[str, str]) -> None:
         asked = {"item_ids": [form["item_id"]]} if "item_id" in form else {}
         try:
             body = msgspec.convert(asked, Replay)  # the API's body, bounds and all
         except msgspec.ValidationError as error:
             raise invalid_field("item_id", f"The dead letter's id is not one: {error}.") from None
         replay_dead_letters(self.tables.views, peer, body)
-        back_to_the_peer(resp, peer)
 
 
-class ResumeForm(ConsoleForm):
+class ResumeForm(_PeerForm):
     operation = page_operation(
         "sync_resume", "Resume push delivery to a paused peer, as the API's resume does. Operators only.",
         method="POST", path_parameters=("peer",), query=None,
     )
 
-    def __init__(self, sessions: ConsoleSessions, config: AppConfig) -> None:
-        super().__init__(sessions)
-        self.tables = _DeliveryTables(config)
+    roles = ResumeDelivery.operation.roles
 
-    def submitted(
-        self, req: falcon.Request, resp: falcon.Response, session: Session, form: Mapping[str, str], **params: Any
-    ) -> None:
-        peer = delivery_peer(session.actor, params["peer"], ResumeDelivery.operation.roles)
+    def for_peer(self, resp: falcon.Response, peer: Peer, form: Mapping[str, str]) -> None:
         resume_delivery(self.tables.views, peer)
-        back_to_the_peer(resp, peer)

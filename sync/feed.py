@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from contractledger.projections import positions
 from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
 from contractledger.sync.feed_view import feed_tables
+from contractledger.sync.tables import TablesMadeOnce
 
 ACKS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_acknowledgements (peer TEXT PRIMARY KEY, position BIGINT NOT NULL,"
@@ -70,18 +70,12 @@ def read_page(database: ViewDatabase, peer: str, after: int, limit: int, wait: f
         database.wait_for_change(remaining)
 
 
-_ready: weakref.WeakSet[ViewDatabase] = weakref.WeakSet()  # by object: a closed database's id is reused
+_TABLES = TablesMadeOnce(ACKS_SCHEMA)
 
 
 def ensure_schema(database: ViewDatabase) -> None:
     """Creates the acknowledgements table (once per database object)."""
-    if database in _ready:
-        return
-    with database.transaction() as tx:
-        tx.serialise_schema_changes()
-        for statement in ACKS_SCHEMA:
-            tx.execute(statement)
-    _ready.add(database)
+    _TABLES.ensure(database)
 
 
 def acknowledge(database: ViewDatabase, peer: str, position: int, at: str) -> int:

@@ -10,11 +10,11 @@ A reconciliation replaces the one before; nothing else is kept.
 from __future__ import annotations
 
 import json
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from contractledger.projections.view_database import ViewDatabase
+from contractledger.sync.tables import TablesMadeOnce
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at TEXT NOT NULL,"
@@ -33,18 +33,12 @@ class Reconciliation:
     discrepancies: list[dict[str, Any]]
 
 
-_ready: weakref.WeakSet[ViewDatabase] = weakref.WeakSet()  # by object: a closed database's id is reused
+_TABLES = TablesMadeOnce(SCHEMA)
 
 
 def ensure_schema(database: ViewDatabase) -> None:
     """Creates the table (once per database object)."""
-    if database in _ready:
-        return
-    with database.transaction() as tx:
-        tx.serialise_schema_changes()
-        for statement in SCHEMA:
-            tx.execute(statement)
-    _ready.add(database)
+    _TABLES.ensure(database)
 
 
 def record(database: ViewDatabase, answer: dict[str, Any], complete: bool, at: str) -> None:

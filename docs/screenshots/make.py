@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_http import STORE_KEYS, _free_port, start, store_env, wait_until  # noqa: E402
-from bench_scale import busiest_parties, issue_tokens  # noqa: E402
+from bench_scale import busiest_parties_once_built, issue_tokens  # noqa: E402
 from bulk_load import fill  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
@@ -126,15 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     page = None
     try:
-        deadline = time.monotonic() + 600
-        while True:  # the views catch up before any page is taken
-            try:
-                parties = busiest_parties(env)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        parties = busiest_parties_once_built(env, seconds=600)  # the views catch up before any page is taken
         tokens = issue_tokens(env, viewers(parties))
         wait_until(f"{base}/ready", tokens["auditor"], seconds=600)
         args.into.mkdir(parents=True, exist_ok=True)
