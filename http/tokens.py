@@ -24,7 +24,7 @@ from uuid import UUID
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import Clock
 from contractledger.domain.errors import InvalidInput
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync.peer import peers
 
 PREFIX = "clt_"

@@ -21,10 +21,10 @@ from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER
 from contractledger.domain.contract import Contract
 from contractledger.domain.status import TERMINAL, Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, ContractStatusView, status_after
-from contractledger.projections.queries import placeholders, reading
-from contractledger.projections.rows import BufferedView, UpsertBuffer, id_text, json_text
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.queries import placeholders, reading
+from contractledger.projections.engine.rows import BufferedView, UpsertBuffer, id_text, json_text
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 MEMBER_COLUMNS = ("contract_id", "bundle_id", "chain", "status", "detached")

@@ -25,8 +25,8 @@ from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.visibility import public_details
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_contracts
 from contractledger.projections.oversight_records import record_visible_now
-from contractledger.projections.queries import Reading, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     details_text,
@@ -36,8 +36,8 @@ from contractledger.projections.rows import (
     instant_text,
     json_from,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 CONTRACT = "contract"

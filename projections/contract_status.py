@@ -24,8 +24,8 @@ from contractledger.domain.contract import CODE_STATUSES, CONTRACT_KINDS, DIRECT
 from contractledger.domain.status import Status
 from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.domain.termination import CONSOLIDATED
-from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -37,8 +37,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 END_OF_TIME = "9999-12-31T23:59:59.999999+00:00"

@@ -57,10 +57,10 @@ import msgspec
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.status import Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
-from contractledger.projections.queries import Reading, reading
-from contractledger.projections.rows import BufferedView, UpsertBuffer, date_text, id_from, id_text, json_from, json_text
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.queries import Reading, reading
+from contractledger.projections.engine.rows import BufferedView, UpsertBuffer, date_text, id_from, id_text, json_from, json_text
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 EVERY_CONTRACT = "*"

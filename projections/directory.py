@@ -24,8 +24,8 @@ from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
 from contractledger.projections.contract_status import END_OF_TIME, read_contracts_by_id
-from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -34,8 +34,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifiers", "profile", "registered_at")

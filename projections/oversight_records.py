@@ -22,8 +22,8 @@ from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_chains
-from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, ensure_instant, placeholders, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     date_from,
@@ -32,8 +32,8 @@ from contractledger.projections.rows import (
     instant_from,
     instant_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 MONITORING_COLUMNS = (

@@ -28,8 +28,8 @@ from contractledger.domain.triggers import NotificationKind as Kind
 from contractledger.domain.triggers import TriggerSettings, trigger_settings_id
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
 from contractledger.projections.oversight_records import record_visible_now
-from contractledger.projections.queries import Reading, business_today, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -42,8 +42,8 @@ from contractledger.projections.rows import (
     json_text,
 )
 from contractledger.projections.transfer_requests import request_details
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 TASK_COLUMNS = ("task_id", "party_id", "record_id", "subject", "contract_id", "due_on", "opened_at", "closed_at", "closed_by")

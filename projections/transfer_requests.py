@@ -27,8 +27,8 @@ from contractledger.domain.contract import Contract
 from contractledger.domain.termination import TRANSFERRED
 from contractledger.domain.transfer import chain_after_transfer, transfer_request_id
 from contractledger.projections.contract_status import CREATIONS
-from contractledger.projections.queries import reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -41,8 +41,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_delivery_peers (peer TEXT PRIMARY KEY, taken BIGINT NOT NULL,"

@@ -16,8 +16,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections import positions
-from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.view_database import PostgresViewDatabase, ViewDatabase
 from contractledger.sync.feed_view import feed_tables
 
 ACKS_SCHEMA = (

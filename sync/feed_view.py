@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.projections.view import View, handles
-from contractledger.projections.view_database import ViewTransaction
+from contractledger.projections.engine.view import View, handles
+from contractledger.projections.engine.view_database import ViewTransaction
 from contractledger.sync import cloudevents
 from contractledger.sync.changes import HEARD, UNHEARD, ContractState, change_of
 from contractledger.sync.links import link_of

@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at TEXT NOT NULL,"
