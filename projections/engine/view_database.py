@@ -26,14 +26,16 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.utils import Environment
 
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
-from contractledger.store.postgres_settings import PostgresSettings, read_settings
 from contractledger.store.settings import APPLICATION_NAME, DEFAULT_SQLITE_FILE
-from contractledger.store.sqlite_writers import writer_queue_for
+from contractledger.store.sqlite.writers import writer_queue_for
+
+if TYPE_CHECKING:  # the PostgreSQL store's package, psycopg2 with it, is imported only to use it
+    from contractledger.store.postgres.settings import PostgresSettings
 
 CHANGES_CHANNEL = "contractledger_view_changes"
 VIEWS_CONNECT_TIMEOUT = 5  # seconds, unless POSTGRES_CONNECT_TIMEOUT is set
@@ -279,7 +281,7 @@ class SqliteViewDatabase(ViewDatabase):
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[ViewTransaction]:
         if write and self._writers is not None:
-            # the file's writers take turns, the ledger's and the views' together (store/sqlite_writers.py)
+            # the file's writers take turns, the ledger's and the views' together (store/sqlite/writers.py)
             with self._writers.turn(), self._transaction(write=True) as tx:
                 yield tx
             return
@@ -621,6 +623,8 @@ def postgres_connect_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def postgres_settings(env: Mapping[str, str]) -> PostgresSettings:
+    from contractledger.store.postgres.settings import read_settings
+
     return read_settings(Environment(APPLICATION_NAME, dict(env)))
 
 
