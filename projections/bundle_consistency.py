@@ -46,7 +46,7 @@ class BundleConsistencyView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['bundle_members']} (contract_id TEXT PRIMARY KEY, bundle_id TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['bundle_members']} (contract_id KEY_TEXT PRIMARY KEY, bundle_id KEY_TEXT NOT NULL,"
             " chain TEXT NOT NULL, status TEXT NOT NULL, detached INTEGER NOT NULL)",
             # the order of the bundles and their members: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle_member"

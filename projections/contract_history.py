@@ -65,11 +65,11 @@ class ContractHistoryView(BufferedView):
         t = self.t
         return [
             f"CREATE TABLE IF NOT EXISTS {t['history']} (notification_id BIGINT PRIMARY KEY,"
-            " contract_id TEXT NOT NULL, subject TEXT NOT NULL, record_id TEXT, sequence INTEGER NOT NULL,"
-            " event TEXT NOT NULL, recorded_at TEXT NOT NULL, effective_on TEXT, actor_party_id TEXT,"
+            " contract_id KEY_TEXT NOT NULL, subject TEXT NOT NULL, record_id KEY_TEXT, sequence INTEGER NOT NULL,"
+            " event TEXT NOT NULL, recorded_at KEY_TEXT NOT NULL, effective_on KEY_TEXT, actor_party_id KEY_TEXT,"
             " actor_role TEXT, actor_user TEXT, details TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t['history']}_contract ON {t['history']} (contract_id, notification_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id TEXT PRIMARY KEY, contract_id TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id KEY_TEXT PRIMARY KEY, contract_id KEY_TEXT NOT NULL)",
         ]
 
     def forget(self) -> None:

@@ -22,7 +22,7 @@ from contractledger.sync.feed_view import feed_tables
 
 ACKS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_acknowledgements (peer TEXT PRIMARY KEY, position BIGINT NOT NULL,"
-    " acknowledged_at TEXT NOT NULL)",
+    " acknowledged_at KEY_TEXT NOT NULL)",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from contractledger.projections.engine.view_database import ViewDatabase
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at KEY_TEXT NOT NULL,"
     " compared INTEGER NOT NULL, complete INTEGER NOT NULL, discrepancies TEXT NOT NULL)",
 )
 
