@@ -45,7 +45,7 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.clock import SystemClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
-from contractledger.projections.view_database import view_database_for  # noqa: E402
+from contractledger.projections.engine.view_database import view_database_for  # noqa: E402
 from contractledger.runtime.serve import gunicorn_arguments  # noqa: E402
 from contractledger.store.settings import Settings  # noqa: E402
 

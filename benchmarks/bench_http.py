@@ -35,7 +35,7 @@ from contractledger.domain.ledger import ContractLedger
 from contractledger.runtime.serve import gunicorn_arguments
 from contractledger.store.settings import Settings
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.view_database import view_database_for
 
 CONNECTIONS = 32
 HOLDS = ("pending_backgrounds", "pending_new_business")

@@ -55,8 +55,8 @@ from contractledger.domain.ledger import ContractLedger
 from contractledger.http.tokens import TokenRegistry
 from contractledger.projections.contract_status import ContractStatusView
 from contractledger.projections.directory import DirectoryView
-from contractledger.projections.queries import reading
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.queries import reading
+from contractledger.projections.engine.view_database import view_database_for
 from contractledger.runtime.serve import gunicorn_arguments
 from contractledger.store.settings import Settings
 

@@ -5,7 +5,7 @@
 Each process saves one-event commands (``register_party``) as fast as it can,
 all starting together, as gunicorn's workers do under a steady load of
 commands. Measured in the same run, rounds alternated: with the writers'
-queue (``store/sqlite_writers.py``, the served configuration), without it
+queue (``store/sqlite/writers.py``, the served configuration), without it
 (SQLite's busy handler alone: what the store did before), and one process
 alone (no contention at all). Prints saves per second, each save's p50 and
 p99, and the ratios of the queue's rate to the others'.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 def _saver(path: str, saves: int, queued: bool, ready: object, go: object, results: object) -> None:
     os.environ.update({"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path})
-    from contractledger.store import sqlite_datastore
+    from contractledger.store.sqlite import datastore as sqlite_datastore
 
     if not queued:
         sqlite_datastore.writer_queue_for = lambda path: None  # type: ignore[assignment,return-value]

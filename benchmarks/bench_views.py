@@ -7,7 +7,7 @@ they are not set). Prints the machine, then events, seconds and events per
 second of:
 
 * reading and decoding the log alone (the ceiling of any rebuild);
-* our rebuild of every view (``projections.rebuild``) on PostgreSQL and on SQLite;
+* our rebuild of every view (``projections.engine.rebuild``) on PostgreSQL and on SQLite;
 * the library's ``ProjectionRunner`` (``eventsourcing.projection``) with a
   view that writes one transaction per event, on our PostgreSQL tracking
   recorder, over the same events (or its first N events: ``--library-events``);
@@ -153,7 +153,7 @@ def postgres_env(schema: str) -> dict[str, str]:
 def pg_admin(statement: str, *, superuser: bool = False) -> None:
     import psycopg2
 
-    from contractledger.projections.view_database import postgres_connect_kwargs
+    from contractledger.projections.engine.view_database import postgres_connect_kwargs
 
     connect = postgres_connect_kwargs(os.environ)
     if superuser:
@@ -226,7 +226,7 @@ def read_and_decode(recorder: Any, mapper: Any, library: bool = False, until: in
     rebuild (with the cycle collector as a catch-up runs it, for both decoders)."""
 
     from contractledger.domain.event_decoding import BatchDecoder
-    from contractledger.projections.runner import batch_collections
+    from contractledger.projections.engine.runner import batch_collections
 
     decoder = BatchDecoder(mapper)
     in_columns = not library and decoder.fast and hasattr(recorder, "select_state_page")  # as a runner reads
@@ -273,9 +273,9 @@ def read_side_views() -> tuple[type, ...]:
 
 def forget_views(env: Mapping[str, str], views: Any) -> None:
     """Drops every generation of the views, so that the next rebuild starts from nothing."""
-    from contractledger.projections import positions
-    from contractledger.projections.rebuild import generations
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine import positions
+    from contractledger.projections.engine.rebuild import generations
+    from contractledger.projections.engine.view_database import view_database_for
 
     database = view_database_for(dict(env))
     with database.transaction() as tx:
@@ -298,9 +298,9 @@ def rebuild_views(env: Mapping[str, str], batch: int, workers: int, views: Any) 
     """Our rebuild of the views from nothing to the head: in one pass
     (``workers`` 1) or shared out among processes, then switched together."""
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.progress import Progress
-    from contractledger.projections.rebuild import rebuild_all, rebuild_in_parallel
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.progress import Progress
+    from contractledger.projections.engine.rebuild import rebuild_all, rebuild_in_parallel
+    from contractledger.projections.engine.view_database import view_database_for
 
     VIEWS = views
     forget_views(env, VIEWS)
@@ -396,8 +396,8 @@ def _run_views_process(env: dict[str, str], ready: Any, stop_file: str) -> None:
     """The views' runner, as the serve command starts it, in its own process."""
     from contractledger.domain.ledger import ContractLedger
     from contractledger.runtime.catalogue import VIEWS
-    from contractledger.projections.service import run_views
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.service import run_views
+    from contractledger.projections.engine.view_database import view_database_for
 
     ledger = ContractLedger(env)
     database = view_database_for(env)
@@ -430,8 +430,8 @@ def live_lag(commands: int, seed: int) -> dict[str, float]:
     from contractledger.domain.ledger import ContractLedger
     from workload import Workload, deterministic_ids
     from contractledger.runtime.catalogue import VIEWS
-    from contractledger.projections.view_database import view_database_for
-    from contractledger.projections.waiting import wait_until_applied
+    from contractledger.projections.engine.view_database import view_database_for
+    from contractledger.projections.engine.waiting import wait_until_applied
 
     schema = f"lag_{os.getpid()}_{int(time.time())}"
     pg_admin(f"CREATE SCHEMA {schema}")
@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.view_database import postgres_connect_kwargs
+    from contractledger.projections.engine.view_database import postgres_connect_kwargs
 
     parser = argparse.ArgumentParser(prog="scripts/bench-views", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the generated log (default 1,000,000)")

@@ -13,8 +13,8 @@ from contractledger.http.idempotency import IdempotentResponses
 from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase
 
 
 @dataclass

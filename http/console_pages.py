@@ -29,7 +29,7 @@ from contractledger.http.console_sessions import ConsoleSessions, Session, same_
 from contractledger.http.problems import Problem, from_ledger_error, type_uri
 from contractledger.http.query_parameters import parse_parameters
 from contractledger.http.routing import Handler, Operation
-from contractledger.projections.queries import ViewNotBuilt
+from contractledger.projections.engine.queries import ViewNotBuilt
 
 CONSOLE = "/console"
 SIGN_IN = f"{CONSOLE}/sign-in"

@@ -31,7 +31,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS console_sessions ("
-    " session_hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, started_at TEXT NOT NULL, expires_at TEXT NOT NULL)",
+    " session_hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, started_at KEY_TEXT NOT NULL, expires_at KEY_TEXT NOT NULL)",
 )
 
 

@@ -49,7 +49,7 @@ from contractledger.http.resources_sync import (
     replay_dead_letters,
     resume_delivery,
 )
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync import delivery_state, feed, reconciliations
 from contractledger.sync.peer import Peer, peers
 

@@ -38,7 +38,7 @@ import falcon
 from contractledger.domain.actor import Actor
 from contractledger.domain.clock import Clock
 from contractledger.http.problems import Problem
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 
 ABANDONED_AFTER = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255

@@ -17,7 +17,7 @@ from contractledger.http.config import AppConfig
 from contractledger.http.metrics import CONTENT_TYPE
 from contractledger.http.problems import Problem
 from contractledger.http.routing import Handler, Operation
-from contractledger.projections.waiting import applied_positions
+from contractledger.projections.engine.waiting import applied_positions
 from contractledger.sync.delivery_state import backlog
 
 log = logging.getLogger("contractledger.http")

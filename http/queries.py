@@ -32,7 +32,7 @@ from contractledger.http.query_parameters import Paging, parse
 from contractledger.http.read_your_writes import wait_for_position
 from contractledger.http.route_roles import EVERY_ROLE
 from contractledger.http.routing import Handler, Operation
-from contractledger.projections.queries import ViewNotBuilt
+from contractledger.projections.engine.queries import ViewNotBuilt
 from contractledger.projections.viewer import Viewer
 
 QUERY_REFUSALS = (400, 401, 404, 422, 503, 504)

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 class QueryParameters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """What every read route takes (a route's own parameters extend it); not
-    projections.queries.Reading, the read transaction."""
+    projections.engine.queries.Reading, the read transaction."""
 
     wait_for: Annotated[Position, msgspec.Meta(description="A Ledger-Position to wait for (read your writes).")] | None = None
 

@@ -27,7 +27,7 @@ from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.races import RACES, RaceGround, report, run_races
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.view_database import view_database_for
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.settings import Settings
 

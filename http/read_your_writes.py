@@ -14,8 +14,8 @@ import falcon
 
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.problems import Problem
-from contractledger.projections.view_database import ViewDatabase
-from contractledger.projections.waiting import wait_until_applied
+from contractledger.projections.engine.view_database import ViewDatabase
+from contractledger.projections.engine.waiting import wait_until_applied
 
 POSITION_HEADER = "Ledger-Position"
 

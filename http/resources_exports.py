@@ -30,7 +30,7 @@ from contractledger.http.problems import Problem
 from contractledger.http.query_parameters import parse
 from contractledger.http.routing import Handler, Operation
 from contractledger.projections import audit_export, contract_status
-from contractledger.projections.queries import ViewNotBuilt
+from contractledger.projections.engine.queries import ViewNotBuilt
 from contractledger.projections.viewer import Viewer
 
 TAG = "audit"

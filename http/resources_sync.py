@@ -33,7 +33,7 @@ from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_erro
 from contractledger.http.query_parameters import parse
 from contractledger.http.read_your_writes import POSITION_HEADER
 from contractledger.http.routing import Handler, Operation
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync import delivery_state, feed, links
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change
 from contractledger.sync.peer import Peer, peers

@@ -26,7 +26,7 @@ from contractledger.domain.clock import SystemClock, UnknownBusinessTimeZone
 from contractledger.domain.errors import LedgerError
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.view_database import view_database_for
 from contractledger.store.environment import ledger_environment
 from contractledger.store.errors import StoreConfigurationError
 

@@ -24,7 +24,7 @@ from uuid import UUID
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import Clock
 from contractledger.domain.errors import InvalidInput
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync.peer import peers
 
 PREFIX = "clt_"
@@ -32,9 +32,9 @@ CACHE_SECONDS = 2.0
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS access_tokens ("
-    " token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
-    " user_name TEXT NOT NULL, party_id TEXT, label TEXT NOT NULL, issued_at TEXT NOT NULL,"
-    " expires_at TEXT NOT NULL, revoked_at TEXT)",
+    " token_hash TEXT PRIMARY KEY, token_id KEY_TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " user_name TEXT NOT NULL, party_id KEY_TEXT, label TEXT NOT NULL, issued_at KEY_TEXT NOT NULL,"
+    " expires_at KEY_TEXT NOT NULL, revoked_at KEY_TEXT)",
 )
 
 

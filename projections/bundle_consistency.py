@@ -21,10 +21,10 @@ from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER
 from contractledger.domain.contract import Contract
 from contractledger.domain.status import TERMINAL, Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, ContractStatusView, status_after
-from contractledger.projections.queries import placeholders, reading
-from contractledger.projections.rows import BufferedView, UpsertBuffer, id_text, json_text
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.queries import placeholders, reading
+from contractledger.projections.engine.rows import BufferedView, UpsertBuffer, id_text, json_text
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 MEMBER_COLUMNS = ("contract_id", "bundle_id", "chain", "status", "detached")
@@ -46,7 +46,7 @@ class BundleConsistencyView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['bundle_members']} (contract_id TEXT PRIMARY KEY, bundle_id TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['bundle_members']} (contract_id KEY_TEXT PRIMARY KEY, bundle_id KEY_TEXT NOT NULL,"
             " chain TEXT NOT NULL, status TEXT NOT NULL, detached INTEGER NOT NULL)",
             # the order of the bundles and their members: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle_member"

@@ -25,8 +25,8 @@ from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.visibility import public_details
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_contracts
 from contractledger.projections.oversight_records import record_visible_now
-from contractledger.projections.queries import Reading, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     details_text,
@@ -36,8 +36,8 @@ from contractledger.projections.rows import (
     instant_text,
     json_from,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 CONTRACT = "contract"
@@ -65,11 +65,11 @@ class ContractHistoryView(BufferedView):
         t = self.t
         return [
             f"CREATE TABLE IF NOT EXISTS {t['history']} (notification_id BIGINT PRIMARY KEY,"
-            " contract_id TEXT NOT NULL, subject TEXT NOT NULL, record_id TEXT, sequence INTEGER NOT NULL,"
-            " event TEXT NOT NULL, recorded_at TEXT NOT NULL, effective_on TEXT, actor_party_id TEXT,"
+            " contract_id KEY_TEXT NOT NULL, subject TEXT NOT NULL, record_id KEY_TEXT, sequence INTEGER NOT NULL,"
+            " event TEXT NOT NULL, recorded_at KEY_TEXT NOT NULL, effective_on KEY_TEXT, actor_party_id KEY_TEXT,"
             " actor_role TEXT, actor_user TEXT, details TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t['history']}_contract ON {t['history']} (contract_id, notification_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id TEXT PRIMARY KEY, contract_id TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t['record_contracts']} (record_id KEY_TEXT PRIMARY KEY, contract_id KEY_TEXT NOT NULL)",
         ]
 
     def forget(self) -> None:

@@ -24,8 +24,8 @@ from contractledger.domain.contract import CODE_STATUSES, CONTRACT_KINDS, DIRECT
 from contractledger.domain.status import Status
 from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.domain.termination import CONSOLIDATED
-from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -37,8 +37,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 END_OF_TIME = "9999-12-31T23:59:59.999999+00:00"
@@ -109,10 +109,10 @@ class ContractStatusView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['contracts']} (contract_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-            " chain TEXT NOT NULL, carrier_id TEXT NOT NULL, advisor_id TEXT, bundle_id TEXT, predecessor_id TEXT,"
-            " successor_id TEXT, consolidated_into TEXT, writing_numbers TEXT NOT NULL, codes TEXT NOT NULL,"
-            " transfer TEXT, termination TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['contracts']} (contract_id KEY_TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            " chain TEXT NOT NULL, carrier_id KEY_TEXT NOT NULL, advisor_id KEY_TEXT, bundle_id KEY_TEXT, predecessor_id KEY_TEXT,"
+            " successor_id KEY_TEXT, consolidated_into TEXT, writing_numbers TEXT NOT NULL, codes TEXT NOT NULL,"
+            " transfer TEXT, termination TEXT, created_at KEY_TEXT NOT NULL, updated_at KEY_TEXT NOT NULL,"
             " version INTEGER NOT NULL)",
             # an advisor's contracts (its downgrades page by page), the direct relationships page by page
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_advisor_id ON {t['contracts']} (advisor_id, contract_id)",
@@ -120,13 +120,13 @@ class ContractStatusView(BufferedView):
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_carrier ON {t['contracts']} (carrier_id)",
             # the order of every list of contracts: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['contracts']}_recorded ON {t['contracts']} (created_at, contract_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['contract_parties']} (contract_id TEXT NOT NULL, party_id TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['contract_parties']} (contract_id KEY_TEXT NOT NULL, party_id KEY_TEXT NOT NULL,"
             " position INTEGER NOT NULL, PRIMARY KEY (party_id, contract_id))",
-            f"CREATE TABLE IF NOT EXISTS {t['status_changes']} (contract_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
-            " effective_on TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, recorded_at TEXT NOT NULL,"
-            " advisor_id TEXT, PRIMARY KEY (contract_id, sequence))",
-            f"CREATE TABLE IF NOT EXISTS {t['numbering_changes']} (contract_id TEXT NOT NULL,"
-            " sequence INTEGER NOT NULL, recorded_at TEXT NOT NULL, writing_numbers TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['status_changes']} (contract_id KEY_TEXT NOT NULL, sequence INTEGER NOT NULL,"
+            " effective_on KEY_TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, recorded_at KEY_TEXT NOT NULL,"
+            " advisor_id KEY_TEXT, PRIMARY KEY (contract_id, sequence))",
+            f"CREATE TABLE IF NOT EXISTS {t['numbering_changes']} (contract_id KEY_TEXT NOT NULL,"
+            " sequence INTEGER NOT NULL, recorded_at KEY_TEXT NOT NULL, writing_numbers TEXT NOT NULL,"
             " codes TEXT NOT NULL, PRIMARY KEY (contract_id, sequence))",
         ]
 

@@ -57,10 +57,10 @@ import msgspec
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.status import Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
-from contractledger.projections.queries import Reading, reading
-from contractledger.projections.rows import BufferedView, UpsertBuffer, date_text, id_from, id_text, json_from, json_text
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.queries import Reading, reading
+from contractledger.projections.engine.rows import BufferedView, UpsertBuffer, date_text, id_from, id_text, json_from, json_text
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 EVERY_CONTRACT = "*"
@@ -170,22 +170,22 @@ class DashboardView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['dashboard_contracts']} (contract_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['dashboard_contracts']} (contract_id KEY_TEXT PRIMARY KEY, kind TEXT NOT NULL,"
             " chain TEXT NOT NULL, stages TEXT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {t['status_counts']} (viewer_id TEXT NOT NULL, grouping TEXT NOT NULL,"
-            " status TEXT NOT NULL, group_id TEXT NOT NULL, contracts INTEGER NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['status_counts']} (viewer_id KEY_TEXT NOT NULL, grouping TEXT NOT NULL,"
+            " status TEXT NOT NULL, group_id KEY_TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, grouping, status, group_id))",
-            f"CREATE TABLE IF NOT EXISTS {t['status_count_changes']} (viewer_id TEXT NOT NULL, grouping TEXT NOT NULL,"
-            " effective_on TEXT NOT NULL, status TEXT NOT NULL, group_id TEXT NOT NULL, contracts INTEGER NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['status_count_changes']} (viewer_id KEY_TEXT NOT NULL, grouping TEXT NOT NULL,"
+            " effective_on KEY_TEXT NOT NULL, status TEXT NOT NULL, group_id KEY_TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, grouping, effective_on, status, group_id))",
-            f"CREATE TABLE IF NOT EXISTS {t['status_count_months']} (viewer_id TEXT NOT NULL, grouping TEXT NOT NULL,"
-            " month TEXT NOT NULL, status TEXT NOT NULL, group_id TEXT NOT NULL, contracts INTEGER NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['status_count_months']} (viewer_id KEY_TEXT NOT NULL, grouping TEXT NOT NULL,"
+            " month TEXT NOT NULL, status TEXT NOT NULL, group_id KEY_TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, grouping, month, status, group_id))",
-            f"CREATE TABLE IF NOT EXISTS {t['stages']} (stage_key TEXT PRIMARY KEY, viewer_id TEXT NOT NULL,"
-            " contract_id TEXT NOT NULL, status TEXT NOT NULL, since_on TEXT NOT NULL, from_on TEXT NOT NULL,"
-            " until_on TEXT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {t['stage_counts']} (viewer_id TEXT NOT NULL, status TEXT NOT NULL,"
-            " since_on TEXT NOT NULL, from_on TEXT NOT NULL, contracts INTEGER NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['stages']} (stage_key TEXT PRIMARY KEY, viewer_id KEY_TEXT NOT NULL,"
+            " contract_id KEY_TEXT NOT NULL, status TEXT NOT NULL, since_on KEY_TEXT NOT NULL, from_on KEY_TEXT NOT NULL,"
+            " until_on KEY_TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t['stage_counts']} (viewer_id KEY_TEXT NOT NULL, status TEXT NOT NULL,"
+            " since_on KEY_TEXT NOT NULL, from_on KEY_TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, status, since_on, from_on))",
             # the waiting list: a viewer's contracts in a status, oldest stage first
             f"CREATE INDEX IF NOT EXISTS {t['stages']}_waiting ON {t['stages']} (viewer_id, status, since_on, contract_id)",

@@ -24,8 +24,8 @@ from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
 from contractledger.projections.contract_status import END_OF_TIME, read_contracts_by_id
-from contractledger.projections.queries import Reading, business_today, ensure_instant, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -34,8 +34,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifiers", "profile", "registered_at")
@@ -61,24 +61,24 @@ class DirectoryView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['parties']} (party_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['parties']} (party_id KEY_TEXT PRIMARY KEY, kind TEXT NOT NULL,"
             " advisor_kind TEXT, level TEXT, name TEXT NOT NULL, identifiers TEXT, profile TEXT NOT NULL,"
-            " registered_at TEXT NOT NULL)",
+            " registered_at KEY_TEXT NOT NULL)",
             # the advisors' health statuses, page by page
             f"CREATE INDEX IF NOT EXISTS {t['parties']}_kind ON {t['parties']} (kind, party_id)",
             # the directory's order, of every party or of one kind: a page is a range of one of these
             f"CREATE INDEX IF NOT EXISTS {t['parties']}_name ON {t['parties']} (name, party_id)",
             f"CREATE INDEX IF NOT EXISTS {t['parties']}_kind_name ON {t['parties']} (kind, name, party_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['profile_changes']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
-            " recorded_at TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (party_id, version))",
-            f"CREATE TABLE IF NOT EXISTS {t['party_versions']} (party_id TEXT NOT NULL, version INTEGER NOT NULL,"
-            " recorded_at TEXT NOT NULL, PRIMARY KEY (party_id, version))",
-            f"CREATE TABLE IF NOT EXISTS {t['associations']} (individual_id TEXT NOT NULL,"
-            " corporation_id TEXT NOT NULL, associated_at TEXT NOT NULL, PRIMARY KEY (individual_id, corporation_id))",
+            f"CREATE TABLE IF NOT EXISTS {t['profile_changes']} (party_id KEY_TEXT NOT NULL, version INTEGER NOT NULL,"
+            " recorded_at KEY_TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (party_id, version))",
+            f"CREATE TABLE IF NOT EXISTS {t['party_versions']} (party_id KEY_TEXT NOT NULL, version INTEGER NOT NULL,"
+            " recorded_at KEY_TEXT NOT NULL, PRIMARY KEY (party_id, version))",
+            f"CREATE TABLE IF NOT EXISTS {t['associations']} (individual_id KEY_TEXT NOT NULL,"
+            " corporation_id KEY_TEXT NOT NULL, associated_at KEY_TEXT NOT NULL, PRIMARY KEY (individual_id, corporation_id))",
             # a corporation's individuals, whose records count for its health
             f"CREATE INDEX IF NOT EXISTS {t['associations']}_corporation ON {t['associations']} (corporation_id, individual_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['direct_relationships']} (contract_id TEXT PRIMARY KEY,"
-            " upper_id TEXT NOT NULL, lower_id TEXT NOT NULL, requested_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t['direct_relationships']} (contract_id KEY_TEXT PRIMARY KEY,"
+            " upper_id KEY_TEXT NOT NULL, lower_id KEY_TEXT NOT NULL, requested_at KEY_TEXT NOT NULL)",
         ]
 
     @handles(Party.Registered)

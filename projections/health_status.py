@@ -19,8 +19,8 @@ from uuid import UUID
 from contractledger.domain.health import HealthStatus, health_status as compute_health
 from contractledger.projections.directory import read_advisor_ids, read_corporations_of_individuals
 from contractledger.projections.oversight_records import health_facts
-from contractledger.projections.queries import Reading, business_today, reading
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.queries import Reading, business_today, reading
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.projections.viewer import Viewer
 
 

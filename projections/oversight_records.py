@@ -22,8 +22,8 @@ from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_chains
-from contractledger.projections.queries import Reading, ensure_instant, placeholders, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, ensure_instant, placeholders, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     date_from,
@@ -32,8 +32,8 @@ from contractledger.projections.rows import (
     instant_from,
     instant_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 MONITORING_COLUMNS = (
@@ -98,10 +98,10 @@ class OversightRecordsView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['monitoring_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
-            " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, placed_by TEXT NOT NULL, level INTEGER NOT NULL,"
-            " reason TEXT NOT NULL, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL, removed_on TEXT,"
-            " reminder_task_open INTEGER NOT NULL, placed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['monitoring_versions']} (record_id KEY_TEXT NOT NULL, version INTEGER NOT NULL,"
+            " contract_id KEY_TEXT NOT NULL, advisor_id KEY_TEXT NOT NULL, placed_by TEXT NOT NULL, level INTEGER NOT NULL,"
+            " reason TEXT NOT NULL, effective_on KEY_TEXT NOT NULL, reminder_on KEY_TEXT NOT NULL, removed_on KEY_TEXT,"
+            " reminder_task_open INTEGER NOT NULL, placed_at KEY_TEXT NOT NULL, recorded_at KEY_TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
             # the order of every list of monitoring, whole, on a contract or on an advisor's contracts: a page
             # is a range of one of these (and a record's versions are found by the primary key)
@@ -110,11 +110,11 @@ class OversightRecordsView(BufferedView):
             " (contract_id, placed_at, record_id)",
             f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor_placed ON {t['monitoring_versions']}"
             " (advisor_id, placed_at, record_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id TEXT NOT NULL, version INTEGER NOT NULL,"
-            " contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
-            " status TEXT NOT NULL, description TEXT, effective_on TEXT NOT NULL, reminder_on TEXT NOT NULL,"
-            " last_paid_on TEXT, last_payment_amount TEXT, is_public INTEGER NOT NULL,"
-            " reminder_task_open INTEGER NOT NULL, logged_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id KEY_TEXT NOT NULL, version INTEGER NOT NULL,"
+            " contract_id KEY_TEXT NOT NULL, advisor_id KEY_TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
+            " status TEXT NOT NULL, description TEXT, effective_on KEY_TEXT NOT NULL, reminder_on KEY_TEXT NOT NULL,"
+            " last_paid_on KEY_TEXT, last_payment_amount TEXT, is_public INTEGER NOT NULL,"
+            " reminder_task_open INTEGER NOT NULL, logged_at KEY_TEXT NOT NULL, recorded_at KEY_TEXT NOT NULL,"
             " event TEXT NOT NULL, PRIMARY KEY (record_id, version))",
             # the same for debt, in the order it was logged
             f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_logged ON {t['debt_versions']} (logged_at, record_id)",

@@ -29,8 +29,8 @@ from uuid import UUID
 
 from contractledger.domain.status import Status
 from contractledger.projections.contract_status import ContractStatus, read_advisors_terminated_with, read_contracts
-from contractledger.projections.queries import Reading, business_end_of_day
-from contractledger.projections.rows import instant_from
+from contractledger.projections.engine.queries import Reading, business_end_of_day
+from contractledger.projections.engine.rows import instant_from
 from contractledger.projections.viewer import Viewer
 
 

@@ -17,9 +17,9 @@ from uuid import UUID
 from contractledger.domain.status import Status
 from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_contracts
-from contractledger.projections.queries import ensure_instant, reading
-from contractledger.projections.rows import id_text, instant_text
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.queries import ensure_instant, reading
+from contractledger.projections.engine.rows import id_text, instant_text
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.projections.viewer import Viewer
 
 

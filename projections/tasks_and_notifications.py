@@ -28,8 +28,8 @@ from contractledger.domain.triggers import NotificationKind as Kind
 from contractledger.domain.triggers import TriggerSettings, trigger_settings_id
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
 from contractledger.projections.oversight_records import record_visible_now
-from contractledger.projections.queries import Reading, business_today, reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import Reading, business_today, reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -42,8 +42,8 @@ from contractledger.projections.rows import (
     json_text,
 )
 from contractledger.projections.transfer_requests import request_details
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 TASK_COLUMNS = ("task_id", "party_id", "record_id", "subject", "contract_id", "due_on", "opened_at", "closed_at", "closed_by")
@@ -133,23 +133,23 @@ class TasksAndNotificationsView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['tasks']} (task_id TEXT PRIMARY KEY, party_id TEXT NOT NULL,"
-            " record_id TEXT NOT NULL, subject TEXT NOT NULL, contract_id TEXT NOT NULL, due_on TEXT NOT NULL,"
-            " opened_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {t['tasks']} (task_id KEY_TEXT PRIMARY KEY, party_id KEY_TEXT NOT NULL,"
+            " record_id KEY_TEXT NOT NULL, subject TEXT NOT NULL, contract_id KEY_TEXT NOT NULL, due_on KEY_TEXT NOT NULL,"
+            " opened_at KEY_TEXT NOT NULL, closed_at KEY_TEXT, closed_by TEXT)",
             # the order of every list of tasks, a party's or (for auditors) all: a page is a range of one of these
             f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party_due ON {t['tasks']} (party_id, due_on, task_id)",
             f"CREATE INDEX IF NOT EXISTS {t['tasks']}_due ON {t['tasks']} (due_on, task_id)",
             # a party's reminders among its notifications, in the order of their ids
             f"CREATE INDEX IF NOT EXISTS {t['tasks']}_party_task ON {t['tasks']} (party_id, task_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['task_records']} (record_id TEXT PRIMARY KEY, subject TEXT NOT NULL,"
-            " party_id TEXT NOT NULL, contract_id TEXT NOT NULL, reminder_on TEXT NOT NULL, open_task_id TEXT)",
-            f"CREATE TABLE IF NOT EXISTS {t['notifications']} (party_id TEXT NOT NULL, notification_id BIGINT NOT NULL,"
-            " kind TEXT NOT NULL, contract_id TEXT, record_id TEXT, event TEXT NOT NULL, recorded_at TEXT NOT NULL,"
-            " effective_on TEXT, details TEXT NOT NULL, PRIMARY KEY (party_id, notification_id, kind))",
-            f"CREATE TABLE IF NOT EXISTS {t['contract_chains']} (contract_id TEXT PRIMARY KEY, advisor_id TEXT,"
+            f"CREATE TABLE IF NOT EXISTS {t['task_records']} (record_id KEY_TEXT PRIMARY KEY, subject TEXT NOT NULL,"
+            " party_id KEY_TEXT NOT NULL, contract_id KEY_TEXT NOT NULL, reminder_on KEY_TEXT NOT NULL, open_task_id KEY_TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {t['notifications']} (party_id KEY_TEXT NOT NULL, notification_id BIGINT NOT NULL,"
+            " kind TEXT NOT NULL, contract_id KEY_TEXT, record_id KEY_TEXT, event TEXT NOT NULL, recorded_at KEY_TEXT NOT NULL,"
+            " effective_on KEY_TEXT, details TEXT NOT NULL, PRIMARY KEY (party_id, notification_id, kind))",
+            f"CREATE TABLE IF NOT EXISTS {t['contract_chains']} (contract_id KEY_TEXT PRIMARY KEY, advisor_id KEY_TEXT,"
             " chain TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t['contract_chains']}_advisor ON {t['contract_chains']} (advisor_id)",
-            f"CREATE TABLE IF NOT EXISTS {t['triggers']} (settings_id TEXT PRIMARY KEY, party_id TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {t['triggers']} (settings_id KEY_TEXT PRIMARY KEY, party_id KEY_TEXT NOT NULL,"
             " kinds TEXT NOT NULL)",
         ]
 

@@ -27,8 +27,8 @@ from contractledger.domain.contract import Contract
 from contractledger.domain.termination import TRANSFERRED
 from contractledger.domain.transfer import chain_after_transfer, transfer_request_id
 from contractledger.projections.contract_status import CREATIONS
-from contractledger.projections.queries import reading
-from contractledger.projections.rows import (
+from contractledger.projections.engine.queries import reading
+from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
     UpsertBuffer,
@@ -41,8 +41,8 @@ from contractledger.projections.rows import (
     json_from,
     json_text,
 )
-from contractledger.projections.view import handles
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import handles
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.projections.viewer import Viewer
 
 
@@ -115,11 +115,11 @@ class TransferRequestsView(BufferedView):
     def schema(self) -> list[str]:
         t = self.t
         return [
-            f"CREATE TABLE IF NOT EXISTS {t['transfer_requests']} (request_id TEXT PRIMARY KEY,"
-            " position BIGINT NOT NULL, contract_id TEXT NOT NULL, advisor_id TEXT NOT NULL, carrier_id TEXT NOT NULL,"
-            " chain TEXT NOT NULL, chain_after_transfer TEXT NOT NULL, relinquishing_entity_id TEXT NOT NULL,"
-            " accepting_entity_id TEXT NOT NULL, requested_on TEXT NOT NULL, requested_at TEXT NOT NULL, note TEXT,"
-            " state TEXT NOT NULL, state_since TEXT NOT NULL, successor_id TEXT, awaiting_relationship_id TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {t['transfer_requests']} (request_id KEY_TEXT PRIMARY KEY,"
+            " position BIGINT NOT NULL, contract_id KEY_TEXT NOT NULL, advisor_id KEY_TEXT NOT NULL, carrier_id KEY_TEXT NOT NULL,"
+            " chain TEXT NOT NULL, chain_after_transfer TEXT NOT NULL, relinquishing_entity_id KEY_TEXT NOT NULL,"
+            " accepting_entity_id KEY_TEXT NOT NULL, requested_on KEY_TEXT NOT NULL, requested_at KEY_TEXT NOT NULL, note TEXT,"
+            " state TEXT NOT NULL, state_since TEXT NOT NULL, successor_id KEY_TEXT, awaiting_relationship_id KEY_TEXT)",
             # the order of every list of requests: a page is a range of one of these, by filter
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_position ON {t['transfer_requests']} (position)",
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_contract"
@@ -127,10 +127,10 @@ class TransferRequestsView(BufferedView):
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_state ON {t['transfer_requests']} (state, position)",
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_accepting"
             f" ON {t['transfer_requests']} (accepting_entity_id, position)",
-            f"CREATE TABLE IF NOT EXISTS {t['transfer_request_parties']} (request_id TEXT NOT NULL,"
-            " party_id TEXT NOT NULL, PRIMARY KEY (party_id, request_id))",
-            f"CREATE TABLE IF NOT EXISTS {t['transfer_contracts']} (contract_id TEXT PRIMARY KEY, chain TEXT NOT NULL,"
-            " open_request_id TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {t['transfer_request_parties']} (request_id KEY_TEXT NOT NULL,"
+            " party_id KEY_TEXT NOT NULL, PRIMARY KEY (party_id, request_id))",
+            f"CREATE TABLE IF NOT EXISTS {t['transfer_contracts']} (contract_id KEY_TEXT PRIMARY KEY, chain TEXT NOT NULL,"
+            " open_request_id KEY_TEXT)",
         ]
 
     def prefetch(self, tx: ViewTransaction, events: Any) -> None:

@@ -7,10 +7,10 @@ from contractledger.projections.contract_history import ContractHistoryView
 from contractledger.projections.contract_status import ContractStatusView
 from contractledger.projections.dashboard import DashboardView
 from contractledger.projections.directory import DirectoryView
+from contractledger.projections.engine.view import View
 from contractledger.projections.oversight_records import OversightRecordsView
 from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView
 from contractledger.projections.transfer_requests import TransferRequestsView
-from contractledger.projections.view import View
 from contractledger.sync.feed_view import FEED_VIEWS
 
 VIEWS: tuple[type[View], ...] = (

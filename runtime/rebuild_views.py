@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
-from contractledger.projections.progress import Progress
-from contractledger.projections.rebuild import REBUILD_BATCH, rebuild, rebuild_all
-from contractledger.projections.replay import verify_against_live
-from contractledger.projections.view_database import ViewRunnerAlreadyRunning, view_database_for
+from contractledger.projections.engine.progress import Progress
+from contractledger.projections.engine.rebuild import REBUILD_BATCH, rebuild, rebuild_all
+from contractledger.projections.engine.replay import verify_against_live
+from contractledger.projections.engine.view_database import ViewRunnerAlreadyRunning, view_database_for
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.environment import ledger_environment
 from contractledger.store.errors import StoreConfigurationError

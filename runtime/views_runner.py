@@ -13,11 +13,11 @@ import time
 
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
-from contractledger.projections import runner_metrics
-from contractledger.projections.runner import UndecodableEvent
-from contractledger.projections.service import run_views
-from contractledger.projections.view import UnhandledEvent
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine import runner_metrics
+from contractledger.projections.engine.runner import UndecodableEvent
+from contractledger.projections.engine.service import run_views
+from contractledger.projections.engine.view import UnhandledEvent
+from contractledger.projections.engine.view_database import view_database_for
 from contractledger.runtime import log_lines
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.availability import StoreOutage

@@ -16,7 +16,7 @@ from contractledger.http.metrics import Metrics
 from contractledger.http.read_your_writes import PositionedLedger
 from contractledger.http.request_log import current_request_id
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.view_database import view_database_for
 from contractledger.runtime import log_lines
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.runtime.supervision import read_state

@@ -319,7 +319,7 @@ class Settings:
 
             sqlite.check_settings(Environment(APPLICATION_NAME, env))
         if module == POSTGRES:
-            from contractledger.store.postgres_settings import read_settings
+            from contractledger.store.postgres.settings import read_settings
 
             postgres = read_settings(Environment(APPLICATION_NAME, env))
         return cls(

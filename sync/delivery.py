@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 
 import urllib3
 
-from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.projections.engine.view_database import PostgresViewDatabase, ViewDatabase
 from contractledger.store.availability import StoreOutage, is_unavailable
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.sync import delivery_state as state
@@ -359,7 +359,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.view_database import view_database_for
     from contractledger.store.environment import ledger_environment
     from contractledger.store.settings import Settings
 

@@ -19,20 +19,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_delivery_peers (peer TEXT PRIMARY KEY, taken BIGINT NOT NULL,"
-    " paused_at TEXT, paused_because TEXT)",
+    " paused_at KEY_TEXT, paused_because TEXT)",
     "CREATE TABLE IF NOT EXISTS sync_delivery_outbox (peer TEXT NOT NULL, position BIGINT NOT NULL,"
-    " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " item_id KEY_TEXT NOT NULL, contract_id KEY_TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
     " first_attempt_at DOUBLE PRECISION, next_attempt_at DOUBLE PRECISION NOT NULL, last_error TEXT,"
     " PRIMARY KEY (peer, position))",
     "CREATE TABLE IF NOT EXISTS sync_dead_letters (peer TEXT NOT NULL, position BIGINT NOT NULL,"
-    " item_id TEXT NOT NULL, contract_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
-    " last_error TEXT, given_up_at TEXT NOT NULL, PRIMARY KEY (peer, position))",
+    " item_id KEY_TEXT NOT NULL, contract_id KEY_TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " last_error TEXT, given_up_at KEY_TEXT NOT NULL, PRIMARY KEY (peer, position))",
     "CREATE TABLE IF NOT EXISTS sync_delivery_last_attempts (peer TEXT PRIMARY KEY, position BIGINT NOT NULL,"
-    " item_id TEXT NOT NULL, attempted_at TEXT NOT NULL, error TEXT)",
+    " item_id KEY_TEXT NOT NULL, attempted_at KEY_TEXT NOT NULL, error TEXT)",
 )
 
 

@@ -15,14 +15,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections import positions
-from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.view_database import (
+    PostgresViewDatabase,
+    ViewDatabase,
+)
 from contractledger.sync.feed_view import feed_tables
 from contractledger.sync.tables import TablesMadeOnce
 
 ACKS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sync_acknowledgements (peer TEXT PRIMARY KEY, position BIGINT NOT NULL,"
-    " acknowledged_at TEXT NOT NULL)",
+    " acknowledged_at KEY_TEXT NOT NULL)",
 )
 
 

@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.command_record import CommandRecord
 from contractledger.domain.contract import Contract
-from contractledger.projections.view import View, handles
-from contractledger.projections.view_database import ViewTransaction
+from contractledger.projections.engine.view import View, handles
+from contractledger.projections.engine.view_database import ViewTransaction
 from contractledger.sync import cloudevents
 from contractledger.sync.changes import HEARD, UNHEARD, ContractState, change_of
 from contractledger.sync.links import link_of
@@ -71,13 +71,13 @@ class FeedView(View):
     def schema(self) -> list[str]:
         feed, contracts, held = self.tables_of["feed"], self.tables_of["contracts"], self.tables_of["held"]
         return [
-            f"CREATE TABLE IF NOT EXISTS {feed} (position BIGINT PRIMARY KEY, item_id TEXT NOT NULL,"
-            " contract_id TEXT NOT NULL, sequence INTEGER NOT NULL, origin TEXT NOT NULL, item TEXT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {contracts} (contract_id TEXT PRIMARY KEY, external_id TEXT,"
+            f"CREATE TABLE IF NOT EXISTS {feed} (position BIGINT PRIMARY KEY, item_id KEY_TEXT NOT NULL,"
+            " contract_id KEY_TEXT NOT NULL, sequence INTEGER NOT NULL, origin TEXT NOT NULL, item TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {contracts} (contract_id KEY_TEXT PRIMARY KEY, external_id KEY_TEXT,"
             " sequence INTEGER NOT NULL, status TEXT NOT NULL, writing_numbers TEXT NOT NULL, codes TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {contracts}_external ON {contracts} (external_id)",
             f"CREATE TABLE IF NOT EXISTS {held} (position BIGINT PRIMARY KEY, actor TEXT NOT NULL,"
-            " contract_id TEXT NOT NULL, sequence INTEGER NOT NULL, origin TEXT NOT NULL, item TEXT NOT NULL)",
+            " contract_id KEY_TEXT NOT NULL, sequence INTEGER NOT NULL, origin TEXT NOT NULL, item TEXT NOT NULL)",
         ]
 
     # -- a batch ------------------------------------------------------------------

@@ -22,8 +22,8 @@ import msgspec
 
 from contractledger.domain.errors import NotFound
 from contractledger.domain.ledger import ContractLedger
-from contractledger.projections import positions
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync import links, reconciliations
 from contractledger.sync.feed_view import feed_tables
 from contractledger.sync.peer import Peer

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reconcile: {arguments.export}: {error}", file=sys.stderr)
         return 2
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.view_database import view_database_for
     from contractledger.store.environment import ledger_environment
 
     env = ledger_environment()

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 from contractledger.sync.tables import TablesMadeOnce
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS sync_reconciliations (peer TEXT PRIMARY KEY, reconciled_at KEY_TEXT NOT NULL,"
     " compared INTEGER NOT NULL, complete INTEGER NOT NULL, discrepancies TEXT NOT NULL)",
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine.view_database import ViewDatabase
 
 
 class TablesMadeOnce:

@@ -32,7 +32,7 @@ from contractledger.domain.actor import Actor
 from contractledger.domain.clock import SystemClock
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.tokens import TokenRegistry
-from contractledger.projections.view_database import ViewDatabase, view_database_for
+from contractledger.projections.engine.view_database import ViewDatabase, view_database_for
 
 STORES = ("sqlite", "postgres")
 STORE_KEYS = ("POSTGRES_", "SQLITE_", "PERSISTENCE_")

@@ -28,7 +28,7 @@ from test_console_in_a_browser import arrives_at, browser, sign_in  # noqa: E402
 from views_scenario import ContractingWorld  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
-from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+from contractledger.projections.engine.waiting import wait_until_applied  # noqa: E402
 from contractledger.runtime.catalogue import VIEWS  # noqa: E402
 
 

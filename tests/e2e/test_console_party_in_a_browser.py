@@ -28,7 +28,7 @@ from views_scenario import ContractingWorld  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.clock import today  # noqa: E402
-from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+from contractledger.projections.engine.waiting import wait_until_applied  # noqa: E402
 from contractledger.runtime.catalogue import VIEWS  # noqa: E402
 
 REASON = "Regulatory Requirement"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from served import Server, free_port  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
-from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+from contractledger.projections.engine.waiting import wait_until_applied  # noqa: E402
 from contractledger.sync import delivery_state as state  # noqa: E402
 from contractledger.sync import feed  # noqa: E402
 

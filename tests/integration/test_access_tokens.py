@@ -18,7 +18,7 @@ from contractledger.domain.errors import LedgerError
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http import tokens
 from contractledger.http.tokens import TokenRefused, TokenRegistry
-from contractledger.projections.view_database import SqliteViewDatabase
+from contractledger.projections.engine.view_database import SqliteViewDatabase
 
 
 @pytest.fixture

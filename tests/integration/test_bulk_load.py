@@ -11,8 +11,8 @@ from typing import Any
 
 from contractledger.domain.clock import SettableClock
 from contractledger.domain.ledger import ContractLedger
-from contractledger.projections.rebuild import digest, rebuild_all
-from contractledger.projections.view_database import SqliteViewDatabase
+from contractledger.projections.engine.rebuild import digest, rebuild_all
+from contractledger.projections.engine.view_database import SqliteViewDatabase
 from contractledger.runtime.catalogue import VIEWS
 from contractledger.store.hashchain import GENESIS, link, verify
 from stores import ledger_env

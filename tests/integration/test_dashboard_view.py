@@ -24,7 +24,7 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.clock import SettableClock, business_date  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
-from contractledger.projections.queries import Reading, reading  # noqa: E402
+from contractledger.projections.engine.queries import Reading, reading  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
 
 

@@ -24,8 +24,8 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.projections.dashboard import AGE_BUCKETS, GROUPINGS, DashboardView  # noqa: E402
-from contractledger.projections.rebuild import rebuild  # noqa: E402
-from contractledger.projections.replay import verify_against_live  # noqa: E402
+from contractledger.projections.engine.rebuild import rebuild  # noqa: E402
+from contractledger.projections.engine.replay import verify_against_live  # noqa: E402
 
 
 @pytest.fixture

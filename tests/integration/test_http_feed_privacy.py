@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
-from contractledger.projections.rebuild import rebuild  # noqa: E402
+from contractledger.projections.engine.rebuild import rebuild  # noqa: E402
 from contractledger.sync.feed_view import FEED_VIEWS  # noqa: E402
 
 PEERS = ("manage", "contracting")

@@ -25,7 +25,7 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.errors import NotFound  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
-from contractledger.projections.queries import Reading  # noqa: E402
+from contractledger.projections.engine.queries import Reading  # noqa: E402
 
 LIMIT = 2
 

@@ -21,8 +21,8 @@ from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
-from contractledger.projections.rebuild import rebuild  # noqa: E402
-from contractledger.projections.replay import verify_against_live  # noqa: E402
+from contractledger.projections.engine.rebuild import rebuild  # noqa: E402
+from contractledger.projections.engine.replay import verify_against_live  # noqa: E402
 from contractledger.projections.tasks_and_notifications import TasksAndNotificationsView  # noqa: E402
 from contractledger.projections.transfer_requests import TransferRequestsView  # noqa: E402
 

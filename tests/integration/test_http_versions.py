@@ -29,7 +29,7 @@ from contractledger.http.idempotency import IdempotentResponses  # noqa: E402
 from contractledger.http.read_your_writes import PositionedLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
 from contractledger.projections import contract_status  # noqa: E402
-from contractledger.projections.view_database import SqliteViewDatabase  # noqa: E402
+from contractledger.projections.engine.view_database import SqliteViewDatabase  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
 
 

@@ -28,9 +28,9 @@ from contractledger.http.idempotency import IdempotentResponses  # noqa: E402
 from contractledger.http.read_your_writes import PositionedLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
 from contractledger.runtime.catalogue import VIEWS  # noqa: E402
-from contractledger.projections.service import run_views  # noqa: E402
-from contractledger.projections.view_database import view_database_for  # noqa: E402
-from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+from contractledger.projections.engine.service import run_views  # noqa: E402
+from contractledger.projections.engine.view_database import view_database_for  # noqa: E402
+from contractledger.projections.engine.waiting import wait_until_applied  # noqa: E402
 
 
 @dataclass

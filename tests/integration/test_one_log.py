@@ -73,7 +73,7 @@ def test_a_view_connection_the_server_ended_is_replaced_before_a_read_finds_out(
 
     import psycopg2
 
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.view_database import view_database_for
 
     env = ledger_env("postgres", tmp_path)
     ContractLedger(env).close()

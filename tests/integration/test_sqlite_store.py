@@ -757,7 +757,7 @@ def test_a_file_whose_events_table_another_store_made_is_refused_when_the_ledger
 def test_writers_in_other_processes_queue_behind_the_writers_lock_and_go_the_moment_it_is_let_go(
     open_factory: Callable[..., Any], ledger_path: str, tmp_path: Any
 ) -> None:
-    # The kernel's queue (store/sqlite_writers.py): while the turn is held, a writer in another
+    # The kernel's queue (store/sqlite/writers.py): while the turn is held, a writer in another
     # process waits even though SQLite's own lock is free; let go, and it writes at once.
     import fcntl
 

@@ -38,7 +38,7 @@ from views_scenario import ContractingWorld, project  # noqa: E402
 
 from contractledger.domain.clock import SettableClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
-from contractledger.projections.view_database import view_database_for  # noqa: E402
+from contractledger.projections.engine.view_database import view_database_for  # noqa: E402
 from contractledger.sync import delivery_metrics  # noqa: E402
 from contractledger.sync import delivery_state as state  # noqa: E402
 from contractledger.sync.delivery import PeerDelivery, backoff, main  # noqa: E402

@@ -28,7 +28,7 @@ from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections.audit_export import Selection, rows  # noqa: E402
 from contractledger.domain.event_decoding import BatchDecoder  # noqa: E402
-from contractledger.projections.view_database import view_database_for  # noqa: E402
+from contractledger.projections.engine.view_database import view_database_for  # noqa: E402
 from contractledger.sync import feed, inbound, links  # noqa: E402
 from contractledger.sync.inbound import ChangeRefused, InboundChange, apply_change  # noqa: E402
 from contractledger.sync.peer import PEERS_DIRECTORY, load_peer, peers  # noqa: E402

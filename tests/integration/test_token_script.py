@@ -20,7 +20,7 @@ from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.clock import SystemClock  # noqa: E402
 from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.http.tokens import TokenRegistry  # noqa: E402
-from contractledger.projections.view_database import view_database_for  # noqa: E402
+from contractledger.projections.engine.view_database import view_database_for  # noqa: E402
 
 STORE_KEYS = ("POSTGRES_", "SQLITE_", "PERSISTENCE_")
 

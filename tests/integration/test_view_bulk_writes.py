@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from contractledger.projections.view_database import (
+from contractledger.projections.engine.view_database import (
     COPY_THRESHOLD,
     ViewDatabase,
 )

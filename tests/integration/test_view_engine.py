@@ -17,18 +17,18 @@ from eventsourcing.domain import Aggregate, event
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from contractledger.projections import positions
-from contractledger.projections.rebuild import compare, rebuild
-from contractledger.projections.replay import verify_against_live
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.service import run_views
-from contractledger.projections.view import UnhandledEvent, View, handles
-from contractledger.projections.view_database import (
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.rebuild import compare, rebuild
+from contractledger.projections.engine.replay import verify_against_live
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.service import run_views
+from contractledger.projections.engine.view import UnhandledEvent, View, handles
+from contractledger.projections.engine.view_database import (
     ViewDatabase,
     ViewRunnerAlreadyRunning,
 )
-from contractledger.projections.queries import reading
-from contractledger.projections.waiting import wait_until_applied
+from contractledger.projections.engine.queries import reading
+from contractledger.projections.engine.waiting import wait_until_applied
 from views_scenario import postgres_views, sqlite_views  # noqa: E402
 
 
@@ -358,7 +358,7 @@ def tallies_on_postgres(database: Any) -> Tallies:
 def test_a_runner_reading_pages_in_columns_stops_on_a_state_that_does_not_decode_naming_its_event(bad_state: bytes) -> None:
     from eventsourcing.persistence import StoredEvent
 
-    from contractledger.projections.runner import UndecodableEvent
+    from contractledger.projections.engine.runner import UndecodableEvent
 
     for database in postgres_views():
         app = tallies_on_postgres(database)

@@ -2,7 +2,7 @@
 (SIGKILL) in the middle of a batch and restarted, a rebuild while commands
 keep arriving, and a replay started twice on one view, each ending with every
 view equal to a full replay of the log (row counts and content checksums,
-``projections.rebuild.compare``).
+``projections.engine.rebuild.compare``).
 
 The ledger is filled by the workload generator (a few thousand events,
 through the real use cases), generated once in memory and copied into each
@@ -30,20 +30,20 @@ from contractledger.domain.clock import SettableClock
 from contractledger.domain.ledger import ContractLedger
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
 from workload import Workload, deterministic_ids  # noqa: E402
-from contractledger.projections import positions
+from contractledger.projections.engine import positions
 from bench_views import copy_events  # noqa: E402
 from contractledger.runtime.catalogue import VIEWS
-from contractledger.projections.rebuild import compare, generations, rebuild, rebuild_all
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.service import live_generations
-from contractledger.projections.view_database import (
+from contractledger.projections.engine.rebuild import compare, generations, rebuild, rebuild_all
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.service import live_generations
+from contractledger.projections.engine.view_database import (
     PostgresViewDatabase,
     SqliteViewDatabase,
     ViewDatabase,
     ViewRunnerAlreadyRunning,
     postgres_connect_kwargs,
 )
-from contractledger.projections.waiting import applied_positions
+from contractledger.projections.engine.waiting import applied_positions
 
 START = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
 EVENTS = 3000
@@ -149,9 +149,9 @@ RUNNER = """
 import os, sys, threading, time
 from contractledger.domain.ledger import ContractLedger
 from contractledger.runtime.catalogue import VIEWS
-from contractledger.projections.rows import BufferedView
-from contractledger.projections.service import run_views
-from contractledger.projections.view_database import view_database_for
+from contractledger.projections.engine.rows import BufferedView
+from contractledger.projections.engine.service import run_views
+from contractledger.projections.engine.view_database import view_database_for
 
 pause_at, flag, pause_view = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 original = BufferedView.apply_all
@@ -209,8 +209,8 @@ def test_a_runner_killed_at_random_moments_always_restarts_to_views_equal_a_full
     code = (
         "import os, threading; from contractledger.domain.ledger import ContractLedger;"
         "from contractledger.runtime.catalogue import VIEWS;"
-        "from contractledger.projections.service import run_views;"
-        "from contractledger.projections.view_database import view_database_for;"
+        "from contractledger.projections.engine.service import run_views;"
+        "from contractledger.projections.engine.view_database import view_database_for;"
         "env = dict(os.environ); ledger = ContractLedger(env);"
         "run_views(ledger.recorder, ledger.mapper, view_database_for(env), VIEWS, threading.Event(), batch_size=97)"
     )
@@ -343,7 +343,7 @@ def test_a_replay_started_twice_on_one_view_refuses_the_second_and_stays_correct
 
 
 def test_a_rebuild_shared_out_among_processes_equals_a_one_process_replay(world: World) -> None:
-    from contractledger.projections.rebuild import rebuild_in_parallel
+    from contractledger.projections.engine.rebuild import rebuild_in_parallel
 
     rebuilt = rebuild_in_parallel(world.env, VIEWS, catalogue="contractledger.runtime.catalogue:VIEWS", workers=2, batch_size=400)
     head = world.head

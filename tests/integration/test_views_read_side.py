@@ -20,9 +20,9 @@ from contractledger.domain.ledger import ContractLedger  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 from contractledger.projections import bundle_consistency, contract_history, contract_status, tasks_and_notifications  # noqa: E402
 from contractledger.runtime.catalogue import VIEWS  # noqa: E402
-from contractledger.projections.service import run_views  # noqa: E402
+from contractledger.projections.engine.service import run_views  # noqa: E402
 from contractledger.projections.viewer import Viewer  # noqa: E402
-from contractledger.projections.waiting import wait_until_applied  # noqa: E402
+from contractledger.projections.engine.waiting import wait_until_applied  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -208,7 +208,7 @@ def test_bundle_detach_first_a_member_held_apart_before_pending_carrier_makes_it
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def live(request: Any, tmp_path: Any) -> Any:
     if request.param == "sqlite":
-        from contractledger.projections.view_database import SqliteViewDatabase
+        from contractledger.projections.engine.view_database import SqliteViewDatabase
 
         path = str(tmp_path / "ledger.sqlite3")
         env = {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": path}

@@ -1,5 +1,5 @@
 """Catch-up on PostgreSQL writes batch k while batch k+1 is applied
-(projections/write_pipeline.py): reads still see every earlier batch, a batch
+(projections/engine/write_pipeline.py): reads still see every earlier batch, a batch
 that reads its own writes still sees them, and a write that fails leaves the
 view and its position at the last batch that committed."""
 
@@ -17,11 +17,11 @@ from eventsourcing.domain import Aggregate, event
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from contractledger.projections import positions
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.view import View, handles
-from contractledger.projections.view_database import ViewDatabase
-from contractledger.projections.write_pipeline import DeferredTransaction, WritePipeline
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.view import View, handles
+from contractledger.projections.engine.view_database import ViewDatabase
+from contractledger.projections.engine.write_pipeline import DeferredTransaction, WritePipeline
 from views_scenario import postgres_views  # noqa: E402
 
 

@@ -21,10 +21,10 @@ from contractledger.domain.clock import SettableClock, today
 from contractledger.domain.documents import DocumentReference
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.status import Status
-from contractledger.projections import positions
+from contractledger.projections.engine import positions
 from contractledger.runtime.catalogue import VIEWS
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.view_database import (
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.view_database import (
     PostgresViewDatabase,
     SqliteViewDatabase,
     ViewDatabase,

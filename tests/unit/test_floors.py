@@ -3,8 +3,10 @@ own floor or the ones below, and on one floor only one way.
 
     runtime                  the composition root: catalogue, processes, serve
     http                     the API
-    sync  ->  projections    feeds and peers on the read side's engine and views
-    store                    the event store
+    sync  ->  projections    feeds and peers on the read models, one module each,
+              -> projections/engine    on the views engine, which knows no read model
+    store                    the event store, its adapters apart:
+              store/postgres   store/sqlite   (neither imports the other)
     domain                   pure: no SQL, no HTTP
 
 Function-level imports count as much as the module's own: a dependency put
@@ -52,6 +54,43 @@ KNOWN = {"sync/inbound.py:61 (sync) imports contractledger.http.inputs (http)"}
 input types, which belong below both http and sync."""
 
 
+BELOW = {("projections", "engine")}
+"""Folders below the rest of their floor: each imports nothing of its floor
+outside itself (the views engine imports no read model of projections/)."""
+APART = {("store", "postgres"): ("store", "sqlite"), ("store", "sqlite"): ("store", "postgres")}
+"""Folders of one floor that do not import each other: one store never reaches into the other."""
+
+
+def imported_names(path: Path) -> list[tuple[int, str]]:
+    """What a module imports, each name in full: ``from a.b import c`` is a.b.c
+    (a module or a name of a.b; either way it is of a.b's folder)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return found
+
+
+def inward_imports(root: Path = ROOT) -> list[str]:
+    wrong = []
+    for path in sorted(p for package in FLOORS for p in (root / package).rglob("*.py")):
+        folder = path.relative_to(root).parts[:-1]
+        for line, module in imported_names(path):
+            parts = tuple(module.split("."))
+            if parts[:1] != ("contractledger",):
+                continue
+            target = parts[1:]
+            below = next((f for f in BELOW if folder[:len(f)] == f), None)
+            if below and target[:1] == below[:1] and target[:len(below)] != below:
+                wrong.append(f"{path.relative_to(root)}:{line} ({'/'.join(below)}) imports {module}")
+            apart = next((f for f in APART if folder[:len(f)] == f), None)
+            if apart and target[:len(APART[apart])] == APART[apart]:
+                wrong.append(f"{path.relative_to(root)}:{line} ({'/'.join(apart)}) imports {module}")
+    return wrong
+
+
 def test_no_module_imports_a_floor_above_its_own() -> None:
     assert set(upward_imports()) - KNOWN == set()
 
@@ -70,4 +109,29 @@ def test_the_check_sees_an_upward_import_even_inside_a_function(tmp_path: Path) 
     assert upward_imports(tmp_path) == [
         "domain/rules.py:2 (domain) imports contractledger.http.app (http)",
         "projections/views.py:1 (projections) imports contractledger.sync.feed_view (sync)",
+    ]
+
+
+def test_the_engine_imports_no_read_model_and_neither_store_imports_the_other() -> None:
+    assert inward_imports() == []
+
+
+def test_the_check_sees_the_engine_reach_a_read_model_and_one_store_reach_the_other(tmp_path: Path) -> None:
+    (tmp_path / "projections" / "engine").mkdir(parents=True)
+    (tmp_path / "projections" / "engine" / "runner.py").write_text(
+        "from contractledger.projections.engine.view import View\n"
+        "def f():\n    from contractledger.projections.contract_status import ContractStatusView\n"
+    )
+    (tmp_path / "projections" / "directory.py").write_text("from contractledger.projections.engine.view import View\n")
+    (tmp_path / "store" / "postgres").mkdir(parents=True)
+    (tmp_path / "store" / "postgres" / "recorders.py").write_text(
+        "from contractledger.store.hashchain import link\nimport contractledger.store.sqlite.writers\n"
+    )
+    (tmp_path / "store" / "sqlite").mkdir()
+    (tmp_path / "store" / "sqlite" / "factory.py").write_text("from contractledger.store import errors, postgres\n")
+    (tmp_path / "store" / "settings.py").write_text("from contractledger.store import sqlite\n")
+    assert inward_imports(tmp_path) == [
+        "projections/engine/runner.py:3 (projections/engine) imports contractledger.projections.contract_status.ContractStatusView",
+        "store/postgres/recorders.py:2 (store/postgres) imports contractledger.store.sqlite.writers",
+        "store/sqlite/factory.py:1 (store/sqlite) imports contractledger.store.postgres",
     ]

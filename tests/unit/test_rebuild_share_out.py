@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contractledger.projections.rebuild import share_out
-from contractledger.projections.view import View
+from contractledger.projections.engine.rebuild import share_out
+from contractledger.projections.engine.view import View
 
 
 def view(name: str) -> type[View]:

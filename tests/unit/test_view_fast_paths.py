@@ -19,7 +19,7 @@ from contractledger.domain.ledger import ContractLedger
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
 from workload import generate  # noqa: E402
 from contractledger.domain.event_decoding import BatchDecoder
-from contractledger.projections.rows import INSTANT_FORMAT, _exact, details_text, id_text, instant_text, json_text
+from contractledger.projections.engine.rows import INSTANT_FORMAT, _exact, details_text, id_text, instant_text, json_text
 
 START = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
 
@@ -130,7 +130,7 @@ def test_batch_collections_freeze_what_batches_keep_and_collect_cycles_after() -
     import gc
     import weakref
 
-    from contractledger.projections.runner import batch_collections
+    from contractledger.projections.engine.runner import batch_collections
 
     class Node:
         pass

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from contractledger.projections.view import UnhandledEvent, View, handles
+from contractledger.projections.engine.view import UnhandledEvent, View, handles
 
 
 class Shelf(Aggregate):

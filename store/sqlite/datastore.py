@@ -29,8 +29,8 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from contractledger.store.sqlite_config import SQLiteLocation, check_usable, locate
-from contractledger.store.sqlite_writers import WriterQueue, writer_queue_for
+from contractledger.store.sqlite.config import SQLiteLocation, check_usable, locate
+from contractledger.store.sqlite.writers import WriterQueue, writer_queue_for
 
 DEFAULT_POLL_INTERVAL = 0.02
 """Seconds between a subscriber's checks for events written by other processes."""
@@ -96,7 +96,7 @@ class SQLiteLedgerTransaction(SQLiteTransaction):
 
 class SQLiteLedgerConnection(SQLiteConnection):
     """A pooled connection whose writing transactions begin immediately, each
-    in its turn among the file's writers (``store/sqlite_writers.py``)."""
+    in its turn among the file's writers (``store/sqlite/writers.py``)."""
 
     def __init__(self, sqlite_conn: sqlite3.Connection, max_age: float | None, writers: WriterQueue | None) -> None:
         super().__init__(sqlite_conn=sqlite_conn, max_age=max_age)
@@ -166,7 +166,7 @@ class SQLiteLedgerDatastore(SQLiteDatastore):
     """The ledger's SQLite file: its connection pool, and its commit signal.
 
     Construction checks that the file is a writable SQLite database (see
-    :func:`~contractledger.store.sqlite_config.check_usable`), so that bad
+    :func:`~contractledger.store.sqlite.config.check_usable`), so that bad
     configuration fails at start-up with a StoreConfigurationError; unless
     ``create``, the file must already exist.
     """

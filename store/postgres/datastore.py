@@ -35,9 +35,9 @@ from eventsourcing.persistence import (
 )
 
 from contractledger.store.errors import StoreConfigurationError
-from contractledger.store.postgres_errors import configuration_error, translate, translated
-from contractledger.store.postgres_schema import DDL_LOCK_KEY, quote_ident
-from contractledger.store.postgres_settings import PostgresSettings
+from contractledger.store.postgres.errors import configuration_error, translate, translated
+from contractledger.store.postgres.schema import DDL_LOCK_KEY, quote_ident
+from contractledger.store.postgres.settings import PostgresSettings
 
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 _IN_TRANSACTION = (

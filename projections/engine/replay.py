@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from contractledger.projections import positions
-from contractledger.projections.rebuild import compare
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.rebuild import compare
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase, ViewRunnerAlreadyRunning
 
 
 def live_position(database: ViewDatabase, name: str) -> tuple[int | None, int]:

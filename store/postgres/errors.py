@@ -28,7 +28,7 @@ from eventsourcing.persistence import (
 )
 
 from contractledger.store.errors import StoreConfigurationError, StoreUnavailable, is_transient_connect_failure
-from contractledger.store.postgres_settings import PostgresSettings
+from contractledger.store.postgres.settings import PostgresSettings
 
 # Most specific first: psycopg2's classes form the DB-API hierarchy.
 _TRANSLATIONS: tuple[tuple[type[psycopg2.Error], type[PersistenceError]], ...] = (

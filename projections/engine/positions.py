@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from contractledger.projections.view_database import ViewTransaction
+from contractledger.projections.engine.view_database import ViewTransaction
 
 if TYPE_CHECKING:
-    from contractledger.projections.view import View
+    from contractledger.projections.engine.view import View
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS view_positions ("

@@ -18,10 +18,10 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from contractledger.projections import positions
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase
 
 # Events per view transaction in a rebuild. Larger batches write a row that
 # many events touch (a contract's status) fewer times; 40,000 measured 11%
@@ -203,7 +203,7 @@ def rebuild_in_parallel(
     import multiprocessing
 
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.view_database import view_database_for
 
     database = view_database_for(dict(env))
     try:
@@ -283,7 +283,7 @@ def _rebuild_group(env: dict[str, str], catalogue: str, names: list[str], batch_
     import os
 
     from contractledger.domain.ledger import ContractLedger
-    from contractledger.projections.view_database import view_database_for
+    from contractledger.projections.engine.view_database import view_database_for
 
     module, attribute = catalogue.split(":")
     views = getattr(importlib.import_module(module), attribute)

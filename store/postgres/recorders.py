@@ -1,21 +1,5 @@
-"""The ledger's PostgreSQL store: an eventsourcing 9.5 persistence module on psycopg2.
-
-Select it with ``PERSISTENCE_MODULE=contractledger.store.postgres``; it reads
-the same settings as the library's own (psycopg 3) module: ``POSTGRES_DBNAME``,
-``POSTGRES_HOST``, ``POSTGRES_PORT``, ``POSTGRES_USER``, ``POSTGRES_PASSWORD``,
-``POSTGRES_SCHEMA``, ``POSTGRES_POOL_SIZE``... (see
-:mod:`contractledger.store.postgres_settings`). A bad setting fails when the
-factory is constructed, with one sentence naming it.
-
-What it adds to the library's design:
-
-* Every stored event carries its link in the ledger's hash chain
-  (:mod:`contractledger.store.hashchain`), chained to the last link as the
-  database holds it under the inserting transaction's table lock, and
-  :meth:`~PostgresApplicationRecorder.chained_events` streams the chain for
-  ``scripts/verify-ledger``.
-* The stored-events table is append-only, enforced by the database
-  (:mod:`contractledger.store.postgres_schema`).
+"""The PostgreSQL store's recorders: the events, the tracking of views and
+processes, and the subscription that follows the log.
 
 How an application's events are inserted. Every inserting transaction takes
 ``LOCK TABLE ... IN EXCLUSIVE MODE``, which serialises inserting transactions
@@ -60,7 +44,7 @@ import io
 import select
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import psycopg2
@@ -70,7 +54,6 @@ import psycopg2.extensions
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
-    InfrastructureFactory,
     IntegrityError,
     InterfaceError,
     ListenNotifySubscription,
@@ -83,13 +66,13 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.utils import Environment, EnvType, resolve_topic, retry
+from eventsourcing.utils import retry
 
 from contractledger.store.hashchain import GENESIS, ChainedEvent, link
 from contractledger.store.notifications import OriginatorIds, StatePage, notification
-from contractledger.store.postgres_datastore import PgConnection, PostgresDatastore
-from contractledger.store.postgres_errors import translate
-from contractledger.store.postgres_schema import (
+from contractledger.store.postgres.datastore import PgConnection, PostgresDatastore
+from contractledger.store.postgres.errors import translate
+from contractledger.store.postgres.schema import (
     DDL_LOCK_KEY,
     append_only_guard,
     events_table,
@@ -98,8 +81,7 @@ from contractledger.store.postgres_schema import (
     snapshots_table,
     tracking_table,
 )
-from contractledger.store.errors import StoreConfigurationError
-from contractledger.store.postgres_settings import MAX_IDENTIFIER_LENGTH, read_flag, read_settings
+from contractledger.store.postgres.settings import MAX_IDENTIFIER_LENGTH
 
 _TRANSIENT = (InterfaceError, OperationalError)
 
@@ -717,115 +699,3 @@ class PostgresProcessRecorder(PostgresTrackingRecorder, PostgresApplicationRecor
         last = (last_id or 0, _bytes_or_none(last_hash))
         self._append_after(cursor, stored_events, last)
         return list(range(last[0] + 1, last[0] + 1 + len(stored_events)))
-
-
-def refuse_other_logs(datastore: PostgresDatastore, events_table_name: str, schema_key: str) -> None:
-    """Refuses a schema that holds events in another ledger table than this one.
-
-    The log is one table; a second one (the tables of an application named
-    otherwise, e.g. a subclass under its own name) means some process wrote
-    where nothing reads, and serving either would hide part of the ledger.
-    """
-    with datastore.connection() as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE '%%\\_events' AND c.relname <> %s "
-            "AND (SELECT count(*) FROM pg_attribute AS a WHERE a.attrelid = c.oid AND NOT a.attisdropped "
-            "     AND a.attname IN ('notification_id', 'hash', 'state', 'originator_version')) = 4 "
-            "ORDER BY c.relname",
-            (datastore.schema, events_table_name),
-        )
-        for (other,) in cursor.fetchall():
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(datastore.schema, other)})")
-            if cursor.fetchone()[0]:
-                ours = qualified(datastore.schema, events_table_name)
-                raise StoreConfigurationError(
-                    schema_key,
-                    f"Schema {datastore.schema!r} ({schema_key}) holds ledger events in {qualified(datastore.schema, other)} "
-                    f"as well as in {ours}, the one log every process reads and writes: "
-                    f"move the events of {other} into {events_table_name} or drop it before serving.",
-                )
-
-
-class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
-    """Builds the store's recorders; checks the settings and the server when constructed."""
-
-    aggregate_recorder_class = PostgresAggregateRecorder
-    application_recorder_class = PostgresApplicationRecorder
-    tracking_recorder_class = PostgresTrackingRecorder
-    process_recorder_class = PostgresProcessRecorder
-
-    CREATE_TABLE = "CREATE_TABLE"
-
-    def __init__(self, env: Environment | EnvType | None) -> None:
-        super().__init__(env)
-        self.settings = read_settings(self.env)
-        self.datastore = PostgresDatastore(self.settings)
-        try:
-            self.datastore.check()
-        except BaseException:
-            self.datastore.close()
-            raise
-
-    def _events_table_name(self, purpose: str = "events") -> str:
-        return (self.env.name.lower() or "stored") + "_" + purpose
-
-    def _tracking_table_name(self) -> str:
-        return (self.env.name.lower() or "notification") + "_tracking"
-
-    def env_create_table(self) -> bool:
-        # Read each time: CREATE_TABLE may change after construction (the conformance suite does).
-        return read_flag(self.env, self.CREATE_TABLE, True)
-
-    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
-        recorder = type(self).aggregate_recorder_class(
-            datastore=self.datastore, events_table_name=self._events_table_name(purpose)
-        )
-        if self.env_create_table():
-            recorder.create_table()
-        return recorder
-
-    def application_recorder(self) -> ApplicationRecorder:
-        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
-        recorder_class: type[PostgresApplicationRecorder] = (
-            resolve_topic(topic) if topic else type(self).application_recorder_class
-        )
-        assert issubclass(recorder_class, PostgresApplicationRecorder), recorder_class
-        recorder = recorder_class(datastore=self.datastore, events_table_name=self._events_table_name())
-        if self.env_create_table():
-            recorder.create_table()
-        refuse_other_logs(self.datastore, recorder.events_table_name, self.settings.key("POSTGRES_SCHEMA"))
-        return recorder
-
-    def tracking_recorder(
-        self, tracking_recorder_class: type[PostgresTrackingRecorder] | None = None
-    ) -> PostgresTrackingRecorder:
-        if tracking_recorder_class is None:
-            topic = self.env.get(self.TRACKING_RECORDER_TOPIC)
-            tracking_recorder_class = resolve_topic(topic) if topic else type(self).tracking_recorder_class
-        assert tracking_recorder_class is not None
-        assert issubclass(tracking_recorder_class, PostgresTrackingRecorder), tracking_recorder_class
-        recorder = tracking_recorder_class(datastore=self.datastore, tracking_table_name=self._tracking_table_name())
-        if self.env_create_table():
-            recorder.create_table()
-        return cast(PostgresTrackingRecorder, recorder)
-
-    def process_recorder(self) -> ProcessRecorder:
-        topic = self.env.get(self.PROCESS_RECORDER_TOPIC)
-        recorder_class: type[PostgresProcessRecorder] = (
-            resolve_topic(topic) if topic else type(self).process_recorder_class
-        )
-        assert issubclass(recorder_class, PostgresProcessRecorder), recorder_class
-        recorder = recorder_class(
-            datastore=self.datastore,
-            events_table_name=self._events_table_name(),
-            tracking_table_name=self._tracking_table_name(),
-        )
-        if self.env_create_table():
-            recorder.create_table()
-        return recorder
-
-    def close(self) -> None:
-        self.datastore.close()
-

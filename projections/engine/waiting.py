@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from contractledger.projections import positions
-from contractledger.projections.view_database import PostgresViewDatabase, ViewDatabase
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.view_database import PostgresViewDatabase, ViewDatabase
 
 
 def applied_positions(database: ViewDatabase) -> dict[str, int]:

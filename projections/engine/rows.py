@@ -19,8 +19,8 @@ from uuid import UUID
 import msgspec
 
 from contractledger.domain.history import _ENVELOPE, plain
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewTransaction
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewTransaction
 
 INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 _ZERO = timedelta(0)

@@ -1,23 +1,6 @@
-"""The ledger's embedded persistence module: eventsourcing 9.5 on one SQLite file.
-
-Select it with ``PERSISTENCE_MODULE=contractledger.store.sqlite`` and name the
-file with ``SQLITE_DBNAME`` (a path, a ``file:`` URI, or ``:memory:``). Other
-settings: ``SQLITE_LOCK_TIMEOUT`` (seconds a writer waits for another's write
-lock, default 5), ``ORIGINATOR_ID_TYPE`` (``uuid`` or ``text``),
-``CREATE_TABLE`` (default yes), and the library's recorder-topic settings.
-
-What it adds to the library's SQLite module: a live subscription (so
-``ProjectionRunner`` runs on it), a hash chain over the events, append-only
-events enforced by the database, per-view tracking tables, and start-up
-checks of the file. See the ``sqlite_*`` modules beside this one.
-
-The events table is ``stored_events`` and snapshots go to ``stored_snapshots``
-whatever the application's name, so an event-sourced projection (a process
-application, with events of its own) needs its own file, e.g. through a
-prefixed setting such as ``COUNTERS_SQLITE_DBNAME``. Views (tracking recorders)
-can share the application's file: each keeps its position in the tracking
-table its class declares, or else in ``<projection name>_tracking``.
-"""
+"""Builds the SQLite store's recorders from the environment, and reads the
+store's own settings: the library finds :class:`SQLiteLedgerFactory` in
+``contractledger.store.sqlite`` (``PERSISTENCE_MODULE``)."""
 
 from __future__ import annotations
 
@@ -29,29 +12,18 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
 from contractledger.store.errors import StoreConfigurationError
-from contractledger.store.sqlite_config import SQLITE_DBNAME
-from contractledger.store.sqlite_datastore import SQLiteLedgerDatastore
-from contractledger.store.sqlite_recorders import (
+from contractledger.store.sqlite.config import SQLITE_DBNAME
+from contractledger.store.sqlite.datastore import SQLiteLedgerDatastore
+from contractledger.store.sqlite.recorders import (
     SQLiteLedgerAggregateRecorder,
     SQLiteLedgerApplicationRecorder,
     SQLiteLedgerProcessRecorder,
     SQLiteLedgerTrackingRecorder,
 )
-from contractledger.store.sqlite_subscription import SQLiteLedgerSubscription
 
 SQLITE_LOCK_TIMEOUT = "SQLITE_LOCK_TIMEOUT"
 ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
 CREATE_TABLE = "CREATE_TABLE"
-
-__all__ = [
-    "SQLiteLedgerAggregateRecorder",
-    "SQLiteLedgerApplicationRecorder",
-    "SQLiteLedgerDatastore",
-    "SQLiteLedgerFactory",
-    "SQLiteLedgerProcessRecorder",
-    "SQLiteLedgerSubscription",
-    "SQLiteLedgerTrackingRecorder",
-]
 
 _Recorder = TypeVar("_Recorder", bound=type)
 

@@ -16,10 +16,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from contractledger.projections import positions
-from contractledger.projections.runner import ViewRunner
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase, ViewRunnerAlreadyRunning
+from contractledger.projections.engine import positions
+from contractledger.projections.engine.runner import ViewRunner
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase, ViewRunnerAlreadyRunning
 from contractledger.store.availability import StoreOutage, is_unavailable
 
 log = logging.getLogger("contractledger.views")

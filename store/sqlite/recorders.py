@@ -26,9 +26,9 @@ from eventsourcing.sqlite import (
 from contractledger.store.errors import StoreConfigurationError
 from contractledger.store.hashchain import GENESIS, ChainedEvent, link
 from contractledger.store.notifications import OriginatorIds, notification
-from contractledger.store.sqlite_config import SQLITE_DBNAME
-from contractledger.store.sqlite_datastore import SQLiteLedgerDatastore
-from contractledger.store.sqlite_subscription import SQLiteLedgerSubscription
+from contractledger.store.sqlite.config import SQLITE_DBNAME
+from contractledger.store.sqlite.datastore import SQLiteLedgerDatastore
+from contractledger.store.sqlite.subscription import SQLiteLedgerSubscription
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from contractledger.projections.view_database import (
+from contractledger.projections.engine.view_database import (
     COPY_THRESHOLD,
     ViewDatabase,
     ViewTransaction,

@@ -8,7 +8,7 @@ waiting subscriber at once, and one written by another process within about
 one poll interval.
 
 Nothing is skipped and nothing is delivered twice: writers commit notification
-ids in increasing order (see :mod:`contractledger.store.sqlite_datastore`), so
+ids in increasing order (see :mod:`contractledger.store.sqlite.datastore`), so
 everything up to the largest id a read sees is already visible to that read,
 and the subscriber resumes strictly after the last id it scanned.
 """
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from eventsourcing.persistence import Notification, Subscription
 
 if TYPE_CHECKING:
-    from contractledger.store.sqlite_recorders import SQLiteLedgerApplicationRecorder
+    from contractledger.store.sqlite.recorders import SQLiteLedgerApplicationRecorder
 
 
 class SQLiteLedgerSubscription(Subscription["SQLiteLedgerApplicationRecorder"]):

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from contractledger.domain.clock import SystemClock, end_of_day, today
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase, ViewTransaction
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
 from contractledger.store.settings import BUSINESS_TIME_ZONE
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from contractledger.projections.view_database import ViewTransaction
+from contractledger.projections.engine.view_database import ViewTransaction
 
 
 class UnhandledEvent(RuntimeError):

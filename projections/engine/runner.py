@@ -23,11 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
-from contractledger.projections import positions, runner_metrics
+from contractledger.projections.engine import positions, runner_metrics
 from contractledger.domain.event_decoding import BatchDecoder
-from contractledger.projections.view import View
-from contractledger.projections.view_database import ViewDatabase
-from contractledger.projections.write_pipeline import WritePipeline
+from contractledger.projections.engine.view import View
+from contractledger.projections.engine.view_database import ViewDatabase
+from contractledger.projections.engine.write_pipeline import WritePipeline
 from contractledger.store.notifications import StatePage
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import resolve_topic
