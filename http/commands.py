@@ -22,21 +22,12 @@ import falcon
 import msgspec
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
+from contractledger.http.answer_once import answer_once
 from contractledger.http.answers import encode
 from contractledger.http.command_answers import Answer
 from contractledger.http.concurrency import conditional_on, ensure_version
 from contractledger.http.config import AppConfig
-from contractledger.http.idempotency import (
-    KEPT_HEADERS,
-    KeptResponse,
-    command_id,
-    idempotency_key,
-    principal_of,
-    request_fingerprint,
-)
-from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
 from contractledger.http.read_your_writes import POSITION_HEADER, PositionedLedger
 from contractledger.http.routing import Handler, Operation
 
@@ -102,27 +93,9 @@ class CommandHandler(Handler):
     def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         actor: Actor = req.context.actor
         body = bodies.read(req, self.command.body) if self.command.body is not None else None
-        key = idempotency_key(req)
-        if key is None:
-            self._respond(self._run(req, actor, params, body, None), resp)
-            return
-        principal = principal_of(actor)
-        fingerprint = request_fingerprint(req.method, req.path, msgspec.json.encode(body) if body is not None else b"")
-        kept = self.config.responses.begin(principal, key, fingerprint)
-        if kept is not None:
-            _replay(kept, resp)
-            return
-        try:
-            answer = self._run(req, actor, params, body, command_id(actor, key))
-        except (LedgerError, Problem) as error:
-            problem = from_ledger_error(error) if isinstance(error, LedgerError) else error
-            self.config.responses.keep(principal, key, _kept_problem(problem))
-            raise problem from None
-        except BaseException:
-            self.config.responses.forget(principal, key)
-            raise
-        self._respond(answer, resp)
-        self.config.responses.keep(principal, key, _kept(resp))
+        answer_once(
+            req, resp, self.config.responses, body, lambda cid: self._respond(self._run(req, actor, params, body, cid), resp)
+        )
 
     def _run(self, req: falcon.Request, actor: Actor, params: dict[str, Any], body: Any, cid: str | None) -> "_Answer":
         ledger = self.config.ledger
@@ -155,21 +128,3 @@ class _Answer:
     body: Any
     location: str | None
     position: int
-
-
-def _kept(resp: falcon.Response) -> KeptResponse:
-    headers = {name: resp.headers[name.lower()] for name in KEPT_HEADERS if name.lower() in resp.headers}
-    return KeptResponse(int(resp.status_code), resp.content_type, headers, resp.data)
-
-
-def _kept_problem(problem: Problem) -> KeptResponse:
-    return KeptResponse(int(problem.status_code), PROBLEM_JSON, dict(problem.headers or {}), problem_body(problem))
-
-
-def _replay(kept: KeptResponse, resp: falcon.Response) -> None:
-    resp.status = kept.status
-    resp.content_type = kept.content_type
-    resp.data = kept.body
-    for name, value in kept.headers.items():
-        resp.set_header(name, value)
-    resp.set_header("Idempotent-Replayed", "true")

@@ -7,7 +7,8 @@ This module adds what HTTP clients expect on top: the first response
 (status, the headers that matter, body) is kept in a small table of the
 view database and a repeat gets it back byte for byte; the same key with
 another request is refused (422); a repeat while the first is still being
-answered is refused (409).
+answered is refused (409). Every route taking the key answers through one
+path, ``http/answer_once.py``.
 
 Each row in flight names the process answering it (``owner``: host, boot,
 pid and the process's start time). A repeat finding the row in flight

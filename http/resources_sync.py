@@ -23,13 +23,12 @@ import falcon
 import msgspec
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.errors import LedgerError
 from contractledger.http import bodies
+from contractledger.http.answer_once import answer_once
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
-from contractledger.http.idempotency import KEPT_HEADERS, KeptResponse, idempotency_key, principal_of, request_fingerprint
 from contractledger.http.inputs import Position
-from contractledger.http.problems import PROBLEM_JSON, Problem, from_ledger_error, problem_body
+from contractledger.http.problems import Problem
 from contractledger.http.query_parameters import parse
 from contractledger.http.read_your_writes import POSITION_HEADER
 from contractledger.http.routing import Handler, Operation
@@ -135,36 +134,9 @@ class _PeerRoute(Handler):
         self.config = config
 
     def answer_once(self, req: falcon.Request, resp: falcon.Response, body: Any, run: Any) -> None:
-        """Sends ``run()``'s answer; with an ``Idempotency-Key``, keeps it and
-        replays it for a repeat, as every POST of the API does (the sync
-        routes are idempotent by their own ids too: this is the house rule)."""
-        key = idempotency_key(req)
-        if key is None:
-            send(resp, run())
-            return
-        principal = principal_of(req.context.actor)
-        fingerprint = request_fingerprint(req.method, req.path, msgspec.json.encode(body))
-        kept = self.config.responses.begin(principal, key, fingerprint)
-        if kept is not None:
-            resp.status, resp.content_type, resp.data = kept.status, kept.content_type, kept.body
-            for name, value in kept.headers.items():
-                resp.set_header(name, value)
-            resp.set_header("Idempotent-Replayed", "true")
-            return
-        try:
-            try:
-                send(resp, run())
-            except LedgerError as error:
-                raise from_ledger_error(error) from None
-        except Problem as problem:
-            headers = _kept_headers(dict(problem.headers or {}))
-            self.config.responses.keep(principal, key, KeptResponse(int(problem.status_code), PROBLEM_JSON, headers, problem_body(problem)))
-            raise
-        except BaseException:
-            self.config.responses.forget(principal, key)
-            raise
-        headers = _kept_headers({name: resp.headers[name.lower()] for name in KEPT_HEADERS if name.lower() in resp.headers})
-        self.config.responses.keep(principal, key, KeptResponse(int(resp.status_code), resp.content_type, headers, resp.data))
+        """Sends ``run()``'s answer, once per ``Idempotency-Key`` (http/answer_once.py), as every command
+        does (the sync routes are idempotent by their own ids too: this is the house rule)."""
+        answer_once(req, resp, self.config.responses, body, lambda _command_id: send(resp, run()))
 
     def positioned(self, resp: falcon.Response, run: Any) -> Any:
         """``run`` as the answer of a route that records in the ledger: the
@@ -536,10 +508,6 @@ def resume_delivery(views: ViewDatabase, peer: Peer) -> dict[str, Any]:
             f"Delivery to {peer.name} is not paused; nothing to resume.",
         )
     return {"peer": peer.name, "resumed": True}
-
-
-def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in headers.items() if name in KEPT_HEADERS}
 
 
 def configured_peer(name: str) -> Peer:
