@@ -51,7 +51,7 @@ log = logging.getLogger("contractledger.http")
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS http_idempotent_responses ("
     " principal TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_fingerprint TEXT NOT NULL,"
-    " started_at TEXT NOT NULL, status INTEGER, content_type TEXT, headers TEXT, body TEXT, owner TEXT,"
+    " started_at KEY_TEXT NOT NULL, status INTEGER, content_type TEXT, headers TEXT, body TEXT, owner TEXT,"
     " PRIMARY KEY (principal, idempotency_key))",
 )
 

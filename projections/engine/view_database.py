@@ -602,25 +602,8 @@ def _to_pyformat(sql: str) -> str:
     translated = _translated.get(sql)
     if translated is None:
         translated = _PLACEHOLDER.sub("%s", sql).replace(KEY_TEXT, _KEY_TEXT_ON["postgres"])
-        if translated.lstrip()[:12].upper() == "CREATE TABLE":
-            translated = _not_yet_spelled(translated)
         _translated[sql] = translated
     return translated
-
-
-_NOT_YET_SPELLED = {"http_idempotent_responses": ("started_at",)}
-"""Key-text columns of a table whose schema does not spell KEY_TEXT yet:
-``http/idempotency.py``, which is being rewritten beside this change (issue 16,
-step 2), declares ``started_at TEXT``. Its column keeps the "C" collation it
-has always had until the schema says KEY_TEXT; then this goes
-(tests/unit/test_key_text_columns.py lists what is left)."""
-
-
-def _not_yet_spelled(create_table: str) -> str:
-    head = create_table.split("(", 1)[0].split()
-    for column in _NOT_YET_SPELLED.get(head[-1] if head else "", ()):
-        create_table = create_table.replace(f" {column} TEXT ", f" {column} {_KEY_TEXT_ON['postgres']} ", 1)
-    return create_table
 
 
 def postgres_connect_kwargs(env: Mapping[str, str]) -> dict[str, Any]:

@@ -47,20 +47,13 @@ def plain_key_columns(root: Path = ROOT) -> set[str]:
     }
 
 
-LEFT_TO_SPELL = {"http/idempotency.py: started_at"}
-"""Being rewritten beside this change (issue 16, step 2); the PostgreSQL
-dialect keeps its "C" collation by name meanwhile (view_database._NOT_YET_SPELLED)."""
-
-
 def test_every_id_date_and_instant_column_is_declared_key_text() -> None:
-    assert plain_key_columns() - LEFT_TO_SPELL == set()
+    assert plain_key_columns() == set()
 
 
-def test_what_is_left_to_spell_is_still_plain_and_keeps_the_c_collation_by_name() -> None:
+def test_the_idempotency_records_keep_the_c_collation_of_their_instant() -> None:
     from contractledger.http import idempotency
 
-    assert LEFT_TO_SPELL <= plain_key_columns(), "spelled KEY_TEXT now: drop it here and from view_database._NOT_YET_SPELLED"
-    assert view_database._NOT_YET_SPELLED == {"http_idempotent_responses": ("started_at",)}
     assert ' started_at TEXT COLLATE "C" NOT NULL,' in view_database._to_pyformat(idempotency.SCHEMA[0])
 
 
