@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
 
 from served import Server  # noqa: E402
-from test_console_in_a_browser import arrives_at, headless_chromium, sign_in  # noqa: E402
+from test_console_in_a_browser import arrives_at, browser, sign_in  # noqa: E402, F401 (browser: the fixture)
 from test_sync_delivery import Receiver  # noqa: E402
 from views_scenario import ContractingWorld  # noqa: E402
 
@@ -92,15 +92,6 @@ def scene(tmp_path_factory: pytest.TempPathFactory, store: str) -> Iterator[Scen
         assert server.stop() == 0
         receiver.stop()
         assert receiver.faults == []
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    started = headless_chromium()
-    try:
-        yield started
-    finally:
-        started.quit()
 
 
 def dead_letters_shown(browser: WebDriver) -> list[str]:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from console_browser import ConsoleBrowser, csrf_token_in  # noqa: E402
 from test_http_world import Api, running_api  # noqa: E402
 from test_sync_delivery import Receiver  # noqa: E402
-from test_sync_operator_http import MANAGE, OLIVE, SECRET, Pusher, letters, replay  # noqa: E402
+from test_sync_operator_http import MANAGE, OLIVE, SECRET, Pusher, letters, pusher, replay  # noqa: E402, F401 (pusher: the fixture)
 
 from contractledger.domain.actor import Actor  # noqa: E402
 
@@ -38,15 +38,6 @@ def receiver() -> Iterator[Receiver]:
     yield made
     made.stop()
     assert made.faults == []
-
-
-@pytest.fixture
-def pusher(api: Api, receiver: Receiver) -> Iterator[Pusher]:
-    made = Pusher(api, receiver)
-    made.drain()  # the world's direct relationships
-    receiver.received.clear()
-    yield made
-    made.delivery.close()
 
 
 def signed_in(api: Api, actor: Actor) -> ConsoleBrowser:
