@@ -451,9 +451,12 @@ class PostgresViewDatabase(ViewDatabase):
 
         connection = self._connect()
         connection.autocommit = True
-        key = f"contractledger.view:{name}"
+        # An advisory lock is the whole database's: its key names the schema
+        # too, so the runners of ledgers in two schemas each hold their own.
         try:
             with connection.cursor() as cursor:
+                cursor.execute("SELECT current_schema()")
+                key = f"contractledger.view:{cursor.fetchone()[0]}.{name}"
                 cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,))
                 if not cursor.fetchone()[0]:
                     raise ViewRunnerAlreadyRunning(

@@ -169,6 +169,30 @@ def test_a_runner_that_released_its_view_lets_the_next_one_take_it_at_once(datab
         runner.release()
 
 
+@pytest.mark.postgres
+def test_runners_of_two_ledgers_in_two_schemas_of_one_database_do_not_block_each_other() -> None:
+    # Two deployments (or two test runs) in schemas of one database each run
+    # their own views runner: the lock that keeps a second runner off a view
+    # is the view's in its own schema, not every schema's of that name.
+    first, second = postgres_views(), postgres_views()
+    try:
+        one, other = next(first), next(second)
+        app = Tallies()
+        runner = ViewRunner(app.recorder, app.mapper, one, [TallyView()])
+        runner.acquire()
+        try:
+            beside = ViewRunner(app.recorder, app.mapper, other, [TallyView()])
+            beside.acquire()  # the same view's name, in the other schema
+            beside.release()
+            with pytest.raises(ViewRunnerAlreadyRunning):  # while in the same schema, a second one is refused
+                ViewRunner(app.recorder, app.mapper, one, [TallyView()]).acquire()
+        finally:
+            runner.release()
+    finally:
+        for made in (first, second):
+            next(made, None)  # closes the database and drops its schema
+
+
 def test_following_live_applies_new_events_and_wakes_a_waiting_reader(database: ViewDatabase) -> None:
     app = Tallies()
     view = TallyView()
