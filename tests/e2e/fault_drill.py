@@ -257,7 +257,7 @@ POSTGRES_ONLY = {"PostgreSQL restart -m immediate"}
 # -- one drill ----------------------------------------------------------------------------------
 
 
-def drill(directory: Path, store: str, fault: str, before: float = 2.0, after: float = 4.0, writers: int = 4) -> Outcome:
+def drill(directory: Path, store: str, fault: str, before: float = 1.0, after: float = 2.0, writers: int = 4) -> Outcome:
     receivers = {peer: Receiver() for peer in PEERS}
     settings: dict[str, str] = {}
     for peer, receiver in receivers.items():

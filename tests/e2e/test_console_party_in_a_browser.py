@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
@@ -91,6 +92,8 @@ def test_a_carrier_user_goes_from_a_contract_to_the_advisor_and_reads_the_reason
     assert browser.find_element(By.CSS_SELECTOR, 'label[for="as_of"]').text == "At the instant"
     field.send_keys("not an instant")
     browser.find_element(By.CSS_SELECTOR, f'form[action="/console/parties/{w.advisor}"] button[type="submit"]').click()
+    # the answer comes at the same address: the click has been answered once its problem is shown
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "problem-code"))
     assert arrives_at(browser, f"/console/parties/{w.advisor}")
     assert browser.find_element(By.ID, "problem-code").text == "query.invalid_parameter"
 
