@@ -323,6 +323,33 @@ def rebuild_views(env: Mapping[str, str], batch: int, workers: int, views: Any) 
     return Line("", head, seconds)
 
 
+def served_runner_catch_up(env: Mapping[str, str], views: Any, events: int, batch: int) -> Line:
+    """The views runner as ``serve`` starts it on views built from nothing
+    (``run_views``: the live generations, their tables and indexes made at
+    once, then a catch-up in its own batches), over the log's first ``events``."""
+    from contractledger.domain.ledger import ContractLedger
+    from contractledger.projections.engine.runner import ViewRunner
+    from contractledger.projections.engine.service import live_generations
+    from contractledger.projections.engine.view_database import view_database_for
+
+    forget_views(env, views)
+    ledger = ContractLedger(dict(env))
+    database = view_database_for(dict(env))
+    started = time.monotonic()
+    bound = live_generations(database, views)
+    runner = ViewRunner(ledger.recorder, ledger.mapper, database, [v(bound[v.name]) for v in views], batch_size=batch)
+    runner.acquire()
+    try:
+        runner.prepare()
+        position = runner.catch_up(until=events)
+    finally:
+        runner.release()
+    seconds = time.monotonic() - started
+    database.close()
+    ledger.close()
+    return Line("", position, seconds)
+
+
 def library_runner(env: Mapping[str, str], events: int) -> Line:
     """The library's ProjectionRunner with a one-transaction-per-event counting
     view on our PostgreSQL tracking recorder, over the log's first ``events``."""
@@ -508,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
         help="events the library's ProjectionRunner processes (default 50,000; 0: all)",
     )
     parser.add_argument("--lag-commands", type=int, default=1000, help="commands for the live lag (0: skip)")
+    parser.add_argument(
+        "--runner-events", type=int, default=100_000,
+        help="events serve's views runner catches up from nothing, beside the rebuild (default 100,000; 0: skip)",
+    )
+    parser.add_argument("--runner-batch", type=int, default=1000, help="the runner's batch (default 1,000, as serve runs it)")
     parser.add_argument("--skip-rebuild", action="store_true", help="only the live lag")
     parser.add_argument(
         "--all-catalogue", action="store_true",
@@ -565,6 +597,12 @@ def main(argv: list[str] | None = None) -> int:
         ours_pg = max((line for (store, _), line in results.items() if store == "PostgreSQL"), key=lambda l: l.rate)
         ours_sqlite = max((line for (store, _), line in results.items() if store == "SQLite"), key=lambda l: l.rate)
 
+        if args.runner_events:
+            runner_events = min(head, args.runner_events)
+            say(f"serve's views runner catching up from nothing over {runner_events:,} events, batch {args.runner_batch:,}")
+            settle_postgres()
+            caught = served_runner_catch_up(env, views, runner_events, args.runner_batch)
+            rows.append((f"serve's runner from nothing, PostgreSQL (first {caught.events:,})", caught))
         library_events = head if args.library_events <= 0 else min(head, args.library_events)
         say(f"the library's ProjectionRunner, one transaction per event, over {library_events:,} events")
         settle_postgres()
@@ -588,6 +626,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'}"
         )
         out.append(f"rebuild on SQLite: {ours_sqlite.rate:,.0f} events/s ({ours_sqlite.rate / library.rate:.1f}x the library)")
+        if args.runner_events:
+            out.append(
+                f"serve's runner from nothing on PostgreSQL: {caught.rate:,.0f} events/s, "
+                f"{caught.rate / ours_pg.rate:.2f}x the rebuild (a served ledger's views catch up at this rate)"
+            )
         if head < 1_000_000:
             out.append(f"NOTE: measured on {head:,} events, not the 1,000,000 the target names")
     if args.lag_commands:
