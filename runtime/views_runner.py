@@ -14,6 +14,7 @@ import time
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
 from contractledger.projections.engine import runner_metrics
+from contractledger.projections.engine.rebuild import REBUILD_BATCH
 from contractledger.projections.engine.runner import UndecodableEvent
 from contractledger.projections.engine.service import run_views
 from contractledger.projections.engine.view import UnhandledEvent
@@ -59,7 +60,8 @@ def main() -> int:
     started = time.monotonic()
     log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
     try:
-        run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop)
+        # far behind (a new view, a restored copy, a long stop), the views catch up in a rebuild's batches
+        run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop, catch_up_batch_size=REBUILD_BATCH)
     except (UnhandledEvent, UndecodableEvent) as error:
         log.error("contractledger views: %s", error)
         return 3

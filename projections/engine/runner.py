@@ -79,12 +79,16 @@ class ViewRunner:
         views: Sequence[View],
         batch_size: int = 1000,
         on_batch: Callable[[int, int], None] | None = None,
+        catch_up_batch_size: int | None = None,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.database = database
         self.views = list(views)
         self.batch_size = batch_size
+        """Events per transaction while following live."""
+        self.catch_up_batch_size = catch_up_batch_size or batch_size
+        """Events per transaction while catching up on what is already recorded."""
         self.on_batch = on_batch
         self.applied: dict[str, int] = {}
         self.work: dict[str, tuple[float, int]] = {view.name: (0.0, 0) for view in self.views}
@@ -161,7 +165,7 @@ class ViewRunner:
         ):
             while page:
                 last = _last_id(page)
-                ahead = reader.submit(self._page, last, until) if len(page) == self.batch_size else None
+                ahead = reader.submit(self._page, last, until) if len(page) == self.catch_up_batch_size else None
                 try:
                     self.apply_batch(page, pipeline)
                 except BaseException:
@@ -177,11 +181,11 @@ class ViewRunner:
     def _page(self, after: int, until: int | None) -> Sequence[Notification] | StatePage:
         if self._reads_state_pages:
             page = self.recorder.select_state_page(  # type: ignore[attr-defined]
-                after, self.batch_size, until, skip_topics=self._skipped_topics
+                after, self.catch_up_batch_size, until, skip_topics=self._skipped_topics
             )
             if page is not None:
                 return page
-        return self._notifications(after, self.batch_size, until)
+        return self._notifications(after, self.catch_up_batch_size, until)
 
     def _notifications(self, after: int, limit: int, until: int | None) -> Sequence[Notification]:
         return self.recorder.select_notifications(

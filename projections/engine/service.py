@@ -51,12 +51,18 @@ def run_views(
     stop: threading.Event,
     batch_size: int = 1000,
     wait_for_other_runner: float = 1.0,
+    catch_up_batch_size: int | None = None,
 ) -> None:
-    """Runs until ``stop`` is set; raises UnhandledEvent/UndecodableEvent if a view cannot go on."""
+    """Runs until ``stop`` is set; raises UnhandledEvent/UndecodableEvent if a view cannot go on.
+
+    What is already recorded is applied ``catch_up_batch_size`` events a
+    transaction (``batch_size`` when not given), what arrives live
+    ``batch_size`` at most."""
     outage = StoreOutage()
     while not stop.is_set():
         try:
-            _run_once(recorder, mapper, database, view_classes, stop, batch_size, wait_for_other_runner)
+            _run_once(recorder, mapper, database, view_classes, stop, batch_size, wait_for_other_runner,
+                      catch_up_batch_size)
             outage.over()
         except Exception as error:
             if not is_unavailable(error):
@@ -72,10 +78,12 @@ def _run_once(
     stop: threading.Event,
     batch_size: int,
     wait_for_other_runner: float,
+    catch_up_batch_size: int | None,
 ) -> None:
     bound = live_generations(database, view_classes)
     views = [view_class(bound[view_class.name]) for view_class in view_classes]
-    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size, on_batch=_logged)
+    runner = ViewRunner(recorder, mapper, database, views, batch_size=batch_size, on_batch=_logged,
+                        catch_up_batch_size=catch_up_batch_size)
     try:
         runner.acquire()
     except ViewRunnerAlreadyRunning as busy:

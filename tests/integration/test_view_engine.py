@@ -478,6 +478,42 @@ def test_verify_reports_a_difference_between_generations(database: ViewDatabase)
     assert compare(database, TallyView, 1, 2) == ["tallies.tally: 2 rows in generation 1, 1 in 2"]
 
 
+def test_the_views_runner_catches_up_in_large_batches_then_follows_in_small_ones(
+    database: ViewDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A served ledger's views far behind (a new view, a restored copy) catch up
+    # in a rebuild's batches (a batch's rows summed once, one commit), and new
+    # events then go in the live batch, as soon as they arrive.
+    app = Tallies()
+    record_tallies(app, 60, 9)  # 600 events behind
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_views, args=(app.recorder, app.mapper, database, [TallyView], stop),
+        kwargs={"batch_size": 10, "catch_up_batch_size": 250},
+    )
+    with caplog.at_level("INFO", logger="contractledger.views"):
+        thread.start()
+        try:
+            assert wait_until_applied(database, 600, ["tallies"], timeout=10)
+            late = Tally("late")
+            late.count_one()
+            app.save(late)  # two events, recorded live
+            assert wait_until_applied(database, 602, ["tallies"], timeout=10)
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    logged = [r.getMessage() for r in caplog.records]
+    caught_up, live = logged[:3], logged[3:]
+    assert caught_up == [
+        f"applied a batch of {n} event(s), up to position {last}" for n, last in ((250, 250), (250, 500), (100, 600))
+    ]
+    assert live in (
+        ["applied a batch of 2 event(s), up to position 602"],
+        ["applied a batch of 1 event(s), up to position 601", "applied a batch of 1 event(s), up to position 602"],
+    )
+    assert counts(database, TallyView()) == {**{f"t{i}": 9 for i in range(60)}, "late": 1}
+
+
 def test_the_views_runner_follows_a_rebuild_onto_the_new_generation(database: ViewDatabase) -> None:
     app = Tallies()
     record_tallies(app, 2, 1)
