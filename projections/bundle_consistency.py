@@ -9,6 +9,12 @@ attached, non-terminal members while one of them is still before
 pending_carrier (a member held alone, one a step left behind). From
 pending_carrier on each carrier decides its own contract, so members then
 differ by design. A detached member moves alone and no longer counts.
+
+The view keeps the bundles that are mixed (``mixed_bundles``, normally
+empty): after each batch, those whose members it changed are judged again
+from all their members. A viewer's list is then read from those few, among
+the members it may see (a bundle mixed among some of its members is mixed
+as a whole), never by grouping every bundle of its book.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ MEMBER_COLUMNS = ("contract_id", "bundle_id", "chain", "status", "detached")
 
 class BundleConsistencyView(BufferedView):
     name = "bundle_consistency"
-    tables = ("bundle_members",)
+    tables = ("bundle_members", "mixed_bundles")
     follows = (Contract,)
     ignores = (Contract.Event,)  # of contracts, the steps and moves that bundles care about
 
@@ -42,6 +48,7 @@ class BundleConsistencyView(BufferedView):
         # A contract is a bundle member from its creation or never: remembered
         # across batches so events on the many non-members cost no lookup.
         self._is_member: dict[str, bool] = {}
+        self._changed_bundles: set[str] = set()  # judged again at flush
 
     def schema(self) -> list[str]:
         t = self.t
@@ -53,11 +60,28 @@ class BundleConsistencyView(BufferedView):
             f" ON {t['bundle_members']} (bundle_id, contract_id)",
             # the bundles that may be mixed: those with a member of a status before the carrier's
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_status ON {t['bundle_members']} (status, bundle_id)",
+            f"CREATE TABLE IF NOT EXISTS {t['mixed_bundles']} (bundle_id KEY_TEXT PRIMARY KEY)",
         ]
 
     def forget(self) -> None:
         super().forget()
         self._is_member.clear()
+        self._changed_bundles.clear()
+
+    def flush(self, tx: ViewTransaction) -> None:
+        super().flush(tx)  # the members first: the bundles are judged from their rows
+        changed = sorted(self._changed_bundles)
+        self._changed_bundles.clear()
+        members, mixed = self.t["bundle_members"], self.t["mixed_bundles"]
+        having, having_params = _mixed_condition("")
+        for start in range(0, len(changed), 500):
+            chunk = changed[start:start + 500]
+            tx.execute(f"DELETE FROM {mixed} WHERE bundle_id IN ({placeholders(chunk)})", chunk)
+            tx.execute(
+                f"INSERT INTO {mixed} (bundle_id) SELECT bundle_id FROM {members}"
+                f" WHERE bundle_id IN ({placeholders(chunk)}) GROUP BY bundle_id HAVING {having}",
+                [*chunk, *having_params],
+            )
 
     @handles(*CREATIONS)
     def created(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
@@ -65,6 +89,7 @@ class BundleConsistencyView(BufferedView):
         bundle_id = getattr(e, "bundle_id", None)
         self._is_member[contract_id] = bundle_id is not None
         if bundle_id is not None:
+            self._changed_bundles.add(id_text(bundle_id))
             self.members.add(
                 {
                     "contract_id": contract_id,
@@ -80,12 +105,14 @@ class BundleConsistencyView(BufferedView):
         member = self._member(tx, id_text(e.originator_id))
         if member is not None:
             member["status"] = status_after(e).value
+            self._changed_bundles.add(member["bundle_id"])
 
     @handles(Contract.DetachedFromBundle)
     def detached(self, tx: ViewTransaction, e: Any, notification_id: int) -> None:
         member = self._member(tx, id_text(e.originator_id))
         if member is not None:
             member["detached"] = 1
+            self._changed_bundles.add(member["bundle_id"])
 
     def _member(self, tx: ViewTransaction, contract_id: str) -> dict[str, Any] | None:
         if self._is_member.get(contract_id) is False:
@@ -93,6 +120,18 @@ class BundleConsistencyView(BufferedView):
         member = self.members.find(tx, contract_id)
         self._is_member[contract_id] = member is not None
         return member
+
+
+def _mixed_condition(member: str) -> tuple[str, list[str]]:
+    """``BundleStatuses.is_mixed`` over a group of member rows (columns prefixed ``member``), as SQL."""
+    terminal = sorted(s.value for s in TERMINAL)
+    before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
+    moving = f"{member}detached = 0 AND {member}status NOT IN ({placeholders(terminal)})"
+    return (
+        f"COUNT(DISTINCT CASE WHEN {moving} THEN {member}status END) > 1"
+        f" AND SUM(CASE WHEN {moving} AND {member}status IN ({placeholders(before_the_carrier)}) THEN 1 ELSE 0 END) > 0",
+        [*terminal, *terminal, *before_the_carrier],
+    )
 
 
 @dataclass(frozen=True)
@@ -153,9 +192,13 @@ def _read_bundles(
     with reading(database) as read:
         t = read.tables(BundleConsistencyView)
         parties = read.tables(ContractStatusView)["contract_parties"]
-        sees_v, v_params = viewer.contract_condition("v.contract_id", parties)
-        sees_m, m_params = viewer.contract_condition("m.contract_id", parties)
-        chosen, params = f"SELECT v.bundle_id FROM {t['bundle_members']} v WHERE {sees_v}", list(v_params)
+        sees_v, v_params = viewer.contract_condition("v.contract_id", parties, row_by_row=mixed)
+        sees_m, m_params = viewer.contract_condition("m.contract_id", parties, row_by_row=mixed)
+        # the mixed: from the few bundles kept as mixed (first: CROSS JOIN keeps SQLite's order), not the viewer's book
+        source = f"{t['mixed_bundles']} k CROSS JOIN {t['bundle_members']} v" if mixed else f"{t['bundle_members']} v"
+        chosen, params = f"SELECT v.bundle_id FROM {source} WHERE {sees_v}", list(v_params)
+        if mixed:
+            chosen += " AND v.bundle_id = k.bundle_id"
         if bundle_ids is not None:
             ids = [id_text(b) for b in bundle_ids]
             chosen += f" AND v.bundle_id IN ({placeholders(ids)})" if ids else " AND 1 = 0"
@@ -163,22 +206,11 @@ def _read_bundles(
         if after is not None:
             chosen += " AND v.bundle_id > ?"
             params.append(id_text(after))
-        terminal = sorted(s.value for s in TERMINAL)
-        before_the_carrier = sorted(s.value for s in WITH_AGENCY_OR_PRODUCER)
-        if mixed:  # only a bundle with an attached member still with the agency or the producer can be mixed
-            chosen += (
-                f" AND v.bundle_id IN (SELECT w.bundle_id FROM {t['bundle_members']} w"
-                f" WHERE w.status IN ({placeholders(before_the_carrier)}) AND w.detached = 0)"
-            )
-            params += before_the_carrier
         chosen += " GROUP BY v.bundle_id"
         if mixed:  # BundleStatuses.is_mixed, of the members the viewer sees
-            moving = f"v.detached = 0 AND v.status NOT IN ({placeholders(terminal)})"
-            chosen += (
-                f" HAVING COUNT(DISTINCT CASE WHEN {moving} THEN v.status END) > 1"
-                f" AND SUM(CASE WHEN {moving} AND v.status IN ({placeholders(before_the_carrier)}) THEN 1 ELSE 0 END) > 0"
-            )
-            params += [*terminal, *terminal, *before_the_carrier]
+            having, having_params = _mixed_condition("v.")
+            chosen += f" HAVING {having}"
+            params += having_params
         chosen += " ORDER BY v.bundle_id"
         if limit is not None:
             chosen += " LIMIT ?"

@@ -75,14 +75,21 @@ class Viewer:
     def may_see_contract(self, chain: Collection[UUID]) -> bool:
         return self.sees_every_contract or (self.party_id is not None and self.party_id in chain)
 
-    def contract_condition(self, contract_id: str, contract_parties: str) -> tuple[str, list[Any]]:
+    def contract_condition(self, contract_id: str, contract_parties: str, *, row_by_row: bool = False) -> tuple[str, list[Any]]:
         """``may_see_contract`` as an SQL condition on the column ``contract_id``
         names, with its parameters; ``contract_parties`` is the contract status
-        view's table of (contract, party on its chain)."""
+        view's table of (contract, party on its chain). ``row_by_row``: one
+        key lookup per row checked (for a few rows chosen otherwise), instead
+        of the viewer's contracts as a list (which may drive a page's read)."""
         if self.sees_every_contract:
             return "1 = 1", []
         if self.party_id is None:
             return "1 = 0", []
+        if row_by_row:
+            return (
+                f"EXISTS (SELECT 1 FROM {contract_parties} p WHERE p.party_id = ? AND p.contract_id = {contract_id})",
+                [str(self.party_id)],
+            )
         return (
             f"{contract_id} IN (SELECT p.contract_id FROM {contract_parties} p WHERE p.party_id = ?)",
             [str(self.party_id)],

@@ -504,6 +504,66 @@ def test_bundles_and_mixed_bundles_are_read_page_by_page_in_sql_for_each_viewer(
             assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
 
 
+def test_mixed_bundles_are_read_from_the_bundles_the_view_keeps_as_mixed(api: Api, monkeypatch: Any) -> None:
+    """A book of many bundles still with the agency and a few mixed: the list reads the few the view keeps as
+    mixed, never every bundle of the viewer's book (at 250,000 contracts the grouping took a carrier 10 s)."""
+    w = api.world
+    chains = [w.chain(), w.chain(aga=w.other_aga), [w.carrier, w.mga, w.advisor]]
+    split = []
+    for n in range(12):  # twelve bundles with the agency; three split by a hold, as an old ledger left them
+        outcome = w.ledger.assign_contracts(w.mga_admin, chains[: 2 + n % 2], "agency_admin")
+        if n % 4 == 0:
+            held = w.ledger.get_contract(outcome["contract_ids"][0])
+            held.set_manual_status(Status.AWAITING_INCOMING_RELEASE, None, (), actor=w.mga_admin, effective_on=w.today,
+                                   at=w.clock.now())
+            w.ledger.save(held)
+            split.append(outcome)
+    api.caught_up()
+    mixed_table = "mixed_bundles__live"
+
+    def kept() -> set[str]:
+        return {bundle_id for (bundle_id,) in api.config.views.query(f"SELECT bundle_id FROM {mixed_table}")}
+
+    assert kept() == {str(o["bundle_id"]) for o in split}
+    viewers = [w.auditor, w.mga_admin, w.aga_admin, w.carrier_staff, w.producer, w.peer]
+
+    def listed_with_work() -> tuple[dict[str, set[str]], dict[str, int]]:
+        """Each viewer's mixed bundles, and on SQLite the steps its reading took (the engine's own count)."""
+        listed, work = {}, {}
+        connection = api.config.views._connection() if api.config.views.dialect == "sqlite" else None
+        for actor in viewers:
+            steps = [0]
+            if connection is not None:
+                connection.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 100)
+            listed[actor.user] = {b["bundle_id"] for b in get_items(api, actor, "/mixed-bundles")}
+            work[actor.user] = steps[0]
+        if connection is not None:
+            connection.set_progress_handler(None, 0)
+        return listed, work
+
+    listed, small = listed_with_work()
+    for actor in viewers:
+        assert listed[actor.user] <= kept() and (actor == w.aga_admin or listed[actor.user]), actor
+    for _ in range(36):  # three times as many bundles with the agency, none mixed
+        w.ledger.assign_contracts(w.mga_admin, chains[:2], "agency_admin")
+    api.caught_up()
+    again, large = listed_with_work()
+    assert again == listed
+    if api.config.views.dialect == "sqlite":  # the work stays that of the few kept, not of the book
+        assert all(large[user] <= small[user] * 1.2 + 20 for user in small), (small, large)
+    # the member standing apart detached: its bundle is no longer kept, nor listed
+    w.ledger.detach_from_bundle(w.mga_admin, split[0]["contract_ids"][0])
+    api.caught_up()
+    assert kept() == {str(o["bundle_id"]) for o in split[1:]}
+    assert {b["bundle_id"] for b in get_items(api, w.auditor, "/mixed-bundles")} == kept()
+
+
+def get_items(api: Api, actor: Actor, path: str) -> list[Any]:
+    answer = api.client.simulate_get(path, headers=api.as_(actor), params={"limit": "500"})
+    assert answer.status_code == 200, answer.json
+    return answer.json["items"]
+
+
 def test_associations_are_read_page_by_page_in_sql_for_each_party(api: Api, monkeypatch: Any) -> None:
     w = api.world
     corporations = [w.corporation] + [w.register("advisor", f"Advisory {n} Inc", advisor_kind="corporate") for n in range(2)]

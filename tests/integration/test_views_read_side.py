@@ -171,11 +171,13 @@ def test_a_bundle_whose_members_disagree_on_their_workflow_status_is_found(sqlit
     w = ContractingWorld()
     bundle = w.assign(w.chain(), [w.carrier, w.mga, w.advisor], by=w.mga_admin)
     project(w.ledger, sqlite_database)
-    table = bundle_consistency.BundleConsistencyView(1).t["bundle_members"]
-    with sqlite_database.transaction() as tx:  # the rows as a broken writer would leave them
-        tx.execute(f"UPDATE {table} SET status = 'pending_producer' WHERE contract_id = ?", (str(bundle[0]),))
+    assert bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.auditor)) == []
+    held = w.ledger.get_contract(bundle[0])  # a step the rules refuse, saved past them as a broken writer would
+    held.set_manual_status(Status.AWAITING_INCOMING_RELEASE, None, (), actor=w.mga_admin, effective_on=w.today, at=w.clock.now())
+    w.ledger.save(held)
+    project(w.ledger, sqlite_database)
     (mixed,) = bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.auditor))
-    assert mixed.member_statuses == {Status.PENDING_AGENCY, Status.PENDING_PRODUCER}
+    assert mixed.member_statuses == {Status.PENDING_AGENCY, Status.AWAITING_INCOMING_RELEASE}
     assert bundle_consistency.mixed_bundles(sqlite_database, Viewer.of(w.other_aga_admin)) == []
 
 
