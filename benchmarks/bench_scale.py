@@ -45,7 +45,6 @@ from bench_http import (  # beside this file
     seed,
     start,
     store_env,
-    wait_until,
     wrk,
 )
 from bulk_load import fill
@@ -65,16 +64,30 @@ CONNECTIONS = 32
 PAGE_P99_MS = 100  # issue 17: each console page's server time
 
 
-def busiest_parties_once_built(env: dict[str, str], seconds: float) -> dict[str, str]:
-    """``busiest_parties`` once the views it reads have been built (a served ledger's runner is catching up)."""
-    deadline = time.monotonic() + seconds
+def wait_for_views(base: str, token: str, seconds: float, every: float = 60.0) -> None:
+    """Until ``/ready`` answers 200: the served views have caught up with the ledger. Says
+    how far behind the furthest view is every ``every`` seconds (a big book takes minutes)."""
+    started = deadline = time.monotonic()
+    deadline += seconds
+    said = started
+    request = urllib.request.Request(f"{base}/ready", headers={"Authorization": f"Bearer {token}"})
     while True:
         try:
-            return busiest_parties(env)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as refused:  # 503 with each view's lag while catching up
+            if time.monotonic() - said >= every:
+                said = time.monotonic()
+                answer = json.loads(refused.read() or b"{}")
+                lags = [view.get("lag", 0) for view in answer.get("views", {}).values()]
+                print(f"    views catching up: {time.monotonic() - started:.0f} s, furthest behind by "
+                      f"{max(lags, default=0):,} of {answer.get('ledger_position', 0):,} events", file=sys.stderr)
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base}/ready did not answer 200 within {seconds:.0f} s")
+        time.sleep(1)
 
 
 def busiest_parties(env: dict[str, str]) -> dict[str, str]:
@@ -106,7 +119,6 @@ def tokens_for(env: dict[str, str], parties: dict[str, str]) -> dict[str, str]:
     from uuid import UUID
 
     return issue_tokens(env, {
-        "auditor": Actor(Role.AUDITOR, "audrey"),
         "agency admin": Actor(Role.AGENCY_ADMIN, "agnes", UUID(parties["agency"])),
         "carrier": Actor(Role.CARRIER_STAFF, "carl", UUID(parties["carrier"])),
         "advisor": Actor(Role.PRODUCER, "ada", UUID(parties["advisor"])),
@@ -258,9 +270,10 @@ def measure_book(store: str, contracts: int, seconds: int, directory: Path, base
     served = start(arguments, directory / f"{store}-{contracts}", env, serve=True)
     results: dict[str, Any] = {"events": summary.events, "fill_seconds": filled, "routes": {}}
     try:
-        parties = busiest_parties_once_built(env, seconds=3600)  # the views catch up before anything is timed
-        tokens = tokens_for(env, parties)
-        wait_until(f"{base}/ready", tokens["auditor"], seconds=3600)
+        auditor = issue_tokens(env, {"auditor": Actor(Role.AUDITOR, "audrey")})["auditor"]
+        wait_for_views(base, auditor, seconds=7200)  # the views catch up before anything is chosen or timed
+        parties = busiest_parties(env)
+        tokens = {"auditor": auditor, **tokens_for(env, parties)}
         results["caught_up_seconds"] = time.perf_counter() - started - filled
         for route, path in routes(parties).items():
             for viewer, token in tokens.items():
