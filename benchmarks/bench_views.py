@@ -56,7 +56,8 @@ def say(text: str) -> None:
 
 
 def workload_file(events: int, seed: int) -> str:
-    return os.path.join(CACHE_DIR, f"workload-s{seed}-n{events}.sqlite3")
+    # v2: the generator's calendar no longer grows with the scale (an older file is another book)
+    return os.path.join(CACHE_DIR, f"workload-s{seed}-n{events}-v2.sqlite3")
 
 
 def sqlite_env(path: str) -> dict[str, str]:

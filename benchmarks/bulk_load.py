@@ -200,10 +200,12 @@ def fill(
     seed: int = 1,
     progress: Callable[[int], None] | None = None,
     events_per_write: int = EVENTS_PER_WRITE,
+    start: datetime = START,
 ) -> tuple[Summary, HeldAppends]:
     """Fills the ledger of ``env``'s store with the workload (``workload.generate``)
-    through ``BulkLoadLedger``; every event is written when it returns."""
-    clock = SettableClock(START)
+    through ``BulkLoadLedger``, its first event recorded at ``start``; every
+    event is written when it returns."""
+    clock = SettableClock(start)
     ledger = BulkLoadLedger(env, clock=clock, events_per_write=events_per_write)
     try:
         summary = generate(ledger, clock, events, seed=seed, progress=progress, contracts=contracts)

@@ -306,7 +306,9 @@ class Workload:
             getattr(self, name)()
         except LedgerError:
             self.summary.refused += 1
-        self.clock.advance(minutes=self.rng.randrange(1, 240))
+        # a bigger world does more in a day, not for longer: a book of any scale spans about the same years
+        # (about 3.4 from the first event, measured at 2,500 and 250,000 contracts)
+        self.clock.advance(minutes=self.rng.randrange(1, 240) / self.scale)
 
 
 def generate(

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
-from collections import Counter
-from datetime import datetime, timezone
-
-from contractledger.domain.clock import SettableClock
+from contractledger.domain.clock import SettableClock, today
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.status import TERMINAL, WORKFLOW
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the workload generator, not shipped
-from workload import generate  # noqa: E402
+from workload import generate
 
 
 def filled(seed: int, events: int = 2500) -> tuple[ContractLedger, object]:
-    clock = SettableClock(datetime(2026, 1, 5, 9, tzinfo=timezone.utc))
+    clock = SettableClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
     ledger = ContractLedger(clock=clock)
     return ledger, generate(ledger, clock, events, seed=seed)
 
@@ -60,3 +60,16 @@ def test_no_bundle_is_left_mixed_by_the_workload() -> None:
         if contract.bundle_id and contract.status not in TERMINAL and contract.status in WORKFLOW:
             bundles.setdefault(contract.bundle_id, set()).add(contract.status.value)
     assert all(len(statuses) == 1 for statuses in bundles.values())
+
+
+def test_a_bigger_world_does_more_in_a_day_not_for_longer() -> None:
+    """The scale grows the world, not the calendar: the same events in a world four times as big take about a
+    quarter of the days, so books of any size span about the same years (a 250,000-contract book once ran to
+    the year 2361, far ahead of any reader's today)."""
+    spans = {}
+    for scale in (1, 4):
+        start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+        clock = SettableClock(start)
+        generate(ContractLedger(clock=clock), clock, 3000, seed=7, scale=scale)
+        spans[scale] = (today(clock) - start.date()).days
+    assert 0.15 < spans[4] / spans[1] < 0.35, spans
