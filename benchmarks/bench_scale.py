@@ -67,9 +67,8 @@ PAGE_P99_MS = 100  # issue 17: each console page's server time
 def wait_for_views(base: str, token: str, seconds: float, every: float = 60.0) -> None:
     """Until ``/ready`` answers 200: the served views have caught up with the ledger. Says
     how far behind the furthest view is every ``every`` seconds (a big book takes minutes)."""
-    started = deadline = time.monotonic()
-    deadline += seconds
-    said = started
+    started = said = time.monotonic()
+    deadline = started + seconds
     request = urllib.request.Request(f"{base}/ready", headers={"Authorization": f"Bearer {token}"})
     while True:
         try:

@@ -58,8 +58,6 @@ class BundleConsistencyView(BufferedView):
             # the order of the bundles and their members: a page is a range of it
             f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_bundle_member"
             f" ON {t['bundle_members']} (bundle_id, contract_id)",
-            # the bundles that may be mixed: those with a member of a status before the carrier's
-            f"CREATE INDEX IF NOT EXISTS {t['bundle_members']}_status ON {t['bundle_members']} (status, bundle_id)",
             f"CREATE TABLE IF NOT EXISTS {t['mixed_bundles']} (bundle_id KEY_TEXT PRIMARY KEY)",
         ]
 
