@@ -38,8 +38,9 @@ from contractledger.http.queries import refuse_the_future
 from contractledger.http.resources_exports import ExportHistory, ExportParameters
 from contractledger.projections import contract_history, contract_status, directory, status_timeline
 from contractledger.projections.audit_export import MEDIA_TYPES
+from contractledger.projections.engine import chain_checkpoints
 from contractledger.projections.viewer import Viewer
-from contractledger.store.hashchain import ChainLink, SelectionProof, prove
+from contractledger.store.hashchain import ChainLink, SelectionProof, prove_in_stretches
 
 
 class TimelineParameters(NoParameters):
@@ -92,6 +93,7 @@ class ContractTimeline(ConsolePage):
     def __init__(self, sessions: ConsoleSessions, config: AppConfig) -> None:
         super().__init__(sessions)
         self.config = config
+        self._checkpoints_ready = False
 
     def answer(self, req: falcon.Request, resp: falcon.Response, session: Session | None, **params: Any) -> None:
         assert session is not None
@@ -129,9 +131,20 @@ class ContractTimeline(ConsolePage):
         )
 
     def _proof(self, positions: list[int]) -> SelectionProof | None:
-        """What the hash chain proves of these entries (None: the store keeps no chain)."""
+        """What the hash chain proves of these entries (None: the store keeps no
+        chain): the stretches of the chain that hold them, each walked from the
+        checkpoint before it to the one after (from the first event, where the
+        chain watch has written none yet)."""
         chained_events = getattr(self.config.ledger.recorder, "chained_events", None)
-        return prove(chained_events(), positions) if chained_events is not None else None
+        if chained_events is None:
+            return None
+        if not self._checkpoints_ready:
+            chain_checkpoints.ensure_schema(self.config.views)
+            self._checkpoints_ready = True
+        stretches = chain_checkpoints.around(self.config.views, positions)
+        return prove_in_stretches(
+            lambda after, up_to: chained_events(after=after, up_to=up_to), positions, stretches.__getitem__,
+        )
 
 
 class ContractExport(ConsolePage):

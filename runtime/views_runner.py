@@ -14,6 +14,7 @@ import time
 from contractledger.domain.clock import UnknownBusinessTimeZone
 from contractledger.domain.ledger import ContractLedger
 from contractledger.projections.engine import runner_metrics
+from contractledger.projections.engine.chain_checkpoints import ChainWatch
 from contractledger.projections.engine.rebuild import REBUILD_BATCH
 from contractledger.projections.engine.runner import UndecodableEvent
 from contractledger.projections.engine.service import run_views
@@ -59,6 +60,11 @@ def main() -> int:
     runner_metrics.start_counting(view.name for view in VIEWS)
     started = time.monotonic()
     log.info("views runner started for %s", ", ".join(v.name for v in VIEWS))
+    # the chain's checkpoints are written beside the views, by a watch that never takes them down with it
+    watch = threading.Thread(
+        target=ChainWatch(ledger.recorder, database).run, args=(stop,), name="chain-watch", daemon=True
+    )
+    watch.start()
     try:
         # far behind (a new view, a restored copy, a long stop), the views catch up in a rebuild's batches
         run_views(ledger.recorder, ledger.mapper, database, VIEWS, stop, catch_up_batch_size=REBUILD_BATCH)
@@ -67,6 +73,8 @@ def main() -> int:
         return 3
     finally:
         log.info("views runner stopped after %.0f s", time.monotonic() - started)
+        stop.set()
+        watch.join(timeout=5)
         ledger.close()
         database.close()
     return 0

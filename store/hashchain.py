@@ -12,8 +12,10 @@ Both stores compute hashes with :func:`link` so that one verifier proves either.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 from uuid import UUID
 
 GENESIS = bytes(32)
@@ -76,8 +78,8 @@ class ChainWalker:
     recompute every hash after the one it changed, so later links that match
     their stored hashes prove nothing."""
 
-    def __init__(self) -> None:
-        self.previous = GENESIS
+    def __init__(self, previous: bytes = GENESIS) -> None:
+        self.previous = previous
         self.checked = 0
         self.first_broken_notification_id: int | None = None
 
@@ -132,20 +134,87 @@ class SelectionProof:
         return self.first_broken_notification_id is None and all(link.proven for link in self.links.values())
 
 
-def prove(events: Iterable[ChainedEvent], positions: Iterable[int]) -> SelectionProof:
-    """Walks the chain from its first event to the last of ``positions`` (the
-    chain is one for the whole ledger: an event is proven only by every link
-    before it) and keeps the links of the events at ``positions``."""
+class Checkpoint(NamedTuple):
+    """A link of the chain witnessed by the ledger's verifier: the hash it
+    computed for the event at ``position`` after walking every link before it
+    unbroken from the first event (``chain_checkpoints`` keeps them apart from
+    the events). A stretch of the chain between two checkpoints is proven by
+    walking just that stretch: from the first one's hash, each link must hold,
+    and the last must be the second one's hash."""
+
+    position: int
+    hash: bytes
+
+
+ORIGIN = Checkpoint(0, GENESIS)
+"""Where every chain starts: before its first event, the genesis hash."""
+
+
+def prove(
+    events: Iterable[ChainedEvent], positions: Iterable[int], start: Checkpoint = ORIGIN, end: Checkpoint | None = None
+) -> SelectionProof:
+    """Walks the chain from ``start`` (its first event, when not given) and
+    keeps the links of the events at ``positions``: an event is proven only by
+    every link before it, back to ``start``. Without ``end`` the walk stops at
+    the last of ``positions``; with it, it goes on to ``end`` and the stretch
+    is proven only if its last link is the hash witnessed there (a changed
+    event whose later links were all computed again is caught so). ``events``
+    are the ledger's in order; those at or before ``start`` are passed by."""
     wanted = set(positions)
-    last = max(wanted, default=0)
-    walker = ChainWalker()
+    last = end.position if end is not None else max(wanted, default=0)
+    walker = ChainWalker(start.hash)
     links: dict[int, ChainLink] = {}
-    previous_stored = GENESIS
+    previous_stored = start.hash
     for event in events:
+        if event.notification_id <= start.position:
+            continue
         if event.notification_id > last:
             break
         proven = walker.check(event)
         if event.notification_id in wanted:
             links[event.notification_id] = ChainLink(event.notification_id, previous_stored, bytes(event.stored_hash), proven)
         previous_stored = bytes(event.stored_hash)
-    return SelectionProof(links, walker.first_broken_notification_id)
+    broken = walker.first_broken_notification_id
+    if end is not None and broken is None and previous_stored != end.hash:
+        # every link holds, yet the stretch no longer ends in the witnessed hash: an event in it was changed
+        # (or its last event removed) and the links after it computed again; none of the stretch is proven
+        broken = end.position
+        links = {position: replace(found, proven=False) for position, found in links.items()}
+    return SelectionProof(links, broken)
+
+
+def prove_in_stretches(
+    read: Callable[[int, int], Iterable[ChainedEvent]],
+    positions: Iterable[int],
+    checkpoints: Callable[[int], tuple[Checkpoint, Checkpoint | None]],
+) -> SelectionProof:
+    """What the chain proves of the events at ``positions``, walking only the
+    stretches that hold them: ``checkpoints(p)`` names the checkpoints around
+    position ``p`` (the last one before it, :data:`ORIGIN` when none, and the
+    first at or after it, None when the verifier has not got that far) and
+    ``read(after, up_to)`` gives the ledger's events in that range. Each
+    stretch is proven on its own (:func:`prove`), so a selection spread over a
+    long ledger costs a few stretches, not the ledger."""
+    stretches: dict[tuple[Checkpoint, Checkpoint | None], list[int]] = {}
+    for position in sorted(set(positions)):
+        stretches.setdefault(checkpoints(position), []).append(position)
+    links: dict[int, ChainLink] = {}
+    breaks = []
+    for (start, end), held in stretches.items():
+        up_to = end.position if end is not None else held[-1]
+        proof = prove(read(start.position, up_to), held, start, end)
+        links.update(proof.links)
+        if proof.first_broken_notification_id is not None:
+            breaks.append(proof.first_broken_notification_id)
+    return SelectionProof(dict(sorted(links.items())), min(breaks, default=None))
+
+
+def checkpoints_around(found: Sequence[Checkpoint]) -> Callable[[int], tuple[Checkpoint, Checkpoint | None]]:
+    """:func:`prove_in_stretches`' ``checkpoints`` over a sorted list of them."""
+    keys = [checkpoint.position for checkpoint in found]
+
+    def around(position: int) -> tuple[Checkpoint, Checkpoint | None]:
+        at = bisect_left(keys, position)
+        return (found[at - 1] if at else ORIGIN), (found[at] if at < len(found) else None)
+
+    return around

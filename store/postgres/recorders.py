@@ -535,16 +535,18 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
         return PostgresSubscription(recorder=self, gt=gt, topics=topics)
 
-    def chained_events(self) -> Iterator[ChainedEvent]:
-        """The ledger in notification id order, with stored hashes, read page by page."""
+    def chained_events(self, after: int | None = None, up_to: int | None = None) -> Iterator[ChainedEvent]:
+        """The ledger in notification id order, with stored hashes, read page by
+        page (the events after position ``after``, up to ``up_to`` when given)."""
         statement = _escape_percent(
             f"SELECT {self._columns}, hash FROM {self.events_table} "
-        ) + "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        after = -(2**63)
+        ) + "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s"
+        after = -(2**63) if after is None else after
+        last = 2**63 - 1 if up_to is None else up_to
         while True:
             with self.datastore.connection() as raw:
                 cursor = raw.cursor()
-                cursor.execute(statement, (after, self.page_size))
+                cursor.execute(statement, (after, last, self.page_size))
                 rows = cursor.fetchall()
             for row in rows:
                 yield ChainedEvent(

@@ -90,7 +90,7 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
         self.select_max_notification_id_statement = f"SELECT MAX(notification_id) FROM {table}"
         self.select_chain_statement = (
             "SELECT notification_id, originator_id, originator_version, topic, state, hash "
-            f"FROM {table} WHERE notification_id>? ORDER BY notification_id LIMIT ?"
+            f"FROM {table} WHERE notification_id>? AND notification_id<=? ORDER BY notification_id LIMIT ?"
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -221,16 +221,17 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> SQLiteLedgerSubscription:
         return SQLiteLedgerSubscription(self, gt=gt, topics=topics)
 
-    def chained_events(self) -> Iterator[ChainedEvent]:
-        """Every stored event with its stored hash, in notification id order.
+    def chained_events(self, after: int = 0, up_to: int | None = None) -> Iterator[ChainedEvent]:
+        """Every stored event with its stored hash, in notification id order
+        (those after position ``after``, up to ``up_to`` when given).
 
         Read in pages (one short read transaction each), so a long ledger is
         verified in constant memory without holding a read snapshot open.
         """
-        after = 0
+        last = up_to if up_to is not None else 2**63 - 1
         while True:
             with self.datastore.transaction(commit=False) as c:
-                c.execute(self.select_chain_statement, (after, self.chain_page_size))
+                c.execute(self.select_chain_statement, (after, last, self.chain_page_size))
                 rows = c.fetchall()
             for row in rows:
                 yield ChainedEvent(

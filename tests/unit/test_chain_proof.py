@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from contractledger.store.hashchain import GENESIS, ChainedEvent, link, prove
+from contractledger.store.hashchain import GENESIS, ChainedEvent, Checkpoint, checkpoints_around, link, prove, prove_in_stretches
 
 
 def chain(count: int) -> list[ChainedEvent]:
@@ -42,3 +42,79 @@ def test_a_break_after_the_last_selected_event_concerns_none_of_them() -> None:
 
 def test_an_empty_selection_is_intact_and_walks_nothing() -> None:
     assert prove(iter(()), []).intact
+
+
+# ---------------------------------------------------------------- stretches between the verifier's checkpoints
+
+
+def witnessed(events: list[ChainedEvent], every: int) -> list[Checkpoint]:
+    """The checkpoints a verifier walking ``events`` unbroken writes every ``every`` events."""
+    return [Checkpoint(e.notification_id, e.stored_hash) for e in events if e.notification_id % every == 0]
+
+
+class Reads:
+    """The ledger's events by range, as a recorder gives them, counting what was read."""
+
+    def __init__(self, events: list[ChainedEvent]) -> None:
+        self.events = events
+        self.read = 0
+
+    def __call__(self, after: int, up_to: int) -> list[ChainedEvent]:
+        found = [e for e in self.events if after < e.notification_id <= up_to]
+        self.read += len(found)
+        return found
+
+
+def recomputed_from(events: list[ChainedEvent], position: int, state: bytes) -> list[ChainedEvent]:
+    """The ledger after someone changed the event at ``position`` and computed every later hash again."""
+    changed, previous = [], GENESIS
+    for event in events:
+        if event.notification_id == position:
+            event = event._replace(state=state)
+        if event.notification_id >= position:
+            event = event._replace(stored_hash=link(previous, event.originator_id, 1, event.topic, event.state))
+        changed.append(event)
+        previous = event.stored_hash
+    return changed
+
+
+def test_a_selection_is_proven_by_walking_only_the_stretches_that_hold_it() -> None:
+    events = chain(3000)
+    reads = Reads(events)
+    proof = prove_in_stretches(reads, [10, 700, 701, 2990], checkpoints_around(witnessed(events, 256)))
+    assert proof.intact and set(proof.links) == {10, 700, 701, 2990}
+    assert proof.links == prove(events, [10, 700, 701, 2990]).links  # the same links as the walk from the first event
+    assert reads.read == 256 + 256 + (2990 - 2816)  # three stretches, the last one up to the entry
+
+
+def test_without_checkpoints_the_stretch_is_the_chain_from_its_first_event() -> None:
+    events = chain(40)
+    reads = Reads(events)
+    assert prove_in_stretches(reads, [5, 30], checkpoints_around([])).intact
+    assert reads.read == 30
+
+
+def test_a_changed_event_whose_later_hashes_were_computed_again_is_caught_by_the_next_checkpoint() -> None:
+    events = chain(3000)
+    checkpoints = witnessed(events, 256)
+    forged = recomputed_from(events, 600, b"forged")
+    assert prove(forged, [700]).intact  # the walk from the first event alone is fooled: every link holds
+    proof = prove_in_stretches(Reads(forged), [10, 700, 2990], checkpoints_around(checkpoints))
+    assert not proof.intact and proof.first_broken_notification_id == 768  # the stretch no longer ends as witnessed
+    assert proof.links[10].proven and not proof.links[700].proven
+    assert not proof.links[2990].proven  # its stretch's first link no longer follows the witnessed hash before it
+
+
+def test_a_change_before_a_selected_event_in_its_stretch_leaves_it_unproven() -> None:
+    events = chain(1000)
+    events[599] = events[599]._replace(state=b"changed")  # position 600
+    proof = prove_in_stretches(Reads(events), [599, 700], checkpoints_around(witnessed(events, 256)))
+    assert proof.first_broken_notification_id == 600
+    assert proof.links[599].proven and not proof.links[700].proven
+
+
+def test_a_stretch_whose_last_event_was_removed_proves_nothing_in_it() -> None:
+    whole = chain(600)
+    events = [e for e in whole if e.notification_id != 512]
+    proof = prove_in_stretches(Reads(events), [300], checkpoints_around(witnessed(whole, 256)))
+    assert proof.first_broken_notification_id == 512 and not proof.links[300].proven
