@@ -32,7 +32,7 @@ from contractledger.store.hashchain import ORIGIN, ChainedEvent, ChainWalker, Ch
 
 log = logging.getLogger("contractledger.chain")
 
-EVERY = 256
+EVERY = 64
 """Events between two checkpoints: a stretch a page walks to prove an event in it."""
 
 SCHEMA = (
@@ -97,12 +97,15 @@ class ChainWatch:
         self.database = database
         self.every = every
         self._told_of: int | None = None
+        self._schema_ready = False
 
     def advance(self) -> Checkpoint:
         """Walks on from the last checkpoint to the ledger's end, writing a
         checkpoint every ``every`` events (committed page by page, so a long
         walk that stops keeps what it proved). Returns the last checkpoint."""
-        ensure_schema(self.database)
+        if not self._schema_ready:
+            ensure_schema(self.database)
+            self._schema_ready = True
         with self.database.transaction(write=False) as tx:
             start = last_checkpoint(tx)
         walker = ChainWalker(start.hash)
