@@ -272,13 +272,12 @@ class Debt:
 def _latest_versions(
     read: Reading, table: str, columns: tuple[str, ...], where: str, params: list[Any], as_of: datetime | None
 ) -> list[dict[str, Any]]:
-    until = instant_text(as_of) if as_of else END_OF_TIME
+    latest, latest_params = _latest_version(table, "v", until=instant_text(as_of) if as_of else END_OF_TIME)
     sql = (
-        f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
-        f" AND v.version = (SELECT MAX(w.version) FROM {table} w WHERE w.record_id = v.record_id AND w.recorded_at <= ?)"
+        f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where} AND {latest}"
         " ORDER BY v.recorded_at, v.record_id"
     )
-    return [dict(zip(columns, row)) for row in read.rows(sql, [*params, until])]
+    return [dict(zip(columns, row)) for row in read.rows(sql, [*params, *latest_params])]
 
 
 def _filter(
@@ -377,10 +376,21 @@ def _version_visible(read: Reading, viewer: Viewer, logical: str, version: str) 
     )
 
 
-def _latest_version(table: str, version: str, *, until: bool) -> str:
-    """``version`` is its record's last version (recorded by the next parameter's instant, ``until``)."""
-    by = " AND w.recorded_at <= ?" if until else ""
-    return f"{version}.version = (SELECT MAX(w.version) FROM {table} w WHERE w.record_id = {version}.record_id{by})"
+def _latest_version(table: str, version: str, *, until: str | None = None) -> tuple[str, list[Any]]:
+    """``version`` is its record's last version (recorded by the instant
+    ``until``, when given), as an SQL condition with its parameters.
+
+    Written as "recorded by then, and no later version recorded by then"
+    rather than "its version is the greatest recorded by then": PostgreSQL
+    estimates the greatest-version comparison to keep a handful of rows, so
+    for a page it sorted every version of the table instead of walking the
+    index in the page's order up to the limit (38 ms for an auditor's first
+    page at 25,000 contracts, 0.5 ms written so; the planner reads the
+    anti-join's rows right)."""
+    later = f"NOT EXISTS (SELECT 1 FROM {table} w WHERE w.record_id = {version}.record_id AND w.version > {version}.version"
+    if until is None:
+        return later + ")", []
+    return f"{version}.recorded_at <= ? AND {later} AND w.recorded_at <= ?)", [until, until]
 
 
 def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[str, list[Any]] | None:
@@ -395,10 +405,8 @@ def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[s
     clauses, params = [], []
     for logical in ("monitoring_versions", "debt_versions"):
         visible, visible_params = _version_visible(read, viewer, logical, "v")
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM {t[logical]} v WHERE v.record_id = {record_id}"
-            f" AND {_latest_version(t[logical], 'v', until=False)} AND {visible})"
-        )
+        latest, _ = _latest_version(t[logical], "v")
+        clauses.append(f"EXISTS (SELECT 1 FROM {t[logical]} v WHERE v.record_id = {record_id} AND {latest} AND {visible})")
         params += visible_params
     return f"({' OR '.join(clauses)})", params
 
@@ -417,8 +425,9 @@ def _select_page(
     first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
     where, params = _filter(contract_id, None if advisor_id is None else [advisor_id], None)
     sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
-    sql += f" AND {_latest_version(table, 'v', until=True)}"
-    params.append(instant_text(as_of) if as_of else END_OF_TIME)
+    latest, latest_params = _latest_version(table, "v", until=instant_text(as_of) if as_of else END_OF_TIME)
+    sql += f" AND {latest}"
+    params += latest_params
     visible, visible_params = _version_visible(read, viewer, logical, "v")
     sql += f" AND {visible}"
     params += visible_params
