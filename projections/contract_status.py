@@ -24,7 +24,7 @@ from contractledger.domain.contract import CODE_STATUSES, CONTRACT_KINDS, DIRECT
 from contractledger.domain.status import Status
 from contractledger.domain.visibility import PUBLIC_REASON_STATUSES
 from contractledger.domain.termination import CONSOLIDATED
-from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, placeholders, reading
 from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
@@ -627,18 +627,27 @@ def versioned_contract(
     return found[0] if found else None
 
 
-def read_advisors_terminated_with(read: Reading, party_id: UUID, *, on: date, as_of: datetime | None = None) -> set[UUID]:
+def read_advisors_terminated_with(
+    read: Reading, party_id: UUID, *, on: date, as_of: datetime | None = None, among: Collection[UUID] | None = None
+) -> set[UUID]:
     """The advisors with a contract with ``party_id`` whose termination had
-    taken effect by ``on`` (as recorded by ``as_of``), at any time: a cheap
-    first cut for readers that need the contracts of a few advisors only."""
+    taken effect by ``on`` (as recorded by ``as_of``), at any time (of those
+    ``among``, when given): a cheap first cut for readers that need the
+    contracts of a few advisors only."""
     t = read.tables(ContractStatusView)
-    rows = read.rows(
+    sql = (
         f"SELECT DISTINCT s.advisor_id FROM {t['contract_parties']} p JOIN {t['status_changes']} s"
         " ON s.contract_id = p.contract_id WHERE p.party_id = ? AND s.status = ? AND s.effective_on <= ?"
-        " AND s.recorded_at <= ? AND s.advisor_id IS NOT NULL",
-        [id_text(party_id), Status.TERMINATED.value, date_text(on), instant_text(as_of) if as_of else END_OF_TIME],
+        " AND s.recorded_at <= ? AND s.advisor_id IS NOT NULL"
     )
-    return {UUID(advisor_id) for (advisor_id,) in rows}
+    params = [id_text(party_id), Status.TERMINATED.value, date_text(on), instant_text(as_of) if as_of else END_OF_TIME]
+    if among is not None:
+        named = sorted(id_text(advisor_id) for advisor_id in among)
+        if not named:
+            return set()
+        sql += f" AND s.advisor_id IN ({placeholders(named)})"
+        params += named
+    return {UUID(advisor_id) for (advisor_id,) in read.rows(sql, params)}
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ def parties(
     with reading(database) as read:
         frozen = {  # only advisors are seen by a snapshot
             advisor_id: sight.snapshot
-            for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on).items()
+            for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on, hiding_among=party_ids).items()
             if sight.snapshot is not None
         } if kind in (None, "advisor") else {}
         sql, params = _parties_page(read, frozen, kind=kind, after=after, limit=limit, party_ids=party_ids)

@@ -76,18 +76,20 @@ def advisor_sights(
     on: date,
     as_of: datetime | None = None,
     advisor_ids: Collection[UUID] | None = None,
+    hiding_among: Collection[UUID] | None = None,
 ) -> dict[UUID, Sight]:
     """The sight of a party's viewer of each advisor it has a contract with
     (of those named, when named); an advisor missing here is seen as its card
     (the advisor itself sees its whole profile: ask :func:`sight_of`), and,
     when none are named, one missing is seen whole or as its card: only
-    the sights that hide something are answered then."""
+    the sights that hide something are answered then (of the parties
+    ``hiding_among``, when given: a page naming a few)."""
     if sees_every_profile(viewer) or viewer.party_id is None:
         return {}
     if advisor_ids is None:
         # only an advisor with a termination in effect can be seen other than whole: the viewer's
         # other advisors (most of a carrier's thousands) need no contract read
-        terminated = read_advisors_terminated_with(read, viewer.party_id, on=on, as_of=as_of)
+        terminated = read_advisors_terminated_with(read, viewer.party_id, on=on, as_of=as_of, among=hiding_among)
         sights = advisor_sights(read, viewer, on=on, as_of=as_of, advisor_ids=terminated) if terminated else {}
         return {advisor_id: sight for advisor_id, sight in sights.items() if sight is not WHOLE}
     shared: dict[UUID, list[ContractStatus]] = {}

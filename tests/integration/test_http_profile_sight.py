@@ -19,6 +19,7 @@ from test_http_world import Api, running_api  # noqa: E402
 from views_scenario import LETTER  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.status import Status  # noqa: E402
 
 NEW = {"name": "Grace Brewster Murray", "identifiers": {"npn": "NEW-NPN"}}
 
@@ -108,3 +109,39 @@ def test_before_the_effective_date_the_terminating_parties_still_follow_the_prof
     later = w.in_days(11).isoformat()
     frozen = read(api, w.aga_admin, f"/parties/{advisor}", on=later)
     assert frozen.json["name"] == "Grace Hopper" and frozen.headers["ETag"] == '"1"'
+
+
+def test_a_page_naming_a_few_parties_reads_the_contracts_of_none_of_the_viewers_other_terminated_advisors(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cards of a contract's chain, for a carrier that terminated contracts with many advisors: the snapshot
+    sight is decided for the advisors named, not for every advisor the carrier terminated with (at 25,000
+    contracts a carrier's contracts page read 1,762 contracts of other advisors for it)."""
+    from contractledger.projections import contract_status, directory, profile_sight
+    from contractledger.projections.viewer import Viewer
+
+    w = api.world
+    ended = []
+    for number in range(4):
+        advisor = w.register("advisor", f"Advisor {number}", advisor_kind="individual")
+        (contract,) = w.assign(w.chain(advisor), by=w.aga_admin)
+        w.ledger.set_manual_status(w.carrier_staff, contract, Status.ACTIVE)
+        w.ledger.terminate(w.carrier_staff, contract, "Retired", [LETTER], effective_on=w.today)
+        ended.append(advisor)
+    api.caught_up()
+    read_for: list[set[Any]] = []
+    reader = contract_status.read_contracts
+
+    def counted(read: Any, viewer: Any, **kwargs: Any) -> Any:
+        read_for.append(set(kwargs.get("advisor_ids") or ()))
+        return reader(read, viewer, **kwargs)
+
+    monkeypatch.setattr(profile_sight, "read_contracts", counted)
+    viewer = Viewer.of(w.carrier_staff)
+    named = {w.carrier, w.mga, ended[0]}
+    cards = directory.parties(api.config.views, viewer, party_ids=named, on=w.today)
+    assert {card.party_id for card in cards} == named
+    assert read_for and all(advisors <= {ended[0]} for advisors in read_for), read_for
+    read_for.clear()
+    everyone = directory.parties(api.config.views, viewer, on=w.today)  # the whole directory still knows them all
+    assert set(ended) <= {card.party_id for card in everyone} and set().union(*read_for) == set(ended)
