@@ -14,6 +14,7 @@ in one query per kind of record: a page of health statuses costs the page.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from contractledger.domain.health import HealthStatus, health_status as compute_health
@@ -29,17 +30,37 @@ def _healths(read: Reading, viewer: Viewer, party_ids: list[UUID], on: date) -> 
     corporations_of_individuals = read_corporations_of_individuals(read, party_ids)
     advisors = set(party_ids) | set(corporations_of_individuals)
     monitoring, debts = health_facts(read, viewer, sorted(advisors))
+    # each party is handed the records on its own contracts and its individuals', not the page's every record
+    # (a page of 50 advisors would judge 50 times every record of all of them)
+    concerned: dict[UUID, set[UUID]] = {party_id: {party_id} for party_id in party_ids}
+    for individual, corporations in corporations_of_individuals.items():
+        for corporation in corporations:
+            concerned.setdefault(corporation, set()).add(individual)
+    monitoring_on, debts_on = _by_advisor(monitoring), _by_advisor(debts)
     return [
         compute_health(
             party_id,
             viewer=viewer.actor,
             on=on,
-            monitoring=monitoring,
-            debts=debts,
+            monitoring=_in_read_order(monitoring_on, concerned[party_id]),
+            debts=_in_read_order(debts_on, concerned[party_id]),
             corporations_of_individuals=corporations_of_individuals,
         )
         for party_id in party_ids
     ]
+
+
+def _by_advisor(records: list[Any]) -> dict[UUID, list[tuple[int, Any]]]:
+    """The records by the advisor whose contract each is on, each with its place in the reading."""
+    found: dict[UUID, list[tuple[int, Any]]] = {}
+    for place, record in enumerate(records):
+        found.setdefault(record.advisor_id, []).append((place, record))
+    return found
+
+
+def _in_read_order(by_advisor: dict[UUID, list[tuple[int, Any]]], advisors: set[UUID]) -> list[Any]:
+    """The records on these advisors' contracts, in the order they were read."""
+    return [record for _, record in sorted(pair for advisor in advisors for pair in by_advisor.get(advisor, ()))]
 
 
 def health_status(database: ViewDatabase, viewer: Viewer, party_id: UUID, *, on: date | None = None) -> HealthStatus:

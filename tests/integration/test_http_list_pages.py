@@ -241,6 +241,32 @@ def test_health_statuses_are_read_page_by_page_in_sql_for_each_viewer(api: Api, 
         assert refused.status_code == 400 and refused.json["code"] == "query.cursor_invalid", refused.json
 
 
+def test_each_advisor_on_a_health_page_is_judged_from_the_records_that_concern_it_only(
+    api: Api, monkeypatch: Any
+) -> None:
+    """A page of 50 advisors used to hand every record read for the page to each of the 50 (at 25,000
+    contracts, 57,000 checks for one auditor's page): each is handed those on its own contracts and, for a
+    corporation, its individuals'."""
+    from contractledger.projections import health_status
+
+    w = api.world
+    book = oversight_book(api)
+    judge = health_status.compute_health
+    handed: dict[str, set[str]] = {}
+
+    def judged(party_id: Any, **facts: Any) -> Any:
+        handed[str(party_id)] = {str(r.advisor_id) for r in (*facts["monitoring"], *facts["debts"])}
+        return judge(party_id, **facts)
+
+    monkeypatch.setattr(health_status, "compute_health", judged)
+    answer = api.client.simulate_get("/health-statuses", headers=api.as_(w.auditor), params={"limit": "50"})
+    assert answer.status_code == 200, answer.json
+    individuals_of = {str(w.corporation): {str(w.advisor)}}
+    assert book.viewers and any(handed.values())
+    for party_id, advisors in handed.items():
+        assert advisors <= {party_id} | individuals_of.get(party_id, set()), (party_id, advisors)
+
+
 def test_tasks_are_read_page_by_page_in_sql_for_each_viewer_and_filter(api: Api, monkeypatch: Any) -> None:
     book = oversight_book(api)
     w = api.world
