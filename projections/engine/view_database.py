@@ -387,10 +387,14 @@ class PostgresViewDatabase(ViewDatabase):
                 "POSTGRES_HOST",
                 f"Cannot connect to PostgreSQL for the views (POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER): {first_line}.",
             ) from None
-        if self._schema:
-            with connection.cursor() as cursor:
+        with connection.cursor() as cursor:
+            if self._schema:
                 cursor.execute(f'SET search_path TO "{self._schema}"')
-            connection.commit()
+            # The views' reads are short, indexed and repeated: compiling one with LLVM costs more than running
+            # it. PostgreSQL compiles any statement whose estimated cost passes jit_above_cost, which a page over
+            # a big book's tables does (a page answered in 0.6 ms took 41 ms at 25,000 contracts, 23 ms of it JIT).
+            cursor.execute("SET jit = off")
+        connection.commit()
         self._connected_once = True
         return connection
 
