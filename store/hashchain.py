@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 from uuid import UUID
 
 GENESIS = bytes(32)
 """The 'previous hash' of the very first event in a ledger."""
+
+CHECKPOINTS_TABLE = "chain_checkpoints"
+"""Where the chain watch (projections/engine/chain_checkpoints.py) keeps the
+hashes it witnessed, beside the ledger: position, and the hash as hex text."""
 
 
 def link(
@@ -58,10 +62,21 @@ class Verdict:
     intact: bool
     events_checked: int
     first_broken_notification_id: int | None = None
+    checkpoints_agreed: int = 0
+    """Of the hashes the chain watch witnessed, how many the walk met and computed alike."""
+    unwitnessed_at: int | None = None
+    """Where every link held but the hash was no longer the one the watch witnessed there."""
 
     def sentence(self) -> str:
         if self.intact:
-            return f"intact: {self.events_checked} events, hash chain unbroken"
+            agreed = f"; the {self.checkpoints_agreed} checkpoints of the chain watch agree" if self.checkpoints_agreed else ""
+            return f"intact: {self.events_checked} events, hash chain unbroken{agreed}"
+        if self.unwitnessed_at is not None:
+            return (
+                f"BROKEN: at notification id {self.unwitnessed_at} every link holds but the hash is not the one "
+                f"the chain watch witnessed there (after {self.events_checked} intact events): an event at or "
+                "before it was changed and the hashes after it computed again"
+            )
         return (
             f"BROKEN: the hash chain breaks at notification id "
             f"{self.first_broken_notification_id} (after {self.events_checked} intact events): "
@@ -78,30 +93,45 @@ class ChainWalker:
     recompute every hash after the one it changed, so later links that match
     their stored hashes prove nothing."""
 
-    def __init__(self, previous: bytes = GENESIS) -> None:
+    def __init__(self, previous: bytes = GENESIS, witnessed: Mapping[int, bytes] | None = None) -> None:
         self.previous = previous
         self.checked = 0
         self.first_broken_notification_id: int | None = None
+        self.witnessed = witnessed or {}
+        self.agreed = 0
+        self.unwitnessed_at: int | None = None
 
     def check(self, event: ChainedEvent) -> bool:
-        """True when ``event`` is proven: its link and every one before it hold."""
+        """True when ``event`` is proven: its link and every one before it
+        hold, and its hash is the one witnessed there, if one was."""
         if self.first_broken_notification_id is not None:
             return False
         expected = link(self.previous, event.originator_id, event.originator_version, event.topic, bytes(event.state))
         if expected != bytes(event.stored_hash):
             self.first_broken_notification_id = event.notification_id
             return False
+        witnessed = self.witnessed.get(event.notification_id)
+        if witnessed is not None:
+            if witnessed != expected:
+                self.first_broken_notification_id = self.unwitnessed_at = event.notification_id
+                return False
+            self.agreed += 1
         self.previous = expected
         self.checked += 1
         return True
 
     def verdict(self) -> Verdict:
-        return Verdict(self.first_broken_notification_id is None, self.checked, self.first_broken_notification_id)
+        return Verdict(
+            self.first_broken_notification_id is None, self.checked, self.first_broken_notification_id,
+            self.agreed, self.unwitnessed_at,
+        )
 
 
-def verify(events: Iterable[ChainedEvent]) -> Verdict:
-    """Walks events in the ledger's order and recomputes every link."""
-    walker = ChainWalker()
+def verify(events: Iterable[ChainedEvent], witnessed: Mapping[int, bytes] | None = None) -> Verdict:
+    """Walks events in the ledger's order and recomputes every link; where
+    the chain watch witnessed a hash (``witnessed``, by position), the one
+    computed must be it."""
+    walker = ChainWalker(witnessed=witnessed)
     for event in events:
         if not walker.check(event):
             break

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 "PERSISTENCE_MODULE",
                 f"PERSISTENCE_MODULE={env['PERSISTENCE_MODULE']!r} keeps no hash chain, so there is nothing to verify.",
             )
-        verdict = verify(chained_events())
+        witnessed = getattr(recorder, "witnessed_hashes", None)
+        verdict = verify(chained_events(), witnessed() if witnessed is not None else None)
     except StoreConfigurationError as error:
         print(f"verify-ledger: {error}", file=sys.stderr)
         return UNUSABLE

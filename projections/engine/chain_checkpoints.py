@@ -28,7 +28,7 @@ from typing import Any
 
 from contractledger.projections.engine.view_database import KEY_TEXT, ViewDatabase, ViewTransaction
 from contractledger.store.availability import StoreOutage, is_unavailable
-from contractledger.store.hashchain import ORIGIN, ChainedEvent, ChainWalker, Checkpoint
+from contractledger.store.hashchain import CHECKPOINTS_TABLE, ORIGIN, ChainedEvent, ChainWalker, Checkpoint
 
 log = logging.getLogger("contractledger.chain")
 
@@ -36,7 +36,7 @@ EVERY = 64
 """Events between two checkpoints: a stretch a page walks to prove an event in it."""
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS chain_checkpoints ("
+    f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
     f" position BIGINT PRIMARY KEY, hash TEXT NOT NULL, witnessed_at {KEY_TEXT} NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS chain_breaks (position BIGINT PRIMARY KEY, found_at {KEY_TEXT} NOT NULL)",
 )

@@ -68,7 +68,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import retry
 
-from contractledger.store.hashchain import GENESIS, ChainedEvent, link
+from contractledger.store.hashchain import CHECKPOINTS_TABLE, GENESIS, ChainedEvent, link
 from contractledger.store.notifications import OriginatorIds, StatePage, notification
 from contractledger.store.postgres.datastore import PgConnection, PostgresDatastore
 from contractledger.store.postgres.errors import translate
@@ -534,6 +534,17 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
         return PostgresSubscription(recorder=self, gt=gt, topics=topics)
+
+    def witnessed_hashes(self) -> dict[int, bytes]:
+        """The hashes the chain watch witnessed in this schema, by position (none before it has run)."""
+        table = qualified(self.datastore.schema, CHECKPOINTS_TABLE)
+        with self.datastore.connection() as raw:
+            cursor = raw.cursor()
+            cursor.execute("SELECT to_regclass(%s)", (table,))
+            if cursor.fetchone()[0] is None:
+                return {}
+            cursor.execute(f"SELECT position, hash FROM {table}")
+            return {int(position): bytes.fromhex(hashed) for position, hashed in cursor.fetchall()}
 
     def chained_events(self, after: int | None = None, up_to: int | None = None) -> Iterator[ChainedEvent]:
         """The ledger in notification id order, with stored hashes, read page by

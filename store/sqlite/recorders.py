@@ -24,7 +24,7 @@ from eventsourcing.sqlite import (
 )
 
 from contractledger.store.errors import StoreConfigurationError
-from contractledger.store.hashchain import GENESIS, ChainedEvent, link
+from contractledger.store.hashchain import CHECKPOINTS_TABLE, GENESIS, ChainedEvent, link
 from contractledger.store.notifications import OriginatorIds, notification
 from contractledger.store.sqlite.config import SQLITE_DBNAME
 from contractledger.store.sqlite.datastore import SQLiteLedgerDatastore
@@ -220,6 +220,15 @@ class SQLiteLedgerApplicationRecorder(SQLiteApplicationRecorder):
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> SQLiteLedgerSubscription:
         return SQLiteLedgerSubscription(self, gt=gt, topics=topics)
+
+    def witnessed_hashes(self) -> dict[int, bytes]:
+        """The hashes the chain watch witnessed in this file, by position (none before it has run)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (CHECKPOINTS_TABLE,))
+            if c.fetchone() is None:
+                return {}
+            c.execute(f"SELECT position, hash FROM {CHECKPOINTS_TABLE}")
+            return {int(position): bytes.fromhex(hashed) for position, hashed in c.fetchall()}
 
     def chained_events(self, after: int = 0, up_to: int | None = None) -> Iterator[ChainedEvent]:
         """Every stored event with its stored hash, in notification id order

@@ -188,3 +188,44 @@ def test_a_forged_event_whose_later_hashes_were_computed_again_shows_broken_on_t
     # before the forged stretch every entry is proven; in it, and after it (whose first links no longer follow
     # the hash witnessed before them), none
     assert all((kind == "intact") == (position <= stretch_start) for position, kind in proven.items())
+
+
+def served_env(api: Api) -> dict[str, str]:
+    """The settings the service was started with, as verify-ledger reads them."""
+    views = api.config.views
+    if views.dialect == "sqlite":
+        return {"PERSISTENCE_MODULE": "contractledger.store.sqlite", "SQLITE_DBNAME": views.path}  # type: ignore[attr-defined]
+    (schema,) = views.query("SELECT current_schema()")[0]
+    keys = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_USER", "POSTGRES_PASSWORD")
+    return {"PERSISTENCE_MODULE": "contractledger.store.postgres", **{k: os.environ[k] for k in keys},
+            "POSTGRES_SCHEMA": schema}
+
+
+def verify_ledger(api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from contractledger.store import verify as command
+
+    served = served_env(api)
+    for key in [k for k in os.environ if k.startswith(("POSTGRES_", "SQLITE_", "PERSISTENCE_"))]:
+        monkeypatch.delenv(key)
+    for key, value in served.items():
+        monkeypatch.setenv(key, value)
+    code = command.main([])
+    return code, capsys.readouterr().out
+
+
+def test_verify_ledger_holds_the_chain_to_the_hashes_the_watch_witnessed(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    contract_with_history(api)
+    ChainWatch(api.config.ledger.recorder, api.config.views, every=EVERY).advance()
+    head = api.config.ledger.recorder.max_notification_id()
+    environment = dict(os.environ)
+    code, out = verify_ledger(api, monkeypatch, capsys)
+    assert code == 0 and out.startswith(f"intact: {head} events") and f"the {head // EVERY} checkpoints" in out, out
+    (numbered,) = [e.notification_id for e in api.config.ledger.recorder.chained_events() if b"WN-1" in bytes(e.state)]
+    for key, value in environment.items():  # the superuser's settings, to forge as someone with the database
+        monkeypatch.setenv(key, value)
+    forge_from(api, numbered)
+    code, out = verify_ledger(api, monkeypatch, capsys)
+    witnessed_after = (numbered + EVERY - 1) // EVERY * EVERY
+    assert code == 1 and f"at notification id {witnessed_after} every link holds" in out, out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from contractledger.store.hashchain import GENESIS, ChainedEvent, Checkpoint, checkpoints_around, link, prove, prove_in_stretches
+from contractledger.store.hashchain import (
+    GENESIS, ChainedEvent, Checkpoint, checkpoints_around, link, prove, prove_in_stretches, verify,
+)
 
 
 def chain(count: int) -> list[ChainedEvent]:
@@ -118,3 +120,15 @@ def test_a_stretch_whose_last_event_was_removed_proves_nothing_in_it() -> None:
     events = [e for e in whole if e.notification_id != 512]
     proof = prove_in_stretches(Reads(events), [300], checkpoints_around(witnessed(whole, 256)))
     assert proof.first_broken_notification_id == 512 and not proof.links[300].proven
+
+
+def test_verify_holds_the_walk_to_the_witnessed_hashes() -> None:
+    events = chain(1000)
+    witnessed_hashes = {c.position: c.hash for c in witnessed(events, 256)}
+    assert verify(events, witnessed_hashes).checkpoints_agreed == len(witnessed_hashes) == 3
+    assert "the 3 checkpoints of the chain watch agree" in verify(events, witnessed_hashes).sentence()
+    forged = recomputed_from(events, 600, b"forged")
+    assert verify(forged).intact  # every link holds
+    verdict = verify(forged, witnessed_hashes)
+    assert not verdict.intact and verdict.unwitnessed_at == verdict.first_broken_notification_id == 768
+    assert verdict.events_checked == 767 and "not the one the chain watch witnessed" in verdict.sentence()
