@@ -12,8 +12,7 @@ Both stores compute hashes with :func:`link` so that one verifier proves either.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 from uuid import UUID
@@ -237,14 +236,3 @@ def prove_in_stretches(
         if proof.first_broken_notification_id is not None:
             breaks.append(proof.first_broken_notification_id)
     return SelectionProof(dict(sorted(links.items())), min(breaks, default=None))
-
-
-def checkpoints_around(found: Sequence[Checkpoint]) -> Callable[[int], tuple[Checkpoint, Checkpoint | None]]:
-    """:func:`prove_in_stretches`' ``checkpoints`` over a sorted list of them."""
-    keys = [checkpoint.position for checkpoint in found]
-
-    def around(position: int) -> tuple[Checkpoint, Checkpoint | None]:
-        at = bisect_left(keys, position)
-        return (found[at - 1] if at else ORIGIN), (found[at] if at < len(found) else None)
-
-    return around

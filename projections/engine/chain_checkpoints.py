@@ -28,7 +28,7 @@ from typing import Any
 
 from contractledger.projections.engine.view_database import KEY_TEXT, ViewDatabase, ViewTransaction
 from contractledger.store.availability import StoreOutage, is_unavailable
-from contractledger.store.hashchain import CHECKPOINTS_TABLE, ORIGIN, ChainedEvent, ChainWalker, Checkpoint
+from contractledger.store.hashchain import CHECKPOINTS_TABLE, ORIGIN, ChainWalker, Checkpoint
 
 log = logging.getLogger("contractledger.chain")
 
@@ -54,14 +54,8 @@ def _checkpoint(row: tuple[Any, ...] | None) -> Checkpoint | None:
 
 
 def last_checkpoint(tx: ViewTransaction) -> Checkpoint:
-    tx.execute("SELECT position, hash FROM chain_checkpoints ORDER BY position DESC LIMIT 1")
+    tx.execute(f"SELECT position, hash FROM {CHECKPOINTS_TABLE} ORDER BY position DESC LIMIT 1")
     return _checkpoint(tx.fetchone()) or ORIGIN
-
-
-def first_break(tx: ViewTransaction) -> int | None:
-    tx.execute("SELECT min(position) FROM chain_breaks")
-    row = tx.fetchone()
-    return int(row[0]) if row and row[0] is not None else None
 
 
 def around(database: ViewDatabase, positions: Iterable[int]) -> dict[int, tuple[Checkpoint, Checkpoint | None]]:
@@ -72,12 +66,12 @@ def around(database: ViewDatabase, positions: Iterable[int]) -> dict[int, tuple[
     with database.transaction(write=False) as tx:
         for position in sorted(set(positions)):
             tx.execute(
-                "SELECT position, hash FROM chain_checkpoints WHERE position < ? ORDER BY position DESC LIMIT 1",
+                f"SELECT position, hash FROM {CHECKPOINTS_TABLE} WHERE position < ? ORDER BY position DESC LIMIT 1",
                 (position,),
             )
             before = _checkpoint(tx.fetchone()) or ORIGIN
             tx.execute(
-                "SELECT position, hash FROM chain_checkpoints WHERE position >= ? ORDER BY position LIMIT 1",
+                f"SELECT position, hash FROM {CHECKPOINTS_TABLE} WHERE position >= ? ORDER BY position LIMIT 1",
                 (position,),
             )
             found[position] = (before, _checkpoint(tx.fetchone()))
@@ -112,7 +106,7 @@ class ChainWatch:
         witnessed = start
         pending: list[Checkpoint] = []
         broken: int | None = None
-        for event in self._events_after(start.position):
+        for event in self.recorder.chained_events(after=start.position):
             if not walker.check(event):
                 broken = event.notification_id
                 break
@@ -127,16 +121,13 @@ class ChainWatch:
             self._record_break(broken)
         return witnessed
 
-    def _events_after(self, position: int) -> Iterable[ChainedEvent]:
-        return self.recorder.chained_events(after=position)  # type: ignore[no-any-return]
-
     def _write(self, checkpoints: list[Checkpoint]) -> None:
         if not checkpoints:
             return
         now = datetime.now(timezone.utc).isoformat()
         with self.database.transaction() as tx:
             tx.insert_rows(
-                "chain_checkpoints", ("position", "hash", "witnessed_at"),
+                CHECKPOINTS_TABLE, ("position", "hash", "witnessed_at"),
                 [(c.position, c.hash.hex(), now) for c in checkpoints],
                 on_conflict="ON CONFLICT (position) DO NOTHING",
             )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable
 from uuid import uuid4
 
 from contractledger.store.hashchain import (
-    GENESIS, ChainedEvent, Checkpoint, checkpoints_around, link, prove, prove_in_stretches, verify,
+    GENESIS, ORIGIN, ChainedEvent, Checkpoint, link, prove, prove_in_stretches, verify,
 )
 
 
@@ -52,6 +54,18 @@ def test_an_empty_selection_is_intact_and_walks_nothing() -> None:
 def witnessed(events: list[ChainedEvent], every: int) -> list[Checkpoint]:
     """The checkpoints a verifier walking ``events`` unbroken writes every ``every`` events."""
     return [Checkpoint(e.notification_id, e.stored_hash) for e in events if e.notification_id % every == 0]
+
+
+def checkpoints_around(found: list[Checkpoint]) -> Callable[[int], tuple[Checkpoint, Checkpoint | None]]:
+    """The checkpoints around a position, as the chain watch's table answers them (the last before it, the first
+    at or after it)."""
+    keys = [checkpoint.position for checkpoint in found]
+
+    def around(position: int) -> tuple[Checkpoint, Checkpoint | None]:
+        at = bisect_left(keys, position)
+        return (found[at - 1] if at else ORIGIN), (found[at] if at < len(found) else None)
+
+    return around
 
 
 class Reads:
