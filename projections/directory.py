@@ -39,11 +39,15 @@ from contractledger.projections.engine.view_database import ViewDatabase, ViewTr
 from contractledger.projections.viewer import Viewer
 
 PARTY_COLUMNS = ("party_id", "kind", "advisor_kind", "level", "name", "identifiers", "profile", "registered_at")
+CARD_FIELDS = frozenset({"name", "identifiers"})
+"""What of a profile the directory's card shows."""
+# '%%' is one wildcard to psycopg2's formatting and two (the same) to SQLite's LIKE
+_CARD_CHANGED = " OR ".join(f"changes LIKE '%%\"{field}\"%%'" for field in sorted(CARD_FIELDS))
 
 
 class DirectoryView(BufferedView):
     name = "directory"
-    tables = ("parties", "profile_changes", "party_versions", "associations", "direct_relationships")
+    tables = ("parties", "profile_changes", "party_versions", "associations", "direct_relationships", "changed_cards")
     follows = (Party, Contract)
     ignores = (Contract.Event,)  # of contracts, the direct relationships requested
 
@@ -79,6 +83,12 @@ class DirectoryView(BufferedView):
             f"CREATE INDEX IF NOT EXISTS {t['associations']}_corporation ON {t['associations']} (corporation_id, individual_id)",
             f"CREATE TABLE IF NOT EXISTS {t['direct_relationships']} (contract_id KEY_TEXT PRIMARY KEY,"
             " upper_id KEY_TEXT NOT NULL, lower_id KEY_TEXT NOT NULL, requested_at KEY_TEXT NOT NULL)",
+            # the parties whose card (name or identifiers) was ever changed: only such an advisor's card can
+            # differ from its termination snapshot's, so only they are placed by a snapshot in the directory
+            f"CREATE TABLE IF NOT EXISTS {t['changed_cards']} (party_id KEY_TEXT PRIMARY KEY)",
+            # a generation built before this table kept its profile changes: they are read once for it
+            f"INSERT INTO {t['changed_cards']} (party_id) SELECT DISTINCT party_id FROM {t['profile_changes']}"
+            f" WHERE version > 1 AND ({_CARD_CHANGED}) ON CONFLICT (party_id) DO NOTHING",
         ]
 
     @handles(Party.Registered)
@@ -108,6 +118,11 @@ class DirectoryView(BufferedView):
         row.update(profile=json_text(profile), name=str(profile.get("name", "")), identifiers=json_text(profile.get("identifiers")))
         self.profile_changes.append(party_id, e.originator_version, instant_text(e.timestamp), json_text(e.changes))
         self.versions.append(party_id, e.originator_version, instant_text(e.timestamp))
+        if CARD_FIELDS & e.changes.keys():  # rare: written at once
+            tx.execute(
+                f"INSERT INTO {self.t['changed_cards']} (party_id) VALUES (?) ON CONFLICT (party_id) DO NOTHING",
+                (party_id,),
+            )
 
     # associations are rare: written at once rather than buffered
     @handles(Party.AssociatedWithCorporation)
@@ -168,9 +183,12 @@ def parties(
         return []
     on = on or business_today()
     with reading(database) as read:
-        frozen = {  # only advisors are seen by a snapshot
+        # only advisors are seen by a snapshot, and only one whose card changed sees a card other than its own
+        frozen = {
             advisor_id: sight.snapshot
-            for advisor_id, sight in profile_sight.advisor_sights(read, viewer, on=on, hiding_among=party_ids).items()
+            for advisor_id, sight in profile_sight.advisor_sights(
+                read, viewer, on=on, hiding_among=read_changed_cards(read, among=party_ids)
+            ).items()
             if sight.snapshot is not None
         } if kind in (None, "advisor") else {}
         sql, params = _parties_page(read, frozen, kind=kind, after=after, limit=limit, party_ids=party_ids)
@@ -227,6 +245,20 @@ def _parties_page(
         f" SELECT * FROM (SELECT * FROM ({indexed}{order}) listed UNION ALL {named}) cards{order}"
     )
     return sql, [*snapshots, *params, *paging, *values, *paging]
+
+
+def read_changed_cards(read: Reading, *, among: Collection[UUID] | None = None) -> set[UUID]:
+    """The parties whose name or identifiers were changed since they were
+    registered (of those ``among``, when given): a termination's snapshot of
+    any other advisor shows the card it has now."""
+    t = read.tables(DirectoryView)
+    sql, params = f"SELECT party_id FROM {t['changed_cards']}", []
+    if among is not None:
+        if not among:
+            return set()
+        params = sorted(id_text(party_id) for party_id in among)
+        sql += f" WHERE party_id IN ({', '.join('?' for _ in params)})"
+    return {UUID(party_id) for (party_id,) in read.rows(sql, params)}
 
 
 def _name(profile: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_http_world import Api, running_api  # noqa: E402
 from views_scenario import LETTER  # noqa: E402
 
-from contractledger.domain.actor import Actor  # noqa: E402
+from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
 NEW = {"name": "Grace Brewster Murray", "identifiers": {"npn": "NEW-NPN"}}
@@ -141,7 +141,65 @@ def test_a_page_naming_a_few_parties_reads_the_contracts_of_none_of_the_viewers_
     named = {w.carrier, w.mga, ended[0]}
     cards = directory.parties(api.config.views, viewer, party_ids=named, on=w.today)
     assert {card.party_id for card in cards} == named
-    assert read_for and all(advisors <= {ended[0]} for advisors in read_for), read_for
+    assert all(advisors <= {ended[0]} for advisors in read_for), read_for
     read_for.clear()
     everyone = directory.parties(api.config.views, viewer, on=w.today)  # the whole directory still knows them all
-    assert set(ended) <= {card.party_id for card in everyone} and set().union(*read_for) == set(ended)
+    # none of their cards changed, so each one's snapshot shows its card as it is: no contract is read for it
+    assert set(ended) <= {card.party_id for card in everyone} and set().union(*read_for) == set()
+
+
+def test_the_directory_reads_the_contracts_only_of_the_terminated_advisors_whose_card_changed(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A carrier's directory page, when it terminated contracts with many advisors: only an advisor whose name
+    or identifiers changed can show the carrier a card other than its own (the termination's snapshot), so only
+    such an advisor's contracts are read to place it (at 250,000 contracts a carrier's page read the contracts of
+    every advisor it ever terminated with, about 17,000 of them, for each page)."""
+    from contractledger.projections import contract_status, directory, profile_sight
+    from contractledger.projections.viewer import Viewer
+
+    w = api.world
+    ended = []
+    for number in range(4):
+        advisor = w.register("advisor", f"Advisor {number}", advisor_kind="individual")
+        (contract,) = w.assign(w.chain(advisor), by=w.aga_admin)
+        w.ledger.set_manual_status(w.carrier_staff, contract, Status.ACTIVE)
+        w.ledger.terminate(w.carrier_staff, contract, "Retired", [LETTER], effective_on=w.today)
+        ended.append(advisor)
+    renamed, moved, _, _ = ended
+    w.ledger.change_profile(Actor(Role.PRODUCER, "renamed", renamed), renamed, {"name": "Zelda Renamed"})
+    w.ledger.change_profile(Actor(Role.PRODUCER, "moved", moved), moved, {"addresses": [{"city": "Leeds"}]})
+    api.caught_up()
+    read_for: list[set[Any]] = []
+    reader = contract_status.read_contracts
+
+    def counted(read: Any, viewer: Any, **kwargs: Any) -> Any:
+        read_for.append(set(kwargs.get("advisor_ids") or ()))
+        return reader(read, viewer, **kwargs)
+
+    monkeypatch.setattr(profile_sight, "read_contracts", counted)
+    cards = {card.party_id: card.name for card in directory.parties(api.config.views, Viewer.of(w.carrier_staff), on=w.today)}
+    assert set().union(*read_for) == {renamed}, read_for
+    assert (cards[renamed], cards[moved]) == ("Advisor 0", "Advisor 1")  # the carrier sees the snapshot's name
+    assert card(api, w.auditor, renamed)["name"] == "Zelda Renamed"
+
+
+def test_a_directory_built_before_it_kept_changed_cards_learns_them_from_its_profile_changes(api: Api) -> None:
+    """A generation of the directory built by an older version has no changed cards: preparing the view reads
+    them once from the profile changes it kept, so a renamed advisor is still placed by its snapshot."""
+    from contractledger.projections.directory import DirectoryView, read_changed_cards
+    from contractledger.projections.engine.queries import reading
+
+    w = api.world
+    renamed = w.register("advisor", "Before Rename", advisor_kind="individual")
+    kept = w.register("advisor", "Kept Name", advisor_kind="individual")
+    w.ledger.change_profile(Actor(Role.PRODUCER, "r", renamed), renamed, {"identifiers": {"npn": "R-2"}})
+    w.ledger.change_profile(Actor(Role.PRODUCER, "k", kept), kept, {"addresses": [{"city": "York"}]})
+    api.caught_up()
+    view = DirectoryView()
+    with api.config.views.transaction() as tx:
+        tx.execute(f"DELETE FROM {view.t['changed_cards']}")  # as an older generation had none
+        for statement in view.tables_schema():
+            tx.execute(statement)
+    with reading(api.config.views) as read:
+        assert read_changed_cards(read) == {renamed}
