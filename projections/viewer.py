@@ -72,16 +72,27 @@ class Viewer:
         """Whether any monitoring or debt can reach this viewer (sync peers: none)."""
         return self.sees_every_record or self.party_id is not None
 
+    @property
+    def party_on_every_contract(self) -> UUID | None:
+        """The party on the chain of every contract this viewer may see (its
+        own), or None when it sees every contract (or none): a list of its
+        contracts is that party's contracts."""
+        return None if self.sees_every_contract else self.party_id
+
     def may_see_contract(self, chain: Collection[UUID]) -> bool:
         return self.sees_every_contract or (self.party_id is not None and self.party_id in chain)
 
-    def contract_condition(self, contract_id: str, contract_parties: str, *, row_by_row: bool = False) -> tuple[str, list[Any]]:
+    def contract_condition(
+        self, contract_id: str, contract_parties: str, *, row_by_row: bool = False, walking: UUID | None = None
+    ) -> tuple[str, list[Any]]:
         """``may_see_contract`` as an SQL condition on the column ``contract_id``
         names, with its parameters; ``contract_parties`` is the contract status
         view's table of (contract, party on its chain). ``row_by_row``: one
         key lookup per row checked (for a few rows chosen otherwise), instead
-        of the viewer's contracts as a list (which may drive a page's read)."""
-        if self.sees_every_contract:
+        of the viewer's contracts as a list (which may drive a page's read).
+        ``walking``: the rows are the contracts of that party, read from its
+        own list; when it is the viewer's own, every one may be seen."""
+        if self.sees_every_contract or (walking is not None and walking == self.party_on_every_contract):
             return "1 = 1", []
         if self.party_id is None:
             return "1 = 0", []
