@@ -729,4 +729,4 @@ def read_chains(read: Reading, contract_ids: list[str]) -> dict[str, tuple[UUID,
     t = read.tables(ContractStatusView)
     marks = ", ".join("?" for _ in contract_ids)
     rows = read.rows(f"SELECT contract_id, chain FROM {t['contracts']} WHERE contract_id IN ({marks})", contract_ids)
-    return {contract_id: tuple(UUID(p) for p in json_from(chain)) for contract_id, chain in rows}
+    return {contract_id: tuple(id_from(p) for p in json_from(chain)) for contract_id, chain in rows}  # type: ignore[misc]

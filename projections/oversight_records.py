@@ -28,6 +28,7 @@ from contractledger.projections.engine.rows import (
     BufferedView,
     date_from,
     date_text,
+    id_from,
     id_text,
     instant_from,
     instant_text,
@@ -302,9 +303,9 @@ def _monitoring(row: dict[str, Any]) -> Monitoring:
     level = MonitoringLevel(int(row["level"]))
     return Monitoring(
         record_id=UUID(row["record_id"]),
-        contract_id=UUID(row["contract_id"]),
-        advisor_id=UUID(row["advisor_id"]),
-        placed_by=UUID(row["placed_by"]),
+        contract_id=id_from(row["contract_id"]),  # type: ignore[arg-type]
+        advisor_id=id_from(row["advisor_id"]),  # type: ignore[arg-type]
+        placed_by=id_from(row["placed_by"]),  # type: ignore[arg-type]
         level=level,
         reason=row["reason"],
         is_public=level.is_public,
@@ -319,9 +320,9 @@ def _monitoring(row: dict[str, Any]) -> Monitoring:
 def _debt(row: dict[str, Any]) -> Debt:
     return Debt(
         record_id=UUID(row["record_id"]),
-        contract_id=UUID(row["contract_id"]),
-        advisor_id=UUID(row["advisor_id"]),
-        logged_by=UUID(row["logged_by"]),
+        contract_id=id_from(row["contract_id"]),  # type: ignore[arg-type]
+        advisor_id=id_from(row["advisor_id"]),  # type: ignore[arg-type]
+        logged_by=id_from(row["logged_by"]),  # type: ignore[arg-type]
         amount=Decimal(row["amount"]),
         status=DebtStatus(row["status"]),
         description=row["description"],
