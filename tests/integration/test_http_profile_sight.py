@@ -47,6 +47,33 @@ def seen(api: Api, actor: Actor, party: Any) -> tuple[str, dict[str, Any], str]:
     return answer.json["name"], answer.json.get("identifiers"), answer.headers["ETag"]
 
 
+def terminated_by_the_carrier(w: Any, count: int) -> list[Any]:
+    """``count`` new advisors, each with one contract the carrier terminated today."""
+    ended = []
+    for number in range(count):
+        advisor = w.register("advisor", f"Advisor {number}", advisor_kind="individual")
+        (contract,) = w.assign(w.chain(advisor), by=w.aga_admin)
+        w.ledger.set_manual_status(w.carrier_staff, contract, Status.ACTIVE)
+        w.ledger.terminate(w.carrier_staff, contract, "Retired", [LETTER], effective_on=w.today)
+        ended.append(advisor)
+    return ended
+
+
+def contract_reads(monkeypatch: pytest.MonkeyPatch) -> list[set[Any]]:
+    """The advisors whose contracts each read of the sights asks for, as they happen."""
+    from contractledger.projections import contract_status, profile_sight
+
+    read_for: list[set[Any]] = []
+    reader = contract_status.read_contracts
+
+    def counted(read: Any, viewer: Any, **kwargs: Any) -> Any:
+        read_for.append(set(kwargs.get("advisor_ids") or ()))
+        return reader(read, viewer, **kwargs)
+
+    monkeypatch.setattr(profile_sight, "read_contracts", counted)
+    return read_for
+
+
 def test_after_the_effective_date_the_terminating_parties_no_longer_see_the_advisors_profile_changes(api: Api) -> None:
     w = api.world
     advisor, producer = w.second_advisor, w.second_producer
@@ -117,26 +144,13 @@ def test_a_page_naming_a_few_parties_reads_the_contracts_of_none_of_the_viewers_
     """The cards of a contract's chain, for a carrier that terminated contracts with many advisors: the snapshot
     sight is decided for the advisors named, not for every advisor the carrier terminated with (at 25,000
     contracts a carrier's contracts page read 1,762 contracts of other advisors for it)."""
-    from contractledger.projections import contract_status, directory, profile_sight
+    from contractledger.projections import directory
     from contractledger.projections.viewer import Viewer
 
     w = api.world
-    ended = []
-    for number in range(4):
-        advisor = w.register("advisor", f"Advisor {number}", advisor_kind="individual")
-        (contract,) = w.assign(w.chain(advisor), by=w.aga_admin)
-        w.ledger.set_manual_status(w.carrier_staff, contract, Status.ACTIVE)
-        w.ledger.terminate(w.carrier_staff, contract, "Retired", [LETTER], effective_on=w.today)
-        ended.append(advisor)
+    ended = terminated_by_the_carrier(w, 4)
     api.caught_up()
-    read_for: list[set[Any]] = []
-    reader = contract_status.read_contracts
-
-    def counted(read: Any, viewer: Any, **kwargs: Any) -> Any:
-        read_for.append(set(kwargs.get("advisor_ids") or ()))
-        return reader(read, viewer, **kwargs)
-
-    monkeypatch.setattr(profile_sight, "read_contracts", counted)
+    read_for = contract_reads(monkeypatch)
     viewer = Viewer.of(w.carrier_staff)
     named = {w.carrier, w.mga, ended[0]}
     cards = directory.parties(api.config.views, viewer, party_ids=named, on=w.today)
@@ -155,29 +169,16 @@ def test_the_directory_reads_the_contracts_only_of_the_terminated_advisors_whose
     or identifiers changed can show the carrier a card other than its own (the termination's snapshot), so only
     such an advisor's contracts are read to place it (at 250,000 contracts a carrier's page read the contracts of
     every advisor it ever terminated with, about 17,000 of them, for each page)."""
-    from contractledger.projections import contract_status, directory, profile_sight
+    from contractledger.projections import directory
     from contractledger.projections.viewer import Viewer
 
     w = api.world
-    ended = []
-    for number in range(4):
-        advisor = w.register("advisor", f"Advisor {number}", advisor_kind="individual")
-        (contract,) = w.assign(w.chain(advisor), by=w.aga_admin)
-        w.ledger.set_manual_status(w.carrier_staff, contract, Status.ACTIVE)
-        w.ledger.terminate(w.carrier_staff, contract, "Retired", [LETTER], effective_on=w.today)
-        ended.append(advisor)
+    ended = terminated_by_the_carrier(w, 4)
     renamed, moved, _, _ = ended
     w.ledger.change_profile(Actor(Role.PRODUCER, "renamed", renamed), renamed, {"name": "Zelda Renamed"})
     w.ledger.change_profile(Actor(Role.PRODUCER, "moved", moved), moved, {"addresses": [{"city": "Leeds"}]})
     api.caught_up()
-    read_for: list[set[Any]] = []
-    reader = contract_status.read_contracts
-
-    def counted(read: Any, viewer: Any, **kwargs: Any) -> Any:
-        read_for.append(set(kwargs.get("advisor_ids") or ()))
-        return reader(read, viewer, **kwargs)
-
-    monkeypatch.setattr(profile_sight, "read_contracts", counted)
+    read_for = contract_reads(monkeypatch)
     cards = {card.party_id: card.name for card in directory.parties(api.config.views, Viewer.of(w.carrier_staff), on=w.today)}
     assert set().union(*read_for) == {renamed}, read_for
     assert (cards[renamed], cards[moved]) == ("Advisor 0", "Advisor 1")  # the carrier sees the snapshot's name
