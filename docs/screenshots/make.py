@@ -32,8 +32,8 @@ from uuid import UUID
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_http import STORE_KEYS, _free_port, start, store_env, wait_until  # noqa: E402
-from bench_scale import busiest_parties_once_built, issue_tokens  # noqa: E402
+from bench_http import STORE_KEYS, _free_port, start, store_env  # noqa: E402
+from bench_scale import busiest_parties, issue_tokens, wait_for_views  # noqa: E402
 from bulk_load import fill  # noqa: E402
 
 from contractledger.domain.actor import Actor, Role  # noqa: E402
@@ -126,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     page = None
     try:
-        parties = busiest_parties_once_built(env, seconds=600)  # the views catch up before any page is taken
+        auditor = issue_tokens(env, {"auditor": Actor(Role.AUDITOR, "audrey")})["auditor"]
+        wait_for_views(base, auditor, seconds=600)  # the views catch up before anyone is chosen or a page taken
+        parties = busiest_parties(env)
         tokens = issue_tokens(env, viewers(parties))
-        wait_until(f"{base}/ready", tokens["auditor"], seconds=600)
         args.into.mkdir(parents=True, exist_ok=True)
         page = browser(chromium, driver)
         signed_in_as = None
