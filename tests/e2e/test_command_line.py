@@ -160,3 +160,24 @@ def test_serve_hands_gunicorn_only_the_options_after_a_double_dash(tmp_path: Pat
     refused = run([str(CONTRACTLEDGER), "serve", "--timeout", "60"], quiet_env(tmp_path, **UNREACHABLE_STORE), tmp_path)
     assert refused.returncode == 2
     assert "contractledger serve: error: unrecognized arguments: --timeout 60 (options for gunicorn go after --" in refused.stderr
+
+
+TOOLS = sorted(
+    path.name for path in (ROOT / "scripts").iterdir()
+    if path.name not in {"setup", "test", "ensure-chromium", "with-postgres", "serve", "tokens", "verify-ledger",
+                         "export-history", "rebuild-views", "reconcile", "sync-deliver", "race-loop"}
+)
+
+
+@pytest.mark.parametrize("script", TOOLS)
+def test_every_other_script_answers_help_with_its_usage_and_runs_nothing(script: str, tmp_path: Path) -> None:
+    """The benchmarks, the drills and the recorders: ``--help`` prints their usage at once, and nothing they
+    make (a ledger, a served app, the API's recorded examples) is made."""
+    examples = ROOT / "http" / "api_examples.json"
+    before = examples.stat().st_mtime_ns
+    began = time.monotonic()
+    helped = run([str(ROOT / "scripts" / script), "--help"], quiet_env(tmp_path), tmp_path)
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    assert helped.stdout.startswith("usage: "), helped.stdout[:300]
+    assert examples.stat().st_mtime_ns == before
+    assert time.monotonic() - began < 30

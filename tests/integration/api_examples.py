@@ -22,6 +22,7 @@ characters), the metrics (their help lines), and the whole ledger's export
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -368,7 +369,14 @@ def write(examples: dict[str, Any], to: Path = EXAMPLES_FILE) -> None:
     to.write_text(json.dumps(examples, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="scripts/record-api-examples",
+        description="Record an example request and answer for every API operation into http/api_examples.json: "
+        "a scripted scenario calls each operation once against the real app on a fresh SQLite ledger. Run it "
+        "after changing a route or an answer, and commit the file.",
+        epilog="exit status: 0 when every operation was recorded",
+    ).parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         examples = record(Path(folder))
     write(examples)
