@@ -352,12 +352,12 @@ def _contracts_statement(
     cursor and stops at its limit, however long the book; a status filter is
     tested row by row in that order.
 
-    ``walk`` (the party's contracts table, not with ``by_id``): the
-    contracts of one party (its id the parameter after the as-of instants),
-    walked in its own range of that order, so a party's page costs the page
-    and not the party's whole book."""
+    ``walk`` (the party's contracts table; never with ``by_id``, whose
+    order it does not keep): the contracts of one party (its id the
+    parameter after the as-of instants), walked in its own range of that
+    order, so a party's page costs the page and not the party's whole book."""
     # walking a party's contracts, the order's columns are its table's (the same values), whose index serves it
-    ordered = "w" if walk is not None and not by_id else "c"
+    ordered = "w" if walk is not None else "c"
     columns = ", ".join(
         f"{ordered if column in ('created_at', 'contract_id') else 'c'}.{column}" for column in CONTRACT_COLUMNS
     )
@@ -396,8 +396,9 @@ def _select_contracts(
     status: Status | None = None, after: tuple[str, ...] | None = None, limit: int | None = None,
     by_id: bool = False, walking: UUID | None = None,
 ) -> list[tuple]:
-    """``walking``: a party every contract read is on (the conditions say so
-    too), whose own contracts are walked (see ``_contracts_statement``)."""
+    """``walking``: the party every contract read is on, whose own list of
+    contracts is walked (see ``_contracts_statement``); the conditions then
+    need not say it again."""
     t = read.tables(ContractStatusView)
     until = instant_text(as_of) if as_of else END_OF_TIME
     walk = t["party_contracts"] if walking is not None else None
@@ -568,7 +569,7 @@ def _read_versioned(
     if condition is not None:
         where.append(condition[0])
         params.extend(condition[1])
-    if party_id is not None and walking != party_id:
+    if party_id is not None and walking is None:  # by_id: not walked, so asked of each contract
         where.append(on_chain)
         params.append(id_text(party_id))
     if advisor_ids is not None:
@@ -727,6 +728,8 @@ def read_chains(read: Reading, contract_ids: list[str]) -> dict[str, tuple[UUID,
     if not contract_ids:
         return {}
     t = read.tables(ContractStatusView)
-    marks = ", ".join("?" for _ in contract_ids)
-    rows = read.rows(f"SELECT contract_id, chain FROM {t['contracts']} WHERE contract_id IN ({marks})", contract_ids)
+    rows = read.rows(
+        f"SELECT contract_id, chain FROM {t['contracts']} WHERE contract_id IN ({placeholders(contract_ids)})",
+        contract_ids,
+    )
     return {contract_id: tuple(id_from(p) for p in json_from(chain)) for contract_id, chain in rows}  # type: ignore[misc]

@@ -24,7 +24,7 @@ from contractledger.domain.party import ADVISOR_KINDS, KINDS, Party
 from contractledger.domain.status import Status
 from contractledger.projections import profile_sight
 from contractledger.projections.contract_status import END_OF_TIME, read_contracts_by_id
-from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, reading
+from contractledger.projections.engine.queries import Reading, business_today, ensure_instant, placeholders, reading
 from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
@@ -257,7 +257,7 @@ def read_changed_cards(read: Reading, *, among: Collection[UUID] | None = None) 
         if not among:
             return set()
         params = sorted(id_text(party_id) for party_id in among)
-        sql += f" WHERE party_id IN ({', '.join('?' for _ in params)})"
+        sql += f" WHERE party_id IN ({placeholders(params)})"
     return {UUID(party_id) for (party_id,) in read.rows(sql, params)}
 
 
