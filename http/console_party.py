@@ -39,9 +39,9 @@ from contractledger.http.pagination import page
 from contractledger.http.problems import Problem
 from contractledger.http.queries import Query, Versioned, refuse_the_future
 from contractledger.http.query_parameters import Paging
-from contractledger.http.resources_queries import QUERIES, AsOf, ContractFilters, OnADay, RecordParameters
+from contractledger.http.resources_queries import QUERIES, AsOf, ContractFilters, OnADay
 from contractledger.http.route_roles import NAMES
-from contractledger.projections import directory
+from contractledger.projections import directory, oversight_records
 from contractledger.projections.oversight_records import Debt, Monitoring
 from contractledger.projections.viewer import Viewer
 
@@ -195,15 +195,16 @@ class PartyPage(ConsolePage):
         )
 
     def _contributing(self, session: Session, viewer: Viewer, health: HealthStatus) -> list[Contributing] | Withheld:
-        """Each record the health names, read by the API's own record routes."""
+        """Each record the health names, read as the API's record routes read
+        them (the viewer's rule on records in SQL): one query per kind."""
         for query, what in ((MONITORING, "Monitoring records"), (DEBT, "Debt records")):
             refused = withheld(query, session, what)
             if refused is not None:
                 return refused
         shown: list[Contributing] = []
-        for query, record_ids in ((MONITORING, health.monitoring_record_ids), (DEBT, health.debt_record_ids)):
-            for record_id in record_ids:
-                record = query.run(self.config, viewer, {"record_id": record_id}, RecordParameters())
-                if record is not None:  # the health counted only records the viewer may see: each is there
-                    shown.append(Contributing(record))
+        for read, record_ids in ((oversight_records.monitoring_records, health.monitoring_record_ids),
+                                 (oversight_records.debt_records, health.debt_record_ids)):
+            if record_ids:  # the health counted only records the viewer may see: each is there
+                found = {r.record_id: r for r in read(self.config.views, viewer, record_ids=record_ids)}
+                shown.extend(Contributing(found[i]) for i in record_ids if i in found)
         return shown

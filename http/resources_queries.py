@@ -122,17 +122,14 @@ def _by_notification(n: Any) -> tuple:
 
 
 def _record(kind: str) -> Any:
-    """A monitoring or debt record by id: the domain says whether the caller may
-    see it (and on which contract it is); the view answers it."""
+    """A monitoring or debt record by id, as the view answers it: the viewer's
+    rule on records (viewer.py) in the same query, so a record it may not see is
+    not found exactly as one that does not exist (rules §6), and no event-store
+    read is made per request."""
 
     def run(config: AppConfig, viewer: Viewer, path: dict[str, UUID], p: Any) -> Any:
-        record_id = path["record_id"]
-        try:
-            record = getattr(config.ledger, f"{kind}_record")(record_id, viewer=viewer.actor)
-        except NotFound:
-            return None
-        listed = getattr(oversight_records, f"{kind}_records")(config.views, viewer, contract_id=record.contract_id)
-        return next((r for r in listed if r.record_id == record_id), None)
+        found = getattr(oversight_records, f"{kind}_records")(config.views, viewer, record_ids=[path["record_id"]])
+        return found[0] if found else None
 
     return run
 

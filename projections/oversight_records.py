@@ -415,6 +415,7 @@ def record_visible_now(read: Reading, viewer: Viewer, record_id: str) -> tuple[s
 def _select_page(
     read: Reading, viewer: Viewer, logical: str, columns: tuple[str, ...], *, contract_id: UUID | None,
     advisor_id: UUID | None, as_of: datetime | None, after: tuple[datetime, UUID] | None, limit: int | None,
+    record_ids: Iterable[UUID] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of the records of ``logical`` (monitoring or debt versions)
     ``viewer`` may see, each as it stood at ``as_of`` (now by default): in
@@ -424,7 +425,9 @@ def _select_page(
     however many records there are."""
     table = read.tables(OversightRecordsView)[logical]
     first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
-    where, params = _filter(contract_id, None if advisor_id is None else [advisor_id], None)
+    where, params = _filter(
+        contract_id, None if advisor_id is None else [advisor_id], None if record_ids is None else map(id_text, record_ids)
+    )
     sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
     latest, latest_params = _latest_version(table, "v", until=instant_text(as_of) if as_of else END_OF_TIME)
     sql += f" AND {latest}"
@@ -451,6 +454,7 @@ def monitoring_records(
     as_of: datetime | None = None,
     after: tuple[datetime, UUID] | None = None,
     limit: int | None = None,
+    record_ids: Iterable[UUID] | None = None,
 ) -> list[Monitoring]:
     """rules §6 and 10: monitoring on a contract or on an advisor's contracts, each
     record as it stands (or as the ledger knew it at ``as_of``), removed ones
@@ -459,14 +463,15 @@ def monitoring_records(
     contract; all for auditors; none for sync peers.
 
     In the order they were placed (then by id); ``after`` (a record's
-    placing instant and id) and ``limit`` read one page in SQL."""
+    placing instant and id) and ``limit`` read one page in SQL; ``record_ids``
+    keeps only the records named."""
     ensure_instant(as_of)
     if not viewer.sees_records:
         return []
     with reading(database) as read:
         found = _select_page(
             read, viewer, "monitoring_versions", MONITORING_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
-            as_of=as_of, after=after, limit=limit,
+            as_of=as_of, after=after, limit=limit, record_ids=record_ids,
         )
     return [_monitoring(row) for row in found]
 
@@ -480,6 +485,7 @@ def debt_records(
     as_of: datetime | None = None,
     after: tuple[datetime, UUID] | None = None,
     limit: int | None = None,
+    record_ids: Iterable[UUID] | None = None,
 ) -> list[Debt]:
     """rules §6 and 10: debt on a contract or on an advisor's contracts, as it
     stands (or at ``as_of``). Private to the party that logged it until made
@@ -487,14 +493,15 @@ def debt_records(
     private again; all for auditors; none for sync peers.
 
     In the order it was logged (then by id); ``after`` (a record's logging
-    instant and id) and ``limit`` read one page in SQL."""
+    instant and id) and ``limit`` read one page in SQL; ``record_ids``
+    keeps only the records named."""
     ensure_instant(as_of)
     if not viewer.sees_records:
         return []
     with reading(database) as read:
         found = _select_page(
             read, viewer, "debt_versions", DEBT_COLUMNS, contract_id=contract_id, advisor_id=advisor_id,
-            as_of=as_of, after=after, limit=limit,
+            as_of=as_of, after=after, limit=limit, record_ids=record_ids,
         )
     return [_debt(row) for row in found]
 
