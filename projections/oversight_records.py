@@ -111,6 +111,9 @@ class OversightRecordsView(BufferedView):
             " (contract_id, placed_at, record_id)",
             f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_advisor_placed ON {t['monitoring_versions']}"
             " (advisor_id, placed_at, record_id)",
+            # what a party placed itself, in the same order (its own records are seen whatever their level)
+            f"CREATE INDEX IF NOT EXISTS {t['monitoring_versions']}_placer_placed ON {t['monitoring_versions']}"
+            " (placed_by, placed_at, record_id)",
             f"CREATE TABLE IF NOT EXISTS {t['debt_versions']} (record_id KEY_TEXT NOT NULL, version INTEGER NOT NULL,"
             " contract_id KEY_TEXT NOT NULL, advisor_id KEY_TEXT NOT NULL, logged_by TEXT NOT NULL, amount TEXT NOT NULL,"
             " status TEXT NOT NULL, description TEXT, effective_on KEY_TEXT NOT NULL, reminder_on KEY_TEXT NOT NULL,"
@@ -123,6 +126,8 @@ class OversightRecordsView(BufferedView):
             " (contract_id, logged_at, record_id)",
             f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_advisor_logged ON {t['debt_versions']}"
             " (advisor_id, logged_at, record_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['debt_versions']}_logger_logged ON {t['debt_versions']}"
+            " (logged_by, logged_at, record_id)",
         ]
 
     # -- monitoring ----------------------------------------------------------------
@@ -370,11 +375,20 @@ _WHO_WHETHER_PUBLIC_AND_WHEN = {  # per table: who recorded a record, when its v
 
 def _version_visible(read: Reading, viewer: Viewer, logical: str, version: str) -> tuple[str, list[Any]]:
     """The viewer's rule (viewer.py) on the version ``version`` names, a row of ``logical``."""
+    return viewer.record_condition(**_record_columns(read, logical, version))
+
+
+def _version_branches(read: Reading, viewer: Viewer, logical: str, version: str) -> list[tuple[str, list[Any]]]:
+    """The same rule as disjoint conditions (viewer.py), each read as its own range."""
+    return viewer.record_branches(**_record_columns(read, logical, version))
+
+
+def _record_columns(read: Reading, logical: str, version: str) -> dict[str, str]:
     recorded_by, public, _ = _WHO_WHETHER_PUBLIC_AND_WHEN[logical]
-    return viewer.record_condition(
-        recorded_by=f"{version}.{recorded_by}", public=f"{version}.{public}", contract_id=f"{version}.contract_id",
-        contract_parties=read.tables(ContractStatusView)["contract_parties"],
-    )
+    return {
+        "recorded_by": f"{version}.{recorded_by}", "public": f"{version}.{public}",
+        "contract_id": f"{version}.contract_id", "contract_parties": read.tables(ContractStatusView)["contract_parties"],
+    }
 
 
 def _latest_version(table: str, version: str, *, until: str | None = None) -> tuple[str, list[Any]]:
@@ -422,27 +436,34 @@ def _select_page(
     the order they were placed or logged (then by id), after the cursor's
     record (``after``: its instant and id), at most ``limit``. Visibility
     and filters are SQL conditions, so the page is a range of one index
-    however many records there are."""
+    however many records there are; for a party, one range for what it
+    recorded and one for what others made public on its contracts (a
+    party on a few contracts of a big book reads those contracts' records,
+    not every record to test each one)."""
     table = read.tables(OversightRecordsView)[logical]
     first = _WHO_WHETHER_PUBLIC_AND_WHEN[logical][2]
     where, params = _filter(
         contract_id, None if advisor_id is None else [advisor_id], None if record_ids is None else map(id_text, record_ids)
     )
-    sql = f"SELECT {', '.join('v.' + c for c in columns)} FROM {table} v WHERE {where}"
     latest, latest_params = _latest_version(table, "v", until=instant_text(as_of) if as_of else END_OF_TIME)
-    sql += f" AND {latest}"
+    where += f" AND {latest}"
     params += latest_params
-    visible, visible_params = _version_visible(read, viewer, logical, "v")
-    sql += f" AND {visible}"
-    params += visible_params
     if after is not None:
-        sql += f" AND (v.{first}, v.record_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
+        where += f" AND (v.{first}, v.record_id) > (?, ?)"  # a row value: the index is sought, not scanned to it
         params += [instant_text(after[0]), id_text(after[1])]
-    sql += f" ORDER BY v.{first}, v.record_id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return [dict(zip(columns, row)) for row in read.rows(sql, params)]
+    cut, cut_params = ("", []) if limit is None else (" LIMIT ?", [limit])
+    columns_read = ", ".join("v." + c for c in columns)
+    branches = []
+    for visible, visible_params in _version_branches(read, viewer, logical, "v"):
+        branches.append((f"SELECT {columns_read} FROM {table} v WHERE {where} AND {visible}"
+                         f" ORDER BY v.{first}, v.record_id{cut}", [*params, *visible_params, *cut_params]))
+    if len(branches) == 1:
+        sql, all_params = branches[0]
+    else:  # each branch is a page of its own index range; the page is the first of both, merged
+        sql = " UNION ALL ".join(f"SELECT * FROM ({branch}) AS branch{n}" for n, (branch, _) in enumerate(branches))
+        sql += f" ORDER BY {first}, record_id{cut}"
+        all_params = [param for _, branch_params in branches for param in branch_params] + cut_params
+    return [dict(zip(columns, row)) for row in read.rows(sql, all_params)]
 
 
 def monitoring_records(

@@ -112,16 +112,34 @@ class Viewer:
         """``may_see_record`` as an SQL condition, with its parameters: on the
         column naming who recorded the record, a condition true when it is
         public, and the column naming its contract."""
-        if self.sees_every_record:
-            return "1 = 1", []
-        if self.party_id is None:
-            return "1 = 0", []
-        party = str(self.party_id)
-        return (
-            f"({recorded_by} = ? OR (({public}) AND EXISTS (SELECT 1 FROM {contract_parties} p"
-            f" WHERE p.contract_id = {contract_id} AND p.party_id = ?)))",
-            [party, party],
+        branches = self.record_branches(
+            recorded_by=recorded_by, public=public, contract_id=contract_id, contract_parties=contract_parties
         )
+        if len(branches) == 1:
+            return branches[0]
+        return f"({' OR '.join(sql for sql, _ in branches)})", [param for _, params in branches for param in params]
+
+    def record_branches(
+        self, *, recorded_by: str, public: str, contract_id: str, contract_parties: str
+    ) -> list[tuple[str, list[Any]]]:
+        """``record_condition`` as disjoint conditions, each with its parameters,
+        whose union is what the viewer may see: for a party, what it recorded
+        itself, and what others made public on a contract it is on. A page
+        reads each as a range of its own index and merges them, rather than
+        walking every record to test both at each one."""
+        if self.sees_every_record:
+            return [("1 = 1", [])]
+        if self.party_id is None:
+            return [("1 = 0", [])]
+        party = str(self.party_id)
+        return [
+            (f"{recorded_by} = ?", [party]),
+            (
+                f"{recorded_by} <> ? AND ({public}) AND {contract_id} IN"
+                f" (SELECT p.contract_id FROM {contract_parties} p WHERE p.party_id = ?)",
+                [party, party],
+            ),
+        ]
 
     def works_with_advisor_condition(
         self, advisor_id: UUID, contracts: str, contract_parties: str
