@@ -187,8 +187,11 @@ class DashboardView(BufferedView):
             f"CREATE TABLE IF NOT EXISTS {t['stage_counts']} (viewer_id KEY_TEXT NOT NULL, status TEXT NOT NULL,"
             " since_on KEY_TEXT NOT NULL, from_on KEY_TEXT NOT NULL, contracts INTEGER NOT NULL,"
             " PRIMARY KEY (viewer_id, status, since_on, from_on))",
-            # the waiting list: a viewer's contracts in a status, oldest stage first
-            f"CREATE INDEX IF NOT EXISTS {t['stages']}_waiting ON {t['stages']} (viewer_id, status, since_on, contract_id)",
+            # the waiting list: a viewer's contracts in a status, oldest stage first; the last stages only (an
+            # ended stage stays until its contract moves again: walking those too read most of a big book's)
+            f"CREATE INDEX IF NOT EXISTS {t['stages']}_waiting_last ON {t['stages']} (viewer_id, status, since_on, contract_id)"
+            f" WHERE until_on = '{AFTER_EVERY_DAY}'",
+            f"DROP INDEX IF EXISTS {t['stages']}_waiting",
             # the stages ended by a change dated ahead, still in force on the day asked
             f"CREATE INDEX IF NOT EXISTS {t['stages']}_ending ON {t['stages']} (viewer_id, until_on)",
             # the stage clock's recent buckets: the last stages begun since a day, of which some contract is still
@@ -451,24 +454,26 @@ def waiting_contracts(
 ) -> list[WaitingContract]:
     """Issue 14: the contracts ``viewer`` may see in ``status`` on ``on`` (today
     or later) since more than ``longer_than_days`` days, oldest first (then by
-    id): one index range from ``after``, ``limit`` rows."""
+    id): from ``after``, ``limit`` rows, read from the last stages' index range
+    and the few stages a change dated after ``on`` ends."""
     key = _viewer_key(viewer)
     if key is None:
         return []
     t = DashboardView.live_table_names()
     day = date_text(on)
-    sql = (
-        f"SELECT contract_id, since_on FROM {t['stages']} WHERE viewer_id = ? AND status = ? AND since_on < ?"
-        " AND from_on <= ? AND until_on > ?"
-    )
-    params: list[Any] = [key, status.value, date_text(on - timedelta(days=longer_than_days)), day, day]
+    # the last stages (their own index range, in its order), and the few ended by a change dated after ``on``
+    # (their index on until_on), each cut to the page and merged; the end is a literal, as the partial index's
+    chosen = f"SELECT contract_id, since_on FROM {t['stages']} WHERE viewer_id = ? AND status = ? AND since_on < ? AND from_on <= ?"
+    params: list[Any] = [key, status.value, date_text(on - timedelta(days=longer_than_days)), day]
     if after is not None:
-        sql += " AND (since_on, contract_id) > (?, ?)"
+        chosen += " AND (since_on, contract_id) > (?, ?)"
         params += [date_text(after[0]), id_text(after[1])]
-    sql += " ORDER BY since_on, contract_id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+    cut, cut_params = ("", []) if limit is None else (" LIMIT ?", [limit])
+    last = f"{chosen} AND until_on = '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}"
+    ending = f"{chosen} AND until_on > ? AND until_on < '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}"
+    sql = (f"SELECT * FROM (SELECT * FROM ({last}) AS last_stages UNION ALL SELECT * FROM ({ending}) AS ending_stages)"
+           f" AS waiting ORDER BY since_on, contract_id{cut}")
+    params = [*params, *cut_params, *params, day, *cut_params, *cut_params]
     with reading(database) as read:
         rows = read.rows(sql, params)
     return [
