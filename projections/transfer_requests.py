@@ -100,14 +100,14 @@ def request_details(contract_id: UUID, request_version: int, chain: list[Any], e
 
 class TransferRequestsView(BufferedView):
     name = "transfer_requests"
-    tables = ("transfer_requests", "transfer_request_parties", "transfer_contracts")
+    tables = ("transfer_requests", "transfer_request_parties", "party_requests", "transfer_contracts")
     follows = (Contract,)
     ignores = (Contract.Event,)  # of contracts, the creations, the transfer's steps and its endings
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)
         self.requests: UpsertBuffer = self.buffer(UpsertBuffer, "transfer_requests", REQUEST_COLUMNS)
-        self.parties: AppendBuffer = self.buffer(AppendBuffer, "transfer_request_parties", ("request_id", "party_id"))
+        self.parties: AppendBuffer = self.buffer(AppendBuffer, "party_requests", ("party_id", "position", "request_id"))
         self.contracts: UpsertBuffer = self.buffer(
             UpsertBuffer, "transfer_contracts", ("contract_id", "chain", "open_request_id")
         )
@@ -127,8 +127,17 @@ class TransferRequestsView(BufferedView):
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_state ON {t['transfer_requests']} (state, position)",
             f"CREATE INDEX IF NOT EXISTS {t['transfer_requests']}_accepting"
             f" ON {t['transfer_requests']} (accepting_entity_id, position)",
+            # each party's requests on its contracts, in the list's order: a party's page walks its own range
+            # and stops at the page, however many requests the book holds
+            f"CREATE TABLE IF NOT EXISTS {t['party_requests']} (party_id KEY_TEXT NOT NULL, position BIGINT NOT NULL,"
+            " request_id KEY_TEXT NOT NULL, PRIMARY KEY (party_id, position, request_id))",
+            # a generation built before kept the (request, party) pairs without their position: read once into it
             f"CREATE TABLE IF NOT EXISTS {t['transfer_request_parties']} (request_id KEY_TEXT NOT NULL,"
             " party_id KEY_TEXT NOT NULL, PRIMARY KEY (party_id, request_id))",
+            f"INSERT INTO {t['party_requests']} (party_id, position, request_id)"
+            f" SELECT p.party_id, r.position, p.request_id FROM {t['transfer_request_parties']} p"
+            f" JOIN {t['transfer_requests']} r ON r.request_id = p.request_id"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {t['party_requests']})",
             f"CREATE TABLE IF NOT EXISTS {t['transfer_contracts']} (contract_id KEY_TEXT PRIMARY KEY, chain TEXT NOT NULL,"
             " open_request_id KEY_TEXT)",
         ]
@@ -179,7 +188,7 @@ class TransferRequestsView(BufferedView):
             }
         )
         for party_id in chain:
-            self.parties.append(request_id, party_id)
+            self.parties.append(party_id, notification_id, request_id)
         contract["open_request_id"] = request_id
 
     @handles(*_ENDINGS)
@@ -290,32 +299,33 @@ def _read(
         return []  # sync peers decide no transfer
     with reading(database) as read:
         t = read.tables(TransferRequestsView)
-        sql = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM {t['transfer_requests']} WHERE position > ?"
-        params: list[Any] = [after or 0]
+        filters, params = "", []
         for column, value in (("request_id", id_text(request_id)), ("contract_id", id_text(contract_id)),
                               ("state", state.value if state is not None else None)):
             if value is not None:
-                sql += f" AND {column} = ?"
+                filters += f" AND r.{column} = ?"
                 params.append(value)
-        order = " ORDER BY position" + ("" if limit is None else " LIMIT ?")
-        paging = [] if limit is None else [limit]
+        columns = ", ".join(f"r.{c}" for c in REQUEST_COLUMNS)
+        cut, paging = ("", []) if limit is None else (" LIMIT ?", [limit])
+        requests = f"SELECT {columns} FROM {t['transfer_requests']} r WHERE r.position > ?{filters}"
         if viewer.sees_every_record:
-            sql, params = sql + order, [*params, *paging]
+            sql, params = f"{requests} ORDER BY r.position{cut}", [after or 0, *params, *paging]
         else:
             # made to the party (its index on (accepting_entity_id, position)) or on a contract it is on (its
-            # requests by party), each arm cut to the page before they are merged: a page costs the party's
-            # requests, not the book's
+            # own range of party_requests, in the list's order: CROSS JOIN keeps SQLite's order), each arm cut
+            # to the page before they are merged: a page costs the party's requests, not the book's
             party = id_text(viewer.party_id)
-            made_to = f"{sql} AND accepting_entity_id = ?{order}"
+            made_to = f"{requests} AND r.accepting_entity_id = ? ORDER BY r.position{cut}"
             on_its_contract = (
-                f"{sql} AND request_id IN (SELECT request_id FROM {t['transfer_request_parties']} WHERE party_id = ?)"
-                f" AND accepting_entity_id <> ?{order}"
+                f"SELECT {columns} FROM {t['party_requests']} p CROSS JOIN {t['transfer_requests']} r"
+                f" WHERE p.party_id = ? AND p.position > ? AND r.request_id = p.request_id{filters}"
+                f" AND r.accepting_entity_id <> ? ORDER BY p.position{cut}"
             )
             sql = (
                 f"SELECT * FROM (SELECT * FROM ({made_to}) made_to"
-                f" UNION ALL SELECT * FROM ({on_its_contract}) on_its_contract) visible{order}"
+                f" UNION ALL SELECT * FROM ({on_its_contract}) on_its_contract) visible ORDER BY position{cut}"
             )
-            params = [*params, party, *paging, *params, party, party, *paging, *paging]
+            params = [after or 0, *params, party, *paging, party, after or 0, *params, party, *paging, *paging]
         rows = read.rows(sql, params)
     return [_request(row) for row in rows]
 

@@ -687,3 +687,28 @@ def test_a_contract_status_view_built_before_it_kept_each_partys_list_learns_it_
     ((pairs,),) = api.config.views.query(f"SELECT COUNT(*) FROM {view.t['party_contracts']}")
     ((chains,),) = api.config.views.query(f"SELECT COUNT(*) FROM {view.t['contract_parties']}")
     assert pairs == chains
+
+
+def test_a_transfer_requests_view_built_before_it_kept_each_partys_requests_in_order_learns_them(api: Api) -> None:
+    """A generation of the transfer requests view built by an older version kept each (request, party) pair
+    without the request's position: preparing the view reads them once into each party's ordered list, so a
+    party on the contract still sees every request on it."""
+    from contractledger.projections.transfer_requests import TransferRequestsView
+
+    w = api.world
+    contract = w.active_contract()
+    api.config.ledger.request_transfer(w.producer, contract, w.aga, w.other_aga, note="To Lighthouse")
+    api.caught_up()
+    before = {actor: get_items(api, actor, "/transfer-requests") for actor in (w.carrier_staff, w.producer)}
+    view = TransferRequestsView()
+    t = view.t
+    with api.config.views.transaction() as tx:  # as an older generation kept them
+        tx.execute(f"INSERT INTO {t['transfer_request_parties']} (request_id, party_id)"
+                   f" SELECT request_id, party_id FROM {t['party_requests']}")
+        tx.execute(f"DELETE FROM {t['party_requests']}")
+    assert get_items(api, w.carrier_staff, "/transfer-requests") == []  # what the older generation's pages lack
+    with api.config.views.transaction() as tx:
+        for statement in view.tables_schema():
+            tx.execute(statement)
+    assert all(before.values())
+    assert {actor: get_items(api, actor, "/transfer-requests") for actor in before} == before
