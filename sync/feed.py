@@ -110,14 +110,20 @@ def acknowledgement(database: ViewDatabase, peer: str) -> tuple[int, str] | None
     return (int(rows[0][0]), rows[0][1]) if rows else None
 
 
-def items_after(database: ViewDatabase, peer: str, after: int) -> int:
-    """How many items of the peer's feed lie after a position (0 before its feed is built)."""
+def items_after(database: ViewDatabase, peer: str, after: int, *, at_most: int | None = None) -> int:
+    """How many items of the peer's feed lie after a position (0 before its feed is built);
+    counted up to ``at_most`` and one more, when given, so that a backlog of millions
+    costs no more than that to tell apart from a small one."""
     try:
         with database.transaction(write=False) as tx:
             table = _feed_table(tx, peer)
             if table is None:
                 return 0
-            tx.execute(f"SELECT COUNT(*) FROM {table} WHERE position > ?", (after,))
+            if at_most is None:
+                tx.execute(f"SELECT COUNT(*) FROM {table} WHERE position > ?", (after,))
+            else:
+                tx.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE position > ? LIMIT ?) AS counted",
+                           (after, at_most + 1))
             row = tx.fetchone()
             return int(row[0]) if row else 0
     except Exception as error:  # before the runner's first start the tables are not there yet

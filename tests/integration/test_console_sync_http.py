@@ -122,6 +122,26 @@ def test_an_operator_sees_each_peers_backlog_last_delivery_and_dead_letters(
     assert "has not reconciled" in section(text, "contracting")
 
 
+def test_a_backlog_past_what_the_page_counts_is_said_to_be_more_than_that(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A peer that never acknowledged a big book has millions of items to take: the page counts each backlog
+    only up to BACKLOG_COUNTED (and one more), and says "more than" past it (33 s for the page at 250,000
+    contracts when every item was counted)."""
+    from contractledger.http import console_sync
+
+    contracting = len(feed_positions(api, "contracting"))
+    assert contracting > 2
+    monkeypatch.setattr(console_sync, "BACKLOG_COUNTED", contracting - 1)
+    text = signed_in(api, OLIVE).get(PAGE).text
+    assert shown(text, "contracting", "unacknowledged").startswith(f"more than {contracting - 1} items")
+    assert shown(text, "contracting", "undelivered").startswith(f"more than {contracting - 1} items (0 waiting")
+    assert f"more than {contracting - 1} not yet taken" in shown(text, "contracting", "undelivered")
+    monkeypatch.setattr(console_sync, "BACKLOG_COUNTED", contracting)  # exactly as many: the count itself
+    text = signed_in(api, OLIVE).get(PAGE).text
+    assert shown(text, "contracting", "unacknowledged").startswith(f"{contracting} items")
+
+
 def test_replaying_from_the_page_puts_the_dead_letter_back_for_delivery_as_the_api_does(
     api: Api, pusher: Pusher, receiver: Receiver
 ) -> None:
