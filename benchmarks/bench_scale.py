@@ -12,7 +12,7 @@ up. Then, at 32 connections (wrk), for the same four viewers on both books
 contracts), each list route's first page (limit 50), its page after a cursor
 taken from the first, the dashboard's counts and stage clock, and a POST status
 change; each console page, read by one browser (one connection) as each
-viewer; and a worker's resident memory after the run. Reported beside each
+viewer (the sync page as an operator); and a worker's resident memory after the run. Reported beside each
 other: p50 and p99 per route and viewer on each book, the ratio large/small of
 the p99 (target at most 1.5) and the large p99 (target under 25 ms); each
 console page's p99 on the big book (target under 100 ms); the
@@ -168,7 +168,12 @@ def console_pages(parties: dict[str, str]) -> dict[str, str]:
         "console timeline": f"/console/contracts/{parties['contract']}",
         "console dashboard": "/console/dashboard",
         "console party": f"/console/parties/{parties['advisor']}",
+        "console home": "/console",
     }
+
+
+OPERATOR_PAGES = {"console sync": "/console/sync"}
+"""The operator's pages: each peer's backlog (millions of items when a peer never acknowledged a big book)."""
 
 
 def console_session(base: str, token: str) -> str:
@@ -296,6 +301,9 @@ def measure_book(store: str, contracts: int, seconds: int, directory: Path, base
         for page_name, path in console_pages(parties).items():
             for viewer, token in tokens.items():
                 results["pages"][(page_name, viewer)] = page_times(base, path, console_session(base, token), seconds)
+        operator = issue_tokens(env, {"operator": Actor(Role.OPERATOR, "otto")})["operator"]
+        for page_name, path in OPERATOR_PAGES.items():
+            results["pages"][(page_name, "operator")] = page_times(base, path, console_session(base, operator), seconds)
         script = directory / f"{store}-{contracts}" / "status_change.lua"
         script.write_text(STATUS_CHANGE_LUA % {
             "contracts": ", ".join(f'"{c}"' for c in changing["changing"]), "token": changing["token"]})
