@@ -57,7 +57,7 @@ import msgspec
 from contractledger.domain.contract import DIRECT_RELATIONSHIP, Contract
 from contractledger.domain.status import Status
 from contractledger.projections.contract_status import CREATIONS, STATUS_MOVES, status_after
-from contractledger.projections.engine.queries import Reading, reading
+from contractledger.projections.engine.queries import Reading, merged_page, reading
 from contractledger.projections.engine.rows import BufferedView, UpsertBuffer, date_text, id_from, id_text, json_from, json_text
 from contractledger.projections.engine.view import handles
 from contractledger.projections.engine.view_database import ViewDatabase, ViewTransaction
@@ -469,11 +469,11 @@ def waiting_contracts(
         chosen += " AND (since_on, contract_id) > (?, ?)"
         params += [date_text(after[0]), id_text(after[1])]
     cut, cut_params = ("", []) if limit is None else (" LIMIT ?", [limit])
-    last = f"{chosen} AND until_on = '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}"
-    ending = f"{chosen} AND until_on > ? AND until_on < '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}"
-    sql = (f"SELECT * FROM (SELECT * FROM ({last}) AS last_stages UNION ALL SELECT * FROM ({ending}) AS ending_stages)"
-           f" AS waiting ORDER BY since_on, contract_id{cut}")
-    params = [*params, *cut_params, *params, day, *cut_params, *cut_params]
+    sql, params = merged_page([
+        (f"{chosen} AND until_on = '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}", [*params, *cut_params]),
+        (f"{chosen} AND until_on > ? AND until_on < '{AFTER_EVERY_DAY}' ORDER BY since_on, contract_id{cut}",
+         [*params, day, *cut_params]),
+    ], "since_on, contract_id", limit)
     with reading(database) as read:
         rows = read.rows(sql, params)
     return [

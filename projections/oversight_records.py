@@ -22,7 +22,7 @@ from contractledger.domain.debt import DebtRecord, DebtStatus
 from contractledger.domain.health import DebtOnContract, MonitoringOnContract
 from contractledger.domain.monitoring import REASONS, MonitoringLevel, MonitoringRecord
 from contractledger.projections.contract_status import END_OF_TIME, ContractStatusView, read_chains
-from contractledger.projections.engine.queries import Reading, ensure_instant, placeholders, reading
+from contractledger.projections.engine.queries import Reading, ensure_instant, merged_page, placeholders, reading
 from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
@@ -457,12 +457,7 @@ def _select_page(
     for visible, visible_params in _version_branches(read, viewer, logical, "v"):
         branches.append((f"SELECT {columns_read} FROM {table} v WHERE {where} AND {visible}"
                          f" ORDER BY v.{first}, v.record_id{cut}", [*params, *visible_params, *cut_params]))
-    if len(branches) == 1:
-        sql, all_params = branches[0]
-    else:  # each branch is a page of its own index range; the page is the first of both, merged
-        sql = " UNION ALL ".join(f"SELECT * FROM ({branch}) AS branch{n}" for n, (branch, _) in enumerate(branches))
-        sql += f" ORDER BY {first}, record_id{cut}"
-        all_params = [param for _, branch_params in branches for param in branch_params] + cut_params
+    sql, all_params = merged_page(branches, f"{first}, record_id", limit)
     return [dict(zip(columns, row)) for row in read.rows(sql, all_params)]
 
 

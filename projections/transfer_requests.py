@@ -27,7 +27,7 @@ from contractledger.domain.contract import Contract
 from contractledger.domain.termination import TRANSFERRED
 from contractledger.domain.transfer import chain_after_transfer, transfer_request_id
 from contractledger.projections.contract_status import CREATIONS
-from contractledger.projections.engine.queries import reading
+from contractledger.projections.engine.queries import merged_page, reading
 from contractledger.projections.engine.rows import (
     AppendBuffer,
     BufferedView,
@@ -321,11 +321,10 @@ def _read(
                 f" WHERE p.party_id = ? AND p.position > ? AND r.request_id = p.request_id{filters}"
                 f" AND r.accepting_entity_id <> ? ORDER BY p.position{cut}"
             )
-            sql = (
-                f"SELECT * FROM (SELECT * FROM ({made_to}) made_to"
-                f" UNION ALL SELECT * FROM ({on_its_contract}) on_its_contract) visible ORDER BY position{cut}"
-            )
-            params = [after or 0, *params, party, *paging, party, after or 0, *params, party, *paging, *paging]
+            sql, params = merged_page([
+                (made_to, [after or 0, *params, party, *paging]),
+                (on_its_contract, [party, after or 0, *params, party, *paging]),
+            ], "position", limit)
         rows = read.rows(sql, params)
     return [_request(row) for row in rows]
 

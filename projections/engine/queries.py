@@ -81,6 +81,18 @@ def placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def merged_page(arms: Sequence[tuple[str, list[Any]]], order: str, limit: int | None) -> tuple[str, list[Any]]:
+    """One page from several index ranges: each arm (a statement and its
+    parameters) is already ordered and cut to ``limit`` in SQL, so each reads
+    only its own range; the page is the first ``limit`` rows of all of them in
+    ``order`` (column names of the arms' rows). One arm is its own page."""
+    if len(arms) == 1:
+        return arms[0]
+    sql = " UNION ALL ".join(f"SELECT * FROM ({arm}) AS arm{n}" for n, (arm, _) in enumerate(arms))
+    sql += f" ORDER BY {order}" + ("" if limit is None else " LIMIT ?")
+    return sql, [param for _, params in arms for param in params] + ([] if limit is None else [limit])
+
+
 def ensure_instant(as_of: datetime | None) -> None:
     if as_of is not None and (not isinstance(as_of, datetime) or as_of.tzinfo is None):
         raise ValueError("give the as-of instant with its time zone, such as 2026-01-31T17:00:00+00:00")
