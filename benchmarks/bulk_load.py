@@ -174,9 +174,9 @@ class BulkLoadLedger(ContractLedger):
         repository.handed_out = []
         return repository
 
-    def _run(self, command_id: str | None, arguments: dict[str, Any], use_case: Callable[[], Any]) -> Any:
+    def _run(self, command_id: str | None, printed: Any, use_case: Callable[[], Any]) -> Any:
         try:
-            return super()._run(command_id, arguments, use_case)
+            return super()._run(command_id, printed, use_case)
         finally:
             self.repository.forget_unsaved_changes()
 

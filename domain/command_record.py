@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +54,22 @@ def fingerprint(use_case: str, arguments: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class CommandPrint:
+    """What tells a repeat of a command from another command under the same id: the use case, the actor
+    and the command's own fields, as plain data. ``earlier`` is the print the ledger gave the same command
+    before commands were data, under its use case's earlier name."""
+
+    actor: Actor
+    current: str
+    earlier: str
+
+    @classmethod
+    def of(cls, use_case: str, earlier_name: str, actor: Actor, fields: dict[str, Any]) -> CommandPrint:
+        arguments = {"actor": actor, **fields}
+        return cls(actor, fingerprint(use_case, arguments), fingerprint(earlier_name, arguments))
+
+
 class CommandRecord(LedgerAggregate):
     class Recorded(LedgerAggregate.Created):
         command_id: str
@@ -79,8 +96,8 @@ class CommandRecord(LedgerAggregate):
             outcome=outcome,
         )
 
-    def outcome_for(self, fingerprint: str) -> Any:
-        if fingerprint != self.fingerprint:
+    def outcome_for(self, command: CommandPrint) -> Any:
+        if self.fingerprint not in (command.current, command.earlier):
             raise RuleBroken(
                 "command.id_reused",
                 "This command id was already used for a different command; use a new command id.",

@@ -21,11 +21,12 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from contractledger.domain.actor import Actor
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.clock import Clock, SystemClock, end_of_day, today
-from contractledger.domain.command_record import CommandRecord, fingerprint, generated_command_id, mark_caused_by, record_id
+from contractledger.domain.command_handlers import Outcome, handler_of
+from contractledger.domain.command_record import CommandPrint, CommandRecord, generated_command_id, mark_caused_by, record_id
+from contractledger.domain.commands import Command, version_mismatch
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, NotFound
 from contractledger.domain.event_decoding import LedgerMapper
-from contractledger.domain.expectations import ensure_expected_version
 from contractledger.domain.history import event_as_plain_data
 from contractledger.domain.lifecycle_use_cases import LifecycleUseCases
 from contractledger.domain.numbering_use_cases import NumberingUseCases
@@ -173,7 +174,6 @@ class ContractLedger(
             raise NotFound(code, message, field) from None
         if not isinstance(aggregate, kind):
             raise NotFound(code, message, field)
-        ensure_expected_version(aggregate)
         return aggregate
 
     def _load_contract(self, contract_id: UUID) -> Contract:
@@ -199,48 +199,63 @@ class ContractLedger(
         day = self._today()
         return any(c.status_on(day) is Status.ACTIVE for c in self._relationship_contracts(upper_id, lower_id))
 
-    # -- running a use case ------------------------------------------------------
+    # -- running a command ----------------------------------------------------------
 
-    def _run(
-        self,
-        command_id: str | None,
-        arguments: dict[str, Any],
-        use_case: Callable[[], tuple[Any, Sequence[Aggregate]]],
-    ) -> Any:
-        """Run ``use_case`` once per command id (a repeat answers the first outcome); save its aggregates and the
-        record atomically.
-        Every event saved names the command (its id, or one made up for it) as its cause."""
-        # The use case's name is part of the fingerprint: an id reused for
-        # another use case is refused like one reused with other arguments.
-        # Only a command id's repeats are compared: without an id, none is taken.
-        arguments_print = fingerprint(getattr(use_case, "__qualname__", ""), arguments) if command_id is not None else ""
+    def handle(self, actor: Actor, command: Command, *, command_id: str | None = None) -> Any:
+        """Runs ``command`` for ``actor`` by its one handler (domain/command_handlers.py): once per command id
+        (a repeat answers the first outcome), its aggregates and the id's record saved atomically, and only on
+        the version of its aggregate it expects, if it names one."""
+        handler = handler_of(command)
+        expected = command.expected_version
+
+        def use_case() -> Outcome:
+            if expected is not None:
+                self._ensure_still_at(command.aggregate_id(), expected)
+            outcome, aggregates = handler.body(self, actor, command)
+            if expected is not None:
+                _ensure_loaded_at(command.aggregate_id(), expected, aggregates)
+            return outcome, aggregates
+
+        printed = CommandPrint.of(handler.use_case, handler.earlier_name, actor, command.printed()) if command_id is not None else None
+        return self._run(command_id, printed, use_case)
+
+    def _ensure_still_at(self, aggregate_id: UUID | None, expected: int) -> None:
+        """Refuses a command based on another version than its aggregate's newest stored one (read from one
+        indexed row, never by replaying it); a missing aggregate passes, for its handler to refuse."""
+        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1) if aggregate_id is not None else []
+        if newest and newest[0].originator_version != expected:
+            raise version_mismatch(expected, newest[0].originator_version)
+
+    def _run(self, command_id: str | None, printed: CommandPrint | None, use_case: Callable[[], Outcome]) -> Any:
+        """Runs ``use_case`` once per command id (a repeat answers the first outcome); saves its aggregates and
+        the record atomically. Every event saved names the command (its id, or one made up for it) as its cause.
+        ``printed`` tells a repeat from another command under the same id (unused without an id)."""
         # A command id is looked up only when the command cannot be run afresh: a new command (nearly every one)
         # reads nothing more than its aggregates, and a repeat is found either way, since running it again saves
         # nothing: it is refused by the rules, or its save meets the record of its first run (IntegrityError).
         try:
             outcome, aggregates = use_case()
         except Exception:
-            if command_id is not None:
+            if command_id is not None and printed is not None:
                 earlier = self._command_record(command_id)
                 if earlier is not None:
-                    return earlier.outcome_for(arguments_print)
+                    return earlier.outcome_for(printed)
             raise
         to_save: list[Aggregate] = list(aggregates)
-        if command_id is not None:
-            actor = arguments.get("actor") if isinstance(arguments.get("actor"), Actor) else Actor.system()
+        if command_id is not None and printed is not None:
             to_save.append(
                 CommandRecord.record(
-                    command_id, arguments_print, outcome, actor=actor, effective_on=self._today(), at=self._now()
+                    command_id, printed.current, outcome, actor=printed.actor, effective_on=self._today(), at=self._now()
                 )
             )
         mark_caused_by(to_save, command_id if command_id is not None else generated_command_id())
         try:
             self.save(*to_save)
         except IntegrityError:
-            if command_id is not None:
+            if command_id is not None and printed is not None:
                 winner = self._command_record(command_id)
                 if winner is not None:
-                    return winner.outcome_for(arguments_print)
+                    return winner.outcome_for(printed)
             raise Conflict(
                 "contract.concurrent_change",
                 "Someone changed this contract at the same moment; read it again and retry if still needed.",
@@ -320,3 +335,13 @@ class ContractLedger(
             return dict(self.party_as_of(contract.advisor_id, instant).profile)
         except NotFound:
             return dict(self._load_party(contract.advisor_id).profile)
+
+
+def _ensure_loaded_at(aggregate_id: UUID | None, expected: int, aggregates: Sequence[Aggregate]) -> None:
+    """Refuses to save the command's aggregate loaded at another version than the command expects: a change
+    stored between the first check and the handler's load (the save itself then guards the version loaded)."""
+    for aggregate in aggregates:
+        if aggregate.id == aggregate_id:
+            loaded = aggregate.version - len(aggregate.pending_events)
+            if loaded != expected:
+                raise version_mismatch(expected, loaded)

@@ -3,13 +3,11 @@ terminate, reactivate, consolidate."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date
-from uuid import UUID
-
-from eventsourcing.domain import Aggregate
+from collections.abc import Callable
 
 from contractledger.domain.actor import Actor
+from contractledger.domain.command_handlers import Outcome, handles
+from contractledger.domain.commands import Consolidate, Downgrade, OnContract, Reactivate, Terminate, Upgrade, Vest
 from contractledger.domain.consolidation import (
     codes_for_target,
     ensure_code_handling,
@@ -17,197 +15,97 @@ from contractledger.domain.consolidation import (
     ensure_primary_owner_of_both,
 )
 from contractledger.domain.contract import Contract
-from contractledger.domain.documents import DocumentReference
 from contractledger.domain.permissions import ensure_admin_on_contract, ensure_may_change
 
 
 class LifecycleUseCases:
-    def _on_contract(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        action: Callable[[Contract], None],
-        arguments: dict,
-        command_id: str | None,
-        name: str,
-    ) -> int:
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, contract)
-            action(contract)
-            return contract.version, [contract]
+    def _on_contract(self, actor: Actor, command: OnContract, action: Callable[[Contract], None]) -> Outcome:
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        action(contract)
+        return contract.version, [contract]
 
-        use_case.__qualname__ = name
-        return self._run(command_id, dict(actor=actor, contract_id=contract_id, **arguments), use_case)
-
-    def downgrade(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        reason: str,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Downgrade)
+    def downgrade(self, actor: Actor, command: Downgrade) -> Outcome:
         """rules §5 (Downgrade, public): an active contract becomes monitored but inactive; codes untouched."""
-        day = self._effective(effective_on)
+        day = self._effective(command.effective_on)
         return self._on_contract(
             actor,
-            contract_id,
-            lambda c: c.downgrade(reason, note, documents, actor=actor, effective_on=day, at=self._now()),
-            dict(reason=reason, note=note, documents=documents, effective_on=effective_on),
-            command_id,
-            "downgrade",
+            command,
+            lambda c: c.downgrade(command.reason, command.note, command.documents, actor=actor, effective_on=day, at=self._now()),
         )
 
-    def vest(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        reason: str,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Vest)
+    def vest(self, actor: Actor, command: Vest) -> Outcome:
         """rules §5 (Vest, private): an active contract becomes monitored but inactive; codes untouched."""
-        day = self._effective(effective_on)
+        day = self._effective(command.effective_on)
         return self._on_contract(
             actor,
-            contract_id,
-            lambda c: c.vest(reason, note, documents, actor=actor, effective_on=day, at=self._now()),
-            dict(reason=reason, note=note, documents=documents, effective_on=effective_on),
-            command_id,
-            "vest",
+            command,
+            lambda c: c.vest(command.reason, command.note, command.documents, actor=actor, effective_on=day, at=self._now()),
         )
 
-    def upgrade(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Upgrade)
+    def upgrade(self, actor: Actor, command: Upgrade) -> Outcome:
         """rules §5 (Upgrade): a downgraded or vested contract is active again."""
-        day = self._effective(effective_on)
+        day = self._effective(command.effective_on)
         return self._on_contract(
             actor,
-            contract_id,
-            lambda c: c.upgrade(note, documents, actor=actor, effective_on=day, at=self._now()),
-            dict(note=note, documents=documents, effective_on=effective_on),
-            command_id,
-            "upgrade",
+            command,
+            lambda c: c.upgrade(command.note, command.documents, actor=actor, effective_on=day, at=self._now()),
         )
 
-    def terminate(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        reason: str,
-        documents: Sequence[DocumentReference],
-        *,
-        note: str | None = None,
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Terminate)
+    def terminate(self, actor: Actor, command: Terminate) -> Outcome:
         """rules §5 (Terminate): a reason from the fixed list, a mandatory document, never
         a pending contract (decline it). Records the advisor's profile as of the
         termination date, for every party on the contract to read."""
-        day = self._effective(effective_on)
+        day = self._effective(command.effective_on)
 
         def terminate(contract: Contract) -> None:
             profile = self._advisor_profile_at_termination(contract, day)
-            contract.terminate(reason, note, documents, profile, actor=actor, effective_on=day, at=self._now())
+            contract.terminate(
+                command.reason, command.note, command.documents, profile, actor=actor, effective_on=day, at=self._now()
+            )
 
-        return self._on_contract(
-            actor,
-            contract_id,
-            terminate,
-            dict(reason=reason, documents=documents, note=note, effective_on=effective_on),
-            command_id,
-            "terminate",
-        )
+        return self._on_contract(actor, command, terminate)
 
-    def reactivate(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Reactivate)
+    def reactivate(self, actor: Actor, command: Reactivate) -> Outcome:
         """rules §5 (Reactivate): within 30 days of the termination's effective date,
         day 30 included, in the business time zone; never a consolidated contract."""
 
         def reactivate(contract: Contract) -> None:
             # A termination still ahead is cancelled on its own date by default.
             default_day = max(self._today(), contract.status_since)
-            day = effective_on if effective_on is not None else default_day
-            contract.reactivate(note, documents, self._today(), actor=actor, effective_on=day, at=self._now())
+            day = command.effective_on if command.effective_on is not None else default_day
+            contract.reactivate(command.note, command.documents, self._today(), actor=actor, effective_on=day, at=self._now())
 
-        return self._on_contract(
-            actor,
-            contract_id,
-            reactivate,
-            dict(note=note, documents=documents, effective_on=effective_on),
-            command_id,
-            "reactivate",
-        )
+        return self._on_contract(actor, command, reactivate)
 
-    def consolidate(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        target_id: UUID,
-        code_handling: str,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Consolidate)
+    def consolidate(self, actor: Actor, command: Consolidate) -> Outcome:
         """rules §5 (Consolidate): the primary owner of both contracts folds this one
         into an active target with the identical chain; this one ends
         consolidated; codes are copied or merged onto the target."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            ensure_code_handling(code_handling)
-            source = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, source)
-            target = self._load_contract(target_id) if target_id != contract_id else source
-            ensure_admin_on_contract(actor, target)
-            ensure_primary_owner_of_both(actor, source, target)
-            ensure_consolidation_allowed(source, target)
-            codes = codes_for_target(source, target, code_handling)
-            source.consolidate_into(
-                target,
-                code_handling,
-                note,
-                documents,
-                codes,
-                actor=actor,
-                effective_on=self._effective(effective_on),
-                at=self._now(),
-            )
-            return target.version, [source, target]
-
-        arguments = dict(
+        ensure_may_change(actor)
+        ensure_code_handling(command.code_handling)
+        source = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, source)
+        target = self._load_contract(command.target_id) if command.target_id != command.contract_id else source
+        ensure_admin_on_contract(actor, target)
+        ensure_primary_owner_of_both(actor, source, target)
+        ensure_consolidation_allowed(source, target)
+        codes = codes_for_target(source, target, command.code_handling)
+        source.consolidate_into(
+            target,
+            command.code_handling,
+            command.note,
+            command.documents,
+            codes,
             actor=actor,
-            contract_id=contract_id,
-            target_id=target_id,
-            code_handling=code_handling,
-            note=note,
-            documents=documents,
-            effective_on=effective_on,
+            effective_on=self._effective(command.effective_on),
+            at=self._now(),
         )
-        return self._run(command_id, arguments, use_case)
+        return target.version, [source, target]

@@ -11,6 +11,20 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from contractledger.domain.actor import Actor, Role
+from contractledger.domain.command_handlers import Outcome, handles
+from contractledger.domain.commands import (
+    AssignContracts,
+    DetachFromBundle,
+    EstablishDirectRelationship,
+    Nullify,
+    ReturnToProducer,
+    SendToProducer,
+    SetBundleManualStatus,
+    SetManualStatus,
+    SubmitByProducer,
+    SubmitToCarrier,
+    TakeWorkflowStep,
+)
 from contractledger.domain.bundle import WITH_AGENCY_OR_PRODUCER, Bundle, ensure_may_move_alone, ensure_moving_as_one
 from contractledger.domain.chain import (
     ensure_advisor_chain,
@@ -18,7 +32,6 @@ from contractledger.domain.chain import (
     ensure_relationships_active,
 )
 from contractledger.domain.contract import Contract
-from contractledger.domain.documents import DocumentReference
 from contractledger.domain.errors import InvalidInput, NotPermitted, RuleBroken
 from contractledger.domain.permissions import (
     ADMIN_ROLES,
@@ -63,15 +76,8 @@ def ensure_assigner_on_every_chain(actor: Actor, chains: Sequence[Sequence[UUID]
 
 
 class OnboardingUseCases:
-    def assign_contracts(
-        self,
-        actor: Actor,
-        chains: Sequence[Sequence[UUID]],
-        initially_filled_by: str,
-        *,
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> dict[str, object]:
+    @handles(AssignContracts)
+    def assign_contracts(self, actor: Actor, command: AssignContracts) -> Outcome:
         """rules §2 and 4 (Assign): one action assigns a bundle of contracts to one advisor.
 
         Each chain is carrier, agencies..., advisor (2 to 6 distinct parties) with
@@ -79,61 +85,45 @@ class OnboardingUseCases:
         ``initially_filled_by`` 'producer' gives pending_producer, 'agency_admin'
         gives pending_agency. Returns the bundle id and the new contract ids.
         """
+        chains, initially_filled_by = command.chains, command.initially_filled_by
+        ensure_may_change(actor)
+        if not chains:
+            raise InvalidInput("contract.assign.no_contracts", "Name at least one contract chain to assign.", "chains")
+        status = initial_status(initially_filled_by)
+        for chain in chains:
+            ensure_advisor_chain([self._load_party(p) for p in chain])
+        ensure_one_advisor(chains)
+        ensure_assigner_on_every_chain(actor, chains)
+        for chain in chains:
+            ensure_relationships_active(chain, self._has_active_relationship)
+        day, at = self._effective(command.effective_on), self._now()
+        bundle_id = uuid4()
+        contracts = [
+            Contract.assign(chain, status, bundle_id, initially_filled_by, actor=actor, effective_on=day, at=at)
+            for chain in chains
+        ]
+        bundle = Bundle.form(bundle_id, [c.id for c in contracts], actor=actor, effective_on=day, at=at)
+        outcome = {"bundle_id": bundle_id, "contract_ids": [c.id for c in contracts]}
+        return outcome, [bundle, *contracts]
 
-        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
-            ensure_may_change(actor)
-            if not chains:
-                raise InvalidInput("contract.assign.no_contracts", "Name at least one contract chain to assign.", "chains")
-            status = initial_status(initially_filled_by)
-            for chain in chains:
-                ensure_advisor_chain([self._load_party(p) for p in chain])
-            ensure_one_advisor(chains)
-            ensure_assigner_on_every_chain(actor, chains)
-            for chain in chains:
-                ensure_relationships_active(chain, self._has_active_relationship)
-            day, at = self._effective(effective_on), self._now()
-            bundle_id = uuid4()
-            contracts = [
-                Contract.assign(chain, status, bundle_id, initially_filled_by, actor=actor, effective_on=day, at=at)
-                for chain in chains
-            ]
-            bundle = Bundle.form(bundle_id, [c.id for c in contracts], actor=actor, effective_on=day, at=at)
-            outcome = {"bundle_id": bundle_id, "contract_ids": [c.id for c in contracts]}
-            return outcome, [bundle, *contracts]
-
-        arguments = dict(actor=actor, chains=chains, initially_filled_by=initially_filled_by, effective_on=effective_on)
-        return self._run(command_id, arguments, use_case)
-
-    def establish_direct_relationship(
-        self,
-        actor: Actor,
-        upper_id: UUID,
-        lower_id: UUID,
-        *,
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> UUID:
+    @handles(EstablishDirectRelationship)
+    def establish_direct_relationship(self, actor: Actor, command: EstablishDirectRelationship) -> Outcome:
         """rules §2: requests a two-party contract between two organisations (upper first).
 
         It is created pending_carrier, waiting with the upper organisation,
         whose admin approves it by setting it active (or declined) through the
         ordinary manual status change: no relationship is active by fiat.
         """
-
-        def use_case() -> tuple[UUID, list[Aggregate]]:
-            ensure_may_change(actor)
-            upper, lower = self._load_party(upper_id), self._load_party(lower_id)
-            ensure_direct_relationship_chain(upper, lower)
-            ensure_admin_of_one_of(
-                actor,
-                (upper.id, lower.id),
-                "relationship.request.not_yours",
-                "Only an admin of one of the two organisations requests their direct relationship; ask one of them.",
-            )
-            return self._request_direct_relationship(actor, upper.id, lower.id, self._effective(effective_on))
-
-        arguments = dict(actor=actor, upper_id=upper_id, lower_id=lower_id, effective_on=effective_on)
-        return self._run(command_id, arguments, use_case)
+        ensure_may_change(actor)
+        upper, lower = self._load_party(command.upper_id), self._load_party(command.lower_id)
+        ensure_direct_relationship_chain(upper, lower)
+        ensure_admin_of_one_of(
+            actor,
+            (upper.id, lower.id),
+            "relationship.request.not_yours",
+            "Only an admin of one of the two organisations requests their direct relationship; ask one of them.",
+        )
+        return self._request_direct_relationship(actor, upper.id, lower.id, self._effective(command.effective_on))
 
     def _request_direct_relationship(
         self, actor: Actor, upper_id: UUID, lower_id: UUID, day: date
@@ -195,69 +185,46 @@ class OnboardingUseCases:
         bundle.record_moved_together([m.id for m in members], members[0].status, actor=actor, effective_on=day, at=at)
         return [bundle]
 
-    def _step(self, actor: Actor, contract_id: UUID, step: WorkflowStep, effective_on: date | None, command_id: str | None) -> list[UUID]:
-        def use_case() -> tuple[list[UUID], list[Aggregate]]:
-            return self._advance(actor, contract_id, step, effective_on)
+    def _step(self, actor: Actor, command: TakeWorkflowStep) -> Outcome:
+        return self._advance(actor, command.contract_id, command.step, command.effective_on)
 
-        use_case.__qualname__ = step.action
-        arguments = dict(actor=actor, contract_id=contract_id, effective_on=effective_on)
-        return self._run(command_id, arguments, use_case)
-
-    def send_to_producer(
-        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
-    ) -> list[UUID]:
+    @handles(SendToProducer)
+    def send_to_producer(self, actor: Actor, command: SendToProducer) -> Outcome:
         """rules §4: the agency admin completes and sends the bundle: pending_agency to pending_producer."""
-        return self._step(actor, contract_id, WorkflowStep.SEND_TO_PRODUCER, effective_on, command_id)
+        return self._step(actor, command)
 
-    def submit_by_producer(
-        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
-    ) -> list[UUID]:
+    @handles(SubmitByProducer)
+    def submit_by_producer(self, actor: Actor, command: SubmitByProducer) -> Outcome:
         """rules §4: the producer signs and submits the bundle: pending_producer to pending_agency."""
-        return self._step(actor, contract_id, WorkflowStep.SUBMIT_BY_PRODUCER, effective_on, command_id)
+        return self._step(actor, command)
 
-    def return_to_producer(
-        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
-    ) -> list[UUID]:
+    @handles(ReturnToProducer)
+    def return_to_producer(self, actor: Actor, command: ReturnToProducer) -> Outcome:
         """rules §4: review with changes: pending_agency back to pending_producer."""
-        return self._step(actor, contract_id, WorkflowStep.RETURN_TO_PRODUCER, effective_on, command_id)
+        return self._step(actor, command)
 
-    def submit_to_carrier(
-        self, actor: Actor, contract_id: UUID, *, effective_on: date | None = None, command_id: str | None = None
-    ) -> list[UUID]:
+    @handles(SubmitToCarrier)
+    def submit_to_carrier(self, actor: Actor, command: SubmitToCarrier) -> Outcome:
         """rules §4: review without changes: pending_agency to pending_carrier."""
-        return self._step(actor, contract_id, WorkflowStep.SUBMIT_TO_CARRIER, effective_on, command_id)
+        return self._step(actor, command)
 
-    def detach_from_bundle(
-        self, actor: Actor, contract_id: UUID, *, command_id: str | None = None
-    ) -> int:
+    @handles(DetachFromBundle)
+    def detach_from_bundle(self, actor: Actor, command: DetachFromBundle) -> Outcome:
         """rules §4: a member leaves its bundle explicitly and moves alone from then on."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, contract)
-            day, at = self._today(), self._now()
-            bundle_id = contract.bundle_id
-            contract.detach_from_bundle(actor=actor, effective_on=day, at=at)
-            bundle = self._load_bundle(bundle_id)
-            bundle.detach(contract.id, actor=actor, effective_on=day, at=at)
-            return contract.version, [contract, bundle]
-
-        return self._run(command_id, dict(actor=actor, contract_id=contract_id), use_case)
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        day, at = self._today(), self._now()
+        bundle_id = contract.bundle_id
+        contract.detach_from_bundle(actor=actor, effective_on=day, at=at)
+        bundle = self._load_bundle(bundle_id)
+        bundle.detach(contract.id, actor=actor, effective_on=day, at=at)
+        return contract.version, [contract, bundle]
 
     # -- manual statuses --------------------------------------------------------------
 
-    def set_manual_status(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        status: Status | str,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(SetManualStatus)
+    def set_manual_status(self, actor: Actor, command: SetManualStatus) -> Outcome:
         """rules §3 and 4: an admin sets a manual status on a contract that is not terminal.
 
         Workflow statuses are never set by hand; moving pending_carrier, active
@@ -269,65 +236,42 @@ class OnboardingUseCases:
         other members still attached is refused (``bundle.detach_first``):
         detach it first, or use :meth:`set_bundle_manual_status`.
         """
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        target = parse_status(command.status)
+        self._ensure_may_approve(actor, contract, target)
+        ensure_manual_change(contract.status, target)
+        if contract.status in WITH_AGENCY_OR_PRODUCER:
+            ensure_may_move_alone(contract, self._attached_members(contract)[1])
+        day = self._effective(command.effective_on)
+        contract.set_manual_status(target, command.note, command.documents, actor=actor, effective_on=day, at=self._now())
+        return contract.version, [contract, *self._consequences_of(contract, actor, day)]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, contract)
-            target = parse_status(status)
-            self._ensure_may_approve(actor, contract, target)
-            ensure_manual_change(contract.status, target)
-            if contract.status in WITH_AGENCY_OR_PRODUCER:
-                ensure_may_move_alone(contract, self._attached_members(contract)[1])
-            day = self._effective(effective_on)
-            contract.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=self._now())
-            return contract.version, [contract, *self._consequences_of(contract, actor, day)]
-
-        arguments = dict(
-            actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
-        )
-        return self._run(command_id, arguments, use_case)
-
-    def set_bundle_manual_status(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        status: Status | str,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> dict[str, object]:
+    @handles(SetBundleManualStatus)
+    def set_bundle_manual_status(self, actor: Actor, command: SetBundleManualStatus) -> Outcome:
         """rules §4 (bundle.detach_first): a manual status asked for the whole
         bundle of ``contract_id``: every member not detached and not terminal
         takes it in one atomic save, or none does (each by the rules of
         :meth:`set_manual_status`; the members must share one status).
         Returns the named contract's new version and every contract moved."""
-
-        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, contract)
-            target = parse_status(status)
-            bundle, attached = self._attached_members(contract)
-            ensure_moving_as_one(contract, attached)
-            members = [contract, *attached]
-            day, at = self._effective(effective_on), self._now()
-            consequences: list[Aggregate] = []
-            for member in members:
-                if member.id != contract.id:
-                    ensure_admin_on_contract(actor, member)
-                self._ensure_may_approve(actor, member, target)
-                member.set_manual_status(target, note, documents, actor=actor, effective_on=day, at=at)
-                consequences += self._consequences_of(member, actor, day)
-            outcome = {"version": contract.version, "contract_ids": [m.id for m in members]}
-            return outcome, [*members, *self._moved_together(bundle, members, actor, day, at), *consequences]
-
-        arguments = dict(
-            actor=actor, contract_id=contract_id, status=status, note=note, documents=documents, effective_on=effective_on
-        )
-        return self._run(command_id, arguments, use_case)
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        target = parse_status(command.status)
+        bundle, attached = self._attached_members(contract)
+        ensure_moving_as_one(contract, attached)
+        members = [contract, *attached]
+        day, at = self._effective(command.effective_on), self._now()
+        consequences: list[Aggregate] = []
+        for member in members:
+            if member.id != contract.id:
+                ensure_admin_on_contract(actor, member)
+            self._ensure_may_approve(actor, member, target)
+            member.set_manual_status(target, command.note, command.documents, actor=actor, effective_on=day, at=at)
+            consequences += self._consequences_of(member, actor, day)
+        outcome = {"version": contract.version, "contract_ids": [m.id for m in members]}
+        return outcome, [*members, *self._moved_together(bundle, members, actor, day, at), *consequences]
 
     @staticmethod
     def _ensure_may_approve(actor: Actor, contract: Contract, target: Status) -> None:
@@ -338,23 +282,12 @@ class OnboardingUseCases:
                     "Only the upper organisation approves a direct relationship; ask its admin.",
                 )
 
-    def nullify(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        *,
-        note: str | None = None,
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(Nullify)
+    def nullify(self, actor: Actor, command: Nullify) -> Outcome:
         """rules §4: ends a contract as nullified; a new assignment is needed to start over."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_admin_on_contract(actor, contract)
-            day = self._effective(effective_on)
-            contract.nullify(note, actor=actor, effective_on=day, at=self._now())
-            return contract.version, [contract, *self._consequences_of(contract, actor, day)]
-
-        return self._run(command_id, dict(actor=actor, contract_id=contract_id, note=note, effective_on=effective_on), use_case)
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        day = self._effective(command.effective_on)
+        contract.nullify(command.note, actor=actor, effective_on=day, at=self._now())
+        return contract.version, [contract, *self._consequences_of(contract, actor, day)]

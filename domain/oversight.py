@@ -37,9 +37,21 @@ from eventsourcing.domain import Aggregate
 from contractledger.domain.actor import Actor
 from contractledger.domain.aggregate import LedgerAggregate
 from contractledger.domain.clock import Clock, today
-from contractledger.domain.debt import KEEP, DebtRecord, refuse_deletion
+from contractledger.domain.command_handlers import Outcome, handles
+from contractledger.domain.commands import (
+    AddMonitoring,
+    ChangeDebt,
+    ChangeMonitoring,
+    CloseDebt,
+    CloseReminderTask,
+    ConfigureTriggers,
+    DeleteDebt,
+    LogDebt,
+    MakeDebtPublic,
+    RemoveMonitoring,
+)
+from contractledger.domain.debt import DebtRecord, refuse_deletion
 from contractledger.domain.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
-from contractledger.domain.expectations import ensure_expected_version
 from contractledger.domain.health import DebtOnContract, HealthStatus, MonitoringOnContract, health_status
 from contractledger.domain.monitoring import MonitoringRecord
 from contractledger.domain.permissions import ensure_may_change, ensure_on_contract
@@ -124,256 +136,142 @@ class OversightUseCases:
 
     # ----- monitoring (rules §6) -----
 
-    def add_monitoring(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        *,
-        level: int,
-        reason: str,
-        effective_on: date,
-        reminder_on: date,
-        command_id: str | None = None,
-    ) -> UUID:
+    @handles(AddMonitoring)
+    def add_monitoring(self, actor: Actor, command: AddMonitoring) -> Outcome:
         """rules §6: monitoring is placed on an active contract by a party on it,
         with a reason that belongs to its level. Returns the record's id."""
-
-        def use_case() -> tuple[UUID, list[Aggregate]]:
-            contract = self._contract_for_new_record(actor, contract_id, "monitoring")
-            if contract.status_on(today(self.clock)) is not Status.ACTIVE:
-                raise RuleBroken(
-                    "monitoring.contract_not_active",
-                    "Monitoring can be placed only on an active contract; "
-                    "change or remove the existing monitoring instead.",
-                    field="contract_id",
-                )
-            record = MonitoringRecord.place(
-                actor=actor,
-                clock=self.clock,
-                contract_id=contract.id,
-                advisor_id=contract.advisor_id,
-                level=level,
-                reason=reason,
-                effective_on=effective_on,
-                reminder_on=reminder_on,
+        contract = self._contract_for_new_record(actor, command.contract_id, "monitoring")
+        if contract.status_on(today(self.clock)) is not Status.ACTIVE:
+            raise RuleBroken(
+                "monitoring.contract_not_active",
+                "Monitoring can be placed only on an active contract; "
+                "change or remove the existing monitoring instead.",
+                field="contract_id",
             )
-            index = self._advisor_record_index(actor, contract.advisor_id)
-            index.index_monitoring(record, actor=actor, clock=self.clock)
-            return record.id, [record, index]
-
-        arguments = _arguments(
-            contract_id=contract_id, level=level, reason=reason, effective_on=effective_on, reminder_on=reminder_on
+        record = MonitoringRecord.place(
+            actor=actor,
+            clock=self.clock,
+            contract_id=contract.id,
+            advisor_id=contract.advisor_id,
+            level=command.level,
+            reason=command.reason,
+            effective_on=command.effective_on,
+            reminder_on=command.reminder_on,
         )
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        index = self._advisor_record_index(actor, contract.advisor_id)
+        index.index_monitoring(record, actor=actor, clock=self.clock)
+        return record.id, [record, index]
 
-    def change_monitoring(
-        self,
-        actor: Actor,
-        record_id: UUID,
-        *,
-        level: int | None = None,
-        reason: str | None = None,
-        effective_on: date | None = None,
-        reminder_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(ChangeMonitoring)
+    def change_monitoring(self, actor: Actor, command: ChangeMonitoring) -> Outcome:
         """rules §6: monitoring can be changed at any time by the party that placed
         it; the reason must still belong to the level. Returns the new version."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._monitoring_to_act_on(actor, record_id)
-            record.change(
-                actor=actor,
-                clock=self.clock,
-                level=level,
-                reason=reason,
-                effective_on=effective_on,
-                reminder_on=reminder_on,
-            )
-            return record.version, [record]
-
-        arguments = _arguments(
-            record_id=record_id, level=level, reason=reason, effective_on=effective_on, reminder_on=reminder_on
+        record = self._monitoring_to_act_on(actor, command.record_id)
+        record.change(
+            actor=actor,
+            clock=self.clock,
+            level=command.level,
+            reason=command.reason,
+            effective_on=command.effective_on,
+            reminder_on=command.reminder_on,
         )
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        return record.version, [record]
 
-    def remove_monitoring(
-        self,
-        actor: Actor,
-        record_id: UUID,
-        *,
-        removed_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(RemoveMonitoring)
+    def remove_monitoring(self, actor: Actor, command: RemoveMonitoring) -> Outcome:
         """rules §6: monitoring can be removed at any time by the party that placed
         it; the removal is an event and the record stays in the audit trail."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._monitoring_to_act_on(actor, record_id)
-            record.remove(actor=actor, clock=self.clock, removed_on=removed_on)
-            return record.version, [record]
-
-        arguments = _arguments(record_id=record_id, removed_on=removed_on)
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        record = self._monitoring_to_act_on(actor, command.record_id)
+        record.remove(actor=actor, clock=self.clock, removed_on=command.removed_on)
+        return record.version, [record]
 
     # ----- debt (rules §6) -----
 
-    def log_debt(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        *,
-        amount: Any,
-        effective_on: date,
-        reminder_on: date,
-        status: str = "unresolved",
-        description: str | None = None,
-        last_paid_on: date | None = None,
-        last_payment_amount: Any = None,
-        command_id: str | None = None,
-    ) -> UUID:
+    @handles(LogDebt)
+    def log_debt(self, actor: Actor, command: LogDebt) -> Outcome:
         """rules §6: debt is logged against a contract by a party on it, a positive
         amount with two places, private to that party; a last-paid date needs
         its amount. Returns the record's id."""
-
-        def use_case() -> tuple[UUID, list[Aggregate]]:
-            contract = self._contract_for_new_record(actor, contract_id, "debt")
-            record = DebtRecord.log(
-                actor=actor,
-                clock=self.clock,
-                contract_id=contract.id,
-                advisor_id=contract.advisor_id,
-                amount=amount,
-                effective_on=effective_on,
-                reminder_on=reminder_on,
-                status=status,
-                description=description,
-                last_paid_on=last_paid_on,
-                last_payment_amount=last_payment_amount,
-            )
-            index = self._advisor_record_index(actor, contract.advisor_id)
-            index.index_debt(record, actor=actor, clock=self.clock)
-            return record.id, [record, index]
-
-        arguments = _arguments(
-            contract_id=contract_id,
-            amount=amount,
-            effective_on=effective_on,
-            reminder_on=reminder_on,
-            status=status,
-            description=description,
-            last_paid_on=last_paid_on,
-            last_payment_amount=last_payment_amount,
+        contract = self._contract_for_new_record(actor, command.contract_id, "debt")
+        record = DebtRecord.log(
+            actor=actor,
+            clock=self.clock,
+            contract_id=contract.id,
+            advisor_id=contract.advisor_id,
+            amount=command.amount,
+            effective_on=command.effective_on,
+            reminder_on=command.reminder_on,
+            status=command.status,
+            description=command.description,
+            last_paid_on=command.last_paid_on,
+            last_payment_amount=command.last_payment_amount,
         )
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        index = self._advisor_record_index(actor, contract.advisor_id)
+        index.index_debt(record, actor=actor, clock=self.clock)
+        return record.id, [record, index]
 
-    def change_debt(
-        self,
-        actor: Actor,
-        record_id: UUID,
-        *,
-        amount: Any = KEEP,
-        status: Any = KEEP,
-        description: Any = KEEP,
-        effective_on: Any = KEEP,
-        reminder_on: Any = KEEP,
-        last_paid_on: Any = KEEP,
-        last_payment_amount: Any = KEEP,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(ChangeDebt)
+    def change_debt(self, actor: Actor, command: ChangeDebt) -> Outcome:
         """rules §6: the party that logged a debt changes its amount, status
         (unresolved or resolved; closing is ``close_debt``), description,
         effective and reminder dates, and last payment (its amount still
         required with its date). A closed debt is final. Terms not given stay
         as they are; None clears the optional ones. Returns the new version."""
-        terms = dict(
-            amount=amount,
-            status=status,
-            description=description,
-            effective_on=effective_on,
-            reminder_on=reminder_on,
-            last_paid_on=last_paid_on,
-            last_payment_amount=last_payment_amount,
-        )
+        record = self._debt_to_act_on(actor, command.record_id)
+        record.change(actor=actor, clock=self.clock, **command.terms())
+        return record.version, [record]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._debt_to_act_on(actor, record_id)
-            record.change(actor=actor, clock=self.clock, **terms)
-            return record.version, [record]
-
-        arguments = _arguments(record_id=record_id, **terms)
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
-
-    def make_debt_public(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
+    @handles(MakeDebtPublic)
+    def make_debt_public(self, actor: Actor, command: MakeDebtPublic) -> Outcome:
         """rules §6: debt may be made public only while unresolved and at least 5
         days after the ledger recorded it. Returns the new version."""
+        record = self._debt_to_act_on(actor, command.record_id)
+        record.make_public(actor=actor, clock=self.clock)
+        return record.version, [record]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._debt_to_act_on(actor, record_id)
-            record.make_public(actor=actor, clock=self.clock)
-            return record.version, [record]
-
-        arguments = _arguments(record_id=record_id)
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
-
-    def close_debt(
-        self, actor: Actor, record_id: UUID, *, closed_on: date | None = None, command_id: str | None = None
-    ) -> int:
+    @handles(CloseDebt)
+    def close_debt(self, actor: Actor, command: CloseDebt) -> Outcome:
         """rules §6: closing a debt makes it private again; the debt stays as
         history. Returns the new version."""
+        record = self._debt_to_act_on(actor, command.record_id)
+        record.close(actor=actor, clock=self.clock, closed_on=command.closed_on)
+        return record.version, [record]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._debt_to_act_on(actor, record_id)
-            record.close(actor=actor, clock=self.clock, closed_on=closed_on)
-            return record.version, [record]
-
-        arguments = _arguments(record_id=record_id, closed_on=closed_on)
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
-
-    def delete_debt(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> None:
+    @handles(DeleteDebt)
+    def delete_debt(self, actor: Actor, command: DeleteDebt) -> Outcome:
         """rules §6: debt is never deleted; the refusal says to close it. A record
         the actor may not see is not found, so the refusal leaks nothing; as
-        nothing is ever recorded, ``command_id`` is accepted and not kept."""
-        self._debt_to_act_on(actor, record_id)
+        nothing is ever recorded, a command id is accepted and not kept."""
+        self._debt_to_act_on(actor, command.record_id)
         refuse_deletion()
 
     # ----- reminder tasks (rules §8) -----
 
-    def close_reminder_task(self, actor: Actor, record_id: UUID, *, command_id: str | None = None) -> int:
+    @handles(CloseReminderTask)
+    def close_reminder_task(self, actor: Actor, command: CloseReminderTask) -> Outcome:
         """rules §8: the party that set a reminder date closes its task by hand.
         ``record_id`` names a monitoring or a debt record. Returns the new version."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            record = self._record_to_act_on(actor, record_id)
-            record.close_reminder_task(actor=actor, clock=self.clock)
-            return record.version, [record]
-
-        arguments = _arguments(record_id=record_id)
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        record = self._record_to_act_on(actor, command.record_id)
+        record.close_reminder_task(actor=actor, clock=self.clock)
+        return record.version, [record]
 
     # ----- triggers (rules §8) -----
 
-    def configure_triggers(
-        self, actor: Actor, kinds: Iterable[NotificationKind | str], *, command_id: str | None = None
-    ) -> list[str]:
+    @handles(ConfigureTriggers)
+    def configure_triggers(self, actor: Actor, command: ConfigureTriggers) -> Outcome:
         """rules §8: a party chooses which kinds of happening notify it. The
         choice replaces the previous one. Returns the names of the kinds now
         chosen, sorted (plain data, as a repeated command id answers it)."""
-        chosen = notification_kinds(kinds)
-
-        def use_case() -> tuple[list[str], list[Aggregate]]:
-            ensure_may_change(actor)
-            party_id = _acting_party(actor, "configure triggers")
-            self._load_party(party_id)
-            settings = self._find(trigger_settings_id(party_id))
-            if not isinstance(settings, TriggerSettings):
-                settings = TriggerSettings.configure(actor=actor, clock=self.clock, party_id=party_id, kinds=chosen)
-                return _names(settings.kinds), [settings]
-            changed = settings.reconfigure(actor=actor, clock=self.clock, kinds=chosen)
-            return _names(settings.kinds), [settings] if changed else []
-
-        arguments = _arguments(kinds=",".join(_names(chosen)))
-        return self._run(command_id, {"actor": actor, **arguments}, use_case)
+        chosen = notification_kinds(command.kinds)
+        ensure_may_change(actor)
+        party_id = _acting_party(actor, "configure triggers")
+        self._load_party(party_id)
+        settings = self._find(trigger_settings_id(party_id))
+        if not isinstance(settings, TriggerSettings):
+            settings = TriggerSettings.configure(actor=actor, clock=self.clock, party_id=party_id, kinds=chosen)
+            return _names(settings.kinds), [settings]
+        changed = settings.reconfigure(actor=actor, clock=self.clock, kinds=chosen)
+        return _names(settings.kinds), [settings] if changed else []
 
     def triggers_of(self, party_id: UUID) -> frozenset[NotificationKind]:
         """The notification kinds a party chose; none until it configures them."""
@@ -532,7 +430,6 @@ class OversightUseCases:
         )
         if not visible:
             raise _not_found("monitoring" if isinstance(record, MonitoringRecord) else "debt")
-        ensure_expected_version(record)
 
     def _get_record(self, record_id: UUID, kind: type[_Record], what: str) -> _Record:
         record = self._find(record_id)
@@ -590,7 +487,3 @@ def _acting_party(actor: Actor, doing: str) -> UUID:
         raise NotPermitted("triggers.party_required", f"Only a user acting for a party can {doing}; act for one.")
     return actor.party_id
 
-
-def _arguments(**values: Any) -> dict[str, Any]:
-    """Command arguments as plain text, so a repeated command id compares them exactly."""
-    return {name: None if value is None else str(value) for name, value in values.items()}

@@ -3,16 +3,16 @@ transfer package deciding the original's fate in the same atomic save."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from contractledger.domain.actor import Actor
+from contractledger.domain.command_handlers import Outcome, handles
+from contractledger.domain.commands import AcceptTransfer, DenyTransfer, RequestTransfer, RescindTransfer
 from contractledger.domain.chain import ensure_relationships_active
 from contractledger.domain.contract import Contract
-from contractledger.domain.documents import DocumentReference
 from contractledger.domain.errors import LedgerError, RuleBroken
 from contractledger.domain.permissions import ensure_advisor_of, ensure_may_change
 from contractledger.domain.status import TERMINAL, Status
@@ -27,88 +27,47 @@ from contractledger.domain.transfer import (
 
 
 class TransferUseCases:
-    def request_transfer(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        relinquishing_entity_id: UUID,
-        accepting_entity_id: UUID,
-        *,
-        note: str | None = None,
-        documents: Sequence[DocumentReference] = (),
-        effective_on: date | None = None,
-        command_id: str | None = None,
-    ) -> int:
+    @handles(RequestTransfer)
+    def request_transfer(self, actor: Actor, command: RequestTransfer) -> Outcome:
         """rules §5 (Transfer): the advisor asks to move an active contract from an
         agency on its chain to another agency, within the same carrier."""
-
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_advisor_of(actor, contract)
-            ensure_accepting_entity(contract, self._load_party(accepting_entity_id))
-            contract.request_transfer(
-                relinquishing_entity_id,
-                accepting_entity_id,
-                note,
-                documents,
-                actor=actor,
-                effective_on=self._effective(effective_on),
-                at=self._now(),
-            )
-            return contract.version, [contract]
-
-        arguments = dict(
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_advisor_of(actor, contract)
+        ensure_accepting_entity(contract, self._load_party(command.accepting_entity_id))
+        contract.request_transfer(
+            command.relinquishing_entity_id,
+            command.accepting_entity_id,
+            command.note,
+            command.documents,
             actor=actor,
-            contract_id=contract_id,
-            relinquishing_entity_id=relinquishing_entity_id,
-            accepting_entity_id=accepting_entity_id,
-            note=note,
-            documents=documents,
-            effective_on=effective_on,
+            effective_on=self._effective(command.effective_on),
+            at=self._now(),
         )
-        return self._run(command_id, arguments, use_case)
+        return contract.version, [contract]
 
-    def rescind_transfer(
-        self, actor: Actor, contract_id: UUID, *, note: str | None = None, command_id: str | None = None
-    ) -> int:
+    @handles(RescindTransfer)
+    def rescind_transfer(self, actor: Actor, command: RescindTransfer) -> Outcome:
         """rules §5: the advisor withdraws the request before acceptance; the contract is active again."""
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_advisor_of(actor, contract)
+        day = max(self._today(), contract.status_since)
+        contract.rescind_transfer(command.note, actor=actor, effective_on=day, at=self._now())
+        return contract.version, [contract]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_advisor_of(actor, contract)
-            day = max(self._today(), contract.status_since)
-            contract.rescind_transfer(note, actor=actor, effective_on=day, at=self._now())
-            return contract.version, [contract]
-
-        return self._run(command_id, dict(actor=actor, contract_id=contract_id, note=note), use_case)
-
-    def deny_transfer(
-        self, actor: Actor, contract_id: UUID, *, note: str | None = None, command_id: str | None = None
-    ) -> int:
+    @handles(DenyTransfer)
+    def deny_transfer(self, actor: Actor, command: DenyTransfer) -> Outcome:
         """rules §5: the accepting entity denies; the contract is active again."""
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_acts_for_accepting_entity(actor, contract)
+        day = max(self._today(), contract.status_since)
+        contract.deny_transfer(command.note, actor=actor, effective_on=day, at=self._now())
+        return contract.version, [contract]
 
-        def use_case() -> tuple[int, list[Aggregate]]:
-            ensure_may_change(actor)
-            contract = self._load_contract(contract_id)
-            ensure_acts_for_accepting_entity(actor, contract)
-            day = max(self._today(), contract.status_since)
-            contract.deny_transfer(note, actor=actor, effective_on=day, at=self._now())
-            return contract.version, [contract]
-
-        return self._run(command_id, dict(actor=actor, contract_id=contract_id, note=note), use_case)
-
-    def accept_transfer(
-        self,
-        actor: Actor,
-        contract_id: UUID,
-        option: str,
-        third_party_id: UUID,
-        *,
-        note: str | None = None,
-        command_id: str | None = None,
-    ) -> dict[str, object]:
+    @handles(AcceptTransfer)
+    def accept_transfer(self, actor: Actor, command: AcceptTransfer) -> Outcome:
         """rules §5: the accepting entity accepts through a third party it has an
         active direct relationship with ('third_party': the one above the
         relinquishing entity; 'other_corporation': another organisation), or
@@ -116,32 +75,28 @@ class TransferUseCases:
         transfer then waits until the relationship is active. Accepting
         creates the transfer package (pending_agency) linked to the original.
         """
-
-        def use_case() -> tuple[dict[str, object], list[Aggregate]]:
-            ensure_may_change(actor)
-            ensure_accept_option(option)
-            contract = self._load_contract(contract_id)
-            ensure_acts_for_accepting_entity(actor, contract)
-            contract.ensure_transfer_open("accept")
-            third_party = self._load_party(third_party_id)
-            upline = upline_to(contract, third_party, option, self._has_active_relationship)
-            chain = successor_chain(contract, upline)
-            day = max(self._today(), contract.status_since)
-            if option == REQUEST_RELATIONSHIP:
-                return self._await_relationship(actor, contract, third_party.id, note, day)
-            if not self._has_active_relationship(third_party.id, contract.accepting_entity_id):
-                raise RuleBroken(
-                    "transfer.accept.no_direct_relationship",
-                    "You have no active direct relationship with this third party; accept with "
-                    "'request_relationship' to ask for one first.",
-                    "third_party_id",
-                )
-            ensure_relationships_active(chain, self._has_active_relationship)
-            successor = self._create_successor(actor, contract, chain, option, third_party.id, note, day)
-            return {"successor_id": successor.id, "awaiting_relationship_id": None}, [contract, successor]
-
-        arguments = dict(actor=actor, contract_id=contract_id, option=option, third_party_id=third_party_id, note=note)
-        return self._run(command_id, arguments, use_case)
+        option, note = command.option, command.note
+        ensure_may_change(actor)
+        ensure_accept_option(option)
+        contract = self._load_contract(command.contract_id)
+        ensure_acts_for_accepting_entity(actor, contract)
+        contract.ensure_transfer_open("accept")
+        third_party = self._load_party(command.third_party_id)
+        upline = upline_to(contract, third_party, option, self._has_active_relationship)
+        chain = successor_chain(contract, upline)
+        day = max(self._today(), contract.status_since)
+        if option == REQUEST_RELATIONSHIP:
+            return self._await_relationship(actor, contract, third_party.id, note, day)
+        if not self._has_active_relationship(third_party.id, contract.accepting_entity_id):
+            raise RuleBroken(
+                "transfer.accept.no_direct_relationship",
+                "You have no active direct relationship with this third party; accept with "
+                "'request_relationship' to ask for one first.",
+                "third_party_id",
+            )
+        ensure_relationships_active(chain, self._has_active_relationship)
+        successor = self._create_successor(actor, contract, chain, option, third_party.id, note, day)
+        return {"successor_id": successor.id, "awaiting_relationship_id": None}, [contract, successor]
 
     def _await_relationship(
         self, actor: Actor, contract: Contract, third_party_id: UUID, note: str | None, day: date

@@ -1,8 +1,8 @@
 """What commands answer: the use case's outcome under a name that says what
 it is (also the response schemas of the API document).
 
-``Answer.of(outcome)`` reads the use case's outcome, whether fresh or
-replayed from the ledger's command record as plain data."""
+``Answer.of(outcome, command)`` reads the use case's outcome, whether fresh
+or replayed from the ledger's command record as plain data."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from uuid import UUID
 
 import msgspec
 
+from contractledger.domain.commands import Command
 from contractledger.domain.triggers import NotificationKind
 
 
 class Answer(msgspec.Struct, kw_only=True):
     @classmethod
-    def of(cls, outcome: Any) -> "Answer":
+    def of(cls, outcome: Any, command: Command | None = None) -> "Answer":
         raise NotImplementedError
 
 
@@ -26,7 +27,7 @@ class NewVersion(Answer):
     version: int
 
     @classmethod
-    def of(cls, outcome: Any) -> "NewVersion":
+    def of(cls, outcome: Any, command: Command | None = None) -> "NewVersion":
         return cls(version=int(outcome))
 
 
@@ -38,7 +39,9 @@ class StatusSet(Answer):
     contract_ids: list[UUID]
 
     @classmethod
-    def of(cls, outcome: Any) -> "StatusSet":
+    def of(cls, outcome: Any, command: Command | None = None) -> "StatusSet":
+        if not isinstance(outcome, dict):  # one contract's new version
+            return cls(version=int(outcome), contract_ids=[_uuid(getattr(command, "contract_id"))])
         return cls(version=int(outcome["version"]), contract_ids=[_uuid(c) for c in outcome["contract_ids"]])
 
 
@@ -46,7 +49,7 @@ class PartyRegistered(Answer):
     party_id: UUID
 
     @classmethod
-    def of(cls, outcome: Any) -> "PartyRegistered":
+    def of(cls, outcome: Any, command: Command | None = None) -> "PartyRegistered":
         return cls(party_id=_uuid(outcome))
 
 
@@ -55,7 +58,7 @@ class BundleAssigned(Answer):
     contract_ids: list[UUID]
 
     @classmethod
-    def of(cls, outcome: Any) -> "BundleAssigned":
+    def of(cls, outcome: Any, command: Command | None = None) -> "BundleAssigned":
         return cls(bundle_id=_uuid(outcome["bundle_id"]), contract_ids=[_uuid(c) for c in outcome["contract_ids"]])
 
 
@@ -63,7 +66,7 @@ class RelationshipRequested(Answer):
     contract_id: UUID
 
     @classmethod
-    def of(cls, outcome: Any) -> "RelationshipRequested":
+    def of(cls, outcome: Any, command: Command | None = None) -> "RelationshipRequested":
         return cls(contract_id=_uuid(outcome))
 
 
@@ -73,7 +76,7 @@ class ContractsMoved(Answer):
     contract_ids: list[UUID]
 
     @classmethod
-    def of(cls, outcome: Any) -> "ContractsMoved":
+    def of(cls, outcome: Any, command: Command | None = None) -> "ContractsMoved":
         return cls(contract_ids=[_uuid(c) for c in outcome])
 
 
@@ -82,7 +85,7 @@ class TransferAccepted(Answer):
     awaiting_relationship_id: UUID | None
 
     @classmethod
-    def of(cls, outcome: Any) -> "TransferAccepted":
+    def of(cls, outcome: Any, command: Command | None = None) -> "TransferAccepted":
         return cls(
             successor_id=_uuid_or_none(outcome["successor_id"]),
             awaiting_relationship_id=_uuid_or_none(outcome["awaiting_relationship_id"]),
@@ -95,7 +98,7 @@ class RecordPlaced(Answer):
     record_id: UUID
 
     @classmethod
-    def of(cls, outcome: Any) -> "RecordPlaced":
+    def of(cls, outcome: Any, command: Command | None = None) -> "RecordPlaced":
         return cls(record_id=_uuid(outcome))
 
 
@@ -103,7 +106,7 @@ class TriggersChosen(Answer):
     kinds: list[NotificationKind]
 
     @classmethod
-    def of(cls, outcome: Any) -> "TriggersChosen":
+    def of(cls, outcome: Any, command: Command | None = None) -> "TriggersChosen":
         return cls(kinds=list(outcome))
 
 

@@ -9,10 +9,10 @@ version the body shows, and a command based on it is refused 412 here.
 
 For a command, the version is read from the newest stored event of the
 aggregate (one indexed row), never by replaying it, for an early answer.
-The use case then runs conditional on that version (domain/expectations.py):
-the aggregate it loads must still be at it, and its save succeeds only if
-nothing was stored since, so a change landing between the check and the
-command is refused with the same 412.
+The command then carries that version (its ``expected_version``,
+domain/commands.py): the aggregate it loads must still be at it, and its
+save succeeds only if nothing was stored since, so a change landing between
+the check and the command is refused with the same 412.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from uuid import UUID
 import falcon
 
 from contractledger.domain.errors import Conflict
-from contractledger.domain.expectations import VERSION_MISMATCH, expecting
+from contractledger.domain.commands import VERSION_MISMATCH
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.answers import etag
 from contractledger.http.inputs import whole_number
@@ -71,17 +71,12 @@ def _mismatch(expected: int, current: int) -> Problem:
 
 
 @contextmanager
-def conditional_on(req: falcon.Request, aggregate_id: UUID | None) -> Iterator[None]:
-    """Runs the command conditional on the ``If-Match`` version of ``aggregate_id``."""
-    expected = expected_version(req) if aggregate_id is not None else None
-    if expected is None or aggregate_id is None:
-        yield
-        return
+def refused_as_precondition(expected: int | None) -> Iterator[None]:
+    """A command expecting version ``expected`` refused because its aggregate moved on: a 412 with the current one."""
     try:
-        with expecting(aggregate_id, expected):
-            yield
+        yield
     except Conflict as conflict:
-        if conflict.code != VERSION_MISMATCH or conflict.current_version is None:
+        if expected is None or conflict.code != VERSION_MISMATCH or conflict.current_version is None:
             raise
         raise _mismatch(expected, conflict.current_version) from None
 

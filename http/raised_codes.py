@@ -21,7 +21,9 @@ from functools import cache
 from pathlib import Path
 
 import contractledger.domain as domain
+import contractledger.domain.ledger  # noqa: F401  (its use cases register their handlers)
 import contractledger.sync as sync
+from contractledger.domain.command_handlers import HANDLERS
 from contractledger.http.problem_codes import PROBLEM_CODES
 
 NESTED = frozenset({"use_case"})
@@ -29,10 +31,14 @@ NESTED = frozenset({"use_case"})
 
 
 def codes_raised_by(use_cases: Iterable[str]) -> frozenset[str]:
-    """Every listed code the functions named, and those they call, name."""
+    """Every listed code the functions named, and those they call, name; a command's use case, with those
+    of the ledger's one way of running a command (``ContractLedger.handle``)."""
+    commands = {handler.use_case for handler in HANDLERS.values()}
     found: set[str] = set()
     for name in use_cases:
         found |= _reached_from(name)
+        if name in commands:
+            found |= _reached_from("handle")
     return frozenset(found)
 
 
@@ -52,6 +58,7 @@ def _reached_from(start: str) -> frozenset[str]:
         for node, constants in functions.get(name, {}).get(package, ()):
             codes |= _named_in(node, constants, start)
             todo += [(callee, below) for callee in _callees(node) for below in _BELOW[package]]
+            todo += [(handled, "domain") for handled in _commands_made(node)]
     return frozenset(codes)
 
 
@@ -77,6 +84,13 @@ def _named_in(function: ast.AST, constants: dict[str, str], use_case: str) -> se
                 if parts and all(part in use_case for part in parts.groups()):
                     codes.add(code)
     return codes
+
+
+def _commands_made(function: ast.AST) -> list[str]:
+    """The use cases of the commands the function makes (``AddWritingNumber(...)``): the ledger runs each by
+    its handler (domain/command_handlers.py), which no call names."""
+    handled = {handler.command.__name__: handler.use_case for handler in HANDLERS.values()}
+    return [handled[node.id] for node in ast.walk(function) if isinstance(node, ast.Name) and node.id in handled]
 
 
 def _callees(function: ast.AST) -> list[str]:

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 
+from contractledger.domain import commands
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.consolidation import CODE_HANDLINGS
 from contractledger.domain.contract import CODE_STATUSES
@@ -24,8 +24,8 @@ from contractledger.http.command_answers import (
     StatusSet,
     TransferAccepted,
 )
-from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason, references
-from contractledger.http.commands import Command
+from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason
+from contractledger.http.commands import CommandRoute
 from contractledger.http.route_roles import CONTRACT_ADMINS
 
 CONTRACT = "/contracts/{contract_id:uuid}"
@@ -141,200 +141,129 @@ def _readable(ledger: Any, actor: Actor, contract_id: UUID) -> None:
 
 
 def _on_contract(
-    operation_id: str, action: str, summary: str, body: type, run: Callable[..., Any], answer: type = NewVersion,
-    roles: tuple[Role, ...] = CONTRACT_ADMINS, use_cases: tuple[str, ...] = (),
-) -> Command:
-    return Command(
-        operation_id, f"{CONTRACT}/{action}", summary, "contracts", body,
-        lambda ledger, actor, path, b, cid: run(ledger, actor, path["contract_id"], b, cid),
-        answer, aggregate="contract_id", visible=_readable, roles=roles, use_cases=use_cases,
+    operation_id: str, action: str, summary: str, body: type, command: type[commands.Command], answer: type = NewVersion,
+    roles: tuple[Role, ...] = CONTRACT_ADMINS, instead: tuple[tuple[str, type[commands.Command]], ...] = (),
+) -> CommandRoute:
+    return CommandRoute(
+        operation_id, f"{CONTRACT}/{action}", summary, "contracts", body, command, answer,
+        aggregate="contract_id", visible=_readable, roles=roles, instead=instead,
     )
 
 
-def _set_manual_status(ledger: Any, actor: Actor, contract_id: UUID, body: SetManualStatus, cid: str | None) -> Any:
-    arguments = dict(note=body.note, documents=references(body.documents), effective_on=body.effective_on, command_id=cid)
-    if body.whole_bundle:
-        return ledger.set_bundle_manual_status(actor, contract_id, body.status, **arguments)
-    version = ledger.set_manual_status(actor, contract_id, body.status, **arguments)
-    return {"version": version, "contract_ids": [contract_id]}
-
-
-def _workflow(operation_id: str, summary: str, roles: tuple[Role, ...] = CONTRACT_ADMINS) -> Command:
-    def run(ledger: Any, actor: Actor, contract_id: UUID, body: TakeWorkflowStep, cid: str | None) -> Any:
-        return getattr(ledger, operation_id)(actor, contract_id, effective_on=body.effective_on, command_id=cid)
-
-    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, TakeWorkflowStep, run, ContractsMoved, roles)
+def _workflow(operation_id: str, summary: str, command: type[commands.TakeWorkflowStep],
+              roles: tuple[Role, ...] = CONTRACT_ADMINS) -> CommandRoute:
+    return _on_contract(operation_id, operation_id.replace("_", "-"), summary, TakeWorkflowStep, command, ContractsMoved, roles)
 
 
 COMMANDS = (
-    Command(
+    CommandRoute(
         "assign_contracts", "/bundles",
         "An agency admin assigns a bundle of contracts to one advisor in one action.",
-        "contracts", AssignContracts,
-        lambda ledger, actor, path, body, cid: ledger.assign_contracts(
-            actor, body.chains, body.initially_filled_by, effective_on=body.effective_on, command_id=cid
-        ),
-        BundleAssigned,
+        "contracts", AssignContracts, commands.AssignContracts, BundleAssigned,
         location=lambda outcome: f"/bundles/{outcome['bundle_id']}",
         roles=CONTRACT_ADMINS,
     ),
-    Command(
+    CommandRoute(
         "establish_direct_relationship", "/direct-relationships",
         "Request a two-party contract between two organisations (upper first); "
         "the upper organisation approves it by setting it active.",
-        "contracts", RequestDirectRelationship,
-        lambda ledger, actor, path, body, cid: ledger.establish_direct_relationship(
-            actor, body.upper_id, body.lower_id, effective_on=body.effective_on, command_id=cid
-        ),
-        RelationshipRequested,
+        "contracts", RequestDirectRelationship, commands.EstablishDirectRelationship, RelationshipRequested,
         location=lambda outcome: f"/contracts/{outcome}",
         roles=CONTRACT_ADMINS,
     ),
-    _workflow("send_to_producer", "The agency admin sends the bundle: pending_agency to pending_producer."),
-    _workflow("submit_by_producer", "The producer signs and submits: pending_producer to pending_agency.", (Role.PRODUCER,)),
-    _workflow("return_to_producer", "Review with changes: pending_agency back to pending_producer."),
-    _workflow("submit_to_carrier", "Review without changes: pending_agency to pending_carrier."),
+    _workflow("send_to_producer", "The agency admin sends the bundle: pending_agency to pending_producer.",
+              commands.SendToProducer),
+    _workflow("submit_by_producer", "The producer signs and submits: pending_producer to pending_agency.",
+              commands.SubmitByProducer, (Role.PRODUCER,)),
+    _workflow("return_to_producer", "Review with changes: pending_agency back to pending_producer.",
+              commands.ReturnToProducer),
+    _workflow("submit_to_carrier", "Review without changes: pending_agency to pending_carrier.",
+              commands.SubmitToCarrier),
     _on_contract(
         "detach_from_bundle", "detach-from-bundle", "The contract leaves its bundle and moves alone.",
-        Body, lambda ledger, actor, cid_, body, cid: ledger.detach_from_bundle(actor, cid_, command_id=cid),
+        Body, commands.DetachFromBundle,
     ),
     _on_contract(
         "set_manual_status", "set-manual-status",
         "An admin sets a manual status (active, declined, a hold, ...) on a non-terminal contract, "
         "or with whole_bundle on its whole bundle; answers the contract's new version and every contract that "
         "took the status.",
-        SetManualStatus, lambda ledger, actor, contract_id, body, cid: _set_manual_status(ledger, actor, contract_id, body, cid),
-        StatusSet, use_cases=("set_manual_status", "set_bundle_manual_status"),
+        SetManualStatus, commands.SetManualStatus, StatusSet,
+        instead=(("whole_bundle", commands.SetBundleManualStatus),),
     ),
     _on_contract(
         "nullify", "nullify", "End the contract as nullified; a new assignment is needed to start over.",
-        Nullify,
-        lambda ledger, actor, contract_id, body, cid: ledger.nullify(
-            actor, contract_id, note=body.note, effective_on=body.effective_on, command_id=cid
-        ),
+        Nullify, commands.Nullify,
     ),
     _on_contract(
         "add_writing_number", "add-writing-number", "Add the carrier's agent number for this advisor.",
-        WritingNumber,
-        lambda ledger, actor, contract_id, body, cid: ledger.add_writing_number(
-            actor, contract_id, body.writing_number, command_id=cid
-        ),
+        WritingNumber, commands.AddWritingNumber,
     ),
     _on_contract(
         "change_writing_number", "change-writing-number", "Replace one writing number with another.",
-        WritingNumberChange,
-        lambda ledger, actor, contract_id, body, cid: ledger.change_writing_number(
-            actor, contract_id, body.old_writing_number, body.new_writing_number, command_id=cid
-        ),
+        WritingNumberChange, commands.ChangeWritingNumber,
     ),
     _on_contract(
         "add_contract_code", "add-contract-code", "Add a contract code with its own status.",
-        ContractCode,
-        lambda ledger, actor, contract_id, body, cid: ledger.add_contract_code(
-            actor, contract_id, body.code, status=body.status, command_id=cid
-        ),
+        ContractCode, commands.AddContractCode,
     ),
     _on_contract(
         "rename_contract_code", "rename-contract-code", "Correct a code's string; its status is kept.",
-        ContractCodeRename,
-        lambda ledger, actor, contract_id, body, cid: ledger.rename_contract_code(
-            actor, contract_id, body.old_code, body.new_code, command_id=cid
-        ),
+        ContractCodeRename, commands.RenameContractCode,
     ),
     _on_contract(
         "set_contract_code_status", "set-contract-code-status", "Change one code's status on its own.",
-        ContractCodeStatus,
-        lambda ledger, actor, contract_id, body, cid: ledger.set_contract_code_status(
-            actor, contract_id, body.code, body.status, command_id=cid
-        ),
+        ContractCodeStatus, commands.SetContractCodeStatus,
     ),
     _on_contract(
         "request_transfer", "request-transfer",
         "The advisor asks to move an active contract from an agency on its chain to another agency.",
-        RequestTransfer,
-        lambda ledger, actor, contract_id, body, cid: ledger.request_transfer(
-            actor, contract_id, body.relinquishing_entity_id, body.accepting_entity_id, note=body.note,
-            documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
-        ),
+        RequestTransfer, commands.RequestTransfer,
         roles=(Role.PRODUCER,),
     ),
     _on_contract(
         "rescind_transfer", "rescind-transfer", "The advisor withdraws the transfer request before acceptance.",
-        Note,
-        lambda ledger, actor, contract_id, body, cid: ledger.rescind_transfer(
-            actor, contract_id, note=body.note, command_id=cid
-        ),
+        Note, commands.RescindTransfer,
         roles=(Role.PRODUCER,),
     ),
     _on_contract(
         "deny_transfer", "deny-transfer", "The accepting entity denies the transfer; the contract is active again.",
-        Note,
-        lambda ledger, actor, contract_id, body, cid: ledger.deny_transfer(
-            actor, contract_id, note=body.note, command_id=cid
-        ),
+        Note, commands.DenyTransfer,
         roles=(Role.AGENCY_ADMIN,),
     ),
     _on_contract(
         "accept_transfer", "accept-transfer",
         "The accepting entity accepts through a third party (or asks for that relationship first); "
         "creates the transfer package.",
-        TransferAcceptance,
-        lambda ledger, actor, contract_id, body, cid: ledger.accept_transfer(
-            actor, contract_id, body.option, body.third_party_id, note=body.note, command_id=cid
-        ),
-        TransferAccepted,
+        TransferAcceptance, commands.AcceptTransfer, TransferAccepted,
         roles=(Role.AGENCY_ADMIN,),
     ),
     _on_contract(
         "downgrade", "downgrade", "An active contract becomes monitored but inactive; every party that works with the advisor sees the downgrade.",
-        WithReason,
-        lambda ledger, actor, contract_id, body, cid: ledger.downgrade(
-            actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        WithReason, commands.Downgrade,
     ),
     _on_contract(
         "vest", "vest", "An active contract becomes vested: monitored but inactive, seen only by the parties on the contract.",
-        WithReason,
-        lambda ledger, actor, contract_id, body, cid: ledger.vest(
-            actor, contract_id, body.reason, note=body.note, documents=references(body.documents),
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        WithReason, commands.Vest,
     ),
     _on_contract(
         "upgrade", "upgrade", "A downgraded or vested contract is active again.",
-        LifecycleAction,
-        lambda ledger, actor, contract_id, body, cid: ledger.upgrade(
-            actor, contract_id, note=body.note, documents=references(body.documents),
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        LifecycleAction, commands.Upgrade,
     ),
     _on_contract(
         "terminate", "terminate",
         "Terminate with a reason from the fixed list and a document; never a pending contract.",
-        Termination,
-        lambda ledger, actor, contract_id, body, cid: ledger.terminate(
-            actor, contract_id, body.reason, references(body.documents), note=body.note,
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        Termination, commands.Terminate,
     ),
     _on_contract(
         "reactivate", "reactivate", "Reactivate within 30 days of the termination's effective date.",
-        LifecycleAction,
-        lambda ledger, actor, contract_id, body, cid: ledger.reactivate(
-            actor, contract_id, note=body.note, documents=references(body.documents),
-            effective_on=body.effective_on, command_id=cid,
-        ),
+        LifecycleAction, commands.Reactivate,
     ),
     _on_contract(
         "consolidate", "consolidate",
         "The primary owner folds this contract into an active one with the identical chain; "
         "answers the target's new version.",
-        Consolidation,
-        lambda ledger, actor, contract_id, body, cid: ledger.consolidate(
-            actor, contract_id, body.target_id, body.code_handling, note=body.note,
-            documents=references(body.documents), effective_on=body.effective_on, command_id=cid,
-        ),
+        Consolidation, commands.Consolidate,
         roles=(Role.CARRIER_STAFF,),  # the primary owner, first on the chain: an advisor contract's carrier
     ),
 )

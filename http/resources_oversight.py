@@ -7,13 +7,14 @@ from uuid import UUID
 
 from msgspec import UNSET, UnsetType
 
+from contractledger.domain import commands
 from contractledger.domain.actor import Actor
-from contractledger.domain.debt import KEEP, DebtStatus
+from contractledger.domain.debt import DebtStatus
 from contractledger.domain.monitoring import REASONS, MonitoringLevel
 from contractledger.http.command_answers import NewVersion, RecordPlaced
 from contractledger.http.command_bodies import Body
 from contractledger.http.inputs import Amount, Day, Prose
-from contractledger.http.commands import Command
+from contractledger.http.commands import CommandRoute
 from contractledger.http.route_roles import ADMINS
 
 MONITORING = "/monitoring/{record_id:uuid}"
@@ -65,8 +66,6 @@ class ChangeDebt(Body):
     last_paid_on: Day | None | UnsetType = UNSET
     last_payment_amount: Amount | None | UnsetType = UNSET
 
-    def terms(self) -> dict[str, Any]:
-        return {name: KEEP if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__}
 
 
 class CloseDebt(Body):
@@ -90,83 +89,55 @@ def _record_visible(ledger: Any, actor: Actor, record_id: UUID) -> None:
 
 
 COMMANDS = (
-    Command(
+    CommandRoute(
         "add_monitoring", "/contracts/{contract_id:uuid}/monitoring",
         "A party on an active contract places monitoring, with a reason of its level.",
-        "oversight", PlaceMonitoring,
-        lambda ledger, actor, path, body, cid: ledger.add_monitoring(
-            actor, path["contract_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
-            reminder_on=body.reminder_on, command_id=cid,
-        ),
-        RecordPlaced, roles=ADMINS,
+        "oversight", PlaceMonitoring, commands.AddMonitoring, RecordPlaced, roles=ADMINS,
         location=lambda outcome: f"/monitoring/{outcome}",
     ),
-    Command(
+    CommandRoute(
         "change_monitoring", f"{MONITORING}/change",
         "The party that placed monitoring changes its level, reason or dates.",
-        "oversight", ChangeMonitoring,
-        lambda ledger, actor, path, body, cid: ledger.change_monitoring(
-            actor, path["record_id"], level=body.level, reason=body.reason, effective_on=body.effective_on,
-            reminder_on=body.reminder_on, command_id=cid,
-        ),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
+        "oversight", ChangeMonitoring, commands.ChangeMonitoring, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
     ),
-    Command(
+    CommandRoute(
         "remove_monitoring", f"{MONITORING}/remove",
         "The party that placed monitoring removes it; it stays in the audit trail.",
-        "oversight", RemoveMonitoring,
-        lambda ledger, actor, path, body, cid: ledger.remove_monitoring(
-            actor, path["record_id"], removed_on=body.removed_on, command_id=cid
-        ),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
+        "oversight", RemoveMonitoring, commands.RemoveMonitoring, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_monitoring_visible,
     ),
-    Command(
+    CommandRoute(
         "log_debt", "/contracts/{contract_id:uuid}/debts",
         "A party on the contract logs debt, private to it.",
-        "oversight", LogDebt,
-        lambda ledger, actor, path, body, cid: ledger.log_debt(
-            actor, path["contract_id"], amount=body.amount, effective_on=body.effective_on,
-            reminder_on=body.reminder_on, status=body.status, description=body.description,
-            last_paid_on=body.last_paid_on, last_payment_amount=body.last_payment_amount, command_id=cid,
-        ),
-        RecordPlaced, roles=ADMINS,
+        "oversight", LogDebt, commands.LogDebt, RecordPlaced, roles=ADMINS,
         location=lambda outcome: f"/debts/{outcome}",
     ),
-    Command(
+    CommandRoute(
         "change_debt", f"{DEBT}/change",
         "The party that logged a debt changes its terms (those not given stay as they are).",
-        "oversight", ChangeDebt,
-        lambda ledger, actor, path, body, cid: ledger.change_debt(
-            actor, path["record_id"], **body.terms(), command_id=cid
-        ),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
+        "oversight", ChangeDebt, commands.ChangeDebt, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
-    Command(
+    CommandRoute(
         "make_debt_public", f"{DEBT}/make-public",
         "While unresolved and at least 5 days after it was recorded, debt may be made public.",
-        "oversight", NothingMore,
-        lambda ledger, actor, path, body, cid: ledger.make_debt_public(actor, path["record_id"], command_id=cid),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
+        "oversight", NothingMore, commands.MakeDebtPublic, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
-    Command(
+    CommandRoute(
         "close_debt", f"{DEBT}/close", "Closing a debt makes it private again; it stays as history.",
-        "oversight", CloseDebt,
-        lambda ledger, actor, path, body, cid: ledger.close_debt(
-            actor, path["record_id"], closed_on=body.closed_on, command_id=cid
-        ),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_debt_visible,
+        "oversight", CloseDebt, commands.CloseDebt, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_debt_visible,
     ),
-    Command(
+    CommandRoute(
         "close_reminder_task", "/reminder-tasks/{record_id:uuid}/close",
         "The party that set a reminder date closes its task by hand (a monitoring or debt record's id).",
-        "notifications", NothingMore,
-        lambda ledger, actor, path, body, cid: ledger.close_reminder_task(actor, path["record_id"], command_id=cid),
-        NewVersion, roles=ADMINS, aggregate="record_id", visible=_record_visible,
+        "notifications", NothingMore, commands.CloseReminderTask, NewVersion,
+        roles=ADMINS, aggregate="record_id", visible=_record_visible,
     ),
-    Command(
+    CommandRoute(
         "delete_debt", DEBT, "Debt is never deleted; this is always refused with the advice to close it.",
-        "oversight", None,
-        lambda ledger, actor, path, body, cid: ledger.delete_debt(actor, path["record_id"], command_id=cid),
-        None, method="DELETE", roles=ADMINS,
+        "oversight", None, commands.DeleteDebt, None, method="DELETE", roles=ADMINS,
     ),
 )

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 
+from contractledger.domain import commands
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.errors import NotFound
 from contractledger.domain.permissions import ensure_acts_for
@@ -14,7 +15,7 @@ from contractledger.domain.party import ADVISOR_KINDS, KINDS
 from contractledger.domain.triggers import NotificationKind
 from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
 from contractledger.http.command_bodies import Body
-from contractledger.http.commands import Command
+from contractledger.http.commands import CommandRoute
 from contractledger.http.inputs import Line
 from contractledger.http.route_roles import ADMINS, PARTY_USERS
 
@@ -84,48 +85,35 @@ _changes_its_associations = _only_those_who_may_change(
 
 
 COMMANDS = (
-    Command(
+    CommandRoute(
         "register_party", "/parties", "Register a carrier, an agency (with its level) or an advisor.",
-        "parties", RegisterParty,
-        lambda ledger, actor, path, body, cid: ledger.register_party(
-            actor, body.kind, body.profile, advisor_kind=body.advisor_kind, level=body.level, command_id=cid
-        ),
-        PartyRegistered,
+        "parties", RegisterParty, commands.RegisterParty, PartyRegistered,
         location=lambda outcome: f"/parties/{outcome}",
         roles=(Role.OPERATOR, *ADMINS),
     ),
-    Command(
+    CommandRoute(
         "change_profile", "/parties/{party_id:uuid}/change-profile",
         "The party itself changes its profile (name, identifiers, addresses, E&O, attributes).",
-        "parties", ChangeProfile,
-        lambda ledger, actor, path, body, cid: ledger.change_profile(
-            actor, path["party_id"], body.changes, command_id=cid
-        ),
-        NewVersion, aggregate="party_id", visible=_changes_its_profile, roles=(*PARTY_USERS, Role.SYNC_PEER),
+        "parties", ChangeProfile, commands.ChangeProfile, NewVersion,
+        aggregate="party_id", visible=_changes_its_profile, roles=(*PARTY_USERS, Role.SYNC_PEER),
     ),
-    Command(
+    CommandRoute(
         "associate_advisor_with_corporation", "/parties/{party_id:uuid}/associate",
         "An individual advisor is associated with a corporation.",
-        "parties", Association,
-        lambda ledger, actor, path, body, cid: ledger.associate_advisor_with_corporation(
-            actor, path["party_id"], body.corporation_id, command_id=cid
-        ),
-        NewVersion, aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
+        "parties", Association, commands.AssociateAdvisorWithCorporation, NewVersion,
+        aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
+        path_as={"party_id": "advisor_id"},
     ),
-    Command(
+    CommandRoute(
         "dissociate_advisor_from_corporation", "/parties/{party_id:uuid}/dissociate",
         "The association ends (it stops counting towards the corporation's health).",
-        "parties", Association,
-        lambda ledger, actor, path, body, cid: ledger.dissociate_advisor_from_corporation(
-            actor, path["party_id"], body.corporation_id, command_id=cid
-        ),
-        NewVersion, aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
+        "parties", Association, commands.DissociateAdvisorFromCorporation, NewVersion,
+        aggregate="party_id", visible=_changes_its_associations, roles=(Role.PRODUCER, Role.SYNC_PEER),
+        path_as={"party_id": "advisor_id"},
     ),
-    Command(
+    CommandRoute(
         "configure_triggers", "/trigger-settings",
         "The caller's party chooses which kinds of happening notify it (replacing its choice).",
-        "notifications", ConfigureTriggers,
-        lambda ledger, actor, path, body, cid: ledger.configure_triggers(actor, body.kinds, command_id=cid),
-        TriggersChosen, roles=PARTY_USERS,
+        "notifications", ConfigureTriggers, commands.ConfigureTriggers, TriggersChosen, roles=PARTY_USERS,
     ),
 )

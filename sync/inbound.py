@@ -16,7 +16,7 @@ change id for another change is not recorded (the id is taken already).
 A concurrent writer may save on the contract between the change's read and
 its save; the store then refuses the save whole. One may also save between
 the staleness check and the change's own read of the contract, so the change
-runs conditional on the version it was judged on (``expecting``), and a
+runs conditional on the version it was judged on (the command's ``expected_version``), and a
 write landing there is refused like a collision. Either way the change is
 judged again against what is there now, once: refused as stale (with the
 current state) when what it is about moved since the version the peer saw,
@@ -51,9 +51,18 @@ from eventsourcing.persistence import IntegrityError
 from contractledger.domain.actor import Actor, Role
 from contractledger.domain.clock import today
 from contractledger.domain.command_record import CommandRecord, fingerprint, record_id
+from contractledger.domain.commands import (
+    STEP_COMMANDS,
+    VERSION_MISMATCH,
+    AddContractCode,
+    AddWritingNumber,
+    ChangeWritingNumber,
+    Command,
+    SetContractCodeStatus,
+    SetManualStatus,
+)
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, InvalidInput, LedgerError, NotFound, NotPermitted, RuleBroken
-from contractledger.domain.expectations import VERSION_MISMATCH, expecting
 from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
@@ -175,10 +184,7 @@ def _run_judging_collisions(
     now and runs it once more."""
     for attempt in (1, 2):
         try:
-            if judged is None:
-                return _run(ledger, actor, peer, seen, request.change, command_id)
-            with expecting(seen.id, judged):
-                return _run(ledger, actor, peer, seen, request.change, command_id)
+            return _run(ledger, actor, peer, seen, request.change, command_id, judged)
         except Conflict as error:
             if error.code not in (COLLIDED, LANDED):
                 raise
@@ -257,18 +263,24 @@ def _ensure_not_stale(ledger: ContractLedger, peer: Peer, request: InboundChange
 # -- running the use case ---------------------------------------------------------------
 
 
-def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, change: Change, command_id: str) -> Any:
-    contract_id = seen.id
+def _run(
+    ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, change: Change, command_id: str, judged: int | None
+) -> Any:
+    """Runs the change as the ledger's command, on the version it was judged on (None: a repeat, answered
+    as first decided)."""
+    on = dict(contract_id=seen.id, expected_version=judged)
     if isinstance(change, WritingNumberAdded):
-        return ledger.add_writing_number(actor, contract_id, change.writing_number, command_id=command_id)
+        return ledger.handle(actor, AddWritingNumber(writing_number=change.writing_number, **on), command_id=command_id)
     if isinstance(change, WritingNumberChanged):
-        return ledger.change_writing_number(
-            actor, contract_id, change.old_writing_number, change.new_writing_number, command_id=command_id
+        command: Command = ChangeWritingNumber(
+            old_writing_number=change.old_writing_number, new_writing_number=change.new_writing_number, **on
         )
+        return ledger.handle(actor, command, command_id=command_id)
     if isinstance(change, CodeAdded):
-        return ledger.add_contract_code(actor, contract_id, change.code, status=change.code_status, command_id=command_id)
+        return ledger.handle(actor, AddContractCode(code=change.code, status=change.code_status, **on), command_id=command_id)
     if isinstance(change, CodeStatusChanged):
-        return ledger.set_contract_code_status(actor, contract_id, change.code, change.code_status, command_id=command_id)
+        command = SetContractCodeStatus(code=change.code, status=change.code_status, **on)
+        return ledger.handle(actor, command, command_id=command_id)
     target = peer.status_named(change.status)
     if target is None:
         raise InvalidInput(
@@ -279,11 +291,10 @@ def _run(ledger: ContractLedger, actor: Actor, peer: Peer, seen: Contract, chang
     step = _workflow_step(ledger, seen, target)
     if step is not None:
         ensure_relays(peer, step, change.status)
-        relayed = getattr(ledger, step.action)
-        return relayed(Actor.relaying(peer.name, step.taken_by), contract_id, effective_on=change.effective_on, command_id=command_id)
-    return ledger.set_manual_status(
-        actor, contract_id, target, note=change.note, effective_on=change.effective_on, command_id=command_id
-    )
+        command = STEP_COMMANDS[step](effective_on=change.effective_on, **on)
+        return ledger.handle(Actor.relaying(peer.name, step.taken_by), command, command_id=command_id)
+    command = SetManualStatus(status=target, note=change.note, effective_on=change.effective_on, **on)
+    return ledger.handle(actor, command, command_id=command_id)
 
 
 def _workflow_step(ledger: ContractLedger, seen: Contract, target: Status) -> WorkflowStep | None:

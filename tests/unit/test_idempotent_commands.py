@@ -60,7 +60,7 @@ class TestIdempotentCommands(LedgerScenario):
     def test_a_command_without_an_id_takes_no_fingerprint_of_its_arguments(self) -> None:
         # only a command id's repeats are told apart by the fingerprint: without an id there is nothing to compare
         (contract_id,) = self.assign()
-        with patch("contractledger.domain.ledger.fingerprint", side_effect=AssertionError("fingerprinted")) as taken:
+        with patch("contractledger.domain.command_record.fingerprint", side_effect=AssertionError("fingerprinted")) as taken:
             self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1")
             with self.assertRaises(RuleBroken):
                 self.ledger.add_writing_number(self.carrier_staff, contract_id, "WN-1")
