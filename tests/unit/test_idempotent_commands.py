@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from ledger_scenarios import LedgerScenario  # noqa: E402
 
-from contractledger.domain.command_record import record_id  # noqa: E402
+from contractledger.domain.command_record import CommandRecord, fingerprint, record_id  # noqa: E402
 from contractledger.domain.errors import RuleBroken  # noqa: E402
 from contractledger.domain.status import Status  # noqa: E402
 
@@ -56,6 +56,22 @@ class TestIdempotentCommands(LedgerScenario):
         self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_new_business", command_id="hold-2")
         self.assertEqual(held, self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_backgrounds", command_id="hold-1"))
         self.assertEqual(before + 4, self.ledger.recorder.max_notification_id())  # the two holds, nothing for repeats
+
+    def test_a_repeat_of_a_command_recorded_before_commands_were_data_answers_its_first_outcome(self) -> None:
+        # the ledger fingerprinted it under its use case body's qualified name, with the same arguments
+        (contract_id,) = self.assign()
+        arguments = dict(actor=self.aga_admin, contract_id=contract_id, status="pending_backgrounds", note=None,
+                         documents=(), effective_on=None)
+        earlier = fingerprint("OnboardingUseCases.set_manual_status.<locals>.use_case", arguments)
+        recorded = CommandRecord.record("hold-0", earlier, 7, actor=self.aga_admin, effective_on=self.today, at=self.clock.now())
+        self.ledger.save(recorded)
+        before = self.ledger.recorder.max_notification_id()
+        self.assertEqual(7, self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_backgrounds", command_id="hold-0"))
+        self.assertEqual(before, self.ledger.recorder.max_notification_id())
+        # another command under that id is still refused
+        with self.assertRaises(RuleBroken) as reused:
+            self.ledger.set_manual_status(self.aga_admin, contract_id, "pending_new_business", command_id="hold-0")
+        self.assertEqual("command.id_reused", reused.exception.code)
 
     def test_a_command_without_an_id_takes_no_fingerprint_of_its_arguments(self) -> None:
         # only a command id's repeats are told apart by the fingerprint: without an id there is nothing to compare
