@@ -23,7 +23,7 @@ from contractledger.domain.bundle import Bundle
 from contractledger.domain.clock import Clock, SystemClock, end_of_day, today
 from contractledger.domain.command_handlers import Outcome, handler_of
 from contractledger.domain.command_record import CommandPrint, CommandRecord, generated_command_id, mark_caused_by, record_id
-from contractledger.domain.commands import Command, version_mismatch
+from contractledger.domain.commands import Command, OnContract, version_mismatch
 from contractledger.domain.contract import Contract
 from contractledger.domain.errors import Conflict, NotFound
 from contractledger.domain.event_decoding import LedgerMapper
@@ -34,7 +34,7 @@ from contractledger.domain.onboarding_use_cases import OnboardingUseCases
 from contractledger.domain.oversight import AdvisorRecordIndex, OversightUseCases
 from contractledger.domain.party import Party
 from contractledger.domain.party_use_cases import PartyUseCases
-from contractledger.domain.permissions import ensure_may_read_contract
+from contractledger.domain.permissions import ensure_admin_on_contract, ensure_may_change, ensure_may_read_contract
 from contractledger.domain.relationship_index import DirectRelationships, pair_id
 from contractledger.domain.status import Status
 from contractledger.domain.transcodings import ALL
@@ -184,6 +184,15 @@ class ContractLedger(
 
     def _load_bundle(self, bundle_id: UUID) -> Bundle:
         return self._load(bundle_id, Bundle, "bundle.not_found", "No such bundle; check the bundle id.", "bundle_id")
+
+    def _on_contract(self, actor: Actor, command: OnContract, change: Callable[[Contract], None]) -> Outcome:
+        """The command's contract changed by ``change``, by an admin of a party on it (or a peer): the
+        numbering and lifecycle use cases."""
+        ensure_may_change(actor)
+        contract = self._load_contract(command.contract_id)
+        ensure_admin_on_contract(actor, contract)
+        change(contract)
+        return contract.version, [contract]
 
     def _relationships_between(self, upper_id: UUID, lower_id: UUID) -> DirectRelationships | None:
         try:

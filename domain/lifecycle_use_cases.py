@@ -3,11 +3,9 @@ terminate, reactivate, consolidate."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from contractledger.domain.actor import Actor
 from contractledger.domain.command_handlers import Outcome, handles
-from contractledger.domain.commands import Consolidate, Downgrade, OnContract, Reactivate, Terminate, Upgrade, Vest
+from contractledger.domain.commands import Consolidate, Downgrade, Reactivate, Terminate, Upgrade, Vest
 from contractledger.domain.consolidation import (
     codes_for_target,
     ensure_code_handling,
@@ -19,13 +17,6 @@ from contractledger.domain.permissions import ensure_admin_on_contract, ensure_m
 
 
 class LifecycleUseCases:
-    def _on_contract(self, actor: Actor, command: OnContract, action: Callable[[Contract], None]) -> Outcome:
-        ensure_may_change(actor)
-        contract = self._load_contract(command.contract_id)
-        ensure_admin_on_contract(actor, contract)
-        action(contract)
-        return contract.version, [contract]
-
     @handles(Downgrade)
     def downgrade(self, actor: Actor, command: Downgrade) -> Outcome:
         """rules §5 (Downgrade, public): an active contract becomes monitored but inactive; codes untouched."""

@@ -6,44 +6,32 @@ or a sync peer (who acts like an admin of the primary owner).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from contractledger.domain.actor import Actor
 from contractledger.domain.command_handlers import Outcome, handles
 from contractledger.domain.commands import (
     AddContractCode,
     AddWritingNumber,
     ChangeWritingNumber,
-    OnContract,
     RenameContractCode,
     SetContractCodeStatus,
 )
-from contractledger.domain.contract import Contract
-from contractledger.domain.permissions import ensure_admin_on_contract, ensure_may_change
 
 
 class NumberingUseCases:
-    def _change_numbering(self, actor: Actor, command: OnContract, change: Callable[[Contract], None]) -> Outcome:
-        ensure_may_change(actor)
-        contract = self._load_contract(command.contract_id)
-        ensure_admin_on_contract(actor, contract)
-        change(contract)
-        return contract.version, [contract]
-
     def _stamp(self, actor: Actor) -> dict:
         return dict(actor=actor, effective_on=self._today(), at=self._now())
 
     @handles(AddWritingNumber)
     def add_writing_number(self, actor: Actor, command: AddWritingNumber) -> Outcome:
         """rules §2: the carrier's agent number for this advisor, on a non-terminal contract."""
-        return self._change_numbering(
+        return self._on_contract(
             actor, command, lambda c: c.add_writing_number(command.writing_number, **self._stamp(actor))
         )
 
     @handles(ChangeWritingNumber)
     def change_writing_number(self, actor: Actor, command: ChangeWritingNumber) -> Outcome:
         """rules §2: replaces one writing number with another."""
-        return self._change_numbering(
+        return self._on_contract(
             actor,
             command,
             lambda c: c.change_writing_number(command.old_writing_number, command.new_writing_number, **self._stamp(actor)),
@@ -52,18 +40,18 @@ class NumberingUseCases:
     @handles(AddContractCode)
     def add_contract_code(self, actor: Actor, command: AddContractCode) -> Outcome:
         """rules §2: a contract code with its own status (active or inactive)."""
-        return self._change_numbering(actor, command, lambda c: c.add_code(command.code, command.status, **self._stamp(actor)))
+        return self._on_contract(actor, command, lambda c: c.add_code(command.code, command.status, **self._stamp(actor)))
 
     @handles(RenameContractCode)
     def rename_contract_code(self, actor: Actor, command: RenameContractCode) -> Outcome:
         """rules §2: corrects a code's string; its status is kept."""
-        return self._change_numbering(
+        return self._on_contract(
             actor, command, lambda c: c.rename_code(command.old_code, command.new_code, **self._stamp(actor))
         )
 
     @handles(SetContractCodeStatus)
     def set_contract_code_status(self, actor: Actor, command: SetContractCodeStatus) -> Outcome:
         """rules §2: each code's status changes on its own, whatever the contract's status (rules §5: untouched by downgrade/vest)."""
-        return self._change_numbering(
+        return self._on_contract(
             actor, command, lambda c: c.change_code_status(command.code, command.status, **self._stamp(actor))
         )
