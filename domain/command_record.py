@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from functools import cached_property
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -54,20 +54,20 @@ def fingerprint(use_case: str, arguments: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
 class CommandPrint:
     """What tells a repeat of a command from another command under the same id: the use case, the actor
-    and the command's own fields, as plain data. ``earlier`` is the print the ledger gave the same command
-    before commands were data, under its use case's earlier name."""
+    and the command's own fields, as plain data. ``earlier``: the print the ledger gave the same command
+    before commands were data, under its use case's earlier name (made only when a repeat is compared)."""
 
-    actor: Actor
-    current: str
-    earlier: str
+    def __init__(self, use_case: str, earlier_name: str, actor: Actor, fields: dict[str, Any]) -> None:
+        self.actor = actor
+        self._arguments = {"actor": actor, **fields}
+        self._earlier_name = earlier_name
+        self.current = fingerprint(use_case, self._arguments)
 
-    @classmethod
-    def of(cls, use_case: str, earlier_name: str, actor: Actor, fields: dict[str, Any]) -> CommandPrint:
-        arguments = {"actor": actor, **fields}
-        return cls(actor, fingerprint(use_case, arguments), fingerprint(earlier_name, arguments))
+    @cached_property
+    def earlier(self) -> str:
+        return fingerprint(self._earlier_name, self._arguments)
 
 
 class CommandRecord(LedgerAggregate):
@@ -97,7 +97,7 @@ class CommandRecord(LedgerAggregate):
         )
 
     def outcome_for(self, command: CommandPrint) -> Any:
-        if self.fingerprint not in (command.current, command.earlier):
+        if self.fingerprint != command.current and self.fingerprint != command.earlier:
             raise RuleBroken(
                 "command.id_reused",
                 "This command id was already used for a different command; use a new command id.",

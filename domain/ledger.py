@@ -225,7 +225,7 @@ class ContractLedger(
                 _ensure_loaded_at(command.aggregate_id(), expected, aggregates)
             return outcome, aggregates
 
-        printed = CommandPrint.of(handler.use_case, handler.earlier_name, actor, command.printed()) if command_id is not None else None
+        printed = CommandPrint(handler.use_case, handler.earlier_name, actor, command.printed()) if command_id is not None else None
         return self._run(command_id, printed, use_case)
 
     def _ensure_still_at(self, aggregate_id: UUID | None, expected: int) -> None:
