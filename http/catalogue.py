@@ -5,37 +5,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from contractledger.http import (
-    console_routes,
-    resources_contracts,
-    resources_dashboard,
-    resources_exports,
-    resources_oversight,
-    resources_parties,
-    resources_queries,
-    resources_sync,
-)
-from contractledger.http.commands import CommandHandler
+from contractledger.http import console_routes
+from contractledger.http.commands.route import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health
 from contractledger.http.operations import Readiness, Scrape
 from contractledger.http.problem_page import ProblemCode, ProblemList
 from contractledger.http.queries import QueryHandler
 from contractledger.http.reference import Reference, ReferenceAsset
+from contractledger.http.resources import contracts, dashboard, exports, oversight, parties, queries, sync
 from contractledger.http.routing import Handler, Route
 
-COMMANDS = resources_parties.COMMANDS + resources_contracts.COMMANDS + resources_oversight.COMMANDS
+COMMANDS = parties.COMMANDS + contracts.COMMANDS + oversight.COMMANDS
 
 
 def routes(config: AppConfig, document: Handler) -> list[Route]:
     by_path: dict[str, list[Handler]] = defaultdict(list)
     for command in COMMANDS:
         by_path[command.path].append(CommandHandler(command, config))
-    for query in resources_queries.QUERIES + resources_dashboard.QUERIES:
+    for query in queries.QUERIES + dashboard.QUERIES:
         by_path[query.path].append(QueryHandler(query, config))
-    for path, handlers in resources_sync.routes(config).items():
+    for path, handlers in sync.routes(config).items():
         by_path[path].extend(handlers)
-    for path, handlers in resources_exports.routes(config).items():
+    for path, handlers in exports.routes(config).items():
         by_path[path].extend(handlers)
     for path, handlers in console_routes.routes(config).items():
         by_path[path].extend(handlers)

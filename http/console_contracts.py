@@ -1,7 +1,7 @@
 """``GET /console/contracts``: the contracts the viewer may see, a page at a
 time, each linked to its timeline.
 
-It runs the API's own ``GET /contracts`` query (``resources_queries``:
+It runs the API's own ``GET /contracts`` query (``http/resources/queries.py``:
 the same reader, the same keyset pages and cursors) for the session's
 principal, with its status today in the business time zone, filtered by
 status when asked.
@@ -20,7 +20,7 @@ from contractledger.http.config import AppConfig
 from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
 from contractledger.http.console_sessions import ConsoleSessions, Session
 from contractledger.http.pagination import page
-from contractledger.http.resources_queries import QUERIES, ContractFilters
+from contractledger.http.resources.queries import QUERIES, ContractFilters
 from contractledger.projections import directory
 from contractledger.projections.viewer import Viewer
 

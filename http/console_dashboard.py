@@ -35,7 +35,8 @@ import falcon
 from contractledger.domain.actor import Actor
 from contractledger.domain.clock import today
 from contractledger.domain.status import PENDING, Status
-from contractledger.http import resources_dashboard, resources_queries
+from contractledger.http.resources import dashboard as dashboard_routes
+from contractledger.http.resources import queries as read_routes
 from contractledger.http.config import AppConfig
 from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
 from contractledger.http.console_sessions import ConsoleSessions, Session
@@ -55,12 +56,12 @@ def _query(queries: Sequence[Query], operation_id: str) -> Query:
     return next(query for query in queries if query.operation_id == operation_id)
 
 
-COUNTS = _query(resources_dashboard.QUERIES, "dashboard_counts")
-WAITING = _query(resources_dashboard.QUERIES, "dashboard_waiting")
-MIXED_BUNDLES = _query(resources_queries.QUERIES, "mixed_bundles")
-TRANSFER_REQUESTS = _query(resources_queries.QUERIES, "transfer_requests")
-TASKS = _query(resources_queries.QUERIES, "tasks")
-NOTIFICATIONS = _query(resources_queries.QUERIES, "notifications")
+COUNTS = _query(dashboard_routes.QUERIES, "dashboard_counts")
+WAITING = _query(dashboard_routes.QUERIES, "dashboard_waiting")
+MIXED_BUNDLES = _query(read_routes.QUERIES, "mixed_bundles")
+TRANSFER_REQUESTS = _query(read_routes.QUERIES, "transfer_requests")
+TASKS = _query(read_routes.QUERIES, "tasks")
+NOTIFICATIONS = _query(read_routes.QUERIES, "notifications")
 
 SHOWN = 10
 """How many of a list a section shows (the oldest, soonest or newest, as the section says)."""
@@ -103,7 +104,7 @@ def waiting_longest(config: AppConfig, viewer: Viewer, statuses: Sequence[Status
     found: list[WaitingContract] = []
     more = False
     for status in statuses:
-        parameters = resources_dashboard.WaitingParameters(status=status, longer_than_days=0, on=on, limit=SHOWN)
+        parameters = dashboard_routes.WaitingParameters(status=status, longer_than_days=0, on=on, limit=SHOWN)
         items, after = first_page(config, WAITING, viewer, parameters)
         found += items
         more = more or after is not None
@@ -116,7 +117,7 @@ def open_transfer_requests(config: AppConfig, viewer: Viewer) -> Listed:
     found: list[TransferRequest] = []
     more = False
     for state in OPEN_REQUESTS:
-        parameters = resources_queries.TransferRequestFilters(state=state, limit=SHOWN)
+        parameters = read_routes.TransferRequestFilters(state=state, limit=SHOWN)
         items, after = first_page(config, TRANSFER_REQUESTS, viewer, parameters)
         found += items
         more = more or after is not None
@@ -140,7 +141,7 @@ def recent_notifications(config: AppConfig, viewer: Viewer, on: date) -> Listed:
         told: list[Notification] = []
         after: str | None = None
         while True:
-            parameters = resources_queries.NotificationFilters(
+            parameters = read_routes.NotificationFilters(
                 since_position=since, on=on, after=after, limit=NOTIFICATIONS_PAGE
             )
             items, after = first_page(config, NOTIFICATIONS, viewer, parameters)
@@ -201,9 +202,9 @@ class ContractingDashboard(ConsolePage):
         }
         counts = stage_clock = waiting = mixed = requests = tasks = notifications = None
         if shown["counts"] is None:
-            counts = COUNTS.run(config, viewer, {}, resources_dashboard.CountParameters(on=on or now))
+            counts = COUNTS.run(config, viewer, {}, dashboard_routes.CountParameters(on=on or now))
             clock_today = counts if counts.on == now else COUNTS.run(
-                config, viewer, {}, resources_dashboard.CountParameters(on=now)
+                config, viewer, {}, dashboard_routes.CountParameters(on=now)
             )
             stage_clock = tuple(ages for ages in clock_today.stage_clock or () if ages.status in PENDING)
         if shown["waiting"] is None:
@@ -215,7 +216,7 @@ class ContractingDashboard(ConsolePage):
         if shown["transfer_requests"] is None:
             requests = open_transfer_requests(config, viewer)
         if shown["tasks"] is None:
-            items, after = first_page(config, TASKS, viewer, resources_queries.TaskFilters(limit=SHOWN))
+            items, after = first_page(config, TASKS, viewer, read_routes.TaskFilters(limit=SHOWN))
             tasks = Listed(items, after is not None)
         if shown["notifications"] is None:
             notifications = recent_notifications(config, viewer, now)

@@ -14,7 +14,7 @@ associations (``GET /parties/{party_id}/associations``). An as-of form
 (``?as_of=``) shows the profile and the contracts as the ledger knew them
 then, and the health on that day.
 
-Every section runs the API's own query (``resources_queries.QUERIES``) with
+Every section runs the API's own query (``http/resources/queries.py``, ``QUERIES``) with
 ``Viewer.of`` the session's principal; a section whose route the viewer's
 role may not call (``Query.roles``) is left out with a sentence saying so.
 A party the API answers 404 for is the same not-found page.
@@ -39,7 +39,7 @@ from contractledger.http.pagination import page
 from contractledger.http.problems import Problem
 from contractledger.http.queries import Query, Versioned, refuse_the_future
 from contractledger.http.query_parameters import Paging
-from contractledger.http.resources_queries import QUERIES, AsOf, ContractFilters, OnADay
+from contractledger.http.resources.queries import QUERIES, AsOf, ContractFilters, OnADay
 from contractledger.http.route_roles import NAMES
 from contractledger.projections import directory, oversight_records
 from contractledger.projections.oversight_records import Debt, Monitoring

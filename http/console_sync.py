@@ -38,7 +38,7 @@ from contractledger.http.console_pages import (
     see_other,
 )
 from contractledger.http.console_sessions import ConsoleSessions, Session
-from contractledger.http.resources_sync import (
+from contractledger.http.resources.sync import (
     DeadLetterParameters,
     Replay,
     ReplayDeadLetters,

@@ -35,7 +35,7 @@ from contractledger.http.console_sessions import ConsoleSessions, Session
 from contractledger.http.inputs import Instant
 from contractledger.http.problems import Problem
 from contractledger.http.queries import refuse_the_future
-from contractledger.http.resources_exports import ExportHistory, ExportParameters
+from contractledger.http.resources.exports import ExportHistory, ExportParameters
 from contractledger.projections import contract_history, contract_status, directory, status_timeline
 from contractledger.projections.audit_export import MEDIA_TYPES
 from contractledger.projections.engine import chain_checkpoints
@@ -148,7 +148,7 @@ class ContractTimeline(ConsolePage):
 
 
 class ContractExport(ConsolePage):
-    """The export route's handler (http/resources_exports.py), for the session's principal."""
+    """The export route's handler (http/resources/exports.py), for the session's principal."""
 
     operation = page_operation(
         "contract_export",

@@ -1,5 +1,5 @@
 """An auditor's export of the full history (rules §10), from the command line
-(``scripts/export-history``) and over the API (``http/resources_exports.py``).
+(``scripts/export-history``) and over the API (``http/resources/exports.py``).
 
     scripts/export-history --contract <id> [--format csv|jsonl] [--output FILE]
     scripts/export-history --party <id>

@@ -32,7 +32,7 @@ its event's commit.
 
 The same operator actions are served over HTTP (``/sync/{peer}/dead-letters``,
 ``/sync/{peer}/dead-letters/replay``, ``/sync/{peer}/resume``; see
-http/resources_sync.py).
+http/resources/sync.py).
 """
 
 from __future__ import annotations

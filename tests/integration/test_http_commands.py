@@ -15,9 +15,9 @@ from test_http_world import Api, running_api  # noqa: E402
 
 import msgspec  # noqa: E402
 
-from contractledger.http import commands as commands_module  # noqa: E402
+from contractledger.http.commands import route as commands_module  # noqa: E402
 from contractledger.http.idempotency import principal_of, request_fingerprint  # noqa: E402
-from contractledger.http.resources_contracts import AssignContracts  # noqa: E402
+from contractledger.http.resources.contracts import AssignContracts  # noqa: E402
 
 
 @pytest.fixture

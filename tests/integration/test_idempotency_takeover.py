@@ -26,7 +26,7 @@ from contractledger.http.idempotency import (  # noqa: E402
     request_fingerprint,
     this_process,
 )
-from contractledger.http.resources_contracts import AssignContracts  # noqa: E402
+from contractledger.http.resources.contracts import AssignContracts  # noqa: E402
 
 OWNER_OF_A_CHILD = "from contractledger.http.idempotency import this_process; print(this_process(), flush=True)"
 

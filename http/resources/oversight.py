@@ -11,10 +11,10 @@ from contractledger.domain import commands
 from contractledger.domain.actor import Actor
 from contractledger.domain.debt import DebtStatus
 from contractledger.domain.monitoring import REASONS, MonitoringLevel
-from contractledger.http.command_answers import NewVersion, RecordPlaced
-from contractledger.http.command_bodies import Body
+from contractledger.http.commands.answers import NewVersion, RecordPlaced
+from contractledger.http.commands.bodies import Body
 from contractledger.http.inputs import Amount, Day, Prose
-from contractledger.http.commands import CommandRoute
+from contractledger.http.commands.route import CommandRoute
 from contractledger.http.route_roles import ADMINS
 
 MONITORING = "/monitoring/{record_id:uuid}"

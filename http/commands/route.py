@@ -30,8 +30,8 @@ from contractledger.domain.debt import KEEP
 from contractledger.http import bodies
 from contractledger.http.answer_once import answer_once
 from contractledger.http.answers import encode
-from contractledger.http.command_answers import Answer
-from contractledger.http.command_bodies import Document, references
+from contractledger.http.commands.answers import Answer
+from contractledger.http.commands.bodies import Document, references
 from contractledger.http.concurrency import ensure_version, expected_version, refused_as_precondition
 from contractledger.http.config import AppConfig
 from contractledger.http.read_your_writes import POSITION_HEADER, PositionedLedger

@@ -13,9 +13,9 @@ from contractledger.domain.errors import NotFound
 from contractledger.domain.permissions import ensure_acts_for
 from contractledger.domain.party import ADVISOR_KINDS, KINDS
 from contractledger.domain.triggers import NotificationKind
-from contractledger.http.command_answers import NewVersion, PartyRegistered, TriggersChosen
-from contractledger.http.command_bodies import Body
-from contractledger.http.commands import CommandRoute
+from contractledger.http.commands.answers import NewVersion, PartyRegistered, TriggersChosen
+from contractledger.http.commands.bodies import Body
+from contractledger.http.commands.route import CommandRoute
 from contractledger.http.inputs import Line
 from contractledger.http.route_roles import ADMINS, PARTY_USERS
 

@@ -14,7 +14,7 @@ from contractledger.domain.errors import NotFound
 from contractledger.domain.health import HealthStatus
 from contractledger.domain.party import KINDS
 from contractledger.domain.status import Status
-from contractledger.http.command_answers import TriggersChosen
+from contractledger.http.commands.answers import TriggersChosen
 from contractledger.http.pagination import key_of
 from contractledger.http.problems import Problem
 from contractledger.http.config import AppConfig

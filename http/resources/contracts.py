@@ -16,7 +16,7 @@ from contractledger.domain.status import Status
 from contractledger.domain.termination import SYSTEM_REASONS, TERMINATION_REASONS
 from contractledger.domain.transfer import ACCEPT_OPTIONS
 from contractledger.domain.workflow import INITIALLY_FILLED_BY
-from contractledger.http.command_answers import (
+from contractledger.http.commands.answers import (
     BundleAssigned,
     ContractsMoved,
     NewVersion,
@@ -24,8 +24,8 @@ from contractledger.http.command_answers import (
     StatusSet,
     TransferAccepted,
 )
-from contractledger.http.command_bodies import Body, Dated, Documents, Identifier, NoteText, Reason
-from contractledger.http.commands import CommandRoute
+from contractledger.http.commands.bodies import Body, Dated, Documents, Identifier, NoteText, Reason
+from contractledger.http.commands.route import CommandRoute
 from contractledger.http.route_roles import CONTRACT_ADMINS
 
 CONTRACT = "/contracts/{contract_id:uuid}"

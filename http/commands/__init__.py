@@ -1,0 +1,2 @@
+"""Commands over HTTP: a route per command (``route``), the bodies they take (``bodies``) and what they answer
+(``answers``)."""
