@@ -1,6 +1,6 @@
 """Authentication: every route but the public ones (``/health``, the API
 document) and the console's pages (signed in by their session cookie,
-``http/console_sessions.py``) needs a bearer token; the principal it stands for becomes
+``http/console/sessions.py``) needs a bearer token; the principal it stands for becomes
 ``req.context.actor``. What the principal may do is the domain's rules and
 the projections' visibility, not this module's."""
 

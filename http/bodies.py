@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import falcon
 import msgspec
 
-from contractledger.http.inputs import Unmeant, checked
+from contractledger.domain.inputs import Unmeant, checked
 from contractledger.http.problems import Problem
 
 MAX_BODY_BYTES = 256 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from contractledger.http import console_routes
+from contractledger.http.console import routes as console_routes
 from contractledger.http.commands.route import CommandHandler
 from contractledger.http.config import AppConfig
 from contractledger.http.health import Health

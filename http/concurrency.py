@@ -28,7 +28,7 @@ from contractledger.domain.errors import Conflict
 from contractledger.domain.commands import VERSION_MISMATCH
 from contractledger.domain.ledger import ContractLedger
 from contractledger.http.answers import etag
-from contractledger.http.inputs import whole_number
+from contractledger.domain.inputs import whole_number
 from contractledger.http.problems import Problem
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import falcon
 import msgspec
 
-from contractledger.http.inputs import LARGEST_WHOLE_NUMBER
+from contractledger.domain.inputs import LARGEST_WHOLE_NUMBER
 from contractledger.http.problems import Problem
 
 Key = tuple[Any, ...]

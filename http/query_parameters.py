@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import falcon
 import msgspec
 
-from contractledger.http.inputs import Position, Unmeant, checked, plain_numbers
+from contractledger.domain.inputs import Position, Unmeant, checked, plain_numbers
 from contractledger.http.problems import Problem
 
 T = TypeVar("T")

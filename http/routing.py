@@ -53,7 +53,7 @@ class Operation:
     use_cases: tuple[str, ...] = ()
     """The functions of domain/ or sync/ it runs: it answers the codes their rules raise (http/raised_codes.py)."""
     console: bool = False
-    """A page of the console (``http/console_*.py``): HTML for people, signed in by the
+    """A page of the console (``http/console/``): HTML for people, signed in by the
     console's session cookie instead of a bearer token, and not part of the API
     document (``/openapi.json`` describes the JSON API; the visibility matrix covers
     the pages all the same)."""

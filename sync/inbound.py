@@ -67,7 +67,7 @@ from contractledger.domain.ledger import ContractLedger
 from contractledger.domain.plain_data import plain
 from contractledger.domain.status import Status
 from contractledger.domain.workflow import WorkflowStep
-from contractledger.http.inputs import Day, Prose
+from contractledger.domain.inputs import Day, Prose
 from contractledger.sync import links
 from contractledger.sync.peer import Peer
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from contractledger.domain.documents import DocumentReference
-from contractledger.http.inputs import Day, Line, Prose
+from contractledger.domain.inputs import Day, Line, Prose
 
 NoteText = Prose(2000, "A note for the record.")
 Reason = Line(200, "Why, in a few words.")

@@ -14,7 +14,7 @@ import msgspec
 from contractledger.domain.clock import today
 from contractledger.domain.status import Status
 from contractledger.http.config import AppConfig
-from contractledger.http.inputs import Day
+from contractledger.domain.inputs import Day
 from contractledger.http.pagination import key_of
 from contractledger.http.problems import Problem
 from contractledger.http.queries import Query

@@ -13,7 +13,7 @@ from contractledger.domain.debt import DebtStatus
 from contractledger.domain.monitoring import REASONS, MonitoringLevel
 from contractledger.http.commands.answers import NewVersion, RecordPlaced
 from contractledger.http.commands.bodies import Body
-from contractledger.http.inputs import Amount, Day, Prose
+from contractledger.domain.inputs import Amount, Day, Prose
 from contractledger.http.commands.route import CommandRoute
 from contractledger.http.route_roles import ADMINS
 

@@ -16,7 +16,7 @@ from contractledger.domain.triggers import NotificationKind
 from contractledger.http.commands.answers import NewVersion, PartyRegistered, TriggersChosen
 from contractledger.http.commands.bodies import Body
 from contractledger.http.commands.route import CommandRoute
-from contractledger.http.inputs import Line
+from contractledger.domain.inputs import Line
 from contractledger.http.route_roles import ADMINS, PARTY_USERS
 
 Profile = Annotated[

@@ -20,7 +20,7 @@ from contractledger.http.problems import Problem
 from contractledger.http.config import AppConfig
 from contractledger.http.queries import Query, Versioned, carried_version
 from contractledger.http.route_roles import CONTRACT_READERS, RECORD_READERS
-from contractledger.http.inputs import Day, Instant, Position
+from contractledger.domain.inputs import Day, Instant, Position
 from contractledger.http.query_parameters import Paging, QueryParameters
 from contractledger.projections import (
     bundle_consistency,

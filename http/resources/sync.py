@@ -27,7 +27,7 @@ from contractledger.http import bodies
 from contractledger.http.answer_once import answer_once
 from contractledger.http.answers import send
 from contractledger.http.config import AppConfig
-from contractledger.http.inputs import Position
+from contractledger.domain.inputs import Position
 from contractledger.http.problems import Problem
 from contractledger.http.query_parameters import parse
 from contractledger.http.read_your_writes import POSITION_HEADER

@@ -19,7 +19,7 @@ from console_browser import ConsoleBrowser  # noqa: E402
 from test_http_world import Api, running_api  # noqa: E402
 
 from contractledger.domain.actor import Actor  # noqa: E402
-from contractledger.http import console_contracts  # noqa: E402
+from contractledger.http.console import contracts as console_contracts  # noqa: E402
 
 
 @dataclass

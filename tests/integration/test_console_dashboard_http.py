@@ -30,7 +30,7 @@ from test_http_world import Api, running_api  # noqa: E402
 from contractledger.domain.actor import Actor, Role  # noqa: E402
 from contractledger.domain.status import PENDING, Status  # noqa: E402
 from contractledger.domain.triggers import NotificationKind  # noqa: E402
-from contractledger.http import console_dashboard  # noqa: E402
+from contractledger.http.console import dashboard as console_dashboard  # noqa: E402
 
 TRANSFER_NOTE = "Moving to Beacon"
 

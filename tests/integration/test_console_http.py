@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from console_browser import FORM, ConsoleBrowser, csrf_token_in  # noqa: E402
 from test_http_world import Api, running_api  # noqa: E402
 
-from contractledger.http.console_pages import SESSION_COOKIE  # noqa: E402
+from contractledger.http.console.pages import SESSION_COOKIE  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -248,7 +248,7 @@ def test_an_agencys_page_lists_its_contracts_and_keeps_no_health(scene: Scene) -
 
 
 def test_the_contracts_come_in_keyset_pages(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
-    from contractledger.http import console_party
+    from contractledger.http.console import party as console_party
 
     monkeypatch.setattr(console_party, "CONTRACTS_SHOWN", 1)
     w = scene.api.world

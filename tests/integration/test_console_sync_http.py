@@ -128,7 +128,7 @@ def test_a_backlog_past_what_the_page_counts_is_said_to_be_more_than_that(
     """A peer that never acknowledged a big book has millions of items to take: the page counts each backlog
     only up to BACKLOG_COUNTED (and one more), and says "more than" past it (33 s for the page at 250,000
     contracts when every item was counted)."""
-    from contractledger.http import console_sync
+    from contractledger.http.console import sync as console_sync
 
     contracting = len(feed_positions(api, "contracting"))
     assert contracting > 2

@@ -81,7 +81,7 @@ def hidden(api: Api) -> dict[str, tuple[uuid.UUID, list[Actor]]]:
 
 def sample(type_info: Any, name: str, today: dt.date) -> Any:
     info = msgspec.inspect
-    if isinstance(type_info, info.Metadata):  # a bounded type (http/inputs.py): the type it bounds
+    if isinstance(type_info, info.Metadata):  # a bounded type (domain/inputs.py): the type it bounds
         return sample(type_info.type, name, today)
     fits = not isinstance(type_info, info.LiteralType) or FIELD_SAMPLES.get(name) in type_info.values
     if name in FIELD_SAMPLES and fits:

@@ -1,4 +1,4 @@
-"""The one strict decoding (http/inputs.py): what a field's type allows but
+"""The one strict decoding (domain/inputs.py): what a field's type allows but
 nobody could mean is refused, naming the field; text is trimmed; and every
 route's every input declares its bounds in the API document."""
 
@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from contractledger.http.catalogue import routes
-from contractledger.http.inputs import (
+from contractledger.domain.inputs import (
     Amount,
     Day,
     Instant,

@@ -30,9 +30,9 @@ import falcon
 from contractledger.domain.actor import Role
 from contractledger.domain.clock import business_date, today
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
-from contractledger.http.console_sessions import ConsoleSessions, Session
-from contractledger.http.inputs import Instant
+from contractledger.http.console.pages import ConsolePage, NoParameters, page_operation, render
+from contractledger.http.console.sessions import ConsoleSessions, Session
+from contractledger.domain.inputs import Instant
 from contractledger.http.problems import Problem
 from contractledger.http.queries import refuse_the_future
 from contractledger.http.resources.exports import ExportHistory, ExportParameters

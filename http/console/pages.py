@@ -4,7 +4,7 @@ its session, its forms' CSRF check, and its refusals as HTML pages.
 A :class:`ConsolePage` is a route handler (``http/routing.py``) whose
 operation is marked ``console``: the bearer middleware leaves it alone,
 and the page finds its principal in the session cookie instead
-(``http/console_sessions.py``). A page that needs a session and has none
+(``http/console/sessions.py``). A page that needs a session and has none
 sends the browser to the sign-in page (303). Every POST carries the
 session's CSRF token in the hidden field ``csrf_token``; one without it,
 or with another, is refused 403 ``console.csrf_refused`` before anything
@@ -25,7 +25,7 @@ import jinja2
 import msgspec
 
 from contractledger.domain.errors import LedgerError
-from contractledger.http.console_sessions import ConsoleSessions, Session, same_token
+from contractledger.http.console.sessions import ConsoleSessions, Session, same_token
 from contractledger.http.problems import Problem, from_ledger_error, type_uri
 from contractledger.http.query_parameters import parse_parameters
 from contractledger.http.routing import Handler, Operation
@@ -36,7 +36,7 @@ SIGN_IN = f"{CONSOLE}/sign-in"
 SESSION_COOKIE = "contractledger_session"
 HTML = "text/html; charset=utf-8"
 MAX_FORM_BYTES = 16 * 1024
-TEMPLATES = Path(__file__).parent / "console_templates"
+TEMPLATES = Path(__file__).parent / "templates"
 
 # No script runs on any page, nothing is framed, and forms post only here.
 SECURITY_HEADERS = {

@@ -1,7 +1,8 @@
 """One strict decoding of every input: the bounds of what a client may send.
 
 msgspec decodes each body and each query string into the route's typed
-struct (``bodies.read``, ``query_parameters.parse``); then ``checked`` walks
+struct (``http/bodies.py``, ``http/query_parameters.py``), and each sync
+peer's change (``sync/inbound.py``); then ``checked`` walks
 the decoded value beside its type and refuses, naming the input, what its
 type allows but nobody could mean:
 
@@ -15,8 +16,7 @@ type allows but nobody could mean:
 
 The rest is declared where a field is, with the types below, which the API
 document shows: ``Day``, ``Instant``, ``Position``, ``Line(n)``,
-``Prose(n)``, ``Amount``; and closed vocabularies as enums. The sync
-peers' request structs (sync/) are decoded here too. The domain keeps its
+``Prose(n)``, ``Amount``; and closed vocabularies as enums. The domain keeps its
 own rules (an amount is positive, a reason fits its level); this module
 refuses only what cannot be meant.
 """

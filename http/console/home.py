@@ -9,11 +9,11 @@ from typing import Any
 
 import falcon
 
-from contractledger.http.console_pages import ConsolePage, page_operation, render
-from contractledger.http.console_sessions import Session
+from contractledger.http.console.pages import ConsolePage, page_operation, render
+from contractledger.http.console.sessions import Session
 from contractledger.http.problems import Problem
 
-ASSETS = Path(__file__).parent / "console_assets"
+ASSETS = Path(__file__).parent / "assets"
 ASSET_TYPES = {"console.css": "text/css; charset=utf-8"}
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from contractledger.http.config import AppConfig
-from contractledger.http.console_contracts import ContractList
-from contractledger.http.console_dashboard import ContractingDashboard
-from contractledger.http.console_home import Asset, Home
-from contractledger.http.console_party import PartyPage
-from contractledger.http.console_sessions import ConsoleSessions
-from contractledger.http.console_sign_in import SignIn, SignInForm, SignOut
-from contractledger.http.console_sync import ReplayForm, ResumeForm, SyncPage
-from contractledger.http.console_timeline import ContractExport, ContractTimeline
+from contractledger.http.console.contracts import ContractList
+from contractledger.http.console.dashboard import ContractingDashboard
+from contractledger.http.console.home import Asset, Home
+from contractledger.http.console.party import PartyPage
+from contractledger.http.console.sessions import ConsoleSessions
+from contractledger.http.console.sign_in import SignIn, SignInForm, SignOut
+from contractledger.http.console.sync import ReplayForm, ResumeForm, SyncPage
+from contractledger.http.console.timeline import ContractExport, ContractTimeline
 from contractledger.http.routing import Handler
 
 

@@ -38,9 +38,9 @@ from contractledger.domain.status import PENDING, Status
 from contractledger.http.resources import dashboard as dashboard_routes
 from contractledger.http.resources import queries as read_routes
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
-from contractledger.http.console_sessions import ConsoleSessions, Session
-from contractledger.http.inputs import Day
+from contractledger.http.console.pages import ConsolePage, NoParameters, page_operation, render
+from contractledger.http.console.sessions import ConsoleSessions, Session
+from contractledger.domain.inputs import Day
 from contractledger.http.pagination import page
 from contractledger.http.queries import Query
 from contractledger.http.query_parameters import Paging

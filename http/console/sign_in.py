@@ -20,7 +20,7 @@ from typing import Any
 
 import falcon
 
-from contractledger.http.console_pages import (
+from contractledger.http.console.pages import (
     CONSOLE,
     SESSION_COOKIE,
     SIGN_IN,
@@ -33,7 +33,7 @@ from contractledger.http.console_pages import (
     see_other,
     set_cookie,
 )
-from contractledger.http.console_sessions import SESSION_LIFETIME, Session, csrf_token_of
+from contractledger.http.console.sessions import SESSION_LIFETIME, Session, csrf_token_of
 from contractledger.http.tokens import TokenRefused
 
 SIGN_IN_COOKIE = "contractledger_sign_in"

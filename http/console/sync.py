@@ -29,7 +29,7 @@ import msgspec
 from contractledger.domain.actor import Role
 from contractledger.http.bodies import invalid_field
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import (
+from contractledger.http.console.pages import (
     CONSOLE,
     ConsoleForm,
     ConsolePage,
@@ -37,7 +37,7 @@ from contractledger.http.console_pages import (
     render,
     see_other,
 )
-from contractledger.http.console_sessions import ConsoleSessions, Session
+from contractledger.http.console.sessions import ConsoleSessions, Session
 from contractledger.http.resources.sync import (
     DeadLetterParameters,
     Replay,

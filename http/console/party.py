@@ -32,9 +32,9 @@ import msgspec
 from contractledger.domain.clock import business_date, today
 from contractledger.domain.health import HealthStatus
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
-from contractledger.http.console_sessions import ConsoleSessions, Session
-from contractledger.http.inputs import Instant
+from contractledger.http.console.pages import ConsolePage, NoParameters, page_operation, render
+from contractledger.http.console.sessions import ConsoleSessions, Session
+from contractledger.domain.inputs import Instant
 from contractledger.http.pagination import page
 from contractledger.http.problems import Problem
 from contractledger.http.queries import Query, Versioned, refuse_the_future

@@ -17,8 +17,8 @@ import msgspec
 from contractledger.domain.clock import today
 from contractledger.domain.status import Status
 from contractledger.http.config import AppConfig
-from contractledger.http.console_pages import ConsolePage, NoParameters, page_operation, render
-from contractledger.http.console_sessions import ConsoleSessions, Session
+from contractledger.http.console.pages import ConsolePage, NoParameters, page_operation, render
+from contractledger.http.console.sessions import ConsoleSessions, Session
 from contractledger.http.pagination import page
 from contractledger.http.resources.queries import QUERIES, ContractFilters
 from contractledger.projections import directory
