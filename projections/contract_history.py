@@ -211,7 +211,7 @@ def _select_history(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return read.rows(sql, params)
+    return read.rows(sql, params, keyed=True)  # one contract's: the same plan for every contract
 
 
 def _entry(row: tuple) -> HistoryEntry:

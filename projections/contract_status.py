@@ -394,11 +394,12 @@ def _contracts_statement(
 def _select_contracts(
     read: Reading, on: date, as_of: datetime | None, where: list[str], params: list[Any], *,
     status: Status | None = None, after: tuple[str, ...] | None = None, limit: int | None = None,
-    by_id: bool = False, walking: UUID | None = None,
+    by_id: bool = False, walking: UUID | None = None, keyed: bool = False,
 ) -> list[tuple]:
     """``walking``: the party every contract read is on, whose own list of
     contracts is walked (see ``_contracts_statement``); the conditions then
-    need not say it again."""
+    need not say it again. ``keyed``: the read is of one contract by its id
+    (one plan for every id, ``Reading.rows``)."""
     t = read.tables(ContractStatusView)
     until = instant_text(as_of) if as_of else END_OF_TIME
     walk = t["party_contracts"] if walking is not None else None
@@ -413,7 +414,7 @@ def _select_contracts(
         values += [status.value, status.value]
     if limit is not None:
         values.append(limit)
-    return read.rows(sql, values)
+    return read.rows(sql, values, keyed=keyed)
 
 
 def _split(change: str) -> tuple[date, Status, str | None]:
@@ -579,7 +580,8 @@ def _read_versioned(
         params.extend(id_text(a) for a in advisor_ids)
     shown = None if status is None else Status(status)
     found = _select_contracts(
-        read, on, as_of, where, params, status=shown, after=after, limit=limit, by_id=by_id, walking=walking
+        read, on, as_of, where, params, status=shown, after=after, limit=limit, by_id=by_id, walking=walking,
+        keyed=contract_id is not None,
     )
     numbering = _numbering_as_of(read, [row[0] for row in found], as_of) if as_of else {}
     contracts = [

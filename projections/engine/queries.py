@@ -41,8 +41,13 @@ class Reading:
     def tables(self, view_class: type[View]) -> dict[str, str]:
         return view_class.live_table_names()
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.tx.execute(sql, params)
+    def rows(self, sql: str, params: Sequence[Any] = (), *, keyed: bool = False) -> list[tuple[Any, ...]]:
+        """The statement's rows; ``keyed``: it reads by a unique key, one plan for every key
+        (``ViewTransaction.execute_keyed``)."""
+        if keyed:
+            self.tx.execute_keyed(sql, params)
+        else:
+            self.tx.execute(sql, params)
         return self.tx.fetchall()
 
 

@@ -66,6 +66,11 @@ class ViewTransaction:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._translate(sql), tuple(params))
 
+    def execute_keyed(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A read by a unique key (one contract, one record, one party), whose plan is the same for every
+        key: a read transaction on PostgreSQL prepares it once and keeps its plan."""
+        self.execute(sql, params)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
@@ -143,19 +148,25 @@ class ViewTransaction:
 
 
 class PreparedReadTransaction(ViewTransaction):
-    """A read on PostgreSQL whose statements are prepared once per connection.
+    """A read on PostgreSQL: a read by a key prepared once per connection, any other planned for its values.
 
-    A status read's query is planned in about twice the time it runs; a
-    prepared statement is planned once (PostgreSQL keeps a generic plan when
-    it is as good) and each read then costs its execution alone. A statement
-    PostgreSQL cannot prepare (a parameter whose type nothing says) runs as
-    it is."""
+    A status read's query is planned in about twice the time it runs; prepared
+    (``execute_keyed``), it is planned once (PostgreSQL keeps its generic plan,
+    as good for every key) and each read then costs its execution alone. A
+    list's rows depend on whose they are: a plan fit for an advisor's handful
+    of rows was 7-12x slower for a carrier's thousands (transfer requests 20.5
+    -> 2.9 ms at 25,000 contracts), so a list (``execute``) is sent as it is
+    and planned for the values it is given each time. (Before, every read was
+    prepared and planned afresh at each execution, force_custom_plan: a status
+    read cost PostgreSQL 0.51 ms of CPU instead of 0.24 and served 1,092
+    instead of 1,429 reads/s at 32 connections.) A statement PostgreSQL
+    cannot prepare (a parameter whose type nothing says) runs as it is."""
 
     def __init__(self, cursor: Any, dialect: str, statements: "PreparedStatements") -> None:
         super().__init__(cursor, _to_pyformat, dialect)
         self._statements = statements
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def execute_keyed(self, sql: str, params: Sequence[Any] = ()) -> None:
         import psycopg2.errors
 
         params = tuple(params)
@@ -394,11 +405,6 @@ class PostgresViewDatabase(ViewDatabase):
             # it. PostgreSQL compiles any statement whose estimated cost passes jit_above_cost, which a page over
             # a big book's tables does (a page answered in 0.6 ms took 41 ms at 25,000 contracts, 23 ms of it JIT).
             cursor.execute("SET jit = off")
-            # A prepared read is planned for the values it is given each time: after five executions
-            # PostgreSQL may settle on one generic plan for every party, and a plan fit for an advisor's handful
-            # of rows was 7-12x slower for a carrier's thousands (transfer requests 20.5 -> 2.9 ms at 25,000
-            # contracts). Planning again costs a fraction of a millisecond; the statements stay parsed.
-            cursor.execute("SET plan_cache_mode = force_custom_plan")
             # Each worker's read runs in its own backend: handing one to parallel workers takes the cores the
             # other connections' reads are waiting for (a carrier's /monitoring page at 250,000 contracts planned
             # a parallel scan of every record, and answered in 840 ms p50 at 32 connections on two cores).

@@ -100,9 +100,9 @@ def test_a_dashboard_read_searches_indexes_and_scans_no_table(tmp_path: Any, mon
     statements: list[tuple[str, list[Any]]] = []
     rows = Reading.rows
 
-    def recorded(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
+    def recorded(self: Reading, sql: str, params: Any = (), **how: Any) -> list[tuple]:
         statements.append((sql, list(params)))
-        return rows(self, sql, params)
+        return rows(self, sql, params, **how)
 
     monkeypatch.setattr(Reading, "rows", recorded)
     for actor in (w.auditor, w.aga_admin):

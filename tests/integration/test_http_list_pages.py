@@ -94,8 +94,8 @@ def counting_rows_of(monkeypatch: Any, *tables: str) -> list[int]:
     read: list[int] = []
     rows = Reading.rows
 
-    def counted(self: Reading, sql: str, params: Any = ()) -> list[tuple]:
-        found = rows(self, sql, params)
+    def counted(self: Reading, sql: str, params: Any = (), **how: Any) -> list[tuple]:
+        found = rows(self, sql, params, **how)
         if any(re.search(rf"FROM {table}\b", sql) for table in tables):
             read.append(len(found))
         return found
