@@ -53,11 +53,7 @@ def handles(command: type[Command]) -> Callable[[Callable[..., Outcome]], Callab
     return register
 
 
-def handler_of(command: Command) -> Handler:
-    return handler_of_type(type(command))
-
-
-def handler_of_type(command: type[Command]) -> Handler:
+def handler_for(command: type[Command]) -> Handler:
     try:
         return HANDLERS[command]
     except KeyError:

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from contractledger.domain.actor import Actor
 from contractledger.domain.bundle import Bundle
 from contractledger.domain.clock import Clock, SystemClock, end_of_day, today
-from contractledger.domain.command_handlers import Outcome, handler_of
+from contractledger.domain.command_handlers import Outcome, handler_for
 from contractledger.domain.command_record import CommandPrint, CommandRecord, generated_command_id, mark_caused_by, record_id
 from contractledger.domain.commands import Command, OnContract, version_mismatch
 from contractledger.domain.contract import Contract
@@ -214,7 +214,7 @@ class ContractLedger(
         """Runs ``command`` for ``actor`` by its one handler (domain/command_handlers.py): once per command id
         (a repeat answers the first outcome), its aggregates and the id's record saved atomically, and only on
         the version of its aggregate it expects, if it names one."""
-        handler = handler_of(command)
+        handler = handler_for(type(command))
         expected = command.expected_version
 
         def use_case() -> Outcome:
@@ -228,12 +228,18 @@ class ContractLedger(
         printed = CommandPrint(handler.use_case, handler.earlier_name, actor, command.printed()) if command_id is not None else None
         return self._run(command_id, printed, use_case)
 
+    def current_version(self, aggregate_id: UUID) -> int | None:
+        """The aggregate's version as stored now, read from its newest event (one indexed row, never by
+        replaying it); None when there is no such aggregate."""
+        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return newest[0].originator_version if newest else None
+
     def _ensure_still_at(self, aggregate_id: UUID | None, expected: int) -> None:
-        """Refuses a command based on another version than its aggregate's newest stored one (read from one
-        indexed row, never by replaying it); a missing aggregate passes, for its handler to refuse."""
-        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1) if aggregate_id is not None else []
-        if newest and newest[0].originator_version != expected:
-            raise version_mismatch(expected, newest[0].originator_version)
+        """Refuses a command based on another version than its aggregate's newest stored one; a missing
+        aggregate passes, for its handler to refuse."""
+        current = self.current_version(aggregate_id) if aggregate_id is not None else None
+        if current is not None and current != expected:
+            raise version_mismatch(expected, current)
 
     def _run(self, command_id: str | None, printed: CommandPrint | None, use_case: Callable[[], Outcome]) -> Any:
         """Runs ``use_case`` once per command id (a repeat answers the first outcome); saves its aggregates and

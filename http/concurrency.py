@@ -32,12 +32,6 @@ from contractledger.domain.inputs import whole_number
 from contractledger.http.problems import Problem
 
 
-def current_version(ledger: ContractLedger, aggregate_id: UUID) -> int | None:
-    """The aggregate's version as stored now; None when there is no such aggregate."""
-    newest = ledger.recorder.select_events(aggregate_id, desc=True, limit=1)
-    return newest[0].originator_version if newest else None
-
-
 _VERSION = re.compile(r'(?:W/)?"([^"]*)"|([^"]*)')
 
 
@@ -82,19 +76,18 @@ def refused_as_precondition(expected: int | None) -> Iterator[None]:
 
 
 def ensure_version(
-    req: falcon.Request, ledger: ContractLedger, aggregate_id: UUID, ensure_visible: Callable[[], None]
+    expected: int | None, ledger: ContractLedger, aggregate_id: UUID, ensure_visible: Callable[[], None]
 ) -> None:
-    """412 with the current version when ``If-Match`` names another version.
+    """412 with the current version when ``expected`` (``If-Match``'s, None without one) is another.
 
     ``ensure_visible`` raises the domain's NotFound for a caller who may not
     see the aggregate, so a version never tells anyone that something they
     cannot see exists. A missing aggregate passes: the use case then refuses
     it as not found.
     """
-    expected = expected_version(req)
     if expected is None:
         return
-    current = current_version(ledger, aggregate_id)
+    current = ledger.current_version(aggregate_id)
     if current is not None and current != expected:
         ensure_visible()
         raise _mismatch(expected, current)

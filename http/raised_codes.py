@@ -89,8 +89,13 @@ def _named_in(function: ast.AST, constants: dict[str, str], use_case: str) -> se
 def _commands_made(function: ast.AST) -> list[str]:
     """The use cases of the commands the function makes (``AddWritingNumber(...)``): the ledger runs each by
     its handler (domain/command_handlers.py), which no call names."""
-    handled = {handler.command.__name__: handler.use_case for handler in HANDLERS.values()}
+    handled = _use_case_of_command()
     return [handled[node.id] for node in ast.walk(function) if isinstance(node, ast.Name) and node.id in handled]
+
+
+@cache
+def _use_case_of_command() -> dict[str, str]:
+    return {handler.command.__name__: handler.use_case for handler in HANDLERS.values()}
 
 
 def _callees(function: ast.AST) -> list[str]:

@@ -24,7 +24,7 @@ import falcon
 import msgspec
 
 from contractledger.domain.actor import Actor, Role
-from contractledger.domain.command_handlers import handler_of_type
+from contractledger.domain.command_handlers import handler_for
 from contractledger.domain.commands import Command
 from contractledger.domain.debt import KEEP
 from contractledger.http import bodies
@@ -75,7 +75,7 @@ class CommandRoute:
     @property
     def use_cases(self) -> tuple[str, ...]:
         """The ledger's use cases the route runs, whose rules' codes it answers."""
-        return tuple(handler_of_type(c).use_case for c in self.commands)
+        return tuple(handler_for(c).use_case for c in self.commands)
 
     def command_of(self, path: dict[str, Any], body: Any, expected_version: int | None) -> Command:
         """The command the request asks for: the path's parameters and the body's fields by name."""
@@ -145,8 +145,8 @@ class CommandHandler(Handler):
                 if self.route.visible is not None:
                     self.route.visible(ledger, actor, aggregate_id)
 
-            ensure_version(req, ledger, aggregate_id, ensure_visible)
             expected = expected_version(req)
+            ensure_version(expected, ledger, aggregate_id, ensure_visible)
         command = self.route.command_of(params, body, expected)
         ledger.forget_position()
         with refused_as_precondition(expected):
